@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` and `make test`.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DATA ?= data
+PORT ?= 8080
+
+.PHONY: all setup build build-debug run test bench fmt clean
+
+all: build
+
+setup:
+	@sh scripts/setup.sh
+
+build: setup
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j $(JOBS)
+
+build-debug: setup
+	@cmake --preset debug >/dev/null
+	@cmake --build build/debug -j $(JOBS)
+
+run: build
+	@./build/release/quanzi demo --data-dir $(DATA)
+	@exec ./build/release/quanzi serve --data-dir $(DATA) --port $(PORT)
+
+test: build-debug
+	@cd build/debug && ctest -j $(JOBS) --output-on-failure
+
+bench: build
+	@sh bench/run.sh
+
+fmt:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build

@@ -1,0 +1,48 @@
+/*
+ * api.h - the route table and the handlers behind it, one file per resource
+ * (auth.c, shops.c, ops.c). A handler validates its input strictly, calls the
+ * domain, and renders JSON. No SQL here.
+ */
+#ifndef QUANZI_API_API_H
+#define QUANZI_API_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/req.h"
+#include "http/router.h"
+
+struct api_settings {
+    bool test_clock;       /* POST /api/v1/test-clock is served */
+    bool cookie_secure;    /* session cookie gets the Secure attribute */
+    int64_t session_ms;    /* cookie Max-Age */
+    int64_t trial_days;    /* free trial of a new shop */
+};
+
+extern struct api_settings api_settings;
+extern const struct route api_routes[];
+extern const size_t api_routes_len;
+
+/* auth.c */
+enum err api_register(struct req *r);
+enum err api_login(struct req *r);
+enum err api_logout(struct req *r);
+enum err api_me(struct req *r);
+enum err api_me_interests(struct req *r);
+
+/* shops.c */
+enum err api_shop_create(struct req *r);
+enum err api_shop_get(struct req *r);
+enum err api_shop_patch(struct req *r);
+enum err api_shop_staff_list(struct req *r);
+enum err api_shop_staff_add(struct req *r);
+enum err api_shop_staff_remove(struct req *r);
+
+/* ops.c */
+enum err api_healthz(struct req *r);
+enum err api_metrics(struct req *r);
+enum err api_openapi(struct req *r);
+enum err api_test_clock(struct req *r);
+
+#endif

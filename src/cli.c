@@ -1,0 +1,359 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "config.h"
+#include "db/migrate.h"
+#include "db/pool.h"
+#include "domain/account.h"
+#include "domain/jobs.h"
+#include "domain/password.h"
+#include "domain/shop.h"
+#include "http/jsonmem.h"
+#include "http/server.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+#define QUANZI_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: quanzi <command> [settings]\n"
+               "\n"
+               "commands:\n"
+               "  serve                      run the HTTP server\n"
+               "  migrate                    apply pending database migrations\n"
+               "  demo                       create the demo shop if it is missing\n"
+               "  admin create --login L --name N   create a platform admin (password on stdin)\n"
+               "  jobs run [NAME]            run background jobs now (all due, or NAME)\n"
+               "  version                    print the version\n"
+               "  help                       this text and every setting\n"
+               "\n");
+}
+
+static int fail(const struct errinfo *ei)
+{
+    fprintf(stderr, "quanzi: %s\n", ei->message[0] ? ei->message : "failed");
+    return 1;
+}
+
+static bool is_loopback(const char *addr)
+{
+    return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0;
+}
+
+/* Loads settings, prepares logging, crypto and the data directory. */
+static int setup(struct config *cfg, int argc, char **argv, const char **rest, int *rest_len)
+{
+    struct errinfo ei = {0};
+    if (config_load(cfg, argc, argv, rest, rest_len, &ei) != ERR_OK)
+        return fail(&ei);
+    log_set_level((enum log_level)log_level_parse(cfg->log_level));
+    if (sodium_init() < 0) {
+        fprintf(stderr, "quanzi: libsodium failed to initialise\n");
+        return 1;
+    }
+    jsonmem_install();
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    password_init(cfg->argon2_ops, cfg->argon2_memory_kib,
+                  cfg->hash_concurrency ? (int)cfg->hash_concurrency : (int)cores);
+    account_init(cfg->session_days * MS_PER_DAY);
+    if (!cfg->db[0] && mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+        fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", cfg->data_dir,
+                strerror(errno));
+        return 1;
+    }
+    char url[CONFIG_STR_MAX + 16];
+    config_db_url(cfg, url, sizeof url);
+    struct db_options opt = {.url = url,
+                             .sync = strcmp(cfg->db_sync, "normal") == 0 ? DB_SYNC_NORMAL
+                                                                         : DB_SYNC_FULL,
+                             .busy_timeout_ms = 5000};
+    db_pool_init(&opt);
+    return 0;
+}
+
+static void teardown(void)
+{
+    db_pool_close_all();
+    account_release();
+    password_release();
+}
+
+static int open_migrated(struct db **db)
+{
+    struct errinfo ei = {0};
+    if (db_pool_get(db) != ERR_OK) {
+        fprintf(stderr, "quanzi: db: cannot open the database (see the log above)\n");
+        return 1;
+    }
+    if (migrate_run(*db, NULL, &ei) != ERR_OK)
+        return fail(&ei);
+    return 0;
+}
+
+static int cmd_serve(const struct config *cfg, int rest_len)
+{
+    if (rest_len > 0) {
+        fprintf(stderr, "quanzi: serve: unexpected arguments\n");
+        return 2;
+    }
+    if (cfg->test_clock && !is_loopback(cfg->listen)) {
+        fprintf(stderr, "quanzi: test_clock is only allowed with a loopback listen address "
+                        "(listen is %s)\n",
+                cfg->listen);
+        return 1;
+    }
+    struct db *db = NULL;
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    api_settings.test_clock = cfg->test_clock;
+    api_settings.cookie_secure = cfg->cookie_secure;
+    api_settings.session_ms = cfg->session_days * MS_PER_DAY;
+    api_settings.trial_days = cfg->trial_days;
+    if (cfg->test_clock)
+        LOG(LOG_WARN, "test_clock_enabled",
+            "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");
+
+    /* signals are taken by this thread alone, with sigwait */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct server_options so = {
+        .listen = cfg->listen,
+        .port = (uint16_t)cfg->port,
+        .threads = (unsigned)(cfg->threads ? cfg->threads : (cores > 0 ? cores : 1)),
+        .body_limit = (size_t)cfg->body_limit_bytes,
+        .max_connections = (unsigned)cfg->max_connections,
+        .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
+        .connection_timeout_s = (unsigned)cfg->connection_timeout_s,
+        .access_log = cfg->access_log,
+    };
+    struct server *srv = NULL;
+    struct errinfo ei = {0};
+    if (server_start(&so, api_routes, api_routes_len, &srv, &ei) != ERR_OK)
+        return fail(&ei);
+    uint16_t port = server_port(srv);
+    LOG(LOG_INFO, "listening", "addr=%s port=%u threads=%u db=%s", cfg->listen, (unsigned)port,
+        so.threads, cfg->db[0] ? "custom" : cfg->data_dir);
+    if (cfg->ready_file[0]) {
+        char tmp[CONFIG_STR_MAX + 8];
+        snprintf(tmp, sizeof tmp, "%s.tmp", cfg->ready_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%u\n", (unsigned)port) < 0 || fclose(f) != 0 ||
+            rename(tmp, cfg->ready_file) != 0) {
+            fprintf(stderr, "quanzi: ready_file: cannot write %s\n", cfg->ready_file);
+            server_stop(srv, 0);
+            return 1;
+        }
+    }
+    jobs_start();
+
+    int sig = 0;
+    sigwait(&set, &sig);
+    LOG(LOG_INFO, "shutdown", "signal=%d", sig);
+    server_stop(srv, 10000);
+    jobs_stop();
+    LOG(LOG_INFO, "stopped", "msg=\"bye\"");
+    return 0;
+}
+
+static int cmd_migrate(void)
+{
+    struct db *db = NULL;
+    struct errinfo ei = {0};
+    int applied = 0;
+    int64_t version = 0;
+    if (db_pool_get(&db) != ERR_OK) {
+        fprintf(stderr, "quanzi: db: cannot open the database\n");
+        return 1;
+    }
+    if (migrate_run(db, &applied, &ei) != ERR_OK)
+        return fail(&ei);
+    if (migrate_version(db, &version) != ERR_OK)
+        return 1;
+    printf("migrations applied: %d; schema version: %lld\n", applied, (long long)version);
+    return 0;
+}
+
+#define DEMO_LOGIN "demo@quanzi.test"
+#define DEMO_PASSWORD "walnut-demo-2026"
+#define DEMO_SLUG "shanli-walnut"
+
+static int cmd_demo(void)
+{
+    struct db *db = NULL;
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    struct arena a;
+    arena_init(&a, 1 << 20);
+    struct shop shop;
+    struct errinfo ei = {0};
+    enum err e = shop_get_by_slug(db, DEMO_SLUG, &a, &shop);
+    if (e == ERR_OK) {
+        printf("demo shop \"%s\" is there (id %lld); owner login %s, password %s\n", shop.name,
+               (long long)shop.id, DEMO_LOGIN, DEMO_PASSWORD);
+        arena_release(&a);
+        return 0;
+    }
+    struct account acc;
+    struct session_new sess;
+    static const char name[] = "周师傅";
+    e = account_register(db, DEMO_LOGIN, strlen(DEMO_LOGIN), DEMO_PASSWORD,
+                         strlen(DEMO_PASSWORD), name, strlen(name), &a, &acc, &sess, &ei);
+    if (e) {
+        arena_release(&a);
+        return fail(&ei);
+    }
+    static const char shop_name[] = "山里核桃 · 老周家";
+    static const char story[] =
+        "我家在太行山脚下种了三十年核桃。不打膨大剂，自然落果，晒足七天再发货。\n"
+        "以前只卖给村里和县城的老主顾，现在孩子们在城里的家长群里帮着推荐，"
+        "吃过的人再介绍给身边的朋友。好不好吃，您尝过再说。";
+    e = shop_create(db, acc.id, shop_name, strlen(shop_name), DEMO_SLUG, strlen(DEMO_SLUG),
+                    story, strlen(story), 30, &a, &shop, &ei);
+    arena_release(&a);
+    if (e)
+        return fail(&ei);
+    printf("demo shop created (id %lld); owner login %s, password %s\n", (long long)shop.id,
+           DEMO_LOGIN, DEMO_PASSWORD);
+    return 0;
+}
+
+static int cmd_admin(const char **rest, int rest_len)
+{
+    const char *login = NULL, *name = "Admin";
+    if (rest_len < 1 || strcmp(rest[0], "create") != 0) {
+        fprintf(stderr, "usage: quanzi admin create --login LOGIN [--name NAME] < password\n");
+        return 2;
+    }
+    for (int i = 1; i < rest_len; i++) {
+        if (!strcmp(rest[i], "--login") && i + 1 < rest_len)
+            login = rest[++i];
+        else if (!strcmp(rest[i], "--name") && i + 1 < rest_len)
+            name = rest[++i];
+        else {
+            fprintf(stderr, "quanzi: admin create: unknown argument %s\n", rest[i]);
+            return 2;
+        }
+    }
+    if (!login) {
+        fprintf(stderr, "quanzi: admin create: --login is required\n");
+        return 2;
+    }
+    char password[LIMIT_PASSWORD_MAX_BYTES + 2] = "";
+    const char *env = getenv("QUANZI_ADMIN_PASSWORD");
+    if (env) {
+        snprintf(password, sizeof password, "%s", env);
+    } else if (!fgets(password, sizeof password, stdin)) {
+        password[0] = '\0';
+    }
+    password[strcspn(password, "\r\n")] = '\0';
+    struct db *db = NULL;
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    int64_t id = 0;
+    bool created = false;
+    struct errinfo ei = {0};
+    enum err e = account_admin_create(db, login, password, name, &id, &created, &ei);
+    sodium_memzero(password, sizeof password);
+    if (e)
+        return fail(&ei);
+    printf("%s admin: user id %lld\n", created ? "created" : "made existing member", (long long)id);
+    return 0;
+}
+
+static int cmd_jobs(const char **rest, int rest_len)
+{
+    if (rest_len < 1 || strcmp(rest[0], "run") != 0) {
+        fprintf(stderr, "usage: quanzi jobs run [NAME]\n");
+        return 2;
+    }
+    struct db *db = NULL;
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    struct job_run runs[JOBS_MAX];
+    size_t n = 0;
+    if (rest_len > 1) {
+        if (jobs_run_now(db, rest[1], &runs[0]) == ERR_NOT_FOUND) {
+            fprintf(stderr, "quanzi: no job named %s; jobs:", rest[1]);
+            for (size_t i = 0; i < jobs_count(); i++)
+                fprintf(stderr, " %s", jobs_name(i));
+            fputc('\n', stderr);
+            return 2;
+        }
+        n = 1;
+    } else {
+        n = jobs_run_due(db, runs);
+    }
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        printf("%s: %s, %lld rows\n", runs[i].name, err_code(runs[i].result),
+               (long long)runs[i].affected);
+        failed |= runs[i].result != ERR_OK;
+    }
+    return failed;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("quanzi %s\n", QUANZI_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        config_print_help();
+        return 0;
+    }
+    struct config cfg;
+    const char **rest = calloc((size_t)argc, sizeof *rest);
+    int rest_len = 0;
+    int rc = setup(&cfg, argc - 2, argv + 2, rest, &rest_len);
+    if (rc) {
+        free(rest);
+        return rc;
+    }
+    if (!strcmp(cmd, "serve"))
+        rc = cmd_serve(&cfg, rest_len);
+    else if (!strcmp(cmd, "migrate"))
+        rc = cmd_migrate();
+    else if (!strcmp(cmd, "demo"))
+        rc = cmd_demo();
+    else if (!strcmp(cmd, "admin"))
+        rc = cmd_admin(rest, rest_len);
+    else if (!strcmp(cmd, "jobs"))
+        rc = cmd_jobs(rest, rest_len);
+    else {
+        fprintf(stderr, "quanzi: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+    teardown();
+    free(rest);
+    return rc;
+}

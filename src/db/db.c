@@ -1,0 +1,160 @@
+#include "db/db.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "util/assert.h"
+#include "util/clock.h"
+
+static _Atomic int64_t time_us_total;
+
+int64_t db_time_us_total(void)
+{
+    return atomic_load(&time_us_total);
+}
+
+enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
+{
+    const char *url = opt->url;
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return err_set(ei, ERR_INVALID, "db",
+                       "this build has no PostgreSQL driver yet; use a SQLite path");
+    return db_sqlite_driver.open(opt, out, ei);
+}
+
+void db_close(struct db *db)
+{
+    if (db)
+        db->drv->close(db);
+}
+
+enum db_kind db_kind(const struct db *db)
+{
+    return db->kind;
+}
+
+const char *db_errmsg(const struct db *db)
+{
+    return db->drv->errmsg(db);
+}
+
+enum err db_exec(struct db *db, const char *sql)
+{
+    int64_t t0 = clock_mono_us();
+    enum err e = db->drv->exec(db, sql);
+    atomic_fetch_add(&time_us_total, clock_mono_us() - t0);
+    return e;
+}
+
+enum err db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+{
+    return db->drv->prepare(db, sql, true, out);
+}
+
+enum err db_prepare_uncached(struct db *db, const char *sql, struct db_stmt **out)
+{
+    return db->drv->prepare(db, sql, false, out);
+}
+
+void db_bind_int64(struct db_stmt *st, int idx, int64_t v)
+{
+    st->db->drv->bind_int64(st, idx, v);
+}
+
+void db_bind_text(struct db_stmt *st, int idx, const char *s, size_t len)
+{
+    st->db->drv->bind_text(st, idx, s, len);
+}
+
+void db_bind_str(struct db_stmt *st, int idx, const char *s)
+{
+    if (s)
+        st->db->drv->bind_text(st, idx, s, strlen(s));
+    else
+        st->db->drv->bind_null(st, idx);
+}
+
+void db_bind_null(struct db_stmt *st, int idx)
+{
+    st->db->drv->bind_null(st, idx);
+}
+
+enum err db_step(struct db_stmt *st, bool *row)
+{
+    int64_t t0 = clock_mono_us();
+    enum err e = st->db->drv->step(st, row);
+    atomic_fetch_add(&time_us_total, clock_mono_us() - t0);
+    return e;
+}
+
+enum err db_step_done(struct db_stmt *st)
+{
+    bool row;
+    enum err e;
+    do {
+        e = db_step(st, &row);
+    } while (e == ERR_OK && row);
+    return e;
+}
+
+int64_t db_col_int64(struct db_stmt *st, int col)
+{
+    return st->db->drv->col_int64(st, col);
+}
+
+const char *db_col_text(struct db_stmt *st, int col, size_t *len)
+{
+    return st->db->drv->col_text(st, col, len);
+}
+
+bool db_col_is_null(struct db_stmt *st, int col)
+{
+    return st->db->drv->col_is_null(st, col);
+}
+
+int64_t db_changes(struct db_stmt *st)
+{
+    return st->db->drv->changes(st);
+}
+
+void db_done(struct db_stmt *st)
+{
+    if (st)
+        st->db->drv->done(st);
+}
+
+enum err db_begin(struct db *db, enum db_tx kind)
+{
+    ASSERT(!db->in_tx);
+    int64_t t0 = clock_mono_us();
+    enum err e = db->drv->begin(db, kind);
+    atomic_fetch_add(&time_us_total, clock_mono_us() - t0);
+    if (e == ERR_OK)
+        db->in_tx = true;
+    return e;
+}
+
+enum err db_commit(struct db *db)
+{
+    ASSERT(db->in_tx);
+    int64_t t0 = clock_mono_us();
+    enum err e = db->drv->commit(db);
+    atomic_fetch_add(&time_us_total, clock_mono_us() - t0);
+    if (e != ERR_OK)
+        db->drv->rollback(db);
+    db->in_tx = false;
+    return e;
+}
+
+void db_rollback(struct db *db)
+{
+    if (!db->in_tx)
+        return;
+    db->drv->rollback(db);
+    db->in_tx = false;
+}
+
+bool db_in_tx(const struct db *db)
+{
+    return db->in_tx;
+}

@@ -1,0 +1,116 @@
+/*
+ * db.h - the storage interface: connections, cached prepared statements,
+ * typed binding and columns, transactions.
+ *
+ * Domain code writes SQL once, in the portable subset (DESIGN.md §4): `?`
+ * placeholders, integer millisecond timestamps, 0/1 booleans, RETURNING and
+ * ON CONFLICT allowed, no backend-specific functions. Two drivers implement
+ * this interface (SQLite now, PostgreSQL next); nothing else includes a
+ * driver's header.
+ *
+ * A connection belongs to one thread at a time. Statements come from a
+ * per-connection cache keyed by the address of the SQL text, so `sql` must be
+ * a string with static storage (a literal). Every statement obtained with
+ * db_prepare() is given back with db_done(), which resets it.
+ *
+ * Errors: ERR_CONFLICT for a unique or primary-key violation, ERR_UNAVAILABLE
+ * when the store is busy past its timeout or unreachable, ERR_DB otherwise
+ * (the driver's message is logged, never sent to clients).
+ */
+#ifndef QUANZI_DB_DB_H
+#define QUANZI_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+enum db_kind { DB_SQLITE, DB_POSTGRES };
+enum db_tx { DB_TX_READ, DB_TX_WRITE };
+enum db_sync { DB_SYNC_NORMAL, DB_SYNC_FULL };
+
+struct db;
+struct db_stmt;
+
+struct db_options {
+    const char *url;         /* "sqlite:PATH", a plain path, or "postgres://…" */
+    enum db_sync sync;       /* durability of commits (SQLite) */
+    int busy_timeout_ms;
+};
+
+MUST_CHECK enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei);
+void db_close(struct db *db);
+enum db_kind db_kind(const struct db *db);
+/* Last driver error message (for logs). */
+const char *db_errmsg(const struct db *db);
+
+/* Runs a script of one or more statements without results (migrations). */
+MUST_CHECK enum err db_exec(struct db *db, const char *sql);
+
+MUST_CHECK enum err db_prepare(struct db *db, const char *sql, struct db_stmt **out);
+/* A statement for SQL built at run time: not cached, finalised by db_done(). */
+MUST_CHECK enum err db_prepare_uncached(struct db *db, const char *sql, struct db_stmt **out);
+/* Placeholder indexes start at 1. Text is copied. */
+void db_bind_int64(struct db_stmt *st, int idx, int64_t v);
+void db_bind_text(struct db_stmt *st, int idx, const char *s, size_t len);
+void db_bind_str(struct db_stmt *st, int idx, const char *s); /* NULL binds NULL */
+void db_bind_null(struct db_stmt *st, int idx);
+/* *row is true when a row is available for the column getters. */
+MUST_CHECK enum err db_step(struct db_stmt *st, bool *row);
+/* Column indexes start at 0; text stays valid until the next step or db_done(). */
+int64_t db_col_int64(struct db_stmt *st, int col);
+const char *db_col_text(struct db_stmt *st, int col, size_t *len);
+bool db_col_is_null(struct db_stmt *st, int col);
+/* Rows changed by the last completed INSERT/UPDATE/DELETE of this statement. */
+int64_t db_changes(struct db_stmt *st);
+void db_done(struct db_stmt *st);
+
+/* Runs a statement that returns no rows (or ignores them). */
+MUST_CHECK enum err db_step_done(struct db_stmt *st);
+
+MUST_CHECK enum err db_begin(struct db *db, enum db_tx kind);
+MUST_CHECK enum err db_commit(struct db *db);
+/* Safe to call when no transaction is open. */
+void db_rollback(struct db *db);
+bool db_in_tx(const struct db *db);
+
+/* Total time spent inside the store by this process, in microseconds. */
+int64_t db_time_us_total(void);
+
+/* --- driver interface (db.c dispatches; drivers implement) --- */
+struct db_driver {
+    const char *name;
+    enum err (*open)(const struct db_options *opt, struct db **out, struct errinfo *ei);
+    void (*close)(struct db *db);
+    const char *(*errmsg)(const struct db *db);
+    enum err (*exec)(struct db *db, const char *sql);
+    enum err (*prepare)(struct db *db, const char *sql, bool cache, struct db_stmt **out);
+    void (*bind_int64)(struct db_stmt *st, int idx, int64_t v);
+    void (*bind_text)(struct db_stmt *st, int idx, const char *s, size_t len);
+    void (*bind_null)(struct db_stmt *st, int idx);
+    enum err (*step)(struct db_stmt *st, bool *row);
+    int64_t (*col_int64)(struct db_stmt *st, int col);
+    const char *(*col_text)(struct db_stmt *st, int col, size_t *len);
+    bool (*col_is_null)(struct db_stmt *st, int col);
+    int64_t (*changes)(struct db_stmt *st);
+    void (*done)(struct db_stmt *st);
+    enum err (*begin)(struct db *db, enum db_tx kind);
+    enum err (*commit)(struct db *db);
+    void (*rollback)(struct db *db);
+};
+
+/* Every driver's connection and statement start with these headers. */
+struct db {
+    const struct db_driver *drv;
+    enum db_kind kind;
+    bool in_tx;
+};
+
+struct db_stmt {
+    struct db *db;
+};
+
+extern const struct db_driver db_sqlite_driver;
+
+#endif

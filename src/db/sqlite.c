@@ -1,0 +1,299 @@
+/*
+ * sqlite.c - the SQLite driver of db.h.
+ *
+ * One sqlite3 connection per struct db, opened without SQLite's own mutexes
+ * (a connection is used by one thread at a time). WAL journal, foreign keys
+ * on, a busy timeout, and `synchronous` as configured (FULL for durable money
+ * paths). Prepared statements are cached per connection by SQL address.
+ */
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+#include "util/arena.h"
+#include "util/assert.h"
+#include "util/log.h"
+
+struct sqlite_stmt {
+    struct db_stmt base;
+    sqlite3_stmt *s;
+    const char *sql; /* cache key */
+    int64_t changes;
+    bool in_use;
+    bool cached;
+};
+
+struct sqlite_db {
+    struct db base;
+    sqlite3 *h;
+    struct sqlite_stmt **cache; /* open addressing by sql pointer */
+    size_t cache_cap;
+    size_t cache_len;
+};
+
+static enum err map_rc(struct sqlite_db *d, int rc)
+{
+    switch (rc & 0xFF) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return ERR_OK;
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return ERR_CONFLICT;
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        LOG(LOG_WARN, "db_busy", "msg=\"%s\"", sqlite3_errmsg(d->h));
+        return ERR_UNAVAILABLE;
+    default:
+        break;
+    }
+    LOG(LOG_ERROR, "db_error", "rc=%d msg=\"%s\"", rc, sqlite3_errmsg(d->h));
+    return ERR_DB;
+}
+
+static enum err sq_exec(struct db *db, const char *sql)
+{
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    char *msg = NULL;
+    int rc = sqlite3_exec(d->h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        LOG(LOG_ERROR, "db_exec_failed", "rc=%d msg=\"%s\"", rc, msg ? msg : "?");
+        sqlite3_free(msg);
+        return map_rc(d, rc);
+    }
+    return ERR_OK;
+}
+
+static enum err sq_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
+{
+    const char *path = opt->url;
+    if (strncmp(path, "sqlite:", 7) == 0)
+        path += 7;
+    sqlite3 *h = NULL;
+    int rc = sqlite3_open_v2(path, &h,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot open SQLite database %s: %s",
+                             path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        sqlite3_close(h);
+        return e;
+    }
+    struct sqlite_db *d = xcalloc(1, sizeof *d);
+    d->base.drv = &db_sqlite_driver;
+    d->base.kind = DB_SQLITE;
+    d->h = h;
+    d->cache_cap = 64;
+    d->cache = xcalloc(d->cache_cap, sizeof *d->cache);
+    sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+    sqlite3_extended_result_codes(h, 1);
+
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+             "PRAGMA temp_store=MEMORY;",
+             opt->sync == DB_SYNC_FULL ? "FULL" : "NORMAL");
+    if (sq_exec(&d->base, pragmas) != ERR_OK) {
+        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot set up SQLite database %s: %s",
+                             path, sqlite3_errmsg(h));
+        db_sqlite_driver.close(&d->base);
+        return e;
+    }
+    *out = &d->base;
+    return ERR_OK;
+}
+
+static void sq_close(struct db *db)
+{
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    for (size_t i = 0; i < d->cache_cap; i++) {
+        if (d->cache[i]) {
+            sqlite3_finalize(d->cache[i]->s);
+            free(d->cache[i]);
+        }
+    }
+    free(d->cache);
+    sqlite3_close_v2(d->h);
+    free(d);
+}
+
+static const char *sq_errmsg(const struct db *db)
+{
+    return sqlite3_errmsg(((const struct sqlite_db *)db)->h);
+}
+
+static size_t slot_of(const struct sqlite_db *d, const char *sql)
+{
+    uintptr_t x = (uintptr_t)sql;
+    x ^= x >> 17;
+    x *= 0x9E3779B97F4A7C15ULL;
+    return (size_t)(x >> 7) & (d->cache_cap - 1);
+}
+
+static void cache_grow(struct sqlite_db *d)
+{
+    struct sqlite_stmt **old = d->cache;
+    size_t old_cap = d->cache_cap;
+    d->cache_cap *= 2;
+    d->cache = xcalloc(d->cache_cap, sizeof *d->cache);
+    for (size_t i = 0; i < old_cap; i++) {
+        if (!old[i])
+            continue;
+        size_t j = slot_of(d, old[i]->sql);
+        while (d->cache[j])
+            j = (j + 1) & (d->cache_cap - 1);
+        d->cache[j] = old[i];
+    }
+    free(old);
+}
+
+static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db_stmt **out)
+{
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    size_t j = slot_of(d, sql);
+    while (d->cache[j] && d->cache[j]->sql != sql)
+        j = (j + 1) & (d->cache_cap - 1);
+    struct sqlite_stmt *st = cache ? d->cache[j] : NULL;
+    if (st && !st->in_use) {
+        st->in_use = true;
+        st->changes = 0;
+        *out = &st->base;
+        return ERR_OK;
+    }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v3(d->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
+    if (rc != SQLITE_OK) {
+        LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(d->h),
+            sql);
+        return ERR_DB;
+    }
+    struct sqlite_stmt *n = xcalloc(1, sizeof *n);
+    n->base.db = db;
+    n->s = s;
+    n->sql = cache ? sql : NULL;
+    n->in_use = true;
+    if (cache && !d->cache[j]) { /* not cached yet: keep it; a busy one gets a one-off twin */
+        n->cached = true;
+        d->cache[j] = n;
+        if (++d->cache_len * 2 > d->cache_cap)
+            cache_grow(d);
+    }
+    *out = &n->base;
+    return ERR_OK;
+}
+
+static void sq_bind_int64(struct db_stmt *st, int idx, int64_t v)
+{
+    int rc = sqlite3_bind_int64(((struct sqlite_stmt *)st)->s, idx, v);
+    ASSERT(rc == SQLITE_OK);
+}
+
+static void sq_bind_text(struct db_stmt *st, int idx, const char *s, size_t len)
+{
+    int rc = sqlite3_bind_text64(((struct sqlite_stmt *)st)->s, idx, s, len, SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
+    ASSERT(rc == SQLITE_OK);
+}
+
+static void sq_bind_null(struct db_stmt *st, int idx)
+{
+    int rc = sqlite3_bind_null(((struct sqlite_stmt *)st)->s, idx);
+    ASSERT(rc == SQLITE_OK);
+}
+
+static enum err sq_step(struct db_stmt *st, bool *row)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    struct sqlite_db *d = (struct sqlite_db *)st->db;
+    int rc = sqlite3_step(s->s);
+    if (rc == SQLITE_ROW) {
+        *row = true;
+        return ERR_OK;
+    }
+    *row = false;
+    if (rc == SQLITE_DONE) {
+        s->changes = sqlite3_changes64(d->h);
+        return ERR_OK;
+    }
+    return map_rc(d, sqlite3_extended_errcode(d->h));
+}
+
+static int64_t sq_col_int64(struct db_stmt *st, int col)
+{
+    return sqlite3_column_int64(((struct sqlite_stmt *)st)->s, col);
+}
+
+static const char *sq_col_text(struct db_stmt *st, int col, size_t *len)
+{
+    sqlite3_stmt *s = ((struct sqlite_stmt *)st)->s;
+    const char *t = (const char *)sqlite3_column_text(s, col);
+    if (len)
+        *len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    return t;
+}
+
+static bool sq_col_is_null(struct db_stmt *st, int col)
+{
+    return sqlite3_column_type(((struct sqlite_stmt *)st)->s, col) == SQLITE_NULL;
+}
+
+static int64_t sq_changes(struct db_stmt *st)
+{
+    return ((struct sqlite_stmt *)st)->changes;
+}
+
+static void sq_done(struct db_stmt *st)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    sqlite3_reset(s->s);
+    sqlite3_clear_bindings(s->s);
+    if (s->cached) {
+        s->in_use = false;
+    } else {
+        sqlite3_finalize(s->s);
+        free(s);
+    }
+}
+
+static enum err sq_begin(struct db *db, enum db_tx kind)
+{
+    return sq_exec(db, kind == DB_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+static enum err sq_commit(struct db *db)
+{
+    return sq_exec(db, "COMMIT");
+}
+
+static void sq_rollback(struct db *db)
+{
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    if (!sqlite3_get_autocommit(d->h))
+        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+const struct db_driver db_sqlite_driver = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .errmsg = sq_errmsg,
+    .exec = sq_exec,
+    .prepare = sq_prepare,
+    .bind_int64 = sq_bind_int64,
+    .bind_text = sq_bind_text,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .col_int64 = sq_col_int64,
+    .col_text = sq_col_text,
+    .col_is_null = sq_col_is_null,
+    .changes = sq_changes,
+    .done = sq_done,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+};

@@ -1,0 +1,529 @@
+#include "domain/account.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "domain/password.h"
+#include "domain/ratelimit.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/text.h"
+
+static int64_t session_lifetime_ms = 30 * MS_PER_DAY;
+static struct ratelimit *fails_by_account;
+static struct ratelimit *fails_by_ip;
+
+void account_init(int64_t lifetime_ms)
+{
+    session_lifetime_ms = lifetime_ms;
+    ratelimit_free(fails_by_account);
+    ratelimit_free(fails_by_ip);
+    fails_by_account =
+        ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_ACCOUNT);
+    fails_by_ip = ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_IP);
+}
+
+void account_release(void)
+{
+    ratelimit_free(fails_by_account);
+    ratelimit_free(fails_by_ip);
+    fails_by_account = fails_by_ip = NULL;
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool email_char(char c, bool domain)
+{
+    if ((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' || c == '.')
+        return true;
+    return !domain && (c == '_' || c == '+' || c == '%');
+}
+
+enum err account_normalize_login(const char *in, size_t len, char out[LIMIT_LOGIN_BYTES + 1],
+                                 struct errinfo *ei)
+{
+    static const char field[] = "login";
+    text_trim(&in, &len);
+    if (len == 0)
+        return err_set(ei, ERR_INVALID, field, "login must be a mobile number or an e-mail address");
+    if (len > LIMIT_LOGIN_BYTES)
+        return err_set(ei, ERR_INVALID, field, "login is longer than %d characters",
+                       LIMIT_LOGIN_BYTES);
+    if (memchr(in, '@', len)) {
+        size_t at = 0, dots_after = 0, n = 0;
+        for (size_t i = 0; i < len; i++) {
+            char c = in[i];
+            if (c >= 'A' && c <= 'Z')
+                c = (char)(c - 'A' + 'a');
+            if (c == '@') {
+                if (at)
+                    goto bad_email;
+                at = i;
+            } else if (!email_char(c, at != 0)) {
+                goto bad_email;
+            } else if (at && c == '.') {
+                if (in[i - 1] == '.' || in[i - 1] == '@')
+                    goto bad_email;
+                dots_after++;
+            }
+            out[n++] = c;
+        }
+        out[n] = '\0';
+        if (at == 0 || at > 64 || dots_after == 0 || out[n - 1] == '.' || out[n - 1] == '-' ||
+            out[at + 1] == '-')
+            goto bad_email;
+        return ERR_OK;
+    bad_email:
+        return err_set(ei, ERR_INVALID, field, "login is not a valid e-mail address");
+    }
+    /* a mobile number: digits, optionally +86 or another +country prefix */
+    size_t n = 0;
+    bool plus = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == ' ' || c == '-')
+            continue;
+        if (c == '+' && n == 0 && !plus) {
+            plus = true;
+            continue;
+        }
+        if (!is_digit(c) || n >= 20)
+            return err_set(ei, ERR_INVALID, field,
+                           "login must be a mobile number or an e-mail address");
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    if (plus && n > 2 && out[0] == '8' && out[1] == '6') {
+        memmove(out, out + 2, n - 1);
+        n -= 2;
+        plus = false;
+    }
+    if (!plus && n == 11 && out[0] == '1' && out[1] >= '3' && out[1] <= '9')
+        return ERR_OK;
+    if (plus && n >= 8 && n <= 15) {
+        memmove(out + 1, out, n + 1);
+        out[0] = '+';
+        return ERR_OK;
+    }
+    return err_set(ei, ERR_INVALID, field,
+                   "login must be an 11-digit mobile number (1xxxxxxxxxx), +<country><number>, "
+                   "or an e-mail address");
+}
+
+/* The passwords most often seen in leaks, Chinese sites included. */
+static const char *const common_passwords[] = {
+    "12345678",  "123456789", "1234567890", "password",  "password1", "11111111",
+    "00000000",  "88888888",  "66666666",   "12341234",  "87654321",  "qwertyui",
+    "qwerty123", "abc12345",  "a1234567",   "iloveyou",  "woaini1314", "aa123456",
+    "123123123", "1q2w3e4r",  "qwerty12",   "abcd1234",  "password123", "11223344",
+};
+
+enum err account_check_password(const char *pw, size_t len, const char *login, struct errinfo *ei)
+{
+    static const char field[] = "password";
+    if (len > LIMIT_PASSWORD_MAX_BYTES)
+        return err_set(ei, ERR_WEAK_PASSWORD, field, "password is longer than %d bytes",
+                       LIMIT_PASSWORD_MAX_BYTES);
+    long chars = text_utf8_chars(pw, len);
+    if (chars < LIMIT_PASSWORD_MIN_CHARS)
+        return err_set(ei, ERR_WEAK_PASSWORD, field, "password needs at least %d characters",
+                       LIMIT_PASSWORD_MIN_CHARS);
+    if (memchr(pw, '\0', len))
+        return err_set(ei, ERR_WEAK_PASSWORD, field, "password may not contain NUL");
+    bool same = true;
+    for (size_t i = 1; i < len; i++)
+        if (pw[i] != pw[0])
+            same = false;
+    if (same)
+        return err_set(ei, ERR_WEAK_PASSWORD, field, "password may not repeat one character");
+    for (size_t i = 0; i < sizeof common_passwords / sizeof common_passwords[0]; i++)
+        if (strlen(common_passwords[i]) == len && strncasecmp(common_passwords[i], pw, len) == 0)
+            return err_set(ei, ERR_WEAK_PASSWORD, field,
+                           "password is one of the most common ones; choose another");
+    if (login && strlen(login) == len && strncasecmp(login, pw, len) == 0)
+        return err_set(ei, ERR_WEAK_PASSWORD, field, "password may not be the login");
+    return ERR_OK;
+}
+
+enum err account_check_name(const char *name, size_t len, const char *field, int max_chars,
+                            struct errinfo *ei)
+{
+    const char *s = name;
+    size_t n = len;
+    text_trim(&s, &n);
+    long chars = text_utf8_chars(s, n);
+    if (chars < 1 || chars > max_chars)
+        return err_set(ei, ERR_INVALID, field, "%s must have 1 to %d characters", field,
+                       max_chars);
+    if (n != len)
+        return err_set(ei, ERR_INVALID, field, "%s may not start or end with spaces", field);
+    if (text_has_control(s, n))
+        return err_set(ei, ERR_INVALID, field, "%s may not contain control characters", field);
+    return ERR_OK;
+}
+
+static enum err session_create(struct db *db, int64_t user_id, int64_t now,
+                               struct session_new *sess)
+{
+    static const char sql[] = "INSERT INTO sessions (user_id, token_hash, created_at, expires_at)"
+                              " VALUES (?, ?, ?, ?)";
+    char hash[TOKEN_HASH_HEX];
+    token_new(sess->token);
+    token_hash(sess->token, TOKEN_LEN, hash);
+    sess->expires_at_ms = now + session_lifetime_ms;
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, user_id);
+    db_bind_str(st, 2, hash);
+    db_bind_int64(st, 3, now);
+    db_bind_int64(st, 4, sess->expires_at_ms);
+    e = db_step_done(st);
+    db_done(st);
+    return e;
+}
+
+enum err account_register(struct db *db, const char *login, size_t login_len,
+                          const char *password, size_t password_len, const char *name,
+                          size_t name_len, struct arena *a, struct account *out,
+                          struct session_new *sess, struct errinfo *ei)
+{
+    static const char sql[] = "INSERT INTO users (login, password_hash, display_name, is_admin,"
+                              " created_at) VALUES (?, ?, ?, 0, ?) RETURNING id";
+    char norm[LIMIT_LOGIN_BYTES + 1];
+    char hash[PASSWORD_HASH_MAX];
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = account_normalize_login(login, login_len, norm, ei);
+    if (!e)
+        e = account_check_password(password, password_len, norm, ei);
+    if (!e)
+        e = account_check_name(name, name_len, "display_name", LIMIT_NAME_CHARS, ei);
+    if (e)
+        return e;
+    e = password_hash(password, password_len, hash);
+    if (e)
+        return e;
+    int64_t now = clock_now_ms();
+    e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    e = db_prepare(db, sql, &st);
+    if (e)
+        goto out;
+    db_bind_str(st, 1, norm);
+    db_bind_str(st, 2, hash);
+    db_bind_text(st, 3, name, name_len);
+    db_bind_int64(st, 4, now);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        out->id = db_col_int64(st, 0);
+    db_done(st);
+    if (e == ERR_CONFLICT) {
+        e = err_set(ei, ERR_LOGIN_TAKEN, "login", "this login is already registered");
+        goto out;
+    }
+    if (e)
+        goto out;
+    e = session_create(db, out->id, now, sess);
+    if (e)
+        goto out;
+    e = db_commit(db);
+out:
+    db_rollback(db);
+    if (e == ERR_OK) {
+        out->login = arena_strdup(a, norm);
+        out->display_name = arena_strndup(a, name, name_len);
+        out->is_admin = false;
+        out->created_at_ms = now;
+        if (!out->login || !out->display_name)
+            e = ERR_TOO_LARGE;
+        LOG(LOG_INFO, "account_registered", "user_id=%lld", (long long)out->id);
+    }
+    return e;
+}
+
+enum err account_login(struct db *db, const char *login, size_t login_len, const char *password,
+                       size_t password_len, const char *client_ip, struct arena *a,
+                       struct account *out, struct session_new *sess, int64_t *retry_after_ms,
+                       struct errinfo *ei)
+{
+    static const char sql[] =
+        "SELECT id, password_hash, display_name, is_admin, created_at FROM users WHERE login = ?";
+    char norm[LIMIT_LOGIN_BYTES + 1];
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t now = clock_now_ms();
+    size_t ip_len = client_ip ? strlen(client_ip) : 0;
+    *retry_after_ms = 0;
+
+    if (account_normalize_login(login, login_len, norm, NULL) != ERR_OK)
+        snprintf(norm, sizeof norm, "%.*s", (int)(login_len < 200 ? login_len : 200), login);
+    size_t norm_len = strlen(norm);
+    if (ratelimit_blocked(fails_by_account, norm, norm_len, now, retry_after_ms) ||
+        (ip_len && ratelimit_blocked(fails_by_ip, client_ip, ip_len, now, retry_after_ms))) {
+        LOG(LOG_WARN, "login_rate_limited", "ip=%s", client_ip ? client_ip : "-");
+        return err_set(ei, ERR_RATE_LIMITED, "login",
+                       "too many failed logins; try again in %lld minutes",
+                       (long long)(*retry_after_ms + 59999) / 60000);
+    }
+
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_str(st, 1, norm);
+    e = db_step(st, &row);
+    char hash[PASSWORD_HASH_MAX] = "";
+    if (e == ERR_OK && row) {
+        size_t hlen = 0;
+        const char *h = db_col_text(st, 1, &hlen);
+        if (h && hlen < sizeof hash)
+            memcpy(hash, h, hlen + 1);
+        out->id = db_col_int64(st, 0);
+        out->display_name = arena_strdup(a, db_col_text(st, 2, NULL));
+        out->is_admin = db_col_int64(st, 3) != 0;
+        out->created_at_ms = db_col_int64(st, 4);
+        out->login = arena_strdup(a, norm);
+    }
+    db_done(st);
+    if (e)
+        return e;
+
+    bool ok;
+    if (row && hash[0]) {
+        ok = password_verify(hash, password, password_len);
+    } else {
+        password_verify_dummy(password, password_len); /* same time for unknown logins */
+        ok = false;
+    }
+    if (!ok) {
+        ratelimit_hit(fails_by_account, norm, norm_len, now);
+        if (ip_len)
+            ratelimit_hit(fails_by_ip, client_ip, ip_len, now);
+        LOG(LOG_INFO, "login_failed", "ip=%s", client_ip ? client_ip : "-");
+        return err_set(ei, ERR_BAD_CREDENTIALS, "password", "wrong login or password");
+    }
+    if (!out->display_name || !out->login)
+        return ERR_TOO_LARGE;
+    ratelimit_clear(fails_by_account, norm, norm_len);
+    e = session_create(db, out->id, now, sess);
+    if (e == ERR_OK)
+        LOG(LOG_INFO, "login", "user_id=%lld", (long long)out->id);
+    return e;
+}
+
+enum err account_session_lookup(struct db *db, const char *token, size_t len,
+                                struct session_user *out)
+{
+    static const char sql[] = "SELECT s.user_id, s.expires_at, u.is_admin FROM sessions s"
+                              " JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?";
+    if (len != TOKEN_LEN)
+        return ERR_UNAUTHORIZED;
+    char hash[TOKEN_HASH_HEX];
+    token_hash(token, len, hash);
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_str(st, 1, hash);
+    e = db_step(st, &row);
+    if (e == ERR_OK) {
+        if (row && db_col_int64(st, 1) > clock_now_ms()) {
+            out->user_id = db_col_int64(st, 0);
+            out->is_admin = db_col_int64(st, 2) != 0;
+        } else {
+            e = ERR_UNAUTHORIZED;
+        }
+    }
+    db_done(st);
+    return e;
+}
+
+enum err account_logout(struct db *db, const char *token, size_t len)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE token_hash = ?";
+    char hash[TOKEN_HASH_HEX];
+    token_hash(token, len, hash);
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_str(st, 1, hash);
+    e = db_step_done(st);
+    db_done(st);
+    return e;
+}
+
+enum err account_get(struct db *db, int64_t id, struct arena *a, struct account *out)
+{
+    static const char sql[] =
+        "SELECT login, display_name, is_admin, created_at FROM users WHERE id = ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, id);
+    e = db_step(st, &row);
+    if (e == ERR_OK && !row)
+        e = ERR_NOT_FOUND;
+    if (e == ERR_OK) {
+        out->id = id;
+        out->login = arena_strdup(a, db_col_text(st, 0, NULL));
+        out->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+        out->is_admin = db_col_int64(st, 2) != 0;
+        out->created_at_ms = db_col_int64(st, 3);
+        if (!out->login || !out->display_name)
+            e = ERR_TOO_LARGE;
+    }
+    db_done(st);
+    return e;
+}
+
+enum err account_set_interests(struct db *db, int64_t user_id, struct arena *a, struct tag *tags,
+                               size_t n, struct errinfo *ei)
+{
+    static const char sql_del[] =
+        "DELETE FROM member_interests WHERE user_id = ? AND source = 'declared'";
+    static const char sql_ins[] = "INSERT INTO member_interests (user_id, source, tag,"
+                                  " weight_milli, updated_at) VALUES (?, 'declared', ?, ?, ?)";
+    enum err e = tags_validate(a, tags, n, "tags", ei);
+    if (e)
+        return e;
+    int64_t now = clock_now_ms();
+    struct db_stmt *st = NULL;
+    e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    e = db_prepare(db, sql_del, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, user_id);
+    e = db_step_done(st);
+    db_done(st);
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        e = db_prepare(db, sql_ins, &st);
+        if (e)
+            break;
+        db_bind_int64(st, 1, user_id);
+        db_bind_str(st, 2, tags[i].name);
+        db_bind_int64(st, 3, tags[i].weight_milli);
+        db_bind_int64(st, 4, now);
+        e = db_step_done(st);
+        db_done(st);
+    }
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    return e;
+}
+
+enum err account_interests(struct db *db, int64_t user_id, struct arena *a, struct tag **out,
+                           size_t *n)
+{
+    static const char sql[] = "SELECT tag, weight_milli FROM member_interests"
+                              " WHERE user_id = ? AND source = 'declared'"
+                              " ORDER BY weight_milli DESC, tag";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t cap = LIMIT_TAGS, len = 0;
+    struct tag *tags = arena_alloc(a, cap * sizeof *tags);
+    if (!tags)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, user_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+        tags[len].name = arena_strdup(a, db_col_text(st, 0, NULL));
+        tags[len].weight_milli = db_col_int64(st, 1);
+        if (!tags[len].name) {
+            e = ERR_TOO_LARGE;
+            break;
+        }
+        len++;
+    }
+    db_done(st);
+    *out = tags;
+    *n = len;
+    return e;
+}
+
+enum err account_admin_create(struct db *db, const char *login, const char *password,
+                              const char *name, int64_t *id, bool *created, struct errinfo *ei)
+{
+    static const char sql_find[] = "SELECT id FROM users WHERE login = ?";
+    static const char sql_promote[] = "UPDATE users SET is_admin = 1 WHERE id = ?";
+    static const char sql_ins[] = "INSERT INTO users (login, password_hash, display_name,"
+                                  " is_admin, created_at) VALUES (?, ?, ?, 1, ?) RETURNING id";
+    char norm[LIMIT_LOGIN_BYTES + 1];
+    char hash[PASSWORD_HASH_MAX];
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = account_normalize_login(login, strlen(login), norm, ei);
+    if (e)
+        return e;
+    e = db_prepare(db, sql_find, &st);
+    if (e)
+        return e;
+    db_bind_str(st, 1, norm);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        *id = db_col_int64(st, 0);
+    db_done(st);
+    if (e)
+        return e;
+    if (row) {
+        *created = false;
+        e = db_prepare(db, sql_promote, &st);
+        if (e)
+            return e;
+        db_bind_int64(st, 1, *id);
+        e = db_step_done(st);
+        db_done(st);
+        return e;
+    }
+    e = account_check_password(password, strlen(password), norm, ei);
+    if (!e)
+        e = account_check_name(name, strlen(name), "display_name", LIMIT_NAME_CHARS, ei);
+    if (!e)
+        e = password_hash(password, strlen(password), hash);
+    if (e)
+        return e;
+    e = db_prepare(db, sql_ins, &st);
+    if (e)
+        return e;
+    db_bind_str(st, 1, norm);
+    db_bind_str(st, 2, hash);
+    db_bind_str(st, 3, name);
+    db_bind_int64(st, 4, clock_now_ms());
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        *id = db_col_int64(st, 0);
+    db_done(st);
+    if (e == ERR_CONFLICT)
+        e = err_set(ei, ERR_LOGIN_TAKEN, "login", "this login is already registered");
+    *created = e == ERR_OK;
+    return e;
+}
+
+enum err account_purge_sessions(struct db *db, int64_t now_ms, int64_t *deleted)
+{
+    static const char sql[] = "DELETE FROM sessions WHERE expires_at <= ?";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, now_ms);
+    e = db_step_done(st);
+    *deleted = e == ERR_OK ? db_changes(st) : 0;
+    db_done(st);
+    return e;
+}

@@ -1,0 +1,470 @@
+#include "domain/shop.h"
+
+#include <string.h>
+
+#include "domain/account.h"
+#include "util/clock.h"
+#include "util/limits.h"
+#include "util/log.h"
+#include "util/text.h"
+
+void shop_settings_default(struct shop_settings *s)
+{
+    s->l1_bps = 1000;
+    s->l2_bps = 500;
+    s->settle_days = SHOP_SETTLE_DAYS_MIN;
+    s->binding_days = 30;
+    s->similarity_milli = 300;
+    s->promoter_auto_approve = false;
+}
+
+const char *shop_role_name(enum shop_role role)
+{
+    switch (role) {
+    case SHOP_ROLE_OWNER: return "owner";
+    case SHOP_ROLE_STAFF: return "staff";
+    default: return "none";
+    }
+}
+
+enum err shop_check_slug(const char *slug, size_t len, struct errinfo *ei)
+{
+    if (len < LIMIT_SLUG_MIN || len > LIMIT_SLUG_MAX)
+        return err_set(ei, ERR_INVALID, "slug", "slug must have %d to %d characters",
+                       LIMIT_SLUG_MIN, LIMIT_SLUG_MAX);
+    for (size_t i = 0; i < len; i++) {
+        char c = slug[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+        if (!ok)
+            return err_set(ei, ERR_INVALID, "slug",
+                           "slug may use only lower-case letters a-z, digits and '-'");
+        if (c == '-' && (i == 0 || i == len - 1 || slug[i - 1] == '-'))
+            return err_set(ei, ERR_INVALID, "slug",
+                           "slug may not start or end with '-' or repeat it");
+    }
+    return ERR_OK;
+}
+
+enum err shop_check_story(const char *story, size_t len, struct errinfo *ei)
+{
+    long chars = text_utf8_chars(story, len);
+    if (chars < 0 || chars > LIMIT_STORY_CHARS)
+        return err_set(ei, ERR_INVALID, "story", "story must have at most %d characters",
+                       LIMIT_STORY_CHARS);
+    if (text_has_control_but_newline(story, len))
+        return err_set(ei, ERR_INVALID, "story", "story may not contain control characters");
+    return ERR_OK;
+}
+
+enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
+{
+    if (s->l1_bps < 0 || s->l1_bps > PLATFORM_MAX_COMMISSION_BPS)
+        return err_set(ei, ERR_OUT_OF_RANGE, "l1_bps", "l1_bps must be from 0 to %d",
+                       PLATFORM_MAX_COMMISSION_BPS);
+    if (s->l2_bps < 0 || s->l2_bps > PLATFORM_MAX_COMMISSION_BPS)
+        return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps", "l2_bps must be from 0 to %d",
+                       PLATFORM_MAX_COMMISSION_BPS);
+    /* RULE: RATE-CAPS */
+    if (s->l1_bps + s->l2_bps > PLATFORM_MAX_COMMISSION_BPS)
+        return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps",
+                       "l1_bps + l2_bps must not exceed %d (the platform maximum)",
+                       PLATFORM_MAX_COMMISSION_BPS);
+    if (s->l2_bps > s->l1_bps / 2)
+        return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps",
+                       "l2_bps must be at most half of l1_bps (%lld)",
+                       (long long)(s->l1_bps / 2));
+    if (s->settle_days < SHOP_SETTLE_DAYS_MIN || s->settle_days > SHOP_SETTLE_DAYS_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "settle_days",
+                       "settle_days must be from %d (the legal return period) to %d",
+                       SHOP_SETTLE_DAYS_MIN, SHOP_SETTLE_DAYS_MAX);
+    if (s->binding_days < SHOP_BINDING_DAYS_MIN || s->binding_days > SHOP_BINDING_DAYS_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "binding_days",
+                       "binding_days must be from %d to %d", SHOP_BINDING_DAYS_MIN,
+                       SHOP_BINDING_DAYS_MAX);
+    if (s->similarity_milli < 0 || s->similarity_milli > 1000)
+        return err_set(ei, ERR_OUT_OF_RANGE, "similarity_min",
+                       "similarity_min must be from 0 to 1");
+    return ERR_OK;
+}
+
+#define SHOP_SELECT                                                                              \
+    "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"        \
+    " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"           \
+    " s.similarity_milli, s.promoter_auto_approve FROM shops s JOIN users u ON u.id = s.owner_id"
+
+static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
+{
+    out->id = db_col_int64(st, 0);
+    out->owner_id = db_col_int64(st, 1);
+    out->owner_name = arena_strdup(a, db_col_text(st, 2, NULL));
+    out->name = arena_strdup(a, db_col_text(st, 3, NULL));
+    out->slug = arena_strdup(a, db_col_text(st, 4, NULL));
+    out->story = arena_strdup(a, db_col_text(st, 5, NULL));
+    out->trial_ends_at_ms = db_col_int64(st, 6);
+    out->created_at_ms = db_col_int64(st, 7);
+    out->updated_at_ms = db_col_int64(st, 8);
+    out->settings.l1_bps = db_col_int64(st, 9);
+    out->settings.l2_bps = db_col_int64(st, 10);
+    out->settings.settle_days = db_col_int64(st, 11);
+    out->settings.binding_days = db_col_int64(st, 12);
+    out->settings.similarity_milli = db_col_int64(st, 13);
+    out->settings.promoter_auto_approve = db_col_int64(st, 14) != 0;
+    if (!out->owner_name || !out->name || !out->slug || !out->story)
+        return ERR_TOO_LARGE;
+    return ERR_OK;
+}
+
+static enum err get_by(struct db *db, const char *sql, int64_t id, const char *slug,
+                       struct arena *a, struct shop *out)
+{
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    if (slug)
+        db_bind_str(st, 1, slug);
+    else
+        db_bind_int64(st, 1, id);
+    e = db_step(st, &row);
+    if (e == ERR_OK && !row)
+        e = ERR_NOT_FOUND;
+    if (e == ERR_OK)
+        e = read_shop(st, a, out);
+    db_done(st);
+    return e;
+}
+
+enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out)
+{
+    static const char sql[] = SHOP_SELECT " WHERE s.id = ?";
+    return get_by(db, sql, id, NULL, a, out);
+}
+
+enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a, struct shop *out)
+{
+    static const char sql[] = SHOP_SELECT " WHERE s.slug = ?";
+    return get_by(db, sql, 0, slug, a, out);
+}
+
+enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t name_len,
+                     const char *slug, size_t slug_len, const char *story, size_t story_len,
+                     int64_t trial_days, struct arena *a, struct shop *out, struct errinfo *ei)
+{
+    static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE user_id = ?"
+                                    " AND role = 'owner'";
+    static const char sql_ins[] =
+        "INSERT INTO shops (owner_id, name, slug, story, trial_ends_at, l1_bps, l2_bps,"
+        " settle_days, binding_days, similarity_milli, promoter_auto_approve, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+    static const char sql_role[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
+                                   " VALUES (?, ?, 'owner', ?)";
+    struct shop_settings s;
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t id = 0;
+    enum err e = account_check_name(name, name_len, "name", LIMIT_SHOP_NAME_CHARS, ei);
+    if (!e)
+        e = shop_check_slug(slug, slug_len, ei);
+    if (!e)
+        e = shop_check_story(story, story_len, ei);
+    if (e)
+        return e;
+    shop_settings_default(&s);
+    int64_t now = clock_now_ms();
+
+    e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    e = db_prepare(db, sql_count, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, owner_id);
+    e = db_step(st, &row);
+    int64_t owned = (e == ERR_OK && row) ? db_col_int64(st, 0) : 0;
+    db_done(st);
+    if (e)
+        goto out;
+    if (owned >= SHOPS_PER_OWNER_MAX) {
+        e = err_set(ei, ERR_CONFLICT, NULL, "a member may own at most %d shops",
+                    SHOPS_PER_OWNER_MAX);
+        goto out;
+    }
+    e = db_prepare(db, sql_ins, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, owner_id);
+    db_bind_text(st, 2, name, name_len);
+    db_bind_text(st, 3, slug, slug_len);
+    db_bind_text(st, 4, story, story_len);
+    db_bind_int64(st, 5, now + trial_days * MS_PER_DAY);
+    db_bind_int64(st, 6, s.l1_bps);
+    db_bind_int64(st, 7, s.l2_bps);
+    db_bind_int64(st, 8, s.settle_days);
+    db_bind_int64(st, 9, s.binding_days);
+    db_bind_int64(st, 10, s.similarity_milli);
+    db_bind_int64(st, 11, s.promoter_auto_approve);
+    db_bind_int64(st, 12, now);
+    db_bind_int64(st, 13, now);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        id = db_col_int64(st, 0);
+    db_done(st);
+    if (e == ERR_CONFLICT) {
+        e = err_set(ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
+        goto out;
+    }
+    if (e)
+        goto out;
+    e = db_prepare(db, sql_role, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, id);
+    db_bind_int64(st, 2, owner_id);
+    db_bind_int64(st, 3, now);
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    if (e == ERR_OK) {
+        LOG(LOG_INFO, "shop_created", "shop_id=%lld owner_id=%lld", (long long)id,
+            (long long)owner_id);
+        e = shop_get(db, id, a, out);
+    }
+    return e;
+}
+
+enum err shop_role_of(struct db *db, int64_t shop_id, int64_t user_id, enum shop_role *out)
+{
+    static const char sql[] = "SELECT role FROM shop_roles WHERE shop_id = ? AND user_id = ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *out = SHOP_ROLE_NONE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, user_id);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row) {
+        const char *r = db_col_text(st, 0, NULL);
+        *out = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
+    }
+    db_done(st);
+    return e;
+}
+
+enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, struct errinfo *ei)
+{
+    static const char sql_upd[] =
+        "UPDATE shops SET name = ?, slug = ?, story = ?, l1_bps = ?, l2_bps = ?,"
+        " settle_days = ?, binding_days = ?, similarity_milli = ?, promoter_auto_approve = ?,"
+        " updated_at = ? WHERE id = ?";
+    struct arena a;
+    struct shop cur;
+    struct db_stmt *st = NULL;
+    enum err e;
+    arena_init(&a, 64 * 1024);
+
+    if (p->name && (e = account_check_name(p->name, p->name_len, "name", LIMIT_SHOP_NAME_CHARS,
+                                           ei)) != ERR_OK)
+        goto done;
+    if (p->slug && (e = shop_check_slug(p->slug, p->slug_len, ei)) != ERR_OK)
+        goto done;
+    if (p->story && (e = shop_check_story(p->story, p->story_len, ei)) != ERR_OK)
+        goto done;
+
+    e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        goto done;
+    e = shop_get(db, id, &a, &cur);
+    if (e)
+        goto out;
+    struct shop_settings s = cur.settings;
+    if (p->has_l1_bps)
+        s.l1_bps = p->settings.l1_bps;
+    if (p->has_l2_bps)
+        s.l2_bps = p->settings.l2_bps;
+    if (p->has_settle_days)
+        s.settle_days = p->settings.settle_days;
+    if (p->has_binding_days)
+        s.binding_days = p->settings.binding_days;
+    if (p->has_similarity)
+        s.similarity_milli = p->settings.similarity_milli;
+    if (p->has_auto_approve)
+        s.promoter_auto_approve = p->settings.promoter_auto_approve;
+    e = shop_check_settings(&s, ei);
+    if (e)
+        goto out;
+    e = db_prepare(db, sql_upd, &st);
+    if (e)
+        goto out;
+    if (p->name)
+        db_bind_text(st, 1, p->name, p->name_len);
+    else
+        db_bind_str(st, 1, cur.name);
+    if (p->slug)
+        db_bind_text(st, 2, p->slug, p->slug_len);
+    else
+        db_bind_str(st, 2, cur.slug);
+    if (p->story)
+        db_bind_text(st, 3, p->story, p->story_len);
+    else
+        db_bind_str(st, 3, cur.story);
+    db_bind_int64(st, 4, s.l1_bps);
+    db_bind_int64(st, 5, s.l2_bps);
+    db_bind_int64(st, 6, s.settle_days);
+    db_bind_int64(st, 7, s.binding_days);
+    db_bind_int64(st, 8, s.similarity_milli);
+    db_bind_int64(st, 9, s.promoter_auto_approve);
+    db_bind_int64(st, 10, clock_now_ms());
+    db_bind_int64(st, 11, id);
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_CONFLICT)
+        e = err_set(ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+done:
+    arena_release(&a);
+    return e;
+}
+
+enum err shop_staff_add(struct db *db, int64_t shop_id, int64_t user_id, struct errinfo *ei)
+{
+    static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE shop_id = ?";
+    static const char sql_user[] = "SELECT 1 FROM users WHERE id = ?";
+    static const char sql_ins[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
+                                  " VALUES (?, ?, 'staff', ?)";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    e = db_prepare(db, sql_user, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, user_id);
+    e = db_step(st, &row);
+    db_done(st);
+    if (e == ERR_OK && !row)
+        e = err_set(ei, ERR_NOT_FOUND, "user_id", "no member has this id");
+    if (e)
+        goto out;
+    e = db_prepare(db, sql_count, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, shop_id);
+    e = db_step(st, &row);
+    int64_t n = (e == ERR_OK && row) ? db_col_int64(st, 0) : 0;
+    db_done(st);
+    if (e == ERR_OK && n >= LIMIT_STAFF_PER_SHOP)
+        e = err_set(ei, ERR_CONFLICT, "user_id", "a shop has at most %d staff",
+                    LIMIT_STAFF_PER_SHOP);
+    if (e)
+        goto out;
+    e = db_prepare(db, sql_ins, &st);
+    if (e)
+        goto out;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, user_id);
+    db_bind_int64(st, 3, clock_now_ms());
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_CONFLICT)
+        e = err_set(ei, ERR_ALREADY_MEMBER, "user_id", "this member already runs the shop");
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    return e;
+}
+
+enum err shop_staff_remove(struct db *db, int64_t shop_id, int64_t user_id)
+{
+    static const char sql[] =
+        "DELETE FROM shop_roles WHERE shop_id = ? AND user_id = ? AND role = 'staff'";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, user_id);
+    e = db_step_done(st);
+    if (e == ERR_OK && db_changes(st) == 0)
+        e = ERR_NOT_FOUND;
+    db_done(st);
+    return e;
+}
+
+enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a,
+                         struct shop_staff **out, size_t *n)
+{
+    static const char sql[] = "SELECT r.user_id, u.display_name, r.role, r.created_at"
+                              " FROM shop_roles r JOIN users u ON u.id = r.user_id"
+                              " WHERE r.shop_id = ? ORDER BY r.role, r.created_at, r.user_id";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t cap = LIMIT_STAFF_PER_SHOP + 1, len = 0;
+    struct shop_staff *list = arena_alloc(a, cap * sizeof *list);
+    if (!list)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+        struct shop_staff *s = &list[len++];
+        s->user_id = db_col_int64(st, 0);
+        s->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+        const char *r = db_col_text(st, 2, NULL);
+        s->role = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
+        s->since_ms = db_col_int64(st, 3);
+        if (!s->display_name) {
+            e = ERR_TOO_LARGE;
+            break;
+        }
+    }
+    db_done(st);
+    *out = list;
+    *n = len;
+    return e;
+}
+
+enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
+                            struct shop_membership **out, size_t *n)
+{
+    static const char sql[] = "SELECT s.id, s.name, s.slug, r.role FROM shop_roles r"
+                              " JOIN shops s ON s.id = r.shop_id WHERE r.user_id = ?"
+                              " ORDER BY s.id LIMIT 100";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t cap = 100, len = 0;
+    struct shop_membership *list = arena_alloc(a, cap * sizeof *list);
+    if (!list)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, user_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+        struct shop_membership *m = &list[len++];
+        m->shop_id = db_col_int64(st, 0);
+        m->name = arena_strdup(a, db_col_text(st, 1, NULL));
+        m->slug = arena_strdup(a, db_col_text(st, 2, NULL));
+        const char *r = db_col_text(st, 3, NULL);
+        m->role = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
+        if (!m->name || !m->slug) {
+            e = ERR_TOO_LARGE;
+            break;
+        }
+    }
+    db_done(st);
+    *out = list;
+    *n = len;
+    return e;
+}

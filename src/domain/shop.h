@@ -1,0 +1,109 @@
+/*
+ * shop.h - shops (the tenant boundary), their profile, settings and roles.
+ *
+ * Owns the tables shops and shop_roles. The member who creates a shop is its
+ * owner; the owner may add staff. Owner and staff run the shop ("owner" in
+ * the API); only the owner manages staff. A new shop starts a free trial.
+ *
+ * Settings are validated here with their bounds:
+ *   RULE: RATE-CAPS  l1_bps + l2_bps <= PLATFORM_MAX_COMMISSION_BPS and
+ *                    l2_bps <= l1_bps / 2 (level 2 never outearns level 1).
+ */
+#ifndef QUANZI_DOMAIN_SHOP_H
+#define QUANZI_DOMAIN_SHOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+enum shop_role { SHOP_ROLE_NONE, SHOP_ROLE_OWNER, SHOP_ROLE_STAFF };
+
+struct shop_settings {
+    int64_t l1_bps;          /* level-1 commission rate */
+    int64_t l2_bps;          /* level-2 commission rate */
+    int64_t settle_days;     /* return window before commission settles */
+    int64_t binding_days;    /* customer protection period */
+    int64_t similarity_milli; /* share audience threshold, 0..1000 */
+    bool promoter_auto_approve;
+};
+
+#define SHOP_SETTLE_DAYS_MIN 7 /* China's 7-day no-reason return period */
+#define SHOP_SETTLE_DAYS_MAX 90
+#define SHOP_BINDING_DAYS_MIN 1
+#define SHOP_BINDING_DAYS_MAX 365
+#define SHOPS_PER_OWNER_MAX 10
+
+struct shop {
+    int64_t id;
+    int64_t owner_id;
+    const char *owner_name;
+    const char *name;
+    const char *slug;
+    const char *story;
+    int64_t trial_ends_at_ms;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+    struct shop_settings settings;
+};
+
+/* Fields of a PATCH; a NULL string or a false has_* leaves the field alone. */
+struct shop_patch {
+    const char *name;
+    size_t name_len;
+    const char *slug;
+    size_t slug_len;
+    const char *story;
+    size_t story_len;
+    bool has_l1_bps, has_l2_bps, has_settle_days, has_binding_days, has_similarity,
+        has_auto_approve;
+    struct shop_settings settings;
+};
+
+struct shop_staff {
+    int64_t user_id;
+    const char *display_name;
+    enum shop_role role;
+    int64_t since_ms;
+};
+
+void shop_settings_default(struct shop_settings *s);
+MUST_CHECK enum err shop_check_slug(const char *slug, size_t len, struct errinfo *ei);
+MUST_CHECK enum err shop_check_story(const char *story, size_t len, struct errinfo *ei);
+MUST_CHECK enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei);
+const char *shop_role_name(enum shop_role role);
+
+MUST_CHECK enum err shop_create(struct db *db, int64_t owner_id, const char *name,
+                                size_t name_len, const char *slug, size_t slug_len,
+                                const char *story, size_t story_len, int64_t trial_days,
+                                struct arena *a, struct shop *out, struct errinfo *ei);
+/* ERR_NOT_FOUND when there is no such shop. */
+MUST_CHECK enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out);
+MUST_CHECK enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a,
+                                     struct shop *out);
+MUST_CHECK enum err shop_role_of(struct db *db, int64_t shop_id, int64_t user_id,
+                                 enum shop_role *out);
+/* Applies a patch (validated as a whole against the current settings). */
+MUST_CHECK enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p,
+                                struct errinfo *ei);
+
+/* Staff management: ERR_NOT_FOUND for an unknown login or member. */
+MUST_CHECK enum err shop_staff_add(struct db *db, int64_t shop_id, int64_t user_id,
+                                   struct errinfo *ei);
+MUST_CHECK enum err shop_staff_remove(struct db *db, int64_t shop_id, int64_t user_id);
+MUST_CHECK enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a,
+                                    struct shop_staff **out, size_t *n);
+/* Shops the member runs, with their role (for GET /me). */
+struct shop_membership {
+    int64_t shop_id;
+    const char *name;
+    const char *slug;
+    enum shop_role role;
+};
+MUST_CHECK enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
+                                       struct shop_membership **out, size_t *n);
+
+#endif

@@ -1,0 +1,47 @@
+#include "domain/tags.h"
+
+#include <string.h>
+
+#include "util/limits.h"
+#include "util/text.h"
+
+enum err tag_normalize(struct arena *a, const char *name, size_t len, const char *field,
+                       const char **out, struct errinfo *ei)
+{
+    text_trim(&name, &len);
+    long chars = text_utf8_chars(name, len);
+    if (chars < 1 || chars > LIMIT_TAG_CHARS)
+        return err_set(ei, ERR_INVALID, field, "a tag must have 1 to %d characters",
+                       LIMIT_TAG_CHARS);
+    if (text_has_control(name, len))
+        return err_set(ei, ERR_INVALID, field, "a tag may not contain control characters");
+    char *s = arena_strndup(a, name, len);
+    if (!s)
+        return ERR_TOO_LARGE;
+    for (char *p = s; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    *out = s;
+    return ERR_OK;
+}
+
+enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *field,
+                       struct errinfo *ei)
+{
+    if (n > LIMIT_TAGS)
+        return err_set(ei, ERR_OUT_OF_RANGE, field, "at most %d tags", LIMIT_TAGS);
+    for (size_t i = 0; i < n; i++) {
+        enum err e = tag_normalize(a, tags[i].name, strlen(tags[i].name), field, &tags[i].name, ei);
+        if (e)
+            return e;
+        if (tags[i].weight_milli < 1 || tags[i].weight_milli > 1000)
+            return err_set(ei, ERR_OUT_OF_RANGE, field,
+                           "the weight of tag \"%s\" must be above 0 and at most 1",
+                           tags[i].name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(tags[j].name, tags[i].name) == 0)
+                return err_set(ei, ERR_INVALID, field, "tag \"%s\" is given twice",
+                               tags[i].name);
+    }
+    return ERR_OK;
+}

@@ -1,0 +1,29 @@
+/*
+ * tags.h - interest tags as used on members, products and circles.
+ *
+ * A tag is a short name (1..LIMIT_TAG_CHARS characters, no control
+ * characters, surrounding space trimmed, ASCII letters lower-cased) with a
+ * weight in (0, 1], stored in thousandths (1..1000).
+ */
+#ifndef QUANZI_DOMAIN_TAGS_H
+#define QUANZI_DOMAIN_TAGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+
+struct tag {
+    const char *name;
+    int64_t weight_milli;
+};
+
+/* Normalised copy of `name` in `a`, or an error naming `field`. */
+MUST_CHECK enum err tag_normalize(struct arena *a, const char *name, size_t len,
+                                  const char *field, const char **out, struct errinfo *ei);
+/* Checks count, names (normalising them in place) and duplicates after normalising. */
+MUST_CHECK enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *field,
+                                  struct errinfo *ei);
+
+#endif

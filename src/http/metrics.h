@@ -1,0 +1,21 @@
+/*
+ * metrics.h - request counters and latency histograms per route, rendered
+ * in the Prometheus text format (version 0.0.4) for GET /metrics.
+ * Lock-free: relaxed atomics only.
+ */
+#ifndef QUANZI_HTTP_METRICS_H
+#define QUANZI_HTTP_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/router.h"
+#include "util/buf.h"
+
+/* `routes` must outlive the metrics; one extra slot counts unmatched paths. */
+void metrics_init(const struct route *routes, size_t n);
+void metrics_release(void);
+void metrics_observe(int route_idx, int status, int64_t duration_us);
+void metrics_render(struct buf *out);
+
+#endif

@@ -1,0 +1,397 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "db/pool.h"
+#include "http/jsonmem.h"
+#include "http/metrics.h"
+#include "http/req.h"
+#include "util/clock.h"
+#include "util/limits.h"
+#include "util/log.h"
+
+struct server {
+    struct MHD_Daemon *d;
+    const struct route *routes;
+    size_t n_routes;
+    size_t body_limit;
+    bool access_log;
+    uint16_t port;
+};
+
+/* Per-request state kept between libmicrohttpd callbacks. */
+struct conn_state {
+    struct req r;
+    struct buf body;
+    enum err early;   /* routing or size error found before dispatch */
+    bool responded;   /* a response was queued early (413) */
+};
+
+static _Atomic long in_flight;
+static _Atomic uint64_t next_rid;
+
+static const char FALLBACK_BODY[] =
+    "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}";
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '"')
+            *p = '\'';
+    LOG(LOG_WARN, "httpd", "msg=\"%s\"", msg);
+}
+
+static int json_depth_ok(json_t *v, int depth)
+{
+    if (depth > LIMIT_JSON_DEPTH)
+        return 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if (!json_depth_ok(x, depth + 1))
+                return 0;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+        {
+            if (!json_depth_ok(x, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static enum err parse_body(struct req *r)
+{
+    if (r->body_len == 0)
+        return ERR_OK;
+    const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
+        return req_fail(r, ERR_UNSUPPORTED_MEDIA, NULL,
+                        "send the body as Content-Type: application/json");
+    json_error_t jerr;
+    r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!r->json) {
+        if (r->arena.exhausted || json_error_code(&jerr) == json_error_out_of_memory)
+            return req_fail(r, ERR_TOO_LARGE, NULL, "the request body is too complex");
+        if (json_error_code(&jerr) == json_error_duplicate_key)
+            return req_fail(r, ERR_BAD_JSON, NULL, "duplicate key in JSON at line %d column %d",
+                            jerr.line, jerr.column);
+        return req_fail(r, ERR_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s",
+                        jerr.line, jerr.column, jerr.text);
+    }
+    if (!json_depth_ok(r->json, 1))
+        return req_fail(r, ERR_TOO_DEEP, NULL, "JSON is nested deeper than %d levels",
+                        LIMIT_JSON_DEPTH);
+    return ERR_OK;
+}
+
+static json_t *error_body(struct req *r, enum err e)
+{
+    const char *msg = r->ei.message[0] ? r->ei.message : err_default_message(e);
+    if (e == ERR_INTERNAL || e == ERR_DB)
+        msg = err_default_message(e); /* never leak internals */
+    json_t *inner = json_pack("{s:s, s:s}", "code", err_code(e), "message", msg);
+    if (inner && r->ei.field)
+        json_object_set_new(inner, "field", json_string(r->ei.field));
+    return inner ? json_pack("{s:o}", "error", inner) : NULL;
+}
+
+static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e)
+{
+    struct req *r = &cs->r;
+    const char *body = NULL;
+    size_t len = 0;
+    char *dumped = NULL;
+    int status;
+
+    if (e != ERR_OK) {
+        status = err_status(e);
+        r->resp = error_body(r, e);
+        r->raw_body = NULL;
+    } else {
+        status = r->status ? r->status : 200;
+    }
+    if (r->raw_body) {
+        body = r->raw_body;
+        len = r->raw_len;
+    } else if (r->resp) {
+        dumped = json_dumps(r->resp, JSON_COMPACT);
+        if (dumped) {
+            body = dumped;
+            len = strlen(dumped);
+        }
+    }
+    if (!body) {
+        status = 500;
+        body = FALLBACK_BODY;
+        len = sizeof FALLBACK_BODY - 1;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type
+                                            : "application/json; charset=utf-8");
+    MHD_add_response_header(resp, "X-Request-Id", r->rid);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (r->set_cookie)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (status == 429 && r->retry_after_s > 0) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", (long long)r->retry_after_s);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (e == ERR_METHOD_NOT_ALLOWED && r->allow)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+
+    int64_t dur = clock_mono_us() - r->t0_us;
+    metrics_observe(r->route_idx, status, dur);
+    if (s->access_log)
+        LOG(LOG_INFO, "access", "method=%s path=%s route=\"%s\" status=%d us=%lld ip=%s%s%s",
+            r->method ? r->method : "-", r->path ? r->path : "-",
+            r->route ? r->route->pattern : "-",
+            status, (long long)dur, r->client_ip, e ? " code=" : "", e ? err_code(e) : "");
+    return ret;
+}
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    out[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)len);
+}
+
+static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
+{
+    struct req *r = &cs->r;
+    jsonmem_use(&r->arena);
+    log_set_request_id(r->rid);
+    enum err e = cs->early;
+    if (!e && cs->body.overflow)
+        e = req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
+                     s->body_limit);
+    if (!e) {
+        r->body = cs->body.ptr;
+        r->body_len = cs->body.len;
+        e = db_pool_get(&r->db);
+    }
+    if (!e)
+        e = api_authenticate(r);
+    if (!e && strcmp(r->method, "GET") != 0)
+        e = parse_body(r);
+    if (!e)
+        e = r->route->handler(r);
+    if (r->db)
+        db_rollback(r->db); /* a handler that failed mid-transaction leaves nothing behind */
+    if (e == ERR_OK && r->arena.exhausted)
+        e = ERR_TOO_LARGE;
+    if (e == ERR_DB || e == ERR_INTERNAL)
+        LOG(LOG_ERROR, "request_failed", "code=%s", err_code(e));
+    enum MHD_Result ret = queue(s, cs, e);
+    log_set_request_id(NULL);
+    jsonmem_use(NULL);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct server *s = cls;
+    struct conn_state *cs = *con_cls;
+
+    if (!cs) {
+        cs = xcalloc(1, sizeof *cs);
+        *con_cls = cs;
+        atomic_fetch_add(&in_flight, 1);
+        struct req *r = &cs->r;
+        arena_init(&r->arena, LIMIT_ARENA_BYTES);
+        r->t0_us = clock_mono_us();
+        r->conn = conn;
+        r->route_idx = -1;
+        snprintf(r->rid, sizeof r->rid, "%llx",
+                 (unsigned long long)atomic_fetch_add(&next_rid, 1) + 1);
+        client_ip(conn, r->client_ip, sizeof r->client_ip);
+        r->method = arena_strdup(&r->arena, method);
+        r->path = arena_strdup(&r->arena, url);
+        char *path = arena_strdup(&r->arena, url);
+        size_t limit = s->body_limit;
+        int idx = path ? router_match(s->routes, s->n_routes, method, path, &r->params) : -1;
+        if (idx >= 0) {
+            r->route = &s->routes[idx];
+            r->route_idx = idx;
+            if (r->route->body_limit)
+                limit = r->route->body_limit;
+        } else {
+            cs->early = idx == -2 ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND;
+            if (idx == -2)
+                r->allow = router_allow(s->routes, s->n_routes, url, &r->arena);
+        }
+        buf_init(&cs->body, limit);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (*end == '\0' && n > limit) {
+                /* refuse before reading: the connection is closed after this answer */
+                req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
+                         limit);
+                log_set_request_id(r->rid);
+                enum MHD_Result ret = queue(s, cs, ERR_TOO_LARGE);
+                log_set_request_id(NULL);
+                cs->responded = true;
+                return ret;
+            }
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        if (!cs->responded && !cs->body.overflow)
+            buf_add(&cs->body, upload_data, *upload_data_size);
+        if (cs->body.overflow && !cs->responded) {
+            /* a body without (or lying about) Content-Length: stop reading now */
+            struct req *r = &cs->r;
+            req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
+                     cs->body.max);
+            log_set_request_id(r->rid);
+            enum MHD_Result ret = queue(s, cs, ERR_TOO_LARGE);
+            log_set_request_id(NULL);
+            cs->responded = true;
+            *upload_data_size = 0;
+            return ret;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (cs->responded)
+        return MHD_YES;
+    cs->responded = true;
+    return dispatch(s, cs);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct conn_state *cs = *con_cls;
+    if (!cs)
+        return;
+    buf_release(&cs->body);
+    arena_release(&cs->r.arena);
+    free(cs);
+    *con_cls = NULL;
+    atomic_fetch_sub(&in_flight, 1);
+}
+
+enum err server_start(const struct server_options *o, const struct route *routes, size_t n,
+                      struct server **out, struct errinfo *ei)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, o->listen, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(o->port);
+    } else if (inet_pton(AF_INET6, o->listen, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(o->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        return err_set(ei, ERR_INVALID, "listen",
+                       "config: listen must be an IPv4 or IPv6 address (got \"%s\")", o->listen);
+    }
+    jsonmem_install();
+    struct server *s = xcalloc(1, sizeof *s);
+    s->routes = routes;
+    s->n_routes = n;
+    s->body_limit = o->body_limit;
+    s->access_log = o->access_log;
+    metrics_init(routes, n);
+    s->d = MHD_start_daemon(
+        flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_END);
+    if (!s->d) {
+        metrics_release();
+        free(s);
+        return err_set(ei, ERR_UNAVAILABLE, "port", "cannot listen on %s port %u (in use?)",
+                       o->listen, (unsigned)o->port);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return ERR_OK;
+}
+
+uint16_t server_port(const struct server *s)
+{
+    return s->port;
+}
+
+void server_stop(struct server *s, int64_t grace_ms)
+{
+    if (!s)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(s->d);
+    int64_t deadline = clock_mono_us() + grace_ms * 1000;
+    while (atomic_load(&in_flight) > 0 && clock_mono_us() < deadline)
+        usleep(10 * 1000);
+    long left = atomic_load(&in_flight);
+    if (left > 0)
+        LOG(LOG_WARN, "shutdown_timeout", "requests_in_flight=%ld", left);
+    MHD_stop_daemon(s->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    metrics_release();
+    free(s);
+}

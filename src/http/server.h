@@ -1,0 +1,47 @@
+/*
+ * server.h - the HTTP server: libmicrohttpd with its internal thread pool
+ * on epoll, one route table, limits on bodies, connections and time.
+ *
+ * For each request: route match (404/405), body cap checked on the
+ * Content-Length in the first callback (413) and again while reading,
+ * authentication through the route's auth mode, strict JSON decoding
+ * (duplicate keys, depth > LIMIT_JSON_DEPTH -> 400), the handler, the JSON
+ * response or error body, metrics and one access-log line. The response is
+ * queued only after the last upload callback, which keeps keep-alive working
+ * on libmicrohttpd 0.9.75.
+ */
+#ifndef QUANZI_HTTP_SERVER_H
+#define QUANZI_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/router.h"
+#include "util/err.h"
+
+#define SESSION_COOKIE "qz_session"
+
+struct server_options {
+    const char *listen;
+    uint16_t port;
+    unsigned threads;
+    size_t body_limit;
+    unsigned max_connections;
+    unsigned max_connections_per_ip;
+    unsigned connection_timeout_s;
+    bool access_log;
+};
+
+struct server;
+
+/* Authenticates a request (provided by the api layer). */
+enum err api_authenticate(struct req *r);
+
+MUST_CHECK enum err server_start(const struct server_options *o, const struct route *routes,
+                                 size_t n, struct server **out, struct errinfo *ei);
+uint16_t server_port(const struct server *s);
+/* Stops accepting, lets requests in flight finish (up to grace_ms), then stops. */
+void server_stop(struct server *s, int64_t grace_ms);
+
+#endif

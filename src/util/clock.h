@@ -1,0 +1,26 @@
+/*
+ * clock.h - the one source of time.
+ *
+ * All business time is milliseconds since the Unix epoch, from clock_now_ms().
+ * A test server (`--test-clock`) may move the clock forward with
+ * clock_advance(); it never moves backwards.
+ */
+#ifndef QUANZI_UTIL_CLOCK_H
+#define QUANZI_UTIL_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t clock_now_ms(void);
+/* Adds `ms` (>= 0) to every later reading of clock_now_ms(). */
+void clock_advance(int64_t ms);
+int64_t clock_offset_ms(void);
+/* Monotonic time for measuring durations, in microseconds. */
+int64_t clock_mono_us(void);
+
+/* "2026-11-22T06:36:00.123Z" into buf (at least 25 bytes). */
+void clock_format_iso(int64_t ms, char *buf, size_t len);
+
+#define MS_PER_DAY (24LL * 60 * 60 * 1000)
+
+#endif

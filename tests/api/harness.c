@@ -1,0 +1,347 @@
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db/db.h"
+
+static void dump_log(const struct srv *s)
+{
+    FILE *f = fopen(s->log_path, "r");
+    if (!f)
+        return;
+    fprintf(stderr, "---- server log (%s) ----\n", s->log_path);
+    char line[4096];
+    while (fgets(line, sizeof line, f))
+        fputs(line, stderr);
+    fclose(f);
+    fprintf(stderr, "---- end of server log ----\n");
+}
+
+void srv_start(struct srv *s, const char *const *extra)
+{
+    memset(s, 0, sizeof *s);
+    const char *bin = getenv("QUANZI_BIN");
+    if (!bin) {
+        fprintf(stderr, "QUANZI_BIN is not set\n");
+        abort();
+    }
+    snprintf(s->dir, sizeof s->dir, "%s/quanzi-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
+                                                                              : "/tmp");
+    if (!mkdtemp(s->dir)) {
+        perror("mkdtemp");
+        abort();
+    }
+    char ready[300];
+    snprintf(ready, sizeof ready, "%s/ready", s->dir);
+    snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
+    snprintf(s->db_url, sizeof s->db_url, "%s/quanzi.db", s->dir);
+
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    argv[n++] = "serve";
+    argv[n++] = "--listen";
+    argv[n++] = "127.0.0.1";
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    argv[n++] = "--data-dir";
+    argv[n++] = s->dir;
+    argv[n++] = "--ready-file";
+    argv[n++] = ready;
+    argv[n++] = "--test-clock";
+    argv[n++] = "--threads";
+    argv[n++] = "4";
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        abort();
+    }
+    if (pid == 0) {
+        FILE *log = freopen(s->log_path, "w", stderr);
+        (void)log;
+        execv(bin, (char *const *)argv);
+        perror("execv");
+        _exit(127);
+    }
+    s->pid = pid;
+    for (int i = 0; i < 3000; i++) { /* up to 30 s under sanitizers */
+        FILE *f = fopen(ready, "r");
+        if (f) {
+            int port = 0;
+            if (fscanf(f, "%d", &port) == 1)
+                s->port = port;
+            fclose(f);
+            if (s->port)
+                break;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            dump_log(s);
+            fprintf(stderr, "server exited before it was ready\n");
+            abort();
+        }
+        usleep(10000);
+    }
+    if (!s->port) {
+        dump_log(s);
+        kill(pid, SIGKILL);
+        fprintf(stderr, "server did not become ready\n");
+        abort();
+    }
+    struct db_options opt = {.url = s->db_url, .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 5000};
+    struct errinfo ei = {0};
+    if (db_open(&opt, &s->db, &ei) != ERR_OK) {
+        fprintf(stderr, "cannot open test db: %s\n", ei.message);
+        abort();
+    }
+}
+
+static void rm_tree(const char *dir)
+{
+    const char *names[] = {"ready", "server.log", "quanzi.db", "quanzi.db-wal", "quanzi.db-shm"};
+    char p[400];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+}
+
+int srv_stop(struct srv *s)
+{
+    if (s->db)
+        db_close(s->db);
+    s->db = NULL;
+    int status = -1;
+    if (s->pid > 0) {
+        kill(s->pid, SIGTERM);
+        for (int i = 0; i < 3000; i++) {
+            if (waitpid(s->pid, &status, WNOHANG) == s->pid)
+                break;
+            usleep(10000);
+            if (i == 2999) {
+                kill(s->pid, SIGKILL);
+                waitpid(s->pid, &status, 0);
+            }
+        }
+    }
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (code != 0)
+        dump_log(s);
+    else
+        rm_tree(s->dir);
+    s->pid = 0;
+    return code;
+}
+
+struct grow {
+    char *p;
+    size_t len;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct grow *g = ud;
+    size_t n = size * nmemb;
+    char *q = realloc(g->p, g->len + n + 1);
+    if (!q)
+        return 0;
+    memcpy(q + g->len, ptr, n);
+    g->p = q;
+    g->len += n;
+    g->p[g->len] = '\0';
+    return n;
+}
+
+long http_ex(struct srv *s, const char *method, const char *path, const char *token,
+             const char *body, const char *const *headers, struct resp *out)
+{
+    memset(out, 0, sizeof *out);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    char url[2048];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", s->port, path);
+    struct grow b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    char auth[256];
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hl = curl_slist_append(hl, auth);
+    }
+    if (body)
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+    hl = curl_slist_append(hl, "Expect:");
+    for (int i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        fprintf(stderr, "curl %s %s: %s\n", method, path, curl_easy_strerror(rc));
+        out->status = -1;
+    } else {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    }
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    out->body = b.p;
+    out->len = b.len;
+    out->headers = h.p;
+    if (b.p && b.len) {
+        json_error_t je;
+        out->json = json_loadb(b.p, b.len, 0, &je);
+    }
+    return out->status;
+}
+
+long http(struct srv *s, const char *method, const char *path, const char *token,
+          const char *body, struct resp *out)
+{
+    return http_ex(s, method, path, token, body, NULL, out);
+}
+
+void resp_free(struct resp *r)
+{
+    json_decref(r->json);
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+char *resp_header(const struct resp *r, const char *name)
+{
+    if (!r->headers)
+        return NULL;
+    size_t n = strlen(name);
+    const char *p = r->headers;
+    while (p && *p) {
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t len = strcspn(v, "\r\n");
+            char *out = malloc(len + 1);
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return out;
+        }
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return NULL;
+}
+
+json_t *jget(json_t *o, const char *path)
+{
+    char key[128];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof key)
+            return NULL;
+        memcpy(key, path, n);
+        key[n] = '\0';
+        if (json_is_array(o))
+            o = json_array_get(o, (size_t)atoi(key));
+        else
+            o = json_object_get(o, key);
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
+const char *jstr(json_t *o, const char *path)
+{
+    json_t *v = jget(o, path);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int64_t jint(json_t *o, const char *path)
+{
+    json_t *v = jget(o, path);
+    return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
+}
+
+const char *fmt(const char *f, ...)
+{
+    static char buf[65536];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+int64_t db_scalar(struct srv *s, const char *sql)
+{
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t v = INT64_MIN;
+    if (db_prepare_uncached(s->db, sql, &st) != ERR_OK) {
+        fprintf(stderr, "bad test SQL: %s\n", sql);
+        fail();
+    }
+    if (db_step(st, &row) == ERR_OK && row)
+        v = db_col_int64(st, 0);
+    db_done(st);
+    return v;
+}
+
+char *register_user(struct srv *s, const char *login, const char *name, int64_t *id)
+{
+    struct resp r;
+    http(s, "POST", "/api/v1/auth/register", NULL,
+         fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", login,
+             TEST_PASSWORD, name),
+         &r);
+    if (r.status != 201)
+        fprintf(stderr, "register %s: %ld %s\n", login, r.status, r.body ? r.body : "");
+    assert_int_equal(r.status, 201);
+    char *token = strdup(jstr(r.json, "token"));
+    if (id)
+        *id = jint(r.json, "user.id");
+    resp_free(&r);
+    return token;
+}
+
+int64_t create_shop(struct srv *s, const char *token, const char *slug)
+{
+    struct resp r;
+    http(s, "POST", "/api/v1/shops", token,
+         fmt("{\"name\":\"Shop %s\",\"slug\":\"%s\",\"story\":\"A story.\"}", slug, slug), &r);
+    if (r.status != 201)
+        fprintf(stderr, "create shop %s: %ld %s\n", slug, r.status, r.body ? r.body : "");
+    assert_int_equal(r.status, 201);
+    int64_t id = jint(r.json, "id");
+    resp_free(&r);
+    return id;
+}

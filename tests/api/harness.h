@@ -1,0 +1,74 @@
+/*
+ * harness.h - API tests against a real server.
+ *
+ * srv_start() runs the quanzi binary (QUANZI_BIN) as `serve` on 127.0.0.1
+ * with port 0, a fresh temporary data directory and the test clock, and
+ * waits for its ready file. http() sends one request with libcurl and
+ * parses the JSON answer. db_count() reads the server's own database to
+ * check which rows were (or were not) written. srv_stop() sends SIGTERM
+ * and returns the exit status: a clean, leak-free shutdown is 0.
+ */
+#ifndef QUANZI_TESTS_HARNESS_H
+#define QUANZI_TESTS_HARNESS_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct db;
+
+struct srv {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char db_url[320];
+    char log_path[320];
+    struct db *db; /* the test's own connection to the server's database */
+};
+
+struct resp {
+    long status;
+    json_t *json;  /* parsed body, or NULL */
+    char *body;
+    size_t len;
+    char *headers; /* raw response headers */
+};
+
+/* extra: NULL-terminated extra arguments for `quanzi serve`, or NULL */
+void srv_start(struct srv *s, const char *const *extra);
+int srv_stop(struct srv *s);
+
+/*
+ * Sends method path with an optional bearer token and JSON body.
+ * headers: NULL-terminated "Name: value" strings, or NULL.
+ * The response must be released with resp_free().
+ */
+long http_ex(struct srv *s, const char *method, const char *path, const char *token,
+             const char *body, const char *const *headers, struct resp *out);
+long http(struct srv *s, const char *method, const char *path, const char *token,
+          const char *body, struct resp *out);
+void resp_free(struct resp *r);
+/* Value of response header `name` (case-insensitive), malloc'd, or NULL. */
+char *resp_header(const struct resp *r, const char *name);
+
+/* "error.code"-style lookups into a JSON object; NULL/INT64_MIN when missing. */
+json_t *jget(json_t *o, const char *path);
+const char *jstr(json_t *o, const char *path);
+int64_t jint(json_t *o, const char *path);
+
+/* printf-style body builder (static buffer; valid until the next call). */
+const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+
+/* One integer from the server's database, e.g. "SELECT COUNT(*) FROM users". */
+int64_t db_scalar(struct srv *s, const char *sql);
+
+/* Registers a member; returns its token (malloc'd) and id. Fails the test on error. */
+char *register_user(struct srv *s, const char *login, const char *name, int64_t *id);
+/* Creates a shop owned by `token`; returns its id. */
+int64_t create_shop(struct srv *s, const char *token, const char *slug);
+
+#define TEST_PASSWORD "correct horse battery"
+
+#endif

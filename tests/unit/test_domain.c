@@ -1,0 +1,220 @@
+/* Unit tests for the pure rules of src/domain: logins, passwords, names,
+ * slugs, shop settings (RULE: RATE-CAPS), tags, rate limits, tokens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "domain/account.h"
+#include "domain/password.h"
+#include "domain/ratelimit.h"
+#include "domain/shop.h"
+#include "domain/tags.h"
+#include "domain/token.h"
+#include "util/limits.h"
+
+static enum err norm(const char *in, char *out)
+{
+    struct errinfo ei = {0};
+    return account_normalize_login(in, strlen(in), out, &ei);
+}
+
+static void logins(void **state)
+{
+    (void)state;
+    char out[LIMIT_LOGIN_BYTES + 1];
+    assert_int_equal(norm("13912345678", out), ERR_OK);
+    assert_string_equal(out, "13912345678");
+    assert_int_equal(norm(" +86 139-1234-5678 ", out), ERR_OK);
+    assert_string_equal(out, "13912345678");
+    assert_int_equal(norm("+4915112345678", out), ERR_OK);
+    assert_string_equal(out, "+4915112345678");
+    assert_int_equal(norm("Mei.Li+shop@Example.TEST", out), ERR_OK);
+    assert_string_equal(out, "mei.li+shop@example.test");
+    assert_int_equal(norm("12912345678", out), ERR_INVALID); /* 12x is no mobile prefix */
+    assert_int_equal(norm("1391234567", out), ERR_INVALID);
+    assert_int_equal(norm("abc", out), ERR_INVALID);
+    assert_int_equal(norm("a@b", out), ERR_INVALID);
+    assert_int_equal(norm("a@@b.test", out), ERR_INVALID);
+    assert_int_equal(norm("@b.test", out), ERR_INVALID);
+    assert_int_equal(norm("a@b..test", out), ERR_INVALID);
+    assert_int_equal(norm("a b@c.test", out), ERR_INVALID);
+    assert_int_equal(norm("", out), ERR_INVALID);
+    struct errinfo ei = {0};
+    assert_int_equal(account_normalize_login("x", 1, out, &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "login");
+}
+
+static enum err pw(const char *p, const char *login)
+{
+    return account_check_password(p, strlen(p), login, NULL);
+}
+
+static void passwords(void **state)
+{
+    (void)state;
+    assert_int_equal(pw("correct horse", NULL), ERR_OK);
+    assert_int_equal(pw("核桃核桃核桃好吃", NULL), ERR_OK); /* 8 characters, 24 bytes */
+    assert_int_equal(pw("short", NULL), ERR_WEAK_PASSWORD);
+    assert_int_equal(pw("核桃核桃", NULL), ERR_WEAK_PASSWORD); /* 12 bytes but 4 characters */
+    assert_int_equal(pw("aaaaaaaaaa", NULL), ERR_WEAK_PASSWORD);
+    assert_int_equal(pw("12345678", NULL), ERR_WEAK_PASSWORD);
+    assert_int_equal(pw("PassWord1", NULL), ERR_WEAK_PASSWORD);
+    assert_int_equal(pw("woaini1314", NULL), ERR_WEAK_PASSWORD);
+    assert_int_equal(pw("13912345678", "13912345678"), ERR_WEAK_PASSWORD);
+    char big[LIMIT_PASSWORD_MAX_BYTES + 2];
+    memset(big, 'x', sizeof big - 1);
+    big[0] = 'y';
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(pw(big, NULL), ERR_WEAK_PASSWORD);
+    struct errinfo ei = {0};
+    assert_int_equal(account_check_password("a", 1, NULL, &ei), ERR_WEAK_PASSWORD);
+    assert_string_equal(ei.field, "password");
+}
+
+static void names(void **state)
+{
+    (void)state;
+    assert_int_equal(account_check_name("周师傅", strlen("周师傅"), "display_name", 32, NULL),
+                     ERR_OK);
+    assert_int_equal(account_check_name("", 0, "display_name", 32, NULL), ERR_INVALID);
+    assert_int_equal(account_check_name(" x", 2, "display_name", 32, NULL), ERR_INVALID);
+    assert_int_equal(account_check_name("a\nb", 3, "display_name", 32, NULL), ERR_INVALID);
+    char long_name[40];
+    memset(long_name, 'n', 33);
+    long_name[33] = '\0';
+    assert_int_equal(account_check_name(long_name, 33, "display_name", 32, NULL), ERR_INVALID);
+}
+
+static void slugs(void **state)
+{
+    (void)state;
+    struct errinfo ei = {0};
+    assert_int_equal(shop_check_slug("shanli-walnut", 13, &ei), ERR_OK);
+    assert_int_equal(shop_check_slug("ab", 2, &ei), ERR_INVALID);
+    assert_int_equal(shop_check_slug("Upper", 5, &ei), ERR_INVALID);
+    assert_int_equal(shop_check_slug("-abc", 4, &ei), ERR_INVALID);
+    assert_int_equal(shop_check_slug("abc-", 4, &ei), ERR_INVALID);
+    assert_int_equal(shop_check_slug("a--b", 4, &ei), ERR_INVALID);
+    assert_int_equal(shop_check_slug("核桃店", strlen("核桃店"), &ei), ERR_INVALID);
+    assert_string_equal(ei.field, "slug");
+}
+
+/* RULE: RATE-CAPS */
+static void settings_rate_caps(void **state)
+{
+    (void)state;
+    struct shop_settings s;
+    struct errinfo ei = {0};
+    shop_settings_default(&s);
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OK);
+    s.l1_bps = 2000;
+    s.l2_bps = 1000;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OK); /* exactly 30%, l2 = l1/2 */
+    s.l2_bps = 1001;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE); /* sum > 3000 */
+    assert_string_equal(ei.field, "l2_bps");
+    s.l1_bps = 1000;
+    s.l2_bps = 501;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE); /* l2 > l1/2 */
+    s.l1_bps = 3001;
+    s.l2_bps = 0;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE);
+    assert_string_equal(ei.field, "l1_bps");
+    shop_settings_default(&s);
+    s.settle_days = 6;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE);
+    assert_string_equal(ei.field, "settle_days");
+    shop_settings_default(&s);
+    s.binding_days = 0;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE);
+    assert_string_equal(ei.field, "binding_days");
+    shop_settings_default(&s);
+    s.similarity_milli = 1001;
+    assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE);
+    assert_string_equal(ei.field, "similarity_min");
+}
+
+static void tags(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 1 << 16);
+    struct errinfo ei = {0};
+    struct tag t[3] = {{" Running ", 500}, {"护肤", 900}, {"parenting", 1000}};
+    assert_int_equal(tags_validate(&a, t, 3, "tags", &ei), ERR_OK);
+    assert_string_equal(t[0].name, "running");
+    struct tag dup[2] = {{"Tea", 500}, {"tea", 400}};
+    assert_int_equal(tags_validate(&a, dup, 2, "tags", &ei), ERR_INVALID);
+    struct tag zero[1] = {{"tea", 0}};
+    assert_int_equal(tags_validate(&a, zero, 1, "tags", &ei), ERR_OUT_OF_RANGE);
+    struct tag empty[1] = {{"  ", 10}};
+    assert_int_equal(tags_validate(&a, empty, 1, "tags", &ei), ERR_INVALID);
+    struct tag longer[1] = {{"abcdefghijklmnopqrstu", 10}}; /* 21 characters */
+    assert_int_equal(tags_validate(&a, longer, 1, "tags", &ei), ERR_INVALID);
+    arena_release(&a);
+}
+
+static void ratelimits(void **state)
+{
+    (void)state;
+    struct ratelimit *rl = ratelimit_new(64, 1000, 3);
+    int64_t retry = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_false(ratelimit_blocked(rl, "k", 1, 100, &retry));
+        ratelimit_hit(rl, "k", 1, 100);
+    }
+    assert_true(ratelimit_blocked(rl, "k", 1, 500, &retry));
+    assert_int_equal(retry, 600);
+    assert_false(ratelimit_blocked(rl, "other", 5, 500, &retry));
+    assert_false(ratelimit_blocked(rl, "k", 1, 1100, &retry)); /* window over */
+    ratelimit_hit(rl, "k", 1, 1100);
+    ratelimit_clear(rl, "k", 1);
+    assert_false(ratelimit_blocked(rl, "k", 1, 1101, &retry));
+    /* many keys never evict a key with more hits by a fresh one */
+    for (int i = 0; i < 3; i++)
+        ratelimit_hit(rl, "hot", 3, 2000);
+    char key[16];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof key, "k%d", i);
+        ratelimit_hit(rl, key, (size_t)n, 2000);
+    }
+    assert_true(ratelimit_blocked(rl, "hot", 3, 2001, &retry));
+    ratelimit_free(rl);
+}
+
+static void tokens_and_hashes(void **state)
+{
+    (void)state;
+    char a[TOKEN_LEN + 1], b[TOKEN_LEN + 1];
+    token_new(a);
+    token_new(b);
+    assert_int_equal(strlen(a), TOKEN_LEN);
+    assert_string_not_equal(a, b);
+    char h[TOKEN_HASH_HEX];
+    token_hash("abc", 3, h);
+    assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+
+    password_init(1, 8, 1); /* smallest cost: this only checks the round trip */
+    char hash[PASSWORD_HASH_MAX];
+    assert_int_equal(password_hash("correct horse", 13, hash), ERR_OK);
+    assert_non_null(strstr(hash, "$argon2id$"));
+    assert_true(password_verify(hash, "correct horse", 13));
+    assert_false(password_verify(hash, "correct horsf", 13));
+    password_release();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(logins),   cmocka_unit_test(passwords),
+        cmocka_unit_test(names),    cmocka_unit_test(slugs),
+        cmocka_unit_test(settings_rate_caps), cmocka_unit_test(tags),
+        cmocka_unit_test(ratelimits), cmocka_unit_test(tokens_and_hashes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,131 @@
+/* Unit tests for src/util: arena, buf, text, err table, clock formatting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/arena.h"
+#include "util/buf.h"
+#include "util/clock.h"
+#include "util/err.h"
+#include "util/text.h"
+
+static void arena_caps_and_aligns(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    char *p = arena_alloc(&a, 3);
+    char *q = arena_alloc(&a, 5);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_int_equal((uintptr_t)q % 16, 0);
+    assert_null(arena_alloc(&a, 128 * 1024)); /* past the cap */
+    assert_true(a.exhausted);
+    arena_reset(&a);
+    assert_false(a.exhausted);
+    assert_non_null(arena_alloc(&a, 1000));
+    assert_string_equal(arena_printf(&a, "%d-%s", 7, "x"), "7-x");
+    assert_string_equal(arena_strndup(&a, "hello", 3), "hel");
+    arena_release(&a);
+}
+
+static void buf_caps(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 10);
+    assert_true(buf_add(&b, "hello", 5));
+    assert_true(buf_printf(&b, "%d", 1234));
+    assert_string_equal(b.ptr, "hello1234");
+    assert_false(buf_add(&b, "xy", 2)); /* 11 > 10 */
+    assert_true(b.overflow);
+    assert_string_equal(b.ptr, "hello1234");
+    buf_release(&b);
+}
+
+static void text_utf8(void **state)
+{
+    (void)state;
+    assert_int_equal(text_utf8_chars("abc", 3), 3);
+    assert_int_equal(text_utf8_chars("核桃", strlen("核桃")), 2);
+    assert_int_equal(text_utf8_chars("\xF0\x9F\x8C\xB0", 4), 1); /* chestnut emoji */
+    assert_int_equal(text_utf8_chars("\xC0\xAF", 2), -1);         /* overlong */
+    assert_int_equal(text_utf8_chars("\xED\xA0\x80", 3), -1);     /* surrogate */
+    assert_int_equal(text_utf8_chars("\xE6\xA0", 2), -1);         /* truncated */
+    assert_true(text_has_control("a\tb", 3));
+    assert_false(text_has_control_but_newline("a\tb\nc", 5));
+    assert_true(text_has_control("a\xC2\x85", 3)); /* NEL, a C1 control */
+    assert_false(text_has_control("核桃", strlen("核桃")));
+}
+
+static void text_trim_and_ids(void **state)
+{
+    (void)state;
+    const char *s = "  hi there \n";
+    size_t n = strlen(s);
+    text_trim(&s, &n);
+    assert_int_equal(n, 8);
+    assert_memory_equal(s, "hi there", 8);
+    int64_t v;
+    assert_true(text_parse_id("42", 2, &v));
+    assert_int_equal(v, 42);
+    assert_false(text_parse_id("042", 3, &v));
+    assert_false(text_parse_id("0", 1, &v));
+    assert_false(text_parse_id("-1", 2, &v));
+    assert_false(text_parse_id("1x", 2, &v));
+    assert_false(text_parse_id("9999999999999999999", 19, &v));
+    assert_true(text_parse_int64("-5", -10, 10, &v));
+    assert_int_equal(v, -5);
+    assert_false(text_parse_int64("11", -10, 10, &v));
+    assert_false(text_parse_int64("", 0, 10, &v));
+    char hex[7];
+    text_hex((const unsigned char *)"\x01\xab\xff", 3, hex);
+    assert_string_equal(hex, "01abff");
+}
+
+static void err_table(void **state)
+{
+    (void)state;
+    assert_int_equal(err_status(ERR_OK), 200);
+    assert_int_equal(err_status(ERR_UNKNOWN_FIELD), 400);
+    assert_string_equal(err_code(ERR_UNKNOWN_FIELD), "unknown_field");
+    assert_int_equal(err_status(ERR_NOT_FOUND), 404);
+    assert_int_equal(err_status(ERR_TOO_LARGE), 413);
+    assert_int_equal(err_status(ERR_RATE_LIMITED), 429);
+    assert_int_equal(err_status(ERR_UNAVAILABLE), 503);
+    assert_int_equal(err_status((enum err)9999), 500);
+    struct errinfo ei = {0};
+    assert_int_equal(err_set(&ei, ERR_INVALID, "slug", "bad %s", "slug"), ERR_INVALID);
+    assert_string_equal(ei.field, "slug");
+    assert_string_equal(ei.message, "bad slug");
+    assert_int_equal(err_set(NULL, ERR_INVALID, "x", "y"), ERR_INVALID);
+}
+
+static void clock_iso(void **state)
+{
+    (void)state;
+    char buf[40];
+    clock_format_iso(0, buf, sizeof buf);
+    assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
+    clock_format_iso(1795329300123LL, buf, sizeof buf);
+    assert_string_equal(buf, "2026-11-22T06:35:00.123Z");
+    int64_t before = clock_now_ms();
+    clock_advance(MS_PER_DAY);
+    assert_true(clock_now_ms() - before >= MS_PER_DAY);
+    clock_advance(-5); /* never backwards */
+    assert_int_equal(clock_offset_ms(), MS_PER_DAY);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(arena_caps_and_aligns), cmocka_unit_test(buf_caps),
+        cmocka_unit_test(text_utf8),             cmocka_unit_test(text_trim_and_ids),
+        cmocka_unit_test(err_table),             cmocka_unit_test(clock_iso),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

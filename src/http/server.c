@@ -35,6 +35,7 @@ struct conn_state {
     struct buf body;
     enum err early;   /* routing or size error found before dispatch */
     bool responded;   /* a response was queued early (413) */
+    size_t discarded; /* bytes dropped after the body passed its limit */
 };
 
 static _Atomic long in_flight;
@@ -125,6 +126,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
     size_t len = 0;
     char *dumped = NULL;
     int status;
+    jsonmem_use(&r->arena); /* error bodies built here live in the request arena too */
 
     if (e != ERR_OK) {
         status = err_status(e);
@@ -171,6 +173,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
+    jsonmem_use(NULL);
 
     int64_t dur = clock_mono_us() - r->t0_us;
     metrics_observe(r->route_idx, status, dur);
@@ -226,7 +229,6 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
         LOG(LOG_ERROR, "request_failed", "code=%s", err_code(e));
     enum MHD_Result ret = queue(s, cs, e);
     log_set_request_id(NULL);
-    jsonmem_use(NULL);
     return ret;
 }
 
@@ -289,17 +291,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         if (!cs->responded && !cs->body.overflow)
             buf_add(&cs->body, upload_data, *upload_data_size);
-        if (cs->body.overflow && !cs->responded) {
-            /* a body without (or lying about) Content-Length: stop reading now */
-            struct req *r = &cs->r;
-            req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
-                     cs->body.max);
-            log_set_request_id(r->rid);
-            enum MHD_Result ret = queue(s, cs, ERR_TOO_LARGE);
-            log_set_request_id(NULL);
-            cs->responded = true;
-            *upload_data_size = 0;
-            return ret;
+        if (cs->body.overflow) {
+            /* A body without (or beyond) its Content-Length passed the limit. libmicrohttpd
+             * cannot answer mid-upload, so the rest is read and dropped, up to a hard cap,
+             * and the 413 goes out after the last byte; past the cap the connection is cut. */
+            cs->discarded += *upload_data_size;
+            if (cs->discarded > LIMIT_DISCARD_BYTES)
+                return MHD_NO;
         }
         *upload_data_size = 0;
         return MHD_YES;

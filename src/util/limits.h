@@ -8,6 +8,7 @@
 /* HTTP */
 #define LIMIT_BODY_BYTES (1024 * 1024)           /* default request body cap */
 #define LIMIT_BODY_BYTES_MAX (4 * 1024 * 1024)   /* highest value the config accepts */
+#define LIMIT_DISCARD_BYTES (8 * 1024 * 1024)     /* read and dropped past a body limit */
 #define LIMIT_ARENA_BYTES (8 * 1024 * 1024)      /* per-request memory */
 #define LIMIT_JSON_DEPTH 32
 #define LIMIT_PAGE_SIZE 100

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,7 +187,11 @@ long http_ex(struct srv *s, const char *method, const char *path, const char *to
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         hl = curl_slist_append(hl, auth);
     }
-    if (body)
+    bool custom_type = false;
+    for (int i = 0; headers && headers[i]; i++)
+        if (strncasecmp(headers[i], "Content-Type:", 13) == 0)
+            custom_type = true;
+    if (body && !custom_type)
         hl = curl_slist_append(hl, "Content-Type: application/json");
     hl = curl_slist_append(hl, "Expect:");
     for (int i = 0; headers && headers[i]; i++)

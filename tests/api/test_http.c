@@ -1,0 +1,288 @@
+/*
+ * The HTTP layer against a real server: health, metrics, OpenAPI, routing
+ * errors, body limits, strict JSON (broken, duplicate keys, depth, types),
+ * media type, request ids, keep-alive, and that bad input writes nothing.
+ */
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "harness.h"
+
+static struct srv S;
+
+static int up(void **state)
+{
+    (void)state;
+    srv_start(&S, NULL);
+    return 0;
+}
+
+static int down(void **state)
+{
+    (void)state;
+    return srv_stop(&S) == 0 ? 0 : -1; /* clean shutdown, no sanitizer report */
+}
+
+static void expect_error(struct resp *r, long status, const char *code, const char *field)
+{
+    if (r->status != status)
+        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+    assert_non_null(r->json);
+    assert_string_equal(jstr(r->json, "error.code"), code);
+    assert_non_null(jstr(r->json, "error.message"));
+    if (field)
+        assert_string_equal(jstr(r->json, "error.field"), field);
+}
+
+static void healthz_and_request_id(void **state)
+{
+    (void)state;
+    struct resp r;
+    assert_int_equal(http(&S, "GET", "/healthz", NULL, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "status"), "ok");
+    char *rid = resp_header(&r, "X-Request-Id");
+    assert_non_null(rid);
+    assert_true(strlen(rid) > 0);
+    free(rid);
+    char *ct = resp_header(&r, "Content-Type");
+    assert_string_equal(ct, "application/json; charset=utf-8");
+    free(ct);
+    resp_free(&r);
+}
+
+static void metrics_prometheus(void **state)
+{
+    (void)state;
+    struct resp r;
+    http(&S, "GET", "/healthz", NULL, NULL, &r);
+    resp_free(&r);
+    http(&S, "GET", "/nope", NULL, NULL, &r);
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", "/metrics", NULL, NULL, &r), 200);
+    char *ct = resp_header(&r, "Content-Type");
+    assert_non_null(strstr(ct, "text/plain; version=0.0.4"));
+    free(ct);
+    assert_non_null(strstr(r.body, "quanzi_http_requests_total{route=\"GET /healthz\",status=\"200\"}"));
+    assert_non_null(strstr(r.body, "quanzi_http_requests_total{route=\"unmatched\",status=\"404\"}"));
+    assert_non_null(strstr(r.body, "quanzi_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"}"));
+    assert_non_null(strstr(r.body, "quanzi_db_time_seconds_total "));
+    resp_free(&r);
+}
+
+/* The OpenAPI document lists exactly the route table: every route, no other. */
+static void openapi_matches_route_table(void **state)
+{
+    (void)state;
+    struct resp r;
+    assert_int_equal(http(&S, "GET", "/api/v1/openapi.json", NULL, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "openapi"), "3.0.3");
+    json_t *paths = jget(r.json, "paths");
+    assert_true(json_is_object(paths));
+    size_t ops = 0;
+    const char *path;
+    json_t *item;
+    json_object_foreach(paths, path, item) ops += json_object_size(item);
+    assert_int_equal(ops, api_routes_len);
+    for (size_t i = 0; i < api_routes_len; i++) {
+        char method[8];
+        size_t k = 0;
+        for (; api_routes[i].method[k]; k++)
+            method[k] = (char)(api_routes[i].method[k] | 0x20);
+        method[k] = '\0';
+        json_t *op = jget(json_object_get(paths, api_routes[i].pattern), method);
+        assert_non_null(op);
+        assert_string_equal(jstr(op, "summary"), api_routes[i].summary);
+        if (strchr(api_routes[i].pattern, '{'))
+            assert_true(json_array_size(json_object_get(op, "parameters")) >= 1);
+    }
+    resp_free(&r);
+}
+
+static void unknown_path_and_method(void **state)
+{
+    (void)state;
+    struct resp r;
+    http(&S, "GET", "/api/v1/nothing-here", NULL, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/shops/not-a-number", NULL, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "DELETE", "/api/v1/me", NULL, NULL, &r);
+    expect_error(&r, 405, "method_not_allowed", NULL);
+    char *allow = resp_header(&r, "Allow");
+    assert_string_equal(allow, "GET");
+    free(allow);
+    resp_free(&r);
+}
+
+static const char REG_SQL[] = "SELECT COUNT(*) FROM users";
+
+/* A body over the limit is refused from its Content-Length, before it is read. */
+static void oversized_body(void **state)
+{
+    (void)state;
+    int64_t before = db_scalar(&S, REG_SQL);
+    size_t n = 2 * 1024 * 1024;
+    char *big = malloc(n + 64);
+    strcpy(big, "{\"login\":\"13900000001\",\"password\":\"");
+    size_t off = strlen(big);
+    memset(big + off, 'x', n);
+    strcpy(big + off + n, "\",\"display_name\":\"x\"}");
+    struct resp r;
+    http(&S, "POST", "/api/v1/auth/register", NULL, big, &r);
+    expect_error(&r, 413, "body_too_large", NULL);
+    resp_free(&r);
+    /* a route with the 16 KiB limit */
+    memset(big, ' ', 20000);
+    strcpy(big + 20000, "{}");
+    http(&S, "POST", "/api/v1/auth/login", NULL, big, &r);
+    expect_error(&r, 413, "body_too_large", NULL);
+    resp_free(&r);
+    free(big);
+    assert_int_equal(db_scalar(&S, REG_SQL), before);
+}
+
+/* A chunked body (no Content-Length) is cut off once it passes the limit. */
+static void oversized_chunked_body(void **state)
+{
+    (void)state;
+    int64_t before = db_scalar(&S, REG_SQL);
+    size_t n = 64 * 1024;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    big[n] = '\0';
+    const char *h[] = {"Transfer-Encoding: chunked", NULL};
+    struct resp r;
+    http_ex(&S, "POST", "/api/v1/auth/login", NULL, big, h, &r);
+    expect_error(&r, 413, "body_too_large", NULL);
+    resp_free(&r);
+    free(big);
+    assert_int_equal(db_scalar(&S, REG_SQL), before);
+}
+
+struct bad_case {
+    const char *body;
+    long status;
+    const char *code;
+    const char *field;
+};
+
+/* Every malformed registration answers 4xx with a stable code and writes no row. */
+static void bad_json_changes_nothing(void **state)
+{
+    (void)state;
+    static char deep[200];
+    for (int i = 0; i < 40; i++)
+        deep[i] = '[';
+    for (int i = 0; i < 40; i++)
+        deep[40 + i] = ']';
+    deep[80] = '\0';
+    static char deep_obj[400];
+    snprintf(deep_obj, sizeof deep_obj,
+             "{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":%s}", deep);
+    const struct bad_case cases[] = {
+        {"{", 400, "bad_json", NULL},
+        {"not json", 400, "bad_json", NULL},
+        {"[1,2]", 400, "bad_json", NULL},
+        {"\"a string\"", 400, "bad_json", NULL},
+        {"{\"login\":\"13900000002\",\"login\":\"13900000003\",\"password\":\"correct horse\","
+         "\"display_name\":\"x\"}",
+         400, "bad_json", NULL},
+        {deep_obj, 400, "too_deep", NULL},
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"x\","
+         "\"is_admin\":true}",
+         400, "unknown_field", "is_admin"},
+        {"{\"login\":13900000002,\"password\":\"correct horse\",\"display_name\":\"x\"}", 400,
+         "wrong_type", "login"},
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\"}", 400, "missing_field",
+         "display_name"},
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":null}", 400,
+         "wrong_type", "display_name"},
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"a\\u0000b\"}",
+         400, "bad_json", NULL},
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"\"}", 400,
+         "invalid_value", "display_name"},
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"x\"} trailing",
+         400, "bad_json", NULL},
+        {"{\"n\":123456789012345678901234567890}", 400, "bad_json", NULL},
+        {"{\"login\":\"\xff\xfe\",\"password\":\"correct horse\",\"display_name\":\"x\"}", 400,
+         "bad_json", NULL},
+    };
+    int64_t before = db_scalar(&S, REG_SQL);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct resp r;
+        http(&S, "POST", "/api/v1/auth/register", NULL, cases[i].body, &r);
+        if (r.status != cases[i].status)
+            fprintf(stderr, "case %zu: %s -> %ld %s\n", i, cases[i].body, r.status,
+                    r.body ? r.body : "");
+        expect_error(&r, cases[i].status, cases[i].code, cases[i].field);
+        resp_free(&r);
+    }
+    assert_int_equal(db_scalar(&S, REG_SQL), before);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), 0);
+}
+
+static void wrong_media_type(void **state)
+{
+    (void)state;
+    const char *h[] = {"Content-Type: text/plain", NULL};
+    struct resp r;
+    /* http_ex adds application/json for bodies; a later header of the same name wins */
+    http_ex(&S, "POST", "/api/v1/auth/login", NULL, "{}", h, &r);
+    expect_error(&r, 415, "unsupported_media_type", NULL);
+    resp_free(&r);
+}
+
+/* Several requests on one connection: keep-alive stays on. */
+static void keep_alive(void **state)
+{
+    (void)state;
+    CURL *c = curl_easy_init();
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", S.port);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    FILE *devnull = fopen("/dev/null", "w");
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, devnull);
+    long total_connects = 0;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(curl_easy_perform(c), CURLE_OK);
+        long n = 0;
+        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &n);
+        total_connects += n;
+    }
+    assert_int_equal(total_connects, 1);
+    /* and after a POST with a body */
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    fclose(devnull);
+    curl_easy_cleanup(c);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(healthz_and_request_id),
+        cmocka_unit_test(metrics_prometheus),
+        cmocka_unit_test(openapi_matches_route_table),
+        cmocka_unit_test(unknown_path_and_method),
+        cmocka_unit_test(oversized_body),
+        cmocka_unit_test(oversized_chunked_body),
+        cmocka_unit_test(bad_json_changes_nothing),
+        cmocka_unit_test(wrong_media_type),
+        cmocka_unit_test(keep_alive),
+    };
+    int rc = cmocka_run_group_tests(tests, up, down);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,344 @@
+/*
+ * Accounts against a real server: register, login, logout, /me, interests;
+ * bearer and cookie authentication with the CSRF header; missing, forged
+ * and expired tokens; what is stored (argon2id hashes, token hashes only)
+ * and that refused requests store nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "domain/token.h"
+#include "harness.h"
+
+static struct srv S;
+
+static int up(void **state)
+{
+    (void)state;
+    srv_start(&S, NULL);
+    return 0;
+}
+
+static int down(void **state)
+{
+    (void)state;
+    return srv_stop(&S) == 0 ? 0 : -1;
+}
+
+static void expect_error(struct resp *r, long status, const char *code, const char *field)
+{
+    if (r->status != status)
+        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+    assert_string_equal(jstr(r->json, "error.code"), code);
+    if (field)
+        assert_string_equal(jstr(r->json, "error.field"), field);
+}
+
+static void register_stores_hashes_only(void **state)
+{
+    (void)state;
+    struct resp r;
+    http(&S, "POST", "/api/v1/auth/register", NULL,
+         "{\"login\":\" +86 139-0000-1111 \",\"password\":\"" TEST_PASSWORD
+         "\",\"display_name\":\"李梅\"}",
+         &r);
+    assert_int_equal(r.status, 201);
+    const char *token = jstr(r.json, "token");
+    assert_non_null(token);
+    assert_int_equal(strlen(token), TOKEN_LEN);
+    int64_t id = jint(r.json, "user.id");
+    assert_true(id > 0);
+    assert_string_equal(jstr(r.json, "user.display_name"), "李梅");
+    assert_non_null(jstr(r.json, "expires_at"));
+    char *cookie = resp_header(&r, "Set-Cookie");
+    assert_non_null(cookie);
+    assert_non_null(strstr(cookie, "qz_session="));
+    assert_non_null(strstr(cookie, token));
+    assert_non_null(strstr(cookie, "HttpOnly"));
+    assert_non_null(strstr(cookie, "SameSite=Lax"));
+    free(cookie);
+
+    /* the login is normalised; the password is argon2id with the OWASP cost */
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM users WHERE id = %lld AND login = "
+                                       "'13900001111'",
+                                       (long long)id)),
+                     1);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM users WHERE id = %lld AND "
+                                       "password_hash LIKE '$argon2id$v=19$m=19456,t=2,p=1$%%'",
+                                       (long long)id)),
+                     1);
+    /* the session row holds SHA-256(token), never the token */
+    char hash[TOKEN_HASH_HEX];
+    token_hash(token, strlen(token), hash);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM sessions WHERE user_id = %lld AND "
+                                       "token_hash = '%s'",
+                                       (long long)id, hash)),
+                     1);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'",
+                                       token)),
+                     0);
+    resp_free(&r);
+}
+
+static void duplicate_and_invalid_registrations_write_nothing(void **state)
+{
+    (void)state;
+    int64_t users = db_scalar(&S, "SELECT COUNT(*) FROM users");
+    int64_t sessions = db_scalar(&S, "SELECT COUNT(*) FROM sessions");
+    struct resp r;
+    /* the same login in another spelling */
+    http(&S, "POST", "/api/v1/auth/register", NULL,
+         "{\"login\":\"13900001111\",\"password\":\"" TEST_PASSWORD "\",\"display_name\":\"x\"}",
+         &r);
+    expect_error(&r, 409, "login_taken", "login");
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/auth/register", NULL,
+         "{\"login\":\"13900002222\",\"password\":\"short\",\"display_name\":\"x\"}", &r);
+    expect_error(&r, 400, "weak_password", "password");
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/auth/register", NULL,
+         "{\"login\":\"13900002222\",\"password\":\"12345678\",\"display_name\":\"x\"}", &r);
+    expect_error(&r, 400, "weak_password", "password");
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/auth/register", NULL,
+         "{\"login\":\"not a login\",\"password\":\"" TEST_PASSWORD "\",\"display_name\":\"x\"}",
+         &r);
+    expect_error(&r, 400, "invalid_value", "login");
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/auth/register", NULL,
+         "{\"login\":\"13900002222\",\"password\":\"" TEST_PASSWORD
+         "\",\"display_name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+         &r);
+    expect_error(&r, 400, "invalid_value", "display_name");
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM users"), users);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions);
+}
+
+static void login_logout_and_me(void **state)
+{
+    (void)state;
+    int64_t id;
+    char *t0 = register_user(&S, "wang@example.test", "王芳", &id);
+    struct resp r;
+    http(&S, "POST", "/api/v1/auth/login", NULL,
+         "{\"login\":\"WANG@example.test\",\"password\":\"" TEST_PASSWORD "\"}", &r);
+    assert_int_equal(r.status, 200);
+    char *t1 = strdup(jstr(r.json, "token"));
+    assert_int_equal(jint(r.json, "user.id"), id);
+    assert_string_not_equal(t0, t1);
+    resp_free(&r);
+
+    http(&S, "GET", "/api/v1/me", t1, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "id"), id);
+    assert_string_equal(jstr(r.json, "login"), "wang@example.test");
+    assert_string_equal(jstr(r.json, "display_name"), "王芳");
+    assert_true(json_is_false(jget(r.json, "is_admin")));
+    assert_true(json_is_object(jget(r.json, "interests")));
+    assert_int_equal(json_array_size(jget(r.json, "shops")), 0);
+    resp_free(&r);
+
+    /* wrong password: 401 and no new session */
+    int64_t sessions = db_scalar(&S, "SELECT COUNT(*) FROM sessions");
+    http(&S, "POST", "/api/v1/auth/login", NULL,
+         "{\"login\":\"wang@example.test\",\"password\":\"wrong password\"}", &r);
+    expect_error(&r, 401, "bad_credentials", NULL);
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/auth/login", NULL,
+         "{\"login\":\"nobody@example.test\",\"password\":\"wrong password\"}", &r);
+    expect_error(&r, 401, "bad_credentials", NULL);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions);
+
+    /* logout ends this session only */
+    http(&S, "POST", "/api/v1/auth/logout", t1, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char *cookie = resp_header(&r, "Set-Cookie");
+    assert_non_null(strstr(cookie, "Max-Age=0"));
+    free(cookie);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions - 1);
+    http(&S, "GET", "/api/v1/me", t1, NULL, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/me", t0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    free(t0);
+    free(t1);
+}
+
+static void missing_forged_and_malformed_tokens(void **state)
+{
+    (void)state;
+    struct resp r;
+    http(&S, "GET", "/api/v1/me", NULL, NULL, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    char *www = resp_header(&r, "WWW-Authenticate");
+    assert_string_equal(www, "Bearer");
+    free(www);
+    resp_free(&r);
+    char forged[TOKEN_LEN + 1];
+    token_new(forged);
+    http(&S, "GET", "/api/v1/me", forged, NULL, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/me", "short", NULL, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    const char *basic[] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
+    http_ex(&S, "GET", "/api/v1/me", NULL, NULL, basic, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+}
+
+/* Cookie sessions work for reads; writes need X-Requested-With (CSRF). */
+static void cookie_auth_and_csrf(void **state)
+{
+    (void)state;
+    char *t = register_user(&S, "13900003333", "Cookie", NULL);
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "Cookie: qz_session=%s", t);
+    const char *h_read[] = {cookie, NULL};
+    struct resp r;
+    http_ex(&S, "GET", "/api/v1/me", NULL, NULL, h_read, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+
+    const char *body = "{\"tags\":{\"tea\":0.5}}";
+    http_ex(&S, "PUT", "/api/v1/me/interests", NULL, body, h_read, &r);
+    expect_error(&r, 403, "csrf_header_required", NULL);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests WHERE tag = 'tea'"), 0);
+
+    const char *h_write[] = {cookie, "X-Requested-With: fetch", NULL};
+    http_ex(&S, "PUT", "/api/v1/me/interests", NULL, body, h_write, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests WHERE tag = 'tea'"), 1);
+    free(t);
+}
+
+static void interests_replace_and_validate(void **state)
+{
+    (void)state;
+    int64_t id;
+    char *t = register_user(&S, "13900004444", "Tags", &id);
+    struct resp r;
+    http(&S, "PUT", "/api/v1/me/interests", t,
+         "{\"tags\":{\"护肤\":0.9,\"Parenting\":0.4,\"running\":1}}", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(jget(r.json, "interests.护肤") != NULL);
+    assert_true(jget(r.json, "interests.parenting") != NULL); /* normalised */
+    resp_free(&r);
+    const char *q = fmt("SELECT COUNT(*) FROM member_interests WHERE user_id = %lld", (long long)id);
+    char count_sql[256];
+    snprintf(count_sql, sizeof count_sql, "%s", q);
+    assert_int_equal(db_scalar(&S, count_sql), 3);
+    assert_int_equal(db_scalar(&S, fmt("SELECT weight_milli FROM member_interests WHERE user_id = "
+                                       "%lld AND tag = '护肤'",
+                                       (long long)id)),
+                     900);
+
+    struct {
+        const char *body;
+        const char *code;
+    } bad[] = {
+        {"{\"tags\":{\"tea\":0}}", "out_of_range"},
+        {"{\"tags\":{\"tea\":1.5}}", "out_of_range"},
+        {"{\"tags\":{\"tea\":-0.1}}", "out_of_range"},
+        {"{\"tags\":{\"tea\":\"high\"}}", "wrong_type"},
+        {"{\"tags\":[\"tea\"]}", "wrong_type"},
+        {"{\"tags\":{\"Tea\":0.5,\"tea\":0.4}}", "invalid_value"},
+        {"{\"tags\":{\"\":0.5}}", "invalid_value"},
+        {"{\"tags\":{\"tea\":0.5},\"extra\":1}", "unknown_field"},
+        {"{}", "missing_field"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http(&S, "PUT", "/api/v1/me/interests", t, bad[i].body, &r);
+        if (r.status != 400)
+            fprintf(stderr, "case %zu: %ld %s\n", i, r.status, r.body);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(jstr(r.json, "error.code"), bad[i].code);
+        resp_free(&r);
+    }
+    /* nothing of the refused bodies was written; the profile is as before */
+    assert_int_equal(db_scalar(&S, count_sql), 3);
+
+    http(&S, "GET", "/api/v1/me", t, NULL, &r);
+    assert_int_equal(json_object_size(jget(r.json, "interests")), 3);
+    resp_free(&r);
+    http(&S, "PUT", "/api/v1/me/interests", t, "{\"tags\":{}}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, count_sql), 0);
+    free(t);
+}
+
+/* Sessions expire; the purge job then deletes their rows. */
+static void sessions_expire(void **state)
+{
+    (void)state;
+    int64_t id;
+    char *t = register_user(&S, "13900005555", "Expiring", &id);
+    char *other = register_user(&S, "13900006666", "Clock", NULL);
+    struct resp r;
+    http(&S, "GET", "/api/v1/me", t, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    /* 29 days: still valid */
+    http(&S, "POST", "/api/v1/test-clock", t, fmt("{\"advance_ms\":%lld}", 29LL * 86400000), &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/me", t, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    /* 2 more days: past the 30-day lifetime. The call itself was authenticated before the
+     * clock moved; the purge job, due again, deletes every expired session. */
+    http(&S, "POST", "/api/v1/test-clock", t, fmt("{\"advance_ms\":%lld}", 2LL * 86400000), &r);
+    assert_int_equal(r.status, 200);
+    json_t *jobs = jget(r.json, "jobs");
+    assert_int_equal(json_array_size(jobs), 1);
+    assert_string_equal(jstr(jobs, "0.name"), "purge_sessions");
+    assert_true(jint(jobs, "0.affected") >= 2);
+    resp_free(&r);
+    char *fresh = register_user(&S, "13900007777", "Fresh", NULL);
+    http(&S, "GET", "/api/v1/me", t, NULL, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM sessions WHERE user_id = %lld", (long long)id)), 0);
+    /* bad input to the test clock */
+    http(&S, "POST", "/api/v1/test-clock", fresh, "{\"advance_ms\":-1}", &r);
+    expect_error(&r, 400, "out_of_range", "advance_ms");
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/test-clock", NULL, "{\"advance_ms\":1}", &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    free(t);
+    free(other);
+    free(fresh);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(register_stores_hashes_only),
+        cmocka_unit_test(duplicate_and_invalid_registrations_write_nothing),
+        cmocka_unit_test(login_logout_and_me),
+        cmocka_unit_test(missing_forged_and_malformed_tokens),
+        cmocka_unit_test(cookie_auth_and_csrf),
+        cmocka_unit_test(interests_replace_and_validate),
+        cmocka_unit_test(sessions_expire),
+    };
+    return cmocka_run_group_tests(tests, up, down);
+}

@@ -1,0 +1,298 @@
+/*
+ * Shops against a real server: open, read (public and as owner), change
+ * profile and settings within their bounds (RULE: RATE-CAPS), staff, and
+ * 404 for everyone who does not run the shop - with nothing written.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static struct srv S;
+static char *owner, *stranger, *helper;
+static int64_t owner_id, stranger_id, helper_id;
+
+static int up(void **state)
+{
+    (void)state;
+    srv_start(&S, NULL);
+    owner = register_user(&S, "13800001111", "周师傅", &owner_id);
+    stranger = register_user(&S, "13800002222", "路人", &stranger_id);
+    helper = register_user(&S, "13800003333", "小帮手", &helper_id);
+    return 0;
+}
+
+static int down(void **state)
+{
+    (void)state;
+    free(owner);
+    free(stranger);
+    free(helper);
+    return srv_stop(&S) == 0 ? 0 : -1;
+}
+
+static void expect_error(struct resp *r, long status, const char *code, const char *field)
+{
+    if (r->status != status)
+        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+    assert_string_equal(jstr(r->json, "error.code"), code);
+    if (field)
+        assert_string_equal(jstr(r->json, "error.field"), field);
+}
+
+static void open_and_read(void **state)
+{
+    (void)state;
+    struct resp r;
+    http(&S, "POST", "/api/v1/shops", owner,
+         "{\"name\":\"山里核桃\",\"slug\":\"walnut\",\"story\":\"三十年的核桃树。\\n自然落果。\"}",
+         &r);
+    assert_int_equal(r.status, 201);
+    int64_t id = jint(r.json, "id");
+    assert_true(id > 0);
+    assert_string_equal(jstr(r.json, "role"), "owner");
+    assert_int_equal(jint(r.json, "owner.id"), owner_id);
+    assert_int_equal(jint(r.json, "l1_bps"), 1000);
+    assert_int_equal(jint(r.json, "l2_bps"), 500);
+    assert_int_equal(jint(r.json, "settle_days"), 7);
+    assert_int_equal(jint(r.json, "binding_days"), 30);
+    assert_true(json_is_false(jget(r.json, "promoter_auto_approve")));
+    resp_free(&r);
+    /* the owner row and a 30-day trial */
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld AND "
+                                       "user_id = %lld AND role = 'owner'",
+                                       (long long)id, (long long)owner_id)),
+                     1);
+    assert_int_equal(db_scalar(&S, fmt("SELECT trial_ends_at - created_at FROM shops WHERE id = "
+                                       "%lld",
+                                       (long long)id)),
+                     30LL * 86400000);
+
+    /* anyone may read the public profile; settings only for those who run it */
+    http(&S, "GET", fmt("/api/v1/shops/%lld", (long long)id), NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "name"), "山里核桃");
+    assert_string_equal(jstr(r.json, "story"), "三十年的核桃树。\n自然落果。");
+    assert_null(jget(r.json, "role"));
+    assert_null(jget(r.json, "similarity_min"));
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld", (long long)id), stranger, NULL, &r);
+    assert_null(jget(r.json, "role"));
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld", (long long)id), owner, NULL, &r);
+    assert_string_equal(jstr(r.json, "role"), "owner");
+    assert_true(json_is_number(jget(r.json, "similarity_min")));
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/shops/999999", NULL, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    /* /me lists the shop */
+    http(&S, "GET", "/api/v1/me", owner, NULL, &r);
+    assert_int_equal(jint(r.json, "shops.0.id"), id);
+    assert_string_equal(jstr(r.json, "shops.0.role"), "owner");
+    resp_free(&r);
+}
+
+static void bad_creations_write_nothing(void **state)
+{
+    (void)state;
+    int64_t shops = db_scalar(&S, "SELECT COUNT(*) FROM shops");
+    struct {
+        const char *body;
+        long status;
+        const char *code;
+        const char *field;
+    } bad[] = {
+        {"{\"name\":\"Dup\",\"slug\":\"walnut\"}", 409, "slug_taken", "slug"},
+        {"{\"name\":\"X\",\"slug\":\"Bad Slug\"}", 400, "invalid_value", "slug"},
+        {"{\"name\":\"X\",\"slug\":\"ab\"}", 400, "invalid_value", "slug"},
+        {"{\"name\":\"\",\"slug\":\"okay-slug\"}", 400, "invalid_value", "name"},
+        {"{\"slug\":\"okay-slug\"}", 400, "missing_field", "name"},
+        {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"owner_id\":1}", 400, "unknown_field",
+         "owner_id"},
+        {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"story\":5}", 400, "wrong_type", "story"},
+        {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"story\":\"bell\\u0007\"}", 400,
+         "invalid_value", "story"},
+    };
+    struct resp r;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http(&S, "POST", "/api/v1/shops", owner, bad[i].body, &r);
+        expect_error(&r, bad[i].status, bad[i].code, bad[i].field);
+        resp_free(&r);
+    }
+    http(&S, "POST", "/api/v1/shops", NULL, "{\"name\":\"X\",\"slug\":\"anon-shop\"}", &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM shops"), shops);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM shop_roles"), shops);
+}
+
+static int64_t walnut(void)
+{
+    return db_scalar(&S, "SELECT id FROM shops WHERE slug = 'walnut'");
+}
+
+static void patch_settings_with_caps(void **state)
+{
+    (void)state;
+    int64_t id = walnut();
+    const char *path = fmt("/api/v1/shops/%lld", (long long)id);
+    char p[64];
+    snprintf(p, sizeof p, "%s", path);
+    struct resp r;
+    http(&S, "PATCH", p, owner,
+         "{\"l1_bps\":2000,\"l2_bps\":1000,\"settle_days\":10,\"binding_days\":60,"
+         "\"similarity_min\":0.45,\"promoter_auto_approve\":true,\"story\":\"新故事\"}",
+         &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "l1_bps"), 2000);
+    assert_int_equal(jint(r.json, "l2_bps"), 1000);
+    assert_true(json_is_true(jget(r.json, "promoter_auto_approve")));
+    assert_string_equal(jstr(r.json, "story"), "新故事");
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, fmt("SELECT similarity_milli FROM shops WHERE id = %lld",
+                                       (long long)id)),
+                     450);
+
+    /* RULE: RATE-CAPS - every refused patch leaves the row as it was */
+    struct {
+        const char *body;
+        const char *code;
+        const char *field;
+    } bad[] = {
+        {"{\"l2_bps\":1001}", "out_of_range", "l2_bps"},           /* 2000 + 1001 > 3000 */
+        {"{\"l1_bps\":1000}", "out_of_range", "l2_bps"},           /* l2 1000 > l1/2 */
+        {"{\"l1_bps\":3001,\"l2_bps\":0}", "out_of_range", "l1_bps"},
+        {"{\"l1_bps\":-1}", "out_of_range", "l1_bps"},
+        {"{\"settle_days\":6}", "out_of_range", "settle_days"},
+        {"{\"binding_days\":400}", "out_of_range", "binding_days"},
+        {"{\"similarity_min\":1.5}", "out_of_range", "similarity_min"},
+        {"{\"l1_bps\":\"2000\"}", "wrong_type", "l1_bps"},
+        {"{\"l1_bps\":20.5}", "wrong_type", "l1_bps"},
+        {"{\"promoter_auto_approve\":1}", "wrong_type", "promoter_auto_approve"},
+        {"{\"trial_ends_at\":0}", "unknown_field", "trial_ends_at"},
+        {"{\"story\":\"x\",\"l2_bps\":2000}", "out_of_range", "l2_bps"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http(&S, "PATCH", p, owner, bad[i].body, &r);
+        expect_error(&r, 400, bad[i].code, bad[i].field);
+        resp_free(&r);
+    }
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shops WHERE id = %lld AND l1_bps = "
+                                       "2000 AND l2_bps = 1000 AND settle_days = 10 AND "
+                                       "binding_days = 60 AND story = '新故事'",
+                                       (long long)id)),
+                     1);
+}
+
+/* Objects of another shop answer 404, not 403, and nothing changes. */
+static void others_get_404(void **state)
+{
+    (void)state;
+    int64_t id = walnut();
+    int64_t updated = db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld",
+                                        (long long)id));
+    char p[64], staff[80];
+    snprintf(p, sizeof p, "/api/v1/shops/%lld", (long long)id);
+    snprintf(staff, sizeof staff, "/api/v1/shops/%lld/staff", (long long)id);
+    struct resp r;
+    http(&S, "PATCH", p, stranger, "{\"name\":\"Hijacked\"}", &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    /* even a malformed body from a stranger learns nothing but 404 */
+    http(&S, "PATCH", p, stranger, "{\"nonsense\":1}", &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "GET", staff, stranger, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "POST", staff, stranger, fmt("{\"user_id\":%lld}", (long long)stranger_id), &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "PATCH", p, NULL, "{\"name\":\"Hijacked\"}", &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+    http(&S, "PATCH", "/api/v1/shops/999999", owner, "{\"name\":\"Ghost\"}", &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld",
+                                       (long long)id)),
+                     updated);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld",
+                                       (long long)id)),
+                     1);
+}
+
+static void staff_run_the_shop_but_not_its_staff(void **state)
+{
+    (void)state;
+    int64_t id = walnut();
+    char p[64], staff[80];
+    snprintf(p, sizeof p, "/api/v1/shops/%lld", (long long)id);
+    snprintf(staff, sizeof staff, "/api/v1/shops/%lld/staff", (long long)id);
+    struct resp r;
+    http(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), &r);
+    assert_int_equal(r.status, 201);
+    resp_free(&r);
+    http(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), &r);
+    expect_error(&r, 409, "already_member", "user_id");
+    resp_free(&r);
+    http(&S, "POST", staff, owner, "{\"user_id\":999999}", &r);
+    expect_error(&r, 404, "not_found", "user_id");
+    resp_free(&r);
+    http(&S, "POST", staff, owner, "{\"user_id\":0}", &r);
+    expect_error(&r, 400, "out_of_range", "user_id");
+    resp_free(&r);
+
+    /* staff may change the profile and see staff, not manage staff */
+    http(&S, "PATCH", p, helper, "{\"name\":\"山里核桃 · 老周家\"}", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "role"), "staff");
+    resp_free(&r);
+    http(&S, "GET", staff, helper, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(jget(r.json, "items")), 2);
+    resp_free(&r);
+    http(&S, "POST", staff, helper, fmt("{\"user_id\":%lld}", (long long)stranger_id), &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
+         helper, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    /* the owner cannot be removed as staff; the helper can */
+    http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
+         owner, NULL, &r);
+    expect_error(&r, 404, "not_found", "user_id");
+    resp_free(&r);
+    http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)helper_id),
+         owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(&S, "PATCH", p, helper, "{\"name\":\"Gone\"}", &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld",
+                                       (long long)id)),
+                     1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(open_and_read),
+        cmocka_unit_test(bad_creations_write_nothing),
+        cmocka_unit_test(patch_settings_with_caps),
+        cmocka_unit_test(others_get_404),
+        cmocka_unit_test(staff_run_the_shop_but_not_its_staff),
+    };
+    return cmocka_run_group_tests(tests, up, down);
+}

@@ -64,7 +64,7 @@ enum err api_shop_get(struct req *r)
 {
     struct shop s;
     enum shop_role role = SHOP_ROLE_NONE;
-    enum err e = shop_get(r->db, req_param_id(r, 0), &r->arena, &s);
+    enum err e = shop_get_cached(r->db, req_param_id(r, 0), &r->arena, &s);
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, NULL, "no such shop");
     if (!e && r->authed)

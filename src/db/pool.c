@@ -1,6 +1,7 @@
 #include "db/pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "util/arena.h"
@@ -13,7 +14,7 @@ static struct db **pool_conns;
 static size_t pool_len, pool_cap;
 static _Thread_local struct db *tls_db;
 static _Thread_local unsigned tls_generation;
-static unsigned pool_generation = 1;
+static _Atomic unsigned pool_generation = 1; /* bumped when connections are closed */
 
 void db_pool_init(const struct db_options *opt)
 {
@@ -28,9 +29,7 @@ void db_pool_init(const struct db_options *opt)
 
 enum err db_pool_get(struct db **out)
 {
-    pthread_mutex_lock(&pool_lock);
-    unsigned gen = pool_generation;
-    pthread_mutex_unlock(&pool_lock);
+    unsigned gen = atomic_load_explicit(&pool_generation, memory_order_acquire);
     if (tls_db && tls_generation == gen) {
         *out = tls_db;
         return ERR_OK;

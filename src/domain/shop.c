@@ -1,5 +1,8 @@
 #include "domain/shop.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/account.h"
@@ -141,6 +144,83 @@ enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out)
     return get_by(db, sql, id, NULL, a, out);
 }
 
+/* --- the per-thread cache of public shop profiles --- */
+
+#define CACHE_SLOTS 256
+
+struct cache_entry {
+    int64_t id; /* 0: empty */
+    uint64_t gen;
+    int64_t filled_us;
+    struct shop s;
+    char *strings; /* one block holding every string of s */
+};
+
+static _Atomic uint64_t shops_written = 1; /* bumped by every shop write */
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p)
+{
+    struct cache_entry *c = p;
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+        free(c[i].strings);
+    free(c);
+}
+
+static void cache_key_make(void)
+{
+    (void)pthread_key_create(&cache_key, cache_free);
+}
+
+static void shops_changed(void)
+{
+    atomic_fetch_add_explicit(&shops_written, 1, memory_order_release);
+}
+
+static char *pack(char **dst, const char *src)
+{
+    size_t n = strlen(src) + 1;
+    memcpy(*dst, src, n);
+    char *at = *dst;
+    *dst += n;
+    return at;
+}
+
+enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop *out)
+{
+    pthread_once(&cache_once, cache_key_make);
+    struct cache_entry *cache = pthread_getspecific(cache_key);
+    if (!cache) {
+        cache = xcalloc(CACHE_SLOTS, sizeof *cache);
+        (void)pthread_setspecific(cache_key, cache);
+    }
+    struct cache_entry *c = &cache[(uint64_t)id % CACHE_SLOTS];
+    uint64_t gen = atomic_load_explicit(&shops_written, memory_order_acquire);
+    int64_t now_us = clock_mono_us();
+    if (c->id == id && c->gen == gen && now_us - c->filled_us < SHOP_CACHE_TTL_MS * 1000) {
+        *out = c->s; /* strings stay valid until this thread refills the slot */
+        return ERR_OK;
+    }
+    enum err e = shop_get(db, id, a, out);
+    if (e)
+        return e;
+    size_t n = strlen(out->owner_name) + strlen(out->name) + strlen(out->slug) +
+               strlen(out->story) + 4;
+    free(c->strings);
+    c->strings = xmalloc(n);
+    char *p = c->strings;
+    c->s = *out;
+    c->s.owner_name = pack(&p, out->owner_name);
+    c->s.name = pack(&p, out->name);
+    c->s.slug = pack(&p, out->slug);
+    c->s.story = pack(&p, out->story);
+    c->id = id;
+    c->gen = gen;
+    c->filled_us = now_us;
+    return ERR_OK;
+}
+
 enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a, struct shop *out)
 {
     static const char sql[] = SHOP_SELECT " WHERE s.slug = ?";
@@ -229,6 +309,7 @@ enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t n
 out:
     db_rollback(db);
     if (e == ERR_OK) {
+        shops_changed();
         LOG(LOG_INFO, "shop_created", "shop_id=%lld owner_id=%lld", (long long)id,
             (long long)owner_id);
         e = shop_get(db, id, a, out);
@@ -327,6 +408,8 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
         e = err_set(ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
     if (e == ERR_OK)
         e = db_commit(db);
+    if (e == ERR_OK)
+        shops_changed();
 out:
     db_rollback(db);
 done:

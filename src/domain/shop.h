@@ -82,6 +82,14 @@ MUST_CHECK enum err shop_create(struct db *db, int64_t owner_id, const char *nam
                                 struct arena *a, struct shop *out, struct errinfo *ei);
 /* ERR_NOT_FOUND when there is no such shop. */
 MUST_CHECK enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out);
+/*
+ * The shop for public display, from a per-thread cache: an entry is used
+ * while no shop was written by this process since it was filled and it is
+ * younger than SHOP_CACHE_TTL_MS (the bound on staleness across processes).
+ * Never use it for decisions about money or permissions.
+ */
+MUST_CHECK enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop *out);
+#define SHOP_CACHE_TTL_MS 1000
 MUST_CHECK enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a,
                                      struct shop *out);
 MUST_CHECK enum err shop_role_of(struct db *db, int64_t shop_id, int64_t user_id,

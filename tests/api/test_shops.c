@@ -285,6 +285,34 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
                      1);
 }
 
+/* The public profile is cached per server thread: a write is visible at once on all. */
+static void reads_see_writes_at_once(void **state)
+{
+    (void)state;
+    int64_t id = walnut();
+    char p[64];
+    snprintf(p, sizeof p, "/api/v1/shops/%lld", (long long)id);
+    struct resp r;
+    for (int round = 0; round < 3; round++) {
+        char name[32];
+        snprintf(name, sizeof name, "核桃 第%d版", round);
+        /* fill every worker thread's cache (each request is a new connection) */
+        for (int i = 0; i < 8; i++) {
+            http(&S, "GET", p, NULL, NULL, &r);
+            assert_int_equal(r.status, 200);
+            resp_free(&r);
+        }
+        http(&S, "PATCH", p, owner, fmt("{\"name\":\"%s\"}", name), &r);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        for (int i = 0; i < 8; i++) {
+            http(&S, "GET", p, NULL, NULL, &r);
+            assert_string_equal(jstr(r.json, "name"), name);
+            resp_free(&r);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +321,7 @@ int main(void)
         cmocka_unit_test(patch_settings_with_caps),
         cmocka_unit_test(others_get_404),
         cmocka_unit_test(staff_run_the_shop_but_not_its_staff),
+        cmocka_unit_test(reads_see_writes_at_once),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

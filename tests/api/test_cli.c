@@ -1,0 +1,190 @@
+/*
+ * The command line: migrate, demo (idempotent), admin create, jobs run,
+ * config errors that name the setting, the test clock refused off loopback,
+ * and a graceful shutdown that lets a request in flight finish.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static char dir[128];
+
+static int up(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/quanzi-cli-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int down(void **state)
+{
+    (void)state;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Runs `quanzi ARGS` (a shell fragment) with optional stdin; returns exit code. */
+static int run(const char *args, const char *input, char *out, size_t out_len)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s'%s' %s 2>&1", input ? "printf '%s\\n' \"$QZ_INPUT\" | " : "",
+             getenv("QUANZI_BIN"), args);
+    if (input)
+        setenv("QZ_INPUT", input, 1);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, out_len - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    unsetenv("QZ_INPUT");
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void migrate_and_demo(void **state)
+{
+    (void)state;
+    char out[4096];
+    char args[512];
+    snprintf(args, sizeof args, "migrate --data-dir '%s/a'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "migrations applied: 1"));
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "migrations applied: 0"));
+
+    snprintf(args, sizeof args, "demo --data-dir '%s/a'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "demo shop created"));
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "is there"));
+
+    snprintf(args, sizeof args, "jobs run --data-dir '%s/a'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "purge_sessions: ok"));
+    snprintf(args, sizeof args, "jobs run no_such_job --data-dir '%s/a'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "no job named no_such_job"));
+}
+
+static void admin_create(void **state)
+{
+    (void)state;
+    char out[4096];
+    char args[512];
+    snprintf(args, sizeof args, "admin create --login ops@example.test --name Ops --data-dir '%s/a'",
+             dir);
+    assert_int_equal(run(args, "a long admin password", out, sizeof out), 0);
+    assert_non_null(strstr(out, "created admin"));
+    /* the password never shows in the output */
+    assert_null(strstr(out, "a long admin password"));
+    /* again: the member exists and stays admin */
+    assert_int_equal(run(args, "whatever it is", out, sizeof out), 0);
+    assert_non_null(strstr(out, "made existing member admin"));
+    snprintf(args, sizeof args, "admin create --login ops2@example.test --data-dir '%s/a'", dir);
+    assert_int_equal(run(args, "short", out, sizeof out), 1);
+    assert_non_null(strstr(out, "password needs at least 8 characters"));
+    snprintf(args, sizeof args, "admin create --data-dir '%s/a'", dir);
+    assert_int_equal(run(args, "x", out, sizeof out), 2);
+    assert_non_null(strstr(out, "--login is required"));
+}
+
+static void config_errors_name_the_setting(void **state)
+{
+    (void)state;
+    char out[4096];
+    char args[512];
+    snprintf(args, sizeof args, "serve --port 99999 --data-dir '%s/b'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "port must be a whole number from 0 to 65535"));
+    snprintf(args, sizeof args, "serve --listen 0.0.0.0 --port 0 --test-clock --data-dir '%s/b'",
+             dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "test_clock is only allowed with a loopback listen address"));
+    snprintf(args, sizeof args, "serve --listen nowhere --port 0 --data-dir '%s/b'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "listen must be an IPv4 or IPv6 address"));
+    assert_int_equal(run("frobnicate", NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "unknown command"));
+    assert_int_equal(run("help", NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "argon2_memory_kib"));
+}
+
+struct slow_call {
+    struct srv *s;
+    long status;
+};
+
+static void *register_slowly(void *arg)
+{
+    struct slow_call *c = arg;
+    struct resp r;
+    c->status = http(c->s, "POST", "/api/v1/auth/register", NULL,
+                     "{\"login\":\"13700001111\",\"password\":\"" TEST_PASSWORD
+                     "\",\"display_name\":\"Slow\"}",
+                     &r);
+    resp_free(&r);
+    return NULL;
+}
+
+/* SIGTERM while a request is being served: it completes, then the server exits 0. */
+static void graceful_shutdown(void **state)
+{
+    (void)state;
+    struct srv s;
+    /* a costly hash (256 MiB, 3 passes) keeps the registration in flight for a while */
+    const char *extra[] = {"--argon2-memory-kib", "262144", "--argon2-ops", "3", NULL};
+    srv_start(&s, extra);
+    struct slow_call c = {.s = &s, .status = 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, register_slowly, &c), 0);
+    /* wait until the request is in flight: its argon2 memory shows in the server's RSS */
+    char statm[64];
+    snprintf(statm, sizeof statm, "/proc/%d/statm", (int)s.pid);
+    for (int i = 0; i < 500; i++) {
+        FILE *f = fopen(statm, "r");
+        long size = 0, rss = 0;
+        if (f) {
+            if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+                rss = 0;
+            fclose(f);
+        }
+        if (rss * 4096 > 200L * 1024 * 1024)
+            break;
+        usleep(2000);
+    }
+    kill(s.pid, SIGTERM);
+    pthread_join(t, NULL);
+    assert_int_equal(c.status, 201);
+    int status = 0;
+    assert_int_equal(waitpid(s.pid, &status, 0), s.pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    s.pid = 0;
+    /* the member was written before the server went away */
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM users WHERE login = '13700001111'"), 1);
+    srv_stop(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(migrate_and_demo),
+        cmocka_unit_test(admin_create),
+        cmocka_unit_test(config_errors_name_the_setting),
+        cmocka_unit_test(graceful_shutdown),
+    };
+    return cmocka_run_group_tests(tests, up, down);
+}

@@ -69,8 +69,7 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
                   cfg->hash_concurrency ? (int)cfg->hash_concurrency : (int)cores);
     account_init(cfg->session_days * MS_PER_DAY);
     if (!cfg->db[0] && mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
-        fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", cfg->data_dir,
-                strerror(errno));
+        fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
         return 1;
     }
     char url[CONFIG_STR_MAX + 16];
@@ -109,8 +108,9 @@ static int cmd_serve(const struct config *cfg, int rest_len)
         return 2;
     }
     if (cfg->test_clock && !is_loopback(cfg->listen)) {
-        fprintf(stderr, "quanzi: test_clock is only allowed with a loopback listen address "
-                        "(listen is %s)\n",
+        fprintf(stderr,
+                "quanzi: test_clock is only allowed with a loopback listen address "
+                "(listen is %s)\n",
                 cfg->listen);
         return 1;
     }
@@ -216,8 +216,8 @@ static int cmd_demo(void)
     struct account acc;
     struct session_new sess;
     static const char name[] = "周师傅";
-    e = account_register(db, DEMO_LOGIN, strlen(DEMO_LOGIN), DEMO_PASSWORD,
-                         strlen(DEMO_PASSWORD), name, strlen(name), &a, &acc, &sess, &ei);
+    e = account_register(db, DEMO_LOGIN, strlen(DEMO_LOGIN), DEMO_PASSWORD, strlen(DEMO_PASSWORD),
+                         name, strlen(name), &a, &acc, &sess, &ei);
     if (e) {
         arena_release(&a);
         return fail(&ei);
@@ -227,8 +227,8 @@ static int cmd_demo(void)
         "我家在太行山脚下种了三十年核桃。不打膨大剂，自然落果，晒足七天再发货。\n"
         "以前只卖给村里和县城的老主顾，现在孩子们在城里的家长群里帮着推荐，"
         "吃过的人再介绍给身边的朋友。好不好吃，您尝过再说。";
-    e = shop_create(db, acc.id, shop_name, strlen(shop_name), DEMO_SLUG, strlen(DEMO_SLUG),
-                    story, strlen(story), 30, &a, &shop, &ei);
+    e = shop_create(db, acc.id, shop_name, strlen(shop_name), DEMO_SLUG, strlen(DEMO_SLUG), story,
+                    strlen(story), 30, &a, &shop, &ei);
     arena_release(&a);
     if (e)
         return fail(&ei);

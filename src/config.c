@@ -17,8 +17,8 @@ struct cfg_entry {
     const char *name; /* also the flag (--name, '_' as '-') and env (QUANZI_NAME) */
     enum cfg_type type;
     size_t offset;
-    int64_t min, max;   /* CFG_INT bounds */
-    const char *def;    /* default, as text */
+    int64_t min, max;    /* CFG_INT bounds */
+    const char *def;     /* default, as text */
     const char *choices; /* CFG_STR: '|'-separated allowed values, or NULL */
     const char *help;
 };
@@ -33,8 +33,8 @@ static const struct cfg_entry table[] = {
     {"threads", CFG_INT, F(threads), 0, 256, "0", NULL, "HTTP worker threads (0: one per core)"},
     {"log_level", CFG_STR, F(log_level), 0, 0, "info", "debug|info|warn|error|off", "log level"},
     {"access_log", CFG_BOOL, F(access_log), 0, 1, "true", NULL, "one log line per request"},
-    {"body_limit_bytes", CFG_INT, F(body_limit_bytes), 1024, LIMIT_BODY_BYTES_MAX, "1048576",
-     NULL, "largest request body"},
+    {"body_limit_bytes", CFG_INT, F(body_limit_bytes), 1024, LIMIT_BODY_BYTES_MAX, "1048576", NULL,
+     "largest request body"},
     {"session_days", CFG_INT, F(session_days), 1, 365, "30", NULL, "session lifetime in days"},
     {"argon2_ops", CFG_INT, F(argon2_ops), 1, 10, "2", NULL, "argon2id passes (OWASP: 2)"},
     {"argon2_memory_kib", CFG_INT, F(argon2_memory_kib), 8, 1048576, "19456", NULL,
@@ -86,11 +86,11 @@ static enum err set_value(struct config *cfg, const struct cfg_entry *e, const c
             *(bool *)base = false;
         else
             return err_set(ei, ERR_INVALID, e->name,
-                           "config: %s must be true or false (got \"%s\" from %s)", e->name,
-                           value, source);
+                           "config: %s must be true or false (got \"%s\" from %s)", e->name, value,
+                           source);
         return ERR_OK;
     case CFG_STR: {
-        size_t cap = e->offset == offsetof(struct config, listen) ? sizeof cfg->listen
+        size_t cap = e->offset == offsetof(struct config, listen)      ? sizeof cfg->listen
                      : e->offset == offsetof(struct config, log_level) ? sizeof cfg->log_level
                      : e->offset == offsetof(struct config, db_sync)   ? sizeof cfg->db_sync
                                                                        : CONFIG_STR_MAX;

@@ -14,11 +14,11 @@
 
 static void set_session_cookie(struct req *r, const char *token, int64_t max_age_s)
 {
-    r->set_cookie = arena_printf(&r->arena,
-                                 SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; "
-                                 "Max-Age=%lld%s",
-                                 token, (long long)max_age_s,
-                                 api_settings.cookie_secure ? "; Secure" : "");
+    r->set_cookie =
+        arena_printf(&r->arena,
+                     SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Lax; "
+                                    "Max-Age=%lld%s",
+                     token, (long long)max_age_s, api_settings.cookie_secure ? "; Secure" : "");
 }
 
 static json_t *session_json(const struct account *acc, const struct session_new *sess)
@@ -110,8 +110,8 @@ enum err api_login(struct req *r)
     if (!e)
         e = req_str(r, "password", true, &password, &password_len);
     if (!e)
-        e = account_login(r->db, login, login_len, password, password_len, r->client_ip,
-                          &r->arena, &acc, &sess, &retry_ms, &r->ei);
+        e = account_login(r->db, login, login_len, password, password_len, r->client_ip, &r->arena,
+                          &acc, &sess, &retry_ms, &r->ei);
     if (e == ERR_RATE_LIMITED)
         r->retry_after_s = (retry_ms + 999) / 1000;
     if (e)
@@ -153,10 +153,10 @@ enum err api_me(struct req *r)
         return e;
     json_t *list = json_array();
     for (size_t i = 0; list && i < n_shops; i++)
-        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s}", "id",
-                                              (json_int_t)shops[i].shop_id, "name",
-                                              shops[i].name, "slug", shops[i].slug, "role",
-                                              shop_role_name(shops[i].role)));
+        json_array_append_new(list,
+                              json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)shops[i].shop_id,
+                                        "name", shops[i].name, "slug", shops[i].slug, "role",
+                                        shop_role_name(shops[i].role)));
     return req_reply(r, 200,
                      json_pack("{s:I, s:s, s:s, s:b, s:o, s:o, s:o}", "id", (json_int_t)acc.id,
                                "login", acc.login, "display_name", acc.display_name, "is_admin",

@@ -66,8 +66,7 @@ static json_t *operation(const struct route *rt)
     if (json_array_size(params))
         json_object_set_new(op, "parameters", params);
     if (rt->auth == AUTH_USER)
-        json_object_set_new(op, "security",
-                            json_pack("[{s:[]}, {s:[]}]", "bearer", "cookie"));
+        json_object_set_new(op, "security", json_pack("[{s:[]}, {s:[]}]", "bearer", "cookie"));
     return op;
 }
 
@@ -88,11 +87,11 @@ enum err api_openapi(struct req *r)
         method[k] = '\0';
         json_object_set_new(item, method, operation(rt));
     }
-    json_t *doc = json_pack(
-        "{s:s, s:{s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}, s:{s:s, s:s, s:s}}}}", "openapi", "3.0.3",
-        "info", "title", "quanzi API", "version", "1", "paths", paths, "components",
-        "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "cookie", "type",
-        "apiKey", "in", "cookie", "name", "qz_session");
+    json_t *doc =
+        json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}, s:{s:s, s:s, s:s}}}}", "openapi",
+                  "3.0.3", "info", "title", "quanzi API", "version", "1", "paths", paths,
+                  "components", "securitySchemes", "bearer", "type", "http", "scheme", "bearer",
+                  "cookie", "type", "apiKey", "in", "cookie", "name", "qz_session");
     return req_reply(r, 200, doc);
 }
 
@@ -112,12 +111,12 @@ enum err api_test_clock(struct req *r)
     size_t n = jobs_run_due(r->db, runs);
     json_t *jobs = json_array();
     for (size_t i = 0; jobs && i < n; i++)
-        json_array_append_new(jobs, json_pack("{s:s, s:I, s:s}", "name", runs[i].name,
-                                              "affected", (json_int_t)runs[i].affected, "result",
+        json_array_append_new(jobs, json_pack("{s:s, s:I, s:s}", "name", runs[i].name, "affected",
+                                              (json_int_t)runs[i].affected, "result",
                                               err_code(runs[i].result)));
     int64_t now = clock_now_ms();
     return req_reply(r, 200,
                      json_pack("{s:o, s:I, s:I, s:o}", "now_at", json_time(now), "now_ms",
-                               (json_int_t)now, "offset_ms", (json_int_t)clock_offset_ms(),
-                               "jobs", jobs));
+                               (json_int_t)now, "offset_ms", (json_int_t)clock_offset_ms(), "jobs",
+                               jobs));
 }

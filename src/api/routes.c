@@ -12,7 +12,8 @@ const struct route api_routes[] = {
     /* operations */
     {"GET", "/healthz", api_healthz, AUTH_NONE, SMALL_BODY, "Liveness and database check"},
     {"GET", "/metrics", api_metrics, AUTH_NONE, SMALL_BODY, "Prometheus metrics"},
-    {"GET", "/api/v1/openapi.json", api_openapi, AUTH_NONE, SMALL_BODY, "This API's OpenAPI 3 document"},
+    {"GET", "/api/v1/openapi.json", api_openapi, AUTH_NONE, SMALL_BODY,
+     "This API's OpenAPI 3 document"},
     {"POST", "/api/v1/test-clock", api_test_clock, AUTH_USER, SMALL_BODY,
      "Move the test server's clock forward and run due jobs (--test-clock only)"},
 
@@ -33,8 +34,8 @@ const struct route api_routes[] = {
      "Who runs the shop (owner or staff)"},
     {"POST", "/api/v1/shops/{id}/staff", api_shop_staff_add, AUTH_USER, SMALL_BODY,
      "Add a staff member (owner)"},
-    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER,
-     SMALL_BODY, "Remove a staff member (owner)"},
+    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER, SMALL_BODY,
+     "Remove a staff member (owner)"},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

@@ -11,13 +11,12 @@
 static json_t *shop_json(const struct shop *s, enum shop_role role)
 {
     json_t *o = json_pack(
-        "{s:I, s:s, s:s, s:s, s:{s:I, s:s}, s:o, s:o, s:I, s:I, s:I, s:I}", "id",
-        (json_int_t)s->id, "name", s->name, "slug", s->slug, "story", s->story, "owner", "id",
-        (json_int_t)s->owner_id, "display_name", s->owner_name, "trial_ends_at",
-        json_time(s->trial_ends_at_ms), "created_at", json_time(s->created_at_ms), "l1_bps",
-        (json_int_t)s->settings.l1_bps, "l2_bps", (json_int_t)s->settings.l2_bps, "settle_days",
-        (json_int_t)s->settings.settle_days, "binding_days",
-        (json_int_t)s->settings.binding_days);
+        "{s:I, s:s, s:s, s:s, s:{s:I, s:s}, s:o, s:o, s:I, s:I, s:I, s:I}", "id", (json_int_t)s->id,
+        "name", s->name, "slug", s->slug, "story", s->story, "owner", "id", (json_int_t)s->owner_id,
+        "display_name", s->owner_name, "trial_ends_at", json_time(s->trial_ends_at_ms),
+        "created_at", json_time(s->created_at_ms), "l1_bps", (json_int_t)s->settings.l1_bps,
+        "l2_bps", (json_int_t)s->settings.l2_bps, "settle_days",
+        (json_int_t)s->settings.settle_days, "binding_days", (json_int_t)s->settings.binding_days);
     if (o && role != SHOP_ROLE_NONE) {
         json_object_set_new(o, "role", json_string(shop_role_name(role)));
         json_object_set_new(o, "similarity_min", json_weight(s->settings.similarity_milli));
@@ -76,9 +75,15 @@ enum err api_shop_get(struct req *r)
 
 enum err api_shop_patch(struct req *r)
 {
-    static const char *const fields[] = {"name",         "slug",           "story",
-                                         "l1_bps",       "l2_bps",         "settle_days",
-                                         "binding_days", "similarity_min", "promoter_auto_approve",
+    static const char *const fields[] = {"name",
+                                         "slug",
+                                         "story",
+                                         "l1_bps",
+                                         "l2_bps",
+                                         "settle_days",
+                                         "binding_days",
+                                         "similarity_min",
+                                         "promoter_auto_approve",
                                          NULL};
     int64_t id = req_param_id(r, 0);
     struct shop_patch p;
@@ -99,8 +104,7 @@ enum err api_shop_patch(struct req *r)
     if (!e)
         e = req_int(r, "l2_bps", false, 0, 10000, &p.settings.l2_bps, &p.has_l2_bps);
     if (!e)
-        e = req_int(r, "settle_days", false, 0, 3650, &p.settings.settle_days,
-                    &p.has_settle_days);
+        e = req_int(r, "settle_days", false, 0, 3650, &p.settings.settle_days, &p.has_settle_days);
     if (!e)
         e = req_int(r, "binding_days", false, 0, 3650, &p.settings.binding_days,
                     &p.has_binding_days);
@@ -132,11 +136,10 @@ enum err api_shop_staff_list(struct req *r)
         return e;
     json_t *items = json_array();
     for (size_t i = 0; items && i < n; i++)
-        json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o}", "user_id",
-                                               (json_int_t)list[i].user_id, "display_name",
-                                               list[i].display_name, "role",
-                                               shop_role_name(list[i].role), "since",
-                                               json_time(list[i].since_ms)));
+        json_array_append_new(
+            items, json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)list[i].user_id,
+                             "display_name", list[i].display_name, "role",
+                             shop_role_name(list[i].role), "since", json_time(list[i].since_ms)));
     return req_reply(r, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -155,8 +158,9 @@ enum err api_shop_staff_add(struct req *r)
         e = shop_staff_add(r->db, id, user_id, &r->ei);
     if (e)
         return e;
-    return req_reply(r, 201, json_pack("{s:I, s:I, s:s}", "shop_id", (json_int_t)id, "user_id",
-                                       (json_int_t)user_id, "role", "staff"));
+    return req_reply(r, 201,
+                     json_pack("{s:I, s:I, s:s}", "shop_id", (json_int_t)id, "user_id",
+                               (json_int_t)user_id, "role", "staff"));
 }
 
 enum err api_shop_staff_remove(struct req *r)

@@ -34,8 +34,8 @@ struct db;
 struct db_stmt;
 
 struct db_options {
-    const char *url;         /* "sqlite:PATH", a plain path, or "postgres://…" */
-    enum db_sync sync;       /* durability of commits (SQLite) */
+    const char *url;   /* "sqlite:PATH", a plain path, or "postgres://…" */
+    enum db_sync sync; /* durability of commits (SQLite) */
     int busy_timeout_ms;
 };
 

@@ -75,12 +75,11 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
     if (strncmp(path, "sqlite:", 7) == 0)
         path += 7;
     sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(path, &h,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
-        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot open SQLite database %s: %s",
-                             path, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot open SQLite database %s: %s", path,
+                             h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
         sqlite3_close(h);
         return e;
     }
@@ -168,8 +167,7 @@ static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v3(d->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
     if (rc != SQLITE_OK) {
-        LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(d->h),
-            sql);
+        LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(d->h), sql);
         return ERR_DB;
     }
     struct sqlite_stmt *n = xcalloc(1, sizeof *n);

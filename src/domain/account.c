@@ -19,8 +19,7 @@ void account_init(int64_t lifetime_ms)
     session_lifetime_ms = lifetime_ms;
     ratelimit_free(fails_by_account);
     ratelimit_free(fails_by_ip);
-    fails_by_account =
-        ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_ACCOUNT);
+    fails_by_account = ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_ACCOUNT);
     fails_by_ip = ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_IP);
 }
 
@@ -49,7 +48,8 @@ enum err account_normalize_login(const char *in, size_t len, char out[LIMIT_LOGI
     static const char field[] = "login";
     text_trim(&in, &len);
     if (len == 0)
-        return err_set(ei, ERR_INVALID, field, "login must be a mobile number or an e-mail address");
+        return err_set(ei, ERR_INVALID, field,
+                       "login must be a mobile number or an e-mail address");
     if (len > LIMIT_LOGIN_BYTES)
         return err_set(ei, ERR_INVALID, field, "login is longer than %d characters",
                        LIMIT_LOGIN_BYTES);
@@ -116,10 +116,10 @@ enum err account_normalize_login(const char *in, size_t len, char out[LIMIT_LOGI
 
 /* The passwords most often seen in leaks, Chinese sites included. */
 static const char *const common_passwords[] = {
-    "12345678",  "123456789", "1234567890", "password",  "password1", "11111111",
-    "00000000",  "88888888",  "66666666",   "12341234",  "87654321",  "qwertyui",
-    "qwerty123", "abc12345",  "a1234567",   "iloveyou",  "woaini1314", "aa123456",
-    "123123123", "1q2w3e4r",  "qwerty12",   "abcd1234",  "password123", "11223344",
+    "12345678",  "123456789", "1234567890", "password", "password1",   "11111111",
+    "00000000",  "88888888",  "66666666",   "12341234", "87654321",    "qwertyui",
+    "qwerty123", "abc12345",  "a1234567",   "iloveyou", "woaini1314",  "aa123456",
+    "123123123", "1q2w3e4r",  "qwerty12",   "abcd1234", "password123", "11223344",
 };
 
 enum err account_check_password(const char *pw, size_t len, const char *login, struct errinfo *ei)
@@ -157,8 +157,7 @@ enum err account_check_name(const char *name, size_t len, const char *field, int
     text_trim(&s, &n);
     long chars = text_utf8_chars(s, n);
     if (chars < 1 || chars > max_chars)
-        return err_set(ei, ERR_INVALID, field, "%s must have 1 to %d characters", field,
-                       max_chars);
+        return err_set(ei, ERR_INVALID, field, "%s must have 1 to %d characters", field, max_chars);
     if (n != len)
         return err_set(ei, ERR_INVALID, field, "%s may not start or end with spaces", field);
     if (text_has_control(s, n))
@@ -188,10 +187,9 @@ static enum err session_create(struct db *db, int64_t user_id, int64_t now,
     return e;
 }
 
-enum err account_register(struct db *db, const char *login, size_t login_len,
-                          const char *password, size_t password_len, const char *name,
-                          size_t name_len, struct arena *a, struct account *out,
-                          struct session_new *sess, struct errinfo *ei)
+enum err account_register(struct db *db, const char *login, size_t login_len, const char *password,
+                          size_t password_len, const char *name, size_t name_len, struct arena *a,
+                          struct account *out, struct session_new *sess, struct errinfo *ei)
 {
     static const char sql[] = "INSERT INTO users (login, password_hash, display_name, is_admin,"
                               " created_at) VALUES (?, ?, ?, 0, ?) RETURNING id";

@@ -54,16 +54,14 @@ MUST_CHECK enum err account_check_name(const char *name, size_t len, const char 
 
 /* Creates the member and a first session. ERR_LOGIN_TAKEN if the login exists. */
 MUST_CHECK enum err account_register(struct db *db, const char *login, size_t login_len,
-                                     const char *password, size_t password_len,
-                                     const char *name, size_t name_len, struct arena *a,
-                                     struct account *out, struct session_new *sess,
-                                     struct errinfo *ei);
+                                     const char *password, size_t password_len, const char *name,
+                                     size_t name_len, struct arena *a, struct account *out,
+                                     struct session_new *sess, struct errinfo *ei);
 /* ERR_BAD_CREDENTIALS or ERR_RATE_LIMITED (*retry_after_ms set) on failure. */
 MUST_CHECK enum err account_login(struct db *db, const char *login, size_t login_len,
-                                  const char *password, size_t password_len,
-                                  const char *client_ip, struct arena *a, struct account *out,
-                                  struct session_new *sess, int64_t *retry_after_ms,
-                                  struct errinfo *ei);
+                                  const char *password, size_t password_len, const char *client_ip,
+                                  struct arena *a, struct account *out, struct session_new *sess,
+                                  int64_t *retry_after_ms, struct errinfo *ei);
 /* ERR_UNAUTHORIZED when the token is unknown or expired. */
 MUST_CHECK enum err account_session_lookup(struct db *db, const char *token, size_t len,
                                            struct session_user *out);

@@ -44,8 +44,8 @@ enum err password_hash(const char *password, size_t len, char out[PASSWORD_HASH_
 {
     ASSERT(slots_ready);
     slot_take();
-    int rc = crypto_pwhash_str_alg(out, password, len, cost_ops, cost_mem,
-                                   crypto_pwhash_ALG_ARGON2ID13);
+    int rc =
+        crypto_pwhash_str_alg(out, password, len, cost_ops, cost_mem, crypto_pwhash_ALG_ARGON2ID13);
     sem_post(&slots);
     return rc == 0 ? ERR_OK : ERR_INTERNAL;
 }

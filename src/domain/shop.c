@@ -24,9 +24,12 @@ void shop_settings_default(struct shop_settings *s)
 const char *shop_role_name(enum shop_role role)
 {
     switch (role) {
-    case SHOP_ROLE_OWNER: return "owner";
-    case SHOP_ROLE_STAFF: return "staff";
-    default: return "none";
+    case SHOP_ROLE_OWNER:
+        return "owner";
+    case SHOP_ROLE_STAFF:
+        return "staff";
+    default:
+        return "none";
     }
 }
 
@@ -74,25 +77,23 @@ enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
                        PLATFORM_MAX_COMMISSION_BPS);
     if (s->l2_bps > s->l1_bps / 2)
         return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps",
-                       "l2_bps must be at most half of l1_bps (%lld)",
-                       (long long)(s->l1_bps / 2));
+                       "l2_bps must be at most half of l1_bps (%lld)", (long long)(s->l1_bps / 2));
     if (s->settle_days < SHOP_SETTLE_DAYS_MIN || s->settle_days > SHOP_SETTLE_DAYS_MAX)
         return err_set(ei, ERR_OUT_OF_RANGE, "settle_days",
                        "settle_days must be from %d (the legal return period) to %d",
                        SHOP_SETTLE_DAYS_MIN, SHOP_SETTLE_DAYS_MAX);
     if (s->binding_days < SHOP_BINDING_DAYS_MIN || s->binding_days > SHOP_BINDING_DAYS_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "binding_days",
-                       "binding_days must be from %d to %d", SHOP_BINDING_DAYS_MIN,
-                       SHOP_BINDING_DAYS_MAX);
+        return err_set(ei, ERR_OUT_OF_RANGE, "binding_days", "binding_days must be from %d to %d",
+                       SHOP_BINDING_DAYS_MIN, SHOP_BINDING_DAYS_MAX);
     if (s->similarity_milli < 0 || s->similarity_milli > 1000)
         return err_set(ei, ERR_OUT_OF_RANGE, "similarity_min",
                        "similarity_min must be from 0 to 1");
     return ERR_OK;
 }
 
-#define SHOP_SELECT                                                                              \
-    "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"        \
-    " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"           \
+#define SHOP_SELECT                                                                                \
+    "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"           \
+    " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"              \
     " s.similarity_milli, s.promoter_auto_approve FROM shops s JOIN users u ON u.id = s.owner_id"
 
 static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
@@ -205,8 +206,8 @@ enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop
     enum err e = shop_get(db, id, a, out);
     if (e)
         return e;
-    size_t n = strlen(out->owner_name) + strlen(out->name) + strlen(out->slug) +
-               strlen(out->story) + 4;
+    size_t n =
+        strlen(out->owner_name) + strlen(out->name) + strlen(out->slug) + strlen(out->story) + 4;
     free(c->strings);
     c->strings = xmalloc(n);
     char *p = c->strings;
@@ -349,8 +350,8 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
     enum err e;
     arena_init(&a, 64 * 1024);
 
-    if (p->name && (e = account_check_name(p->name, p->name_len, "name", LIMIT_SHOP_NAME_CHARS,
-                                           ei)) != ERR_OK)
+    if (p->name &&
+        (e = account_check_name(p->name, p->name_len, "name", LIMIT_SHOP_NAME_CHARS, ei)) != ERR_OK)
         goto done;
     if (p->slug && (e = shop_check_slug(p->slug, p->slug_len, ei)) != ERR_OK)
         goto done;
@@ -484,8 +485,8 @@ enum err shop_staff_remove(struct db *db, int64_t shop_id, int64_t user_id)
     return e;
 }
 
-enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a,
-                         struct shop_staff **out, size_t *n)
+enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct shop_staff **out,
+                         size_t *n)
 {
     static const char sql[] = "SELECT r.user_id, u.display_name, r.role, r.created_at"
                               " FROM shop_roles r JOIN users u ON u.id = r.user_id"

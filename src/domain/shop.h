@@ -23,10 +23,10 @@
 enum shop_role { SHOP_ROLE_NONE, SHOP_ROLE_OWNER, SHOP_ROLE_STAFF };
 
 struct shop_settings {
-    int64_t l1_bps;          /* level-1 commission rate */
-    int64_t l2_bps;          /* level-2 commission rate */
-    int64_t settle_days;     /* return window before commission settles */
-    int64_t binding_days;    /* customer protection period */
+    int64_t l1_bps;           /* level-1 commission rate */
+    int64_t l2_bps;           /* level-2 commission rate */
+    int64_t settle_days;      /* return window before commission settles */
+    int64_t binding_days;     /* customer protection period */
     int64_t similarity_milli; /* share audience threshold, 0..1000 */
     bool promoter_auto_approve;
 };
@@ -76,10 +76,10 @@ MUST_CHECK enum err shop_check_story(const char *story, size_t len, struct errin
 MUST_CHECK enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei);
 const char *shop_role_name(enum shop_role role);
 
-MUST_CHECK enum err shop_create(struct db *db, int64_t owner_id, const char *name,
-                                size_t name_len, const char *slug, size_t slug_len,
-                                const char *story, size_t story_len, int64_t trial_days,
-                                struct arena *a, struct shop *out, struct errinfo *ei);
+MUST_CHECK enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t name_len,
+                                const char *slug, size_t slug_len, const char *story,
+                                size_t story_len, int64_t trial_days, struct arena *a,
+                                struct shop *out, struct errinfo *ei);
 /* ERR_NOT_FOUND when there is no such shop. */
 MUST_CHECK enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out);
 /*

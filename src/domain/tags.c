@@ -36,12 +36,10 @@ enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *
             return e;
         if (tags[i].weight_milli < 1 || tags[i].weight_milli > 1000)
             return err_set(ei, ERR_OUT_OF_RANGE, field,
-                           "the weight of tag \"%s\" must be above 0 and at most 1",
-                           tags[i].name);
+                           "the weight of tag \"%s\" must be above 0 and at most 1", tags[i].name);
         for (size_t j = 0; j < i; j++)
             if (strcmp(tags[j].name, tags[i].name) == 0)
-                return err_set(ei, ERR_INVALID, field, "tag \"%s\" is given twice",
-                               tags[i].name);
+                return err_set(ei, ERR_INVALID, field, "tag \"%s\" is given twice", tags[i].name);
     }
     return ERR_OK;
 }

@@ -20,8 +20,8 @@ struct tag {
 };
 
 /* Normalised copy of `name` in `a`, or an error naming `field`. */
-MUST_CHECK enum err tag_normalize(struct arena *a, const char *name, size_t len,
-                                  const char *field, const char **out, struct errinfo *ei);
+MUST_CHECK enum err tag_normalize(struct arena *a, const char *name, size_t len, const char *field,
+                                  const char **out, struct errinfo *ei);
 /* Checks count, names (normalising them in place) and duplicates after normalising. */
 MUST_CHECK enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *field,
                                   struct errinfo *ei);

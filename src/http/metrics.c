@@ -47,8 +47,8 @@ void metrics_observe(int route_idx, int status, int64_t duration_us)
 {
     if (!m)
         return;
-    struct route_metrics *rm = &m[route_idx >= 0 && (size_t)route_idx < m_n ? (size_t)route_idx
-                                                                            : m_n];
+    struct route_metrics *rm =
+        &m[route_idx >= 0 && (size_t)route_idx < m_n ? (size_t)route_idx : m_n];
     size_t s = STATUS_OTHER;
     for (size_t i = 0; i < N_STATUS; i++)
         if (statuses[i] == status) {
@@ -106,8 +106,7 @@ void metrics_render(struct buf *out)
             buf_printf(out, "quanzi_http_request_duration_seconds_bucket{");
             route_label(i, out);
             if (b < N_BUCKETS)
-                buf_printf(out, ",le=\"%lld.%06lld\"} %llu\n",
-                           (long long)(buckets_us[b] / 1000000),
+                buf_printf(out, ",le=\"%lld.%06lld\"} %llu\n", (long long)(buckets_us[b] / 1000000),
                            (long long)(buckets_us[b] % 1000000), (unsigned long long)cum);
             else
                 buf_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);

@@ -38,8 +38,8 @@ struct route {
 
 struct route_params {
     int n;
-    int64_t ids[LIMIT_PATH_SEGMENTS];       /* integer value, or 0 */
-    const char *strs[LIMIT_PATH_SEGMENTS];  /* segment text (in the arena), NUL-terminated */
+    int64_t ids[LIMIT_PATH_SEGMENTS];      /* integer value, or 0 */
+    const char *strs[LIMIT_PATH_SEGMENTS]; /* segment text (in the arena), NUL-terminated */
 };
 
 /*

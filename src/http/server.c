@@ -99,8 +99,8 @@ static enum err parse_body(struct req *r)
         if (json_error_code(&jerr) == json_error_duplicate_key)
             return req_fail(r, ERR_BAD_JSON, NULL, "duplicate key in JSON at line %d column %d",
                             jerr.line, jerr.column);
-        return req_fail(r, ERR_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s",
-                        jerr.line, jerr.column, jerr.text);
+        return req_fail(r, ERR_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
     }
     if (!json_depth_ok(r->json, 1))
         return req_fail(r, ERR_TOO_DEEP, NULL, "JSON is nested deeper than %d levels",
@@ -155,8 +155,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            r->content_type ? r->content_type
-                                            : "application/json; charset=utf-8");
+                            r->content_type ? r->content_type : "application/json; charset=utf-8");
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -180,8 +179,8 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
     if (s->access_log)
         LOG(LOG_INFO, "access", "method=%s path=%s route=\"%s\" status=%d us=%lld ip=%s%s%s",
             r->method ? r->method : "-", r->path ? r->path : "-",
-            r->route ? r->route->pattern : "-",
-            status, (long long)dur, r->client_ip, e ? " code=" : "", e ? err_code(e) : "");
+            r->route ? r->route->pattern : "-", status, (long long)dur, r->client_ip,
+            e ? " code=" : "", e ? err_code(e) : "");
     return ret;
 }
 
@@ -233,9 +232,8 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     struct server *s = cls;
@@ -269,8 +267,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->allow = router_allow(s->routes, s->n_routes, url, &r->arena);
         }
         buf_init(&cs->body, limit);
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
@@ -350,15 +348,15 @@ enum err server_start(const struct server_options *o, const struct route *routes
     s->body_limit = o->body_limit;
     s->access_log = o->access_log;
     metrics_init(routes, n);
-    s->d = MHD_start_daemon(
-        flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-        o->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_END);
+    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
+                            MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->d) {
         metrics_release();
         free(s);

@@ -7,13 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define ASSERT(cond)                                                                             \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "fatal: assertion failed: %s at %s:%d\n", #cond, __FILE__,         \
-                    __LINE__);                                                                   \
-            abort();                                                                             \
-        }                                                                                        \
+#define ASSERT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fatal: assertion failed: %s at %s:%d\n", #cond, __FILE__, __LINE__);  \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 #endif

@@ -30,20 +30,33 @@ const char *err_code(enum err e)
 const char *err_default_message(enum err e)
 {
     switch (e) {
-    case ERR_OK: return "ok";
-    case ERR_BAD_JSON: return "the request body is not valid JSON";
-    case ERR_UNAUTHORIZED: return "log in first";
-    case ERR_CSRF: return "cookie-authenticated writes need the X-Requested-With header";
-    case ERR_FORBIDDEN: return "not allowed";
-    case ERR_NOT_FOUND: return "not found";
-    case ERR_METHOD_NOT_ALLOWED: return "this path does not take that method";
-    case ERR_TOO_LARGE: return "the request body is too large";
-    case ERR_UNSUPPORTED_MEDIA: return "send the body as application/json";
-    case ERR_RATE_LIMITED: return "too many attempts; try again later";
-    case ERR_UNAVAILABLE: return "the service is unavailable; try again shortly";
+    case ERR_OK:
+        return "ok";
+    case ERR_BAD_JSON:
+        return "the request body is not valid JSON";
+    case ERR_UNAUTHORIZED:
+        return "log in first";
+    case ERR_CSRF:
+        return "cookie-authenticated writes need the X-Requested-With header";
+    case ERR_FORBIDDEN:
+        return "not allowed";
+    case ERR_NOT_FOUND:
+        return "not found";
+    case ERR_METHOD_NOT_ALLOWED:
+        return "this path does not take that method";
+    case ERR_TOO_LARGE:
+        return "the request body is too large";
+    case ERR_UNSUPPORTED_MEDIA:
+        return "send the body as application/json";
+    case ERR_RATE_LIMITED:
+        return "too many attempts; try again later";
+    case ERR_UNAVAILABLE:
+        return "the service is unavailable; try again shortly";
     case ERR_DB:
-    case ERR_INTERNAL: return "internal error";
-    default: return "the request is invalid";
+    case ERR_INTERNAL:
+        return "internal error";
+    default:
+        return "the request is invalid";
     }
 }
 

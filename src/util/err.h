@@ -15,33 +15,33 @@
 #define MUST_CHECK __attribute__((warn_unused_result))
 
 /*      name                 status code */
-#define ERR_TABLE(X)                                                                   \
-    X(OK, 200, "ok")                                                                   \
-    X(BAD_JSON, 400, "bad_json")                                                       \
-    X(BAD_REQUEST, 400, "bad_request")                                                 \
-    X(UNKNOWN_FIELD, 400, "unknown_field")                                             \
-    X(MISSING_FIELD, 400, "missing_field")                                             \
-    X(WRONG_TYPE, 400, "wrong_type")                                                   \
-    X(OUT_OF_RANGE, 400, "out_of_range")                                               \
-    X(INVALID, 400, "invalid_value")                                                   \
-    X(TOO_DEEP, 400, "too_deep")                                                       \
-    X(WEAK_PASSWORD, 400, "weak_password")                                             \
-    X(UNAUTHORIZED, 401, "unauthorized")                                               \
-    X(BAD_CREDENTIALS, 401, "bad_credentials")                                         \
-    X(CSRF, 403, "csrf_header_required")                                               \
-    X(FORBIDDEN, 403, "forbidden")                                                     \
-    X(NOT_FOUND, 404, "not_found")                                                     \
-    X(METHOD_NOT_ALLOWED, 405, "method_not_allowed")                                   \
-    X(CONFLICT, 409, "conflict")                                                       \
-    X(LOGIN_TAKEN, 409, "login_taken")                                                 \
-    X(SLUG_TAKEN, 409, "slug_taken")                                                   \
-    X(ALREADY_MEMBER, 409, "already_member")                                           \
-    X(TOO_LARGE, 413, "body_too_large")                                                \
-    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                \
-    X(UNPROCESSABLE, 422, "unprocessable")                                             \
-    X(RATE_LIMITED, 429, "rate_limited")                                               \
-    X(INTERNAL, 500, "internal")                                                       \
-    X(DB, 500, "db_error")                                                             \
+#define ERR_TABLE(X)                                                                               \
+    X(OK, 200, "ok")                                                                               \
+    X(BAD_JSON, 400, "bad_json")                                                                   \
+    X(BAD_REQUEST, 400, "bad_request")                                                             \
+    X(UNKNOWN_FIELD, 400, "unknown_field")                                                         \
+    X(MISSING_FIELD, 400, "missing_field")                                                         \
+    X(WRONG_TYPE, 400, "wrong_type")                                                               \
+    X(OUT_OF_RANGE, 400, "out_of_range")                                                           \
+    X(INVALID, 400, "invalid_value")                                                               \
+    X(TOO_DEEP, 400, "too_deep")                                                                   \
+    X(WEAK_PASSWORD, 400, "weak_password")                                                         \
+    X(UNAUTHORIZED, 401, "unauthorized")                                                           \
+    X(BAD_CREDENTIALS, 401, "bad_credentials")                                                     \
+    X(CSRF, 403, "csrf_header_required")                                                           \
+    X(FORBIDDEN, 403, "forbidden")                                                                 \
+    X(NOT_FOUND, 404, "not_found")                                                                 \
+    X(METHOD_NOT_ALLOWED, 405, "method_not_allowed")                                               \
+    X(CONFLICT, 409, "conflict")                                                                   \
+    X(LOGIN_TAKEN, 409, "login_taken")                                                             \
+    X(SLUG_TAKEN, 409, "slug_taken")                                                               \
+    X(ALREADY_MEMBER, 409, "already_member")                                                       \
+    X(TOO_LARGE, 413, "body_too_large")                                                            \
+    X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
+    X(UNPROCESSABLE, 422, "unprocessable")                                                         \
+    X(RATE_LIMITED, 429, "rate_limited")                                                           \
+    X(INTERNAL, 500, "internal")                                                                   \
+    X(DB, 500, "db_error")                                                                         \
     X(UNAVAILABLE, 503, "unavailable")
 
 enum err {

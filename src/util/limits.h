@@ -6,15 +6,15 @@
 #define QUANZI_UTIL_LIMITS_H
 
 /* HTTP */
-#define LIMIT_BODY_BYTES (1024 * 1024)           /* default request body cap */
-#define LIMIT_BODY_BYTES_MAX (4 * 1024 * 1024)   /* highest value the config accepts */
-#define LIMIT_DISCARD_BYTES (8 * 1024 * 1024)     /* read and dropped past a body limit */
-#define LIMIT_ARENA_BYTES (8 * 1024 * 1024)      /* per-request memory */
+#define LIMIT_BODY_BYTES (1024 * 1024)         /* default request body cap */
+#define LIMIT_BODY_BYTES_MAX (4 * 1024 * 1024) /* highest value the config accepts */
+#define LIMIT_DISCARD_BYTES (8 * 1024 * 1024)  /* read and dropped past a body limit */
+#define LIMIT_ARENA_BYTES (8 * 1024 * 1024)    /* per-request memory */
 #define LIMIT_JSON_DEPTH 32
 #define LIMIT_PAGE_SIZE 100
 #define LIMIT_CONNECTIONS 1024
 #define LIMIT_CONNECTIONS_PER_IP 256
-#define LIMIT_CONNECTION_MEMORY (32 * 1024)       /* MHD per-connection buffer; caps headers */
+#define LIMIT_CONNECTION_MEMORY (32 * 1024) /* MHD per-connection buffer; caps headers */
 #define LIMIT_CONNECTION_TIMEOUT_S 30
 #define LIMIT_PATH_SEGMENTS 8
 
@@ -25,8 +25,8 @@
 #define LIMIT_NAME_CHARS 32
 #define LIMIT_TAGS 50
 #define LIMIT_TAG_CHARS 20
-#define LIMIT_LOGIN_FAILS_PER_ACCOUNT 5   /* per window */
-#define LIMIT_LOGIN_FAILS_PER_IP 30       /* per window */
+#define LIMIT_LOGIN_FAILS_PER_ACCOUNT 5 /* per window */
+#define LIMIT_LOGIN_FAILS_PER_IP 30     /* per window */
 #define LIMIT_LOGIN_WINDOW_MS (15 * 60 * 1000)
 
 /* shops */
@@ -43,7 +43,8 @@
 #define LIMIT_CIRCLE_CAPACITY 500
 
 _Static_assert(LIMIT_BODY_BYTES <= LIMIT_BODY_BYTES_MAX, "body cap within its maximum");
-_Static_assert(LIMIT_BODY_BYTES * 4 <= LIMIT_ARENA_BYTES, "arena holds a default body and its parse");
+_Static_assert(LIMIT_BODY_BYTES * 4 <= LIMIT_ARENA_BYTES,
+               "arena holds a default body and its parse");
 _Static_assert(LIMIT_BODY_BYTES_MAX < LIMIT_ARENA_BYTES, "arena holds the largest body");
 _Static_assert(LIMIT_CONNECTIONS_PER_IP <= LIMIT_CONNECTIONS, "per-ip within total");
 _Static_assert(LIMIT_LOGIN_FAILS_PER_ACCOUNT < LIMIT_LOGIN_FAILS_PER_IP, "ip limit is wider");

@@ -21,10 +21,10 @@ void log_set_request_id(const char *rid);
 void log_write(enum log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define LOG(level, event, ...)                                                                   \
-    do {                                                                                         \
-        if ((level) >= log_min_level)                                                            \
-            log_write((level), (event), __VA_ARGS__);                                            \
+#define LOG(level, event, ...)                                                                     \
+    do {                                                                                           \
+        if ((level) >= log_min_level)                                                              \
+            log_write((level), (event), __VA_ARGS__);                                              \
     } while (0)
 
 #endif

@@ -40,8 +40,8 @@ void srv_start(struct srv *s, const char *const *extra)
         fprintf(stderr, "QUANZI_BIN is not set\n");
         abort();
     }
-    snprintf(s->dir, sizeof s->dir, "%s/quanzi-test-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-                                                                              : "/tmp");
+    snprintf(s->dir, sizeof s->dir, "%s/quanzi-test-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(s->dir)) {
         perror("mkdtemp");
         abort();
@@ -228,8 +228,8 @@ long http_ex(struct srv *s, const char *method, const char *path, const char *to
     return out->status;
 }
 
-long http(struct srv *s, const char *method, const char *path, const char *token,
-          const char *body, struct resp *out)
+long http(struct srv *s, const char *method, const char *path, const char *token, const char *body,
+          struct resp *out)
 {
     return http_ex(s, method, path, token, body, NULL, out);
 }
@@ -325,8 +325,8 @@ char *register_user(struct srv *s, const char *login, const char *name, int64_t 
 {
     struct resp r;
     http(s, "POST", "/api/v1/auth/register", NULL,
-         fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", login,
-             TEST_PASSWORD, name),
+         fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", login, TEST_PASSWORD,
+             name),
          &r);
     if (r.status != 201)
         fprintf(stderr, "register %s: %ld %s\n", login, r.status, r.body ? r.body : "");
@@ -349,4 +349,31 @@ int64_t create_shop(struct srv *s, const char *token, const char *slug)
     int64_t id = jint(r.json, "id");
     resp_free(&r);
     return id;
+}
+
+void expect_error(struct resp *r, long status, const char *code, const char *field)
+{
+    if (r->status != status)
+        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
+    assert_int_equal(r->status, status);
+    assert_non_null(r->json);
+    assert_string_equal(jstr(r->json, "error.code"), code);
+    assert_non_null(jstr(r->json, "error.message"));
+    if (field)
+        assert_string_equal(jstr(r->json, "error.field"), field);
+}
+
+struct srv S;
+
+int srv_group_up(void **state)
+{
+    (void)state;
+    srv_start(&S, NULL);
+    return 0;
+}
+
+int srv_group_down(void **state)
+{
+    (void)state;
+    return srv_stop(&S) == 0 ? 0 : -1; /* a clean, sanitizer-quiet shutdown */
 }

@@ -30,7 +30,7 @@ struct srv {
 
 struct resp {
     long status;
-    json_t *json;  /* parsed body, or NULL */
+    json_t *json; /* parsed body, or NULL */
     char *body;
     size_t len;
     char *headers; /* raw response headers */
@@ -47,8 +47,8 @@ int srv_stop(struct srv *s);
  */
 long http_ex(struct srv *s, const char *method, const char *path, const char *token,
              const char *body, const char *const *headers, struct resp *out);
-long http(struct srv *s, const char *method, const char *path, const char *token,
-          const char *body, struct resp *out);
+long http(struct srv *s, const char *method, const char *path, const char *token, const char *body,
+          struct resp *out);
 void resp_free(struct resp *r);
 /* Value of response header `name` (case-insensitive), malloc'd, or NULL. */
 char *resp_header(const struct resp *r, const char *name);
@@ -68,6 +68,14 @@ int64_t db_scalar(struct srv *s, const char *sql);
 char *register_user(struct srv *s, const char *login, const char *name, int64_t *id);
 /* Creates a shop owned by `token`; returns its id. */
 int64_t create_shop(struct srv *s, const char *token, const char *slug);
+
+/* Asserts an error answer: status, stable code, and the field when given. */
+void expect_error(struct resp *r, long status, const char *code, const char *field);
+
+/* The server most test files share, started and stopped around the whole group. */
+extern struct srv S;
+int srv_group_up(void **state);
+int srv_group_down(void **state);
 
 #define TEST_PASSWORD "correct horse battery"
 

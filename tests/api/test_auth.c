@@ -17,31 +17,6 @@
 #include "domain/token.h"
 #include "harness.h"
 
-static struct srv S;
-
-static int up(void **state)
-{
-    (void)state;
-    srv_start(&S, NULL);
-    return 0;
-}
-
-static int down(void **state)
-{
-    (void)state;
-    return srv_stop(&S) == 0 ? 0 : -1;
-}
-
-static void expect_error(struct resp *r, long status, const char *code, const char *field)
-{
-    if (r->status != status)
-        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
-    assert_int_equal(r->status, status);
-    assert_string_equal(jstr(r->json, "error.code"), code);
-    if (field)
-        assert_string_equal(jstr(r->json, "error.field"), field);
-}
-
 static void register_stores_hashes_only(void **state)
 {
     (void)state;
@@ -82,9 +57,8 @@ static void register_stores_hashes_only(void **state)
                                        "token_hash = '%s'",
                                        (long long)id, hash)),
                      1);
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'",
-                                       token)),
-                     0);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM sessions WHERE token_hash = '%s'", token)), 0);
     resp_free(&r);
 }
 
@@ -240,7 +214,8 @@ static void interests_replace_and_validate(void **state)
     assert_true(jget(r.json, "interests.护肤") != NULL);
     assert_true(jget(r.json, "interests.parenting") != NULL); /* normalised */
     resp_free(&r);
-    const char *q = fmt("SELECT COUNT(*) FROM member_interests WHERE user_id = %lld", (long long)id);
+    const char *q =
+        fmt("SELECT COUNT(*) FROM member_interests WHERE user_id = %lld", (long long)id);
     char count_sql[256];
     snprintf(count_sql, sizeof count_sql, "%s", q);
     assert_int_equal(db_scalar(&S, count_sql), 3);
@@ -340,5 +315,5 @@ int main(void)
         cmocka_unit_test(interests_replace_and_validate),
         cmocka_unit_test(sessions_expire),
     };
-    return cmocka_run_group_tests(tests, up, down);
+    return cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
 }

@@ -84,8 +84,8 @@ static void admin_create(void **state)
     (void)state;
     char out[4096];
     char args[512];
-    snprintf(args, sizeof args, "admin create --login ops@example.test --name Ops --data-dir '%s/a'",
-             dir);
+    snprintf(args, sizeof args,
+             "admin create --login ops@example.test --name Ops --data-dir '%s/a'", dir);
     assert_int_equal(run(args, "a long admin password", out, sizeof out), 0);
     assert_non_null(strstr(out, "created admin"));
     /* the password never shows in the output */

@@ -17,33 +17,6 @@
 #include "api/api.h"
 #include "harness.h"
 
-static struct srv S;
-
-static int up(void **state)
-{
-    (void)state;
-    srv_start(&S, NULL);
-    return 0;
-}
-
-static int down(void **state)
-{
-    (void)state;
-    return srv_stop(&S) == 0 ? 0 : -1; /* clean shutdown, no sanitizer report */
-}
-
-static void expect_error(struct resp *r, long status, const char *code, const char *field)
-{
-    if (r->status != status)
-        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
-    assert_int_equal(r->status, status);
-    assert_non_null(r->json);
-    assert_string_equal(jstr(r->json, "error.code"), code);
-    assert_non_null(jstr(r->json, "error.message"));
-    if (field)
-        assert_string_equal(jstr(r->json, "error.field"), field);
-}
-
 static void healthz_and_request_id(void **state)
 {
     (void)state;
@@ -72,9 +45,12 @@ static void metrics_prometheus(void **state)
     char *ct = resp_header(&r, "Content-Type");
     assert_non_null(strstr(ct, "text/plain; version=0.0.4"));
     free(ct);
-    assert_non_null(strstr(r.body, "quanzi_http_requests_total{route=\"GET /healthz\",status=\"200\"}"));
-    assert_non_null(strstr(r.body, "quanzi_http_requests_total{route=\"unmatched\",status=\"404\"}"));
-    assert_non_null(strstr(r.body, "quanzi_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"}"));
+    assert_non_null(
+        strstr(r.body, "quanzi_http_requests_total{route=\"GET /healthz\",status=\"200\"}"));
+    assert_non_null(
+        strstr(r.body, "quanzi_http_requests_total{route=\"unmatched\",status=\"404\"}"));
+    assert_non_null(strstr(
+        r.body, "quanzi_http_request_duration_seconds_bucket{route=\"GET /healthz\",le=\"+Inf\"}"));
     assert_non_null(strstr(r.body, "quanzi_db_time_seconds_total "));
     resp_free(&r);
 }
@@ -190,7 +166,8 @@ static void bad_json_changes_nothing(void **state)
     deep[80] = '\0';
     static char deep_obj[400];
     snprintf(deep_obj, sizeof deep_obj,
-             "{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":%s}", deep);
+             "{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":%s}",
+             deep);
     const struct bad_case cases[] = {
         {"{", 400, "bad_json", NULL},
         {"not json", 400, "bad_json", NULL},
@@ -209,11 +186,13 @@ static void bad_json_changes_nothing(void **state)
          "display_name"},
         {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":null}", 400,
          "wrong_type", "display_name"},
-        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"a\\u0000b\"}",
+        {"{\"login\":\"13900000002\",\"password\":\"correct "
+         "horse\",\"display_name\":\"a\\u0000b\"}",
          400, "bad_json", NULL},
         {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"\"}", 400,
          "invalid_value", "display_name"},
-        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"x\"} trailing",
+        {"{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"x\"} "
+         "trailing",
          400, "bad_json", NULL},
         {"{\"n\":123456789012345678901234567890}", 400, "bad_json", NULL},
         {"{\"login\":\"\xff\xfe\",\"password\":\"correct horse\",\"display_name\":\"x\"}", 400,
@@ -282,7 +261,7 @@ int main(void)
         cmocka_unit_test(wrong_media_type),
         cmocka_unit_test(keep_alive),
     };
-    int rc = cmocka_run_group_tests(tests, up, down);
+    int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();
     return rc;
 }

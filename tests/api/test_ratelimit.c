@@ -16,21 +16,6 @@
 #include "harness.h"
 #include "util/limits.h"
 
-static struct srv S;
-
-static int up(void **state)
-{
-    (void)state;
-    srv_start(&S, NULL);
-    return 0;
-}
-
-static int down(void **state)
-{
-    (void)state;
-    return srv_stop(&S) == 0 ? 0 : -1;
-}
-
 static long login(const char *who, const char *password, struct resp *r)
 {
     return http(&S, "POST", "/api/v1/auth/login", NULL,
@@ -107,5 +92,5 @@ int main(void)
         cmocka_unit_test(per_account),
         cmocka_unit_test(per_address),
     };
-    return cmocka_run_group_tests(tests, up, down);
+    return cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
 }

@@ -15,14 +15,12 @@
 
 #include "harness.h"
 
-static struct srv S;
 static char *owner, *stranger, *helper;
 static int64_t owner_id, stranger_id, helper_id;
 
 static int up(void **state)
 {
-    (void)state;
-    srv_start(&S, NULL);
+    srv_group_up(state);
     owner = register_user(&S, "13800001111", "周师傅", &owner_id);
     stranger = register_user(&S, "13800002222", "路人", &stranger_id);
     helper = register_user(&S, "13800003333", "小帮手", &helper_id);
@@ -35,17 +33,7 @@ static int down(void **state)
     free(owner);
     free(stranger);
     free(helper);
-    return srv_stop(&S) == 0 ? 0 : -1;
-}
-
-static void expect_error(struct resp *r, long status, const char *code, const char *field)
-{
-    if (r->status != status)
-        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
-    assert_int_equal(r->status, status);
-    assert_string_equal(jstr(r->json, "error.code"), code);
-    if (field)
-        assert_string_equal(jstr(r->json, "error.field"), field);
+    return srv_group_down(state);
 }
 
 static void open_and_read(void **state)
@@ -119,8 +107,8 @@ static void bad_creations_write_nothing(void **state)
         {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"owner_id\":1}", 400, "unknown_field",
          "owner_id"},
         {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"story\":5}", 400, "wrong_type", "story"},
-        {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"story\":\"bell\\u0007\"}", 400,
-         "invalid_value", "story"},
+        {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"story\":\"bell\\u0007\"}", 400, "invalid_value",
+         "story"},
     };
     struct resp r;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -158,9 +146,9 @@ static void patch_settings_with_caps(void **state)
     assert_true(json_is_true(jget(r.json, "promoter_auto_approve")));
     assert_string_equal(jstr(r.json, "story"), "新故事");
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, fmt("SELECT similarity_milli FROM shops WHERE id = %lld",
-                                       (long long)id)),
-                     450);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT similarity_milli FROM shops WHERE id = %lld", (long long)id)),
+        450);
 
     /* RULE: RATE-CAPS - every refused patch leaves the row as it was */
     struct {
@@ -168,8 +156,8 @@ static void patch_settings_with_caps(void **state)
         const char *code;
         const char *field;
     } bad[] = {
-        {"{\"l2_bps\":1001}", "out_of_range", "l2_bps"},           /* 2000 + 1001 > 3000 */
-        {"{\"l1_bps\":1000}", "out_of_range", "l2_bps"},           /* l2 1000 > l1/2 */
+        {"{\"l2_bps\":1001}", "out_of_range", "l2_bps"}, /* 2000 + 1001 > 3000 */
+        {"{\"l1_bps\":1000}", "out_of_range", "l2_bps"}, /* l2 1000 > l1/2 */
         {"{\"l1_bps\":3001,\"l2_bps\":0}", "out_of_range", "l1_bps"},
         {"{\"l1_bps\":-1}", "out_of_range", "l1_bps"},
         {"{\"settle_days\":6}", "out_of_range", "settle_days"},
@@ -198,8 +186,8 @@ static void others_get_404(void **state)
 {
     (void)state;
     int64_t id = walnut();
-    int64_t updated = db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld",
-                                        (long long)id));
+    int64_t updated =
+        db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld", (long long)id));
     char p[64], staff[80];
     snprintf(p, sizeof p, "/api/v1/shops/%lld", (long long)id);
     snprintf(staff, sizeof staff, "/api/v1/shops/%lld/staff", (long long)id);
@@ -223,12 +211,11 @@ static void others_get_404(void **state)
     http(&S, "PATCH", "/api/v1/shops/999999", owner, "{\"name\":\"Ghost\"}", &r);
     expect_error(&r, 404, "not_found", NULL);
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld",
-                                       (long long)id)),
-                     updated);
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld",
-                                       (long long)id)),
-                     1);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld", (long long)id)), updated);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld", (long long)id)),
+        1);
 }
 
 static void staff_run_the_shop_but_not_its_staff(void **state)
@@ -280,9 +267,9 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     http(&S, "PATCH", p, helper, "{\"name\":\"Gone\"}", &r);
     expect_error(&r, 404, "not_found", NULL);
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld",
-                                       (long long)id)),
-                     1);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld", (long long)id)),
+        1);
 }
 
 /* The public profile is cached per server thread: a write is visible at once on all. */

@@ -49,15 +49,14 @@ static void precedence(void **state)
     assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
     setenv("QUANZI_PORT", "9100", 1);
-    char *argv[] = {"--config", path, "--threads=5", "--test-clock", "create", "--data-dir",
-                    "/x"};
+    char *argv[] = {"--config", path, "--threads=5", "--test-clock", "create", "--data-dir", "/x"};
     struct config c;
     struct errinfo ei = {0};
     const char *rest[8];
     int n = 0;
     assert_int_equal(load(&c, 7, argv, &ei, &n, rest), ERR_OK);
-    assert_int_equal(c.port, 9100);  /* env beats file */
-    assert_int_equal(c.threads, 5);  /* flag beats file */
+    assert_int_equal(c.port, 9100); /* env beats file */
+    assert_int_equal(c.threads, 5); /* flag beats file */
     assert_string_equal(c.log_level, "warn");
     assert_true(c.test_clock);
     assert_string_equal(c.data_dir, "/x");

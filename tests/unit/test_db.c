@@ -126,9 +126,8 @@ static void unique_violation_and_rollback(void **state)
     assert_false(db_in_tx(f->db));
     struct db_stmt *st = NULL;
     bool row = false;
-    assert_int_equal(db_prepare_uncached(f->db, "SELECT COUNT(*) FROM t WHERE s = 'rolled-back'",
-                                         &st),
-                     ERR_OK);
+    assert_int_equal(
+        db_prepare_uncached(f->db, "SELECT COUNT(*) FROM t WHERE s = 'rolled-back'", &st), ERR_OK);
     assert_int_equal(db_step(st, &row), ERR_OK);
     assert_int_equal(db_col_int64(st, 0), 0);
     db_done(st);

@@ -53,7 +53,7 @@ static void rejects(void **state)
 {
     (void)state;
     struct route_params p;
-    assert_int_equal(match("GET", "/api/v1/shops/abc", &p), -1);  /* id must be an integer */
+    assert_int_equal(match("GET", "/api/v1/shops/abc", &p), -1); /* id must be an integer */
     assert_int_equal(match("GET", "/api/v1/shops/0", &p), -1);
     assert_int_equal(match("GET", "/api/v1/shops/-1", &p), -1);
     assert_int_equal(match("GET", "/api/v1/shops/", &p), -1);

@@ -53,9 +53,9 @@ static void text_utf8(void **state)
     assert_int_equal(text_utf8_chars("abc", 3), 3);
     assert_int_equal(text_utf8_chars("核桃", strlen("核桃")), 2);
     assert_int_equal(text_utf8_chars("\xF0\x9F\x8C\xB0", 4), 1); /* chestnut emoji */
-    assert_int_equal(text_utf8_chars("\xC0\xAF", 2), -1);         /* overlong */
-    assert_int_equal(text_utf8_chars("\xED\xA0\x80", 3), -1);     /* surrogate */
-    assert_int_equal(text_utf8_chars("\xE6\xA0", 2), -1);         /* truncated */
+    assert_int_equal(text_utf8_chars("\xC0\xAF", 2), -1);        /* overlong */
+    assert_int_equal(text_utf8_chars("\xED\xA0\x80", 3), -1);    /* surrogate */
+    assert_int_equal(text_utf8_chars("\xE6\xA0", 2), -1);        /* truncated */
     assert_true(text_has_control("a\tb", 3));
     assert_false(text_has_control_but_newline("a\tb\nc", 5));
     assert_true(text_has_control("a\xC2\x85", 3)); /* NEL, a C1 control */
@@ -123,9 +123,12 @@ static void clock_iso(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(arena_caps_and_aligns), cmocka_unit_test(buf_caps),
-        cmocka_unit_test(text_utf8),             cmocka_unit_test(text_trim_and_ids),
-        cmocka_unit_test(err_table),             cmocka_unit_test(clock_iso),
+        cmocka_unit_test(arena_caps_and_aligns),
+        cmocka_unit_test(buf_caps),
+        cmocka_unit_test(text_utf8),
+        cmocka_unit_test(text_trim_and_ids),
+        cmocka_unit_test(err_table),
+        cmocka_unit_test(clock_iso),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,10 +15,8 @@ int64_t db_time_us_total(void)
 
 enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
 {
-    const char *url = opt->url;
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return err_set(ei, ERR_INVALID, "db",
-                       "this build has no PostgreSQL driver yet; use a SQLite path");
+    if (db_url_is_postgres(opt->url))
+        return db_postgres_driver.open(opt, out, ei);
     return db_sqlite_driver.open(opt, out, ei);
 }
 
@@ -26,6 +24,26 @@ void db_close(struct db *db)
 {
     if (db)
         db->drv->close(db);
+}
+
+bool db_url_is_postgres(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+bool db_alive(struct db *db)
+{
+    return db->drv->alive(db);
+}
+
+int db_col_count(struct db_stmt *st)
+{
+    return st->db->drv->col_count(st);
+}
+
+const char *db_col_name(struct db_stmt *st, int col)
+{
+    return st->db->drv->col_name(st, col);
 }
 
 enum db_kind db_kind(const struct db *db)

@@ -13,7 +13,9 @@
  * a string with static storage (a literal). Every statement obtained with
  * db_prepare() is given back with db_done(), which resets it.
  *
- * Errors: ERR_CONFLICT for a unique or primary-key violation, ERR_UNAVAILABLE
+ * Errors: ERR_CONFLICT for a unique or primary-key violation, ERR_RETRY when a
+ * write transaction lost a serialization race (PostgreSQL) and must be run
+ * again from its start, ERR_UNAVAILABLE
  * when the store is busy past its timeout or unreachable, ERR_DB otherwise
  * (the driver's message is logged, never sent to clients).
  */
@@ -44,6 +46,8 @@ void db_close(struct db *db);
 enum db_kind db_kind(const struct db *db);
 /* Last driver error message (for logs). */
 const char *db_errmsg(const struct db *db);
+/* False once the connection is lost; the pool then opens a new one. */
+bool db_alive(struct db *db);
 
 /* Runs a script of one or more statements without results (migrations). */
 MUST_CHECK enum err db_exec(struct db *db, const char *sql);
@@ -62,6 +66,9 @@ MUST_CHECK enum err db_step(struct db_stmt *st, bool *row);
 int64_t db_col_int64(struct db_stmt *st, int col);
 const char *db_col_text(struct db_stmt *st, int col, size_t *len);
 bool db_col_is_null(struct db_stmt *st, int col);
+/* Result columns of a statement that has been stepped (for generic copies). */
+int db_col_count(struct db_stmt *st);
+const char *db_col_name(struct db_stmt *st, int col);
 /* Rows changed by the last completed INSERT/UPDATE/DELETE of this statement. */
 int64_t db_changes(struct db_stmt *st);
 void db_done(struct db_stmt *st);
@@ -84,6 +91,7 @@ struct db_driver {
     enum err (*open)(const struct db_options *opt, struct db **out, struct errinfo *ei);
     void (*close)(struct db *db);
     const char *(*errmsg)(const struct db *db);
+    bool (*alive)(struct db *db);
     enum err (*exec)(struct db *db, const char *sql);
     enum err (*prepare)(struct db *db, const char *sql, bool cache, struct db_stmt **out);
     void (*bind_int64)(struct db_stmt *st, int idx, int64_t v);
@@ -93,6 +101,8 @@ struct db_driver {
     int64_t (*col_int64)(struct db_stmt *st, int col);
     const char *(*col_text)(struct db_stmt *st, int col, size_t *len);
     bool (*col_is_null)(struct db_stmt *st, int col);
+    int (*col_count)(struct db_stmt *st);
+    const char *(*col_name)(struct db_stmt *st, int col);
     int64_t (*changes)(struct db_stmt *st);
     void (*done)(struct db_stmt *st);
     enum err (*begin)(struct db *db, enum db_tx kind);
@@ -112,5 +122,9 @@ struct db_stmt {
 };
 
 extern const struct db_driver db_sqlite_driver;
+extern const struct db_driver db_postgres_driver;
+
+/* True when `url` names a PostgreSQL database (postgres:// or postgresql://). */
+bool db_url_is_postgres(const char *url);
 
 #endif

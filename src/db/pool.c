@@ -31,8 +31,21 @@ enum err db_pool_get(struct db **out)
 {
     unsigned gen = atomic_load_explicit(&pool_generation, memory_order_acquire);
     if (tls_db && tls_generation == gen) {
-        *out = tls_db;
-        return ERR_OK;
+        if (db_alive(tls_db)) {
+            *out = tls_db;
+            return ERR_OK;
+        }
+        /* the connection was lost: drop it and open a new one */
+        pthread_mutex_lock(&pool_lock);
+        for (size_t i = 0; i < pool_len; i++)
+            if (pool_conns[i] == tls_db) {
+                pool_conns[i] = pool_conns[--pool_len];
+                break;
+            }
+        pthread_mutex_unlock(&pool_lock);
+        db_close(tls_db);
+        tls_db = NULL;
+        LOG(LOG_WARN, "db_reconnect", "msg=\"reopening a lost database connection\"");
     }
     struct errinfo ei = {0};
     struct db *db = NULL;

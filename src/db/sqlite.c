@@ -126,6 +126,22 @@ static const char *sq_errmsg(const struct db *db)
     return sqlite3_errmsg(((const struct sqlite_db *)db)->h);
 }
 
+static bool sq_alive(struct db *db)
+{
+    (void)db;
+    return true; /* an open file does not go away */
+}
+
+static int sq_col_count(struct db_stmt *st)
+{
+    return sqlite3_column_count(((struct sqlite_stmt *)st)->s);
+}
+
+static const char *sq_col_name(struct db_stmt *st, int col)
+{
+    return sqlite3_column_name(((struct sqlite_stmt *)st)->s, col);
+}
+
 static size_t slot_of(const struct sqlite_db *d, const char *sql)
 {
     uintptr_t x = (uintptr_t)sql;
@@ -280,6 +296,7 @@ const struct db_driver db_sqlite_driver = {
     .open = sq_open,
     .close = sq_close,
     .errmsg = sq_errmsg,
+    .alive = sq_alive,
     .exec = sq_exec,
     .prepare = sq_prepare,
     .bind_int64 = sq_bind_int64,
@@ -289,6 +306,8 @@ const struct db_driver db_sqlite_driver = {
     .col_int64 = sq_col_int64,
     .col_text = sq_col_text,
     .col_is_null = sq_col_is_null,
+    .col_count = sq_col_count,
+    .col_name = sq_col_name,
     .changes = sq_changes,
     .done = sq_done,
     .begin = sq_begin,

@@ -38,6 +38,8 @@ struct conn_state {
     size_t discarded; /* bytes dropped after the body passed its limit */
 };
 
+#define HANDLER_ATTEMPTS 5
+
 static _Atomic long in_flight;
 static _Atomic uint64_t next_rid;
 
@@ -218,8 +220,20 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
         e = api_authenticate(r);
     if (!e && strcmp(r->method, "GET") != 0)
         e = parse_body(r);
-    if (!e)
-        e = r->route->handler(r);
+    if (!e) {
+        /* A write that lost a serialization race (PostgreSQL) is rerun from the start;
+         * handlers are whole transactions and leave nothing behind when they fail. */
+        for (int attempt = 1;; attempt++) {
+            e = r->route->handler(r);
+            if (e != ERR_RETRY || attempt == HANDLER_ATTEMPTS)
+                break;
+            db_rollback(r->db);
+            r->status = 0;
+            r->resp = NULL;
+            r->set_cookie = NULL;
+            memset(&r->ei, 0, sizeof r->ei);
+        }
+    }
     if (r->db)
         db_rollback(r->db); /* a handler that failed mid-transaction leaves nothing behind */
     if (e == ERR_OK && r->arena.exhausted)

@@ -50,6 +50,8 @@ const char *err_default_message(enum err e)
         return "send the body as application/json";
     case ERR_RATE_LIMITED:
         return "too many attempts; try again later";
+    case ERR_RETRY:
+        return "too many concurrent changes; try again";
     case ERR_UNAVAILABLE:
         return "the service is unavailable; try again shortly";
     case ERR_DB:

@@ -36,6 +36,7 @@
     X(LOGIN_TAKEN, 409, "login_taken")                                                             \
     X(SLUG_TAKEN, 409, "slug_taken")                                                               \
     X(ALREADY_MEMBER, 409, "already_member")                                                       \
+    X(RETRY, 503, "busy_retry")                                                        \
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
     X(UNPROCESSABLE, 422, "unprocessable")                                                         \

@@ -32,6 +32,56 @@ static void dump_log(const struct srv *s)
     fprintf(stderr, "---- end of server log ----\n");
 }
 
+int test_on_postgres(void)
+{
+    const char *v = getenv("QUANZI_TEST_DB");
+    return v && strcmp(v, "postgres") == 0;
+}
+
+static struct db *maintenance(void)
+{
+    struct db *db = NULL;
+    struct errinfo ei = {0};
+    struct db_options opt = {.url = "postgresql:///postgres", .sync = DB_SYNC_NORMAL};
+    if (db_open(&opt, &db, &ei) != ERR_OK) {
+        fprintf(stderr, "cannot reach the test PostgreSQL cluster: %s\n", ei.message);
+        abort();
+    }
+    return db;
+}
+
+void test_db_create(const char *dir, char *url, size_t len)
+{
+    if (!test_on_postgres()) {
+        snprintf(url, len, "%s/quanzi.db", dir);
+        return;
+    }
+    static int counter;
+    char name[64], sql[128];
+    snprintf(name, sizeof name, "qz_%d_%d_%ld", (int)getpid(), ++counter, (long)time(NULL));
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    struct db *db = maintenance();
+    if (db_exec(db, sql) != ERR_OK) {
+        fprintf(stderr, "cannot create test database: %s\n", db_errmsg(db));
+        abort();
+    }
+    db_close(db);
+    snprintf(url, len, "postgresql:///%s", name);
+}
+
+void test_db_drop(const char *url)
+{
+    if (!db_url_is_postgres(url))
+        return;
+    const char *name = strrchr(url, '/') + 1;
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+    struct db *db = maintenance();
+    if (db_exec(db, sql) != ERR_OK)
+        fprintf(stderr, "cannot drop test database %s: %s\n", name, db_errmsg(db));
+    db_close(db);
+}
+
 void srv_start(struct srv *s, const char *const *extra)
 {
     memset(s, 0, sizeof *s);
@@ -49,7 +99,8 @@ void srv_start(struct srv *s, const char *const *extra)
     char ready[300];
     snprintf(ready, sizeof ready, "%s/ready", s->dir);
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
-    snprintf(s->db_url, sizeof s->db_url, "%s/quanzi.db", s->dir);
+    test_db_create(s->dir, s->db_url, sizeof s->db_url);
+    fprintf(stderr, "# server database: %s\n", s->db_url);
 
     const char *argv[64];
     int n = 0;
@@ -66,6 +117,8 @@ void srv_start(struct srv *s, const char *const *extra)
     argv[n++] = "--test-clock";
     argv[n++] = "--threads";
     argv[n++] = "4";
+    argv[n++] = "--db";
+    argv[n++] = s->db_url;
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -145,6 +198,7 @@ int srv_stop(struct srv *s)
         }
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    test_db_drop(s->db_url);
     if (code != 0)
         dump_log(s);
     else

@@ -36,6 +36,15 @@ struct resp {
     char *headers; /* raw response headers */
 };
 
+/*
+ * A fresh, empty database for one test: a SQLite file in `dir`, or, when
+ * QUANZI_TEST_DB=postgres, a new database on the test cluster (libpq finds it
+ * through PGHOST/PGPORT/PGUSER). test_db_drop() deletes a PostgreSQL one.
+ */
+void test_db_create(const char *dir, char *url, size_t len);
+void test_db_drop(const char *url);
+int test_on_postgres(void);
+
 /* extra: NULL-terminated extra arguments for `quanzi serve`, or NULL */
 void srv_start(struct srv *s, const char *const *extra);
 int srv_stop(struct srv *s);

@@ -1,8 +1,10 @@
 /*
- * Contract tests for db.h on the SQLite driver: types round-trip, NULLs,
- * int64 extremes, UTF-8 text, unique violations, rollback, the statement
- * cache under nesting, and migrations applied exactly once.
+ * Contract tests for db.h, run on both drivers (SQLite, and PostgreSQL when
+ * QUANZI_TEST_DB=postgres): types round-trip, NULLs, int64 extremes, UTF-8
+ * text, unique violations, rollback, the statement cache under nesting,
+ * changes counts, concurrent writers, and migrations applied exactly once.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,22 +22,59 @@
 
 struct fixture {
     char dir[64];
-    char path[128];
+    char url[160];
     struct db *db;
 };
 
+static bool on_postgres(void)
+{
+    const char *v = getenv("QUANZI_TEST_DB");
+    return v && strcmp(v, "postgres") == 0;
+}
+
+static struct db *open_url(const char *url)
+{
+    struct db_options opt = {.url = url, .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 10000};
+    struct errinfo ei = {0};
+    struct db *db = NULL;
+    if (db_open(&opt, &db, &ei) != ERR_OK) {
+        fprintf(stderr, "db_open %s: %s\n", url, ei.message);
+        return NULL;
+    }
+    return db;
+}
+
+static void admin(const char *sql)
+{
+    struct db *db = open_url("postgresql:///postgres");
+    assert_non_null(db);
+    assert_int_equal(db_exec(db, sql), ERR_OK);
+    db_close(db);
+}
+
 static int setup(void **state)
 {
+    static int counter;
     struct fixture *f = calloc(1, sizeof *f);
     strcpy(f->dir, "/tmp/quanzi-dbtest-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    struct db_options opt = {.url = f->path, .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 1000};
-    struct errinfo ei = {0};
-    if (db_open(&opt, &f->db, &ei) != ERR_OK)
+    if (on_postgres()) {
+        char sql[128];
+        snprintf(f->url, sizeof f->url, "postgresql:///qz_unit_%d_%d", (int)getpid(), ++counter);
+        snprintf(sql, sizeof sql, "CREATE DATABASE %s", strrchr(f->url, '/') + 1);
+        admin(sql);
+    } else {
+        snprintf(f->url, sizeof f->url, "%s/t.db", f->dir);
+    }
+    f->db = open_url(f->url);
+    if (!f->db)
         return -1;
-    if (db_exec(f->db, "CREATE TABLE t (id INTEGER PRIMARY KEY, n BIGINT, s TEXT UNIQUE)"))
+    char *ddl = migrate_dialect(db_kind(f->db), "CREATE TABLE t (id INTEGER PRIMARY KEY,"
+                                                " n BIGINT, s TEXT UNIQUE)");
+    enum err e = db_exec(f->db, ddl);
+    free(ddl);
+    if (e)
         return -1;
     *state = f;
     return 0;
@@ -44,11 +84,17 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     db_close(f->db);
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
-        unlink(p);
+    if (on_postgres()) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", strrchr(f->url, '/') + 1);
+        admin(sql);
+    } else {
+        char p[200];
+        const char *suffix[] = {"", "-wal", "-shm"};
+        for (int i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s%s", f->url, suffix[i]);
+            unlink(p);
+        }
     }
     rmdir(f->dir);
     free(f);
@@ -76,12 +122,25 @@ static int64_t insert(struct db *db, int64_t n, const char *s, enum err *e_out)
     return id;
 }
 
+static int64_t scalar(struct db *db, const char *sql)
+{
+    struct db_stmt *st = NULL;
+    bool row = false;
+    assert_int_equal(db_prepare_uncached(db, sql, &st), ERR_OK);
+    assert_int_equal(db_step(st, &row), ERR_OK);
+    assert_true(row);
+    int64_t v = db_col_int64(st, 0);
+    db_done(st);
+    return v;
+}
+
 static void round_trip(void **state)
 {
     struct fixture *f = *state;
-    const char *texts[] = {"plain", "核桃 walnut", "\xF0\x9F\x8C\xB0 emoji", ""};
-    int64_t nums[] = {INT64_MAX, INT64_MIN, 0, -1};
-    for (int i = 0; i < 4; i++) {
+    const char *texts[] = {"plain", "核桃 walnut", "\xF0\x9F\x8C\xB0 emoji", "",
+                           "quote ' and ? mark"};
+    int64_t nums[] = {INT64_MAX, INT64_MIN, 0, -1, 42};
+    for (int i = 0; i < 5; i++) {
         int64_t id = insert(f->db, nums[i], texts[i], NULL);
         assert_true(id > 0);
         struct db_stmt *st = NULL;
@@ -95,6 +154,8 @@ static void round_trip(void **state)
         assert_string_equal(db_col_text(st, 1, &len), texts[i]);
         assert_int_equal(len, strlen(texts[i]));
         assert_false(db_col_is_null(st, 1));
+        assert_int_equal(db_col_count(st), 2);
+        assert_string_equal(db_col_name(st, 1), "s");
         assert_int_equal(db_step(st, &row), ERR_OK);
         assert_false(row);
         db_done(st);
@@ -106,7 +167,10 @@ static void round_trip(void **state)
     db_bind_int64(st, 1, id);
     assert_int_equal(db_step(st, &row), ERR_OK);
     assert_true(db_col_is_null(st, 1));
+    assert_null(db_col_text(st, 1, NULL));
     db_done(st);
+    /* a literal '?' in quoted SQL text is not a placeholder */
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE s = 'quote '' and ? mark'"), 1);
 }
 
 static void unique_violation_and_rollback(void **state)
@@ -124,24 +188,29 @@ static void unique_violation_and_rollback(void **state)
     assert_int_equal(e, ERR_OK);
     db_rollback(f->db);
     assert_false(db_in_tx(f->db));
-    struct db_stmt *st = NULL;
-    bool row = false;
-    assert_int_equal(
-        db_prepare_uncached(f->db, "SELECT COUNT(*) FROM t WHERE s = 'rolled-back'", &st), ERR_OK);
-    assert_int_equal(db_step(st, &row), ERR_OK);
-    assert_int_equal(db_col_int64(st, 0), 0);
-    db_done(st);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE s = 'rolled-back'"), 0);
+
+    /* a violation inside a transaction: the transaction is rolled back as a whole */
+    assert_int_equal(db_begin(f->db, DB_TX_WRITE), ERR_OK);
+    insert(f->db, 4, "first-in-tx", &e);
+    insert(f->db, 5, "dup", &e);
+    assert_int_equal(e, ERR_CONFLICT);
+    db_rollback(f->db);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE s = 'first-in-tx'"), 0);
 
     assert_int_equal(db_begin(f->db, DB_TX_WRITE), ERR_OK);
     insert(f->db, 4, "committed", &e);
     assert_int_equal(db_commit(f->db), ERR_OK);
     db_rollback(f->db); /* harmless with no transaction */
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE s = 'committed'"), 1);
+    assert_true(db_alive(f->db));
 }
 
 static void nested_use_of_one_statement(void **state)
 {
     struct fixture *f = *state;
     insert(f->db, 10, "outer-1", NULL);
+    insert(f->db, 11, "outer-2", NULL);
     static const char sql[] = "SELECT id FROM t ORDER BY id";
     struct db_stmt *a = NULL, *b = NULL;
     bool row = false;
@@ -154,7 +223,13 @@ static void nested_use_of_one_statement(void **state)
     assert_int_equal(db_step(b, &row), ERR_OK);
     assert_true(row);
     db_done(b);
+    assert_int_equal(db_step(a, &row), ERR_OK);
+    assert_true(row);
     db_done(a);
+    /* and the cached one is reusable after db_done */
+    assert_int_equal(db_prepare(f->db, sql, &b), ERR_OK);
+    assert_ptr_equal(a, b);
+    db_done(b);
 }
 
 static void changes_count(void **state)
@@ -169,6 +244,78 @@ static void changes_count(void **state)
     assert_int_equal(db_step_done(st), ERR_OK);
     assert_int_equal(db_changes(st), 2);
     db_done(st);
+}
+
+struct writer {
+    const char *url;
+    int increments;
+    int retries;
+    int failures;
+};
+
+/* Read-modify-write in a write transaction: never loses an update. */
+static void *write_loop(void *arg)
+{
+    struct writer *w = arg;
+    struct db *db = open_url(w->url);
+    static const char get[] = "SELECT n FROM t WHERE s = 'counter'";
+    static const char put[] = "UPDATE t SET n = ? WHERE s = 'counter'";
+    for (int i = 0; i < w->increments; i++) {
+        for (int attempt = 0;; attempt++) {
+            struct db_stmt *st = NULL;
+            bool row = false;
+            enum err e = db_begin(db, DB_TX_WRITE);
+            int64_t n = 0;
+            if (!e)
+                e = db_prepare(db, get, &st);
+            if (!e) {
+                e = db_step(st, &row);
+                n = db_col_int64(st, 0);
+                db_done(st);
+            }
+            if (!e)
+                e = db_prepare(db, put, &st);
+            if (!e) {
+                db_bind_int64(st, 1, n + 1);
+                e = db_step_done(st);
+                db_done(st);
+            }
+            if (!e)
+                e = db_commit(db);
+            db_rollback(db);
+            if (e == ERR_OK)
+                break;
+            if ((e == ERR_RETRY || e == ERR_UNAVAILABLE) && attempt < 50) {
+                w->retries++;
+                usleep(1000 + (unsigned)(rand() % 2000));
+                continue;
+            }
+            w->failures++;
+            break;
+        }
+    }
+    db_close(db);
+    return NULL;
+}
+
+static void concurrent_writers(void **state)
+{
+    struct fixture *f = *state;
+    insert(f->db, 0, "counter", NULL);
+    enum { THREADS = 4, EACH = 50 };
+    pthread_t t[THREADS];
+    struct writer w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct writer){.url = f->url, .increments = EACH};
+        assert_int_equal(pthread_create(&t[i], NULL, write_loop, &w[i]), 0);
+    }
+    int failures = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        failures += w[i].failures;
+    }
+    assert_int_equal(failures, 0);
+    assert_int_equal(scalar(f->db, "SELECT n FROM t WHERE s = 'counter'"), THREADS * EACH);
 }
 
 static void migrations_once(void **state)
@@ -186,14 +333,35 @@ static void migrations_once(void **state)
     int64_t v2 = 0;
     assert_int_equal(migrate_version(f->db, &v2), ERR_OK);
     assert_int_equal(v1, v2);
+    /* ids are generated on both backends */
+    assert_int_equal(db_exec(f->db, "INSERT INTO users (login, password_hash, display_name,"
+                                    " created_at) VALUES ('a@b.test', 'x', 'A', 1)"),
+                     ERR_OK);
+    assert_true(scalar(f->db, "SELECT MAX(id) FROM users") >= 1);
 }
 
-static void bad_path_is_unavailable(void **state)
+static void dialect_mapping(void **state)
+{
+    (void)state;
+    char *pg = migrate_dialect(DB_POSTGRES, "CREATE TABLE a (id INTEGER PRIMARY KEY, x TEXT);"
+                                            "CREATE TABLE b (id INTEGER PRIMARY KEY)");
+    assert_string_equal(pg, "CREATE TABLE a (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY "
+                            "KEY, x TEXT);CREATE TABLE b (id BIGINT GENERATED BY DEFAULT AS "
+                            "IDENTITY PRIMARY KEY)");
+    free(pg);
+    char *lite = migrate_dialect(DB_SQLITE, "CREATE TABLE a (id INTEGER PRIMARY KEY)");
+    assert_string_equal(lite, "CREATE TABLE a (id INTEGER PRIMARY KEY)");
+    free(lite);
+}
+
+static void bad_target_is_unavailable(void **state)
 {
     (void)state;
     struct db *db = NULL;
     struct errinfo ei = {0};
-    struct db_options opt = {.url = "/nonexistent-dir/x/y.db", .sync = DB_SYNC_FULL};
+    struct db_options opt = {.url = on_postgres() ? "postgresql:///no_such_database_here"
+                                                  : "/nonexistent-dir/x/y.db",
+                             .sync = DB_SYNC_FULL};
     assert_int_equal(db_open(&opt, &db, &ei), ERR_UNAVAILABLE);
     assert_string_equal(ei.field, "db");
     assert_null(db);
@@ -201,13 +369,16 @@ static void bad_path_is_unavailable(void **state)
 
 int main(void)
 {
+    srand((unsigned)time(NULL));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(unique_violation_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(nested_use_of_one_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_once, setup, teardown),
-        cmocka_unit_test(bad_path_is_unavailable),
+        cmocka_unit_test(dialect_mapping),
+        cmocka_unit_test(bad_target_is_unavailable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

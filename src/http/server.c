@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +39,7 @@ struct conn_state {
     size_t discarded; /* bytes dropped after the body passed its limit */
 };
 
-#define HANDLER_ATTEMPTS 5
+#define HANDLER_ATTEMPTS 8
 
 static _Atomic long in_flight;
 static _Atomic uint64_t next_rid;
@@ -228,6 +229,8 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
             if (e != ERR_RETRY || attempt == HANDLER_ATTEMPTS)
                 break;
             db_rollback(r->db);
+            /* jittered backoff so that the contenders do not collide again in step */
+            usleep((useconds_t)(attempt * (200 + randombytes_uniform(800))));
             r->status = 0;
             r->resp = NULL;
             r->set_cookie = NULL;

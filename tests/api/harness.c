@@ -201,6 +201,8 @@ int srv_stop(struct srv *s)
     test_db_drop(s->db_url);
     if (code != 0)
         dump_log(s);
+    else if (getenv("QUANZI_KEEP_LOGS"))
+        fprintf(stderr, "# server log kept: %s\n", s->log_path);
     else
         rm_tree(s->dir);
     s->pid = 0;

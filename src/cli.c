@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "config.h"
+#include "db/copy.h"
 #include "db/migrate.h"
 #include "db/pool.h"
 #include "domain/account.h"
@@ -34,6 +35,7 @@ static void usage(FILE *f)
                "  demo                       create the demo shop if it is missing\n"
                "  admin create --login L --name N   create a platform admin (password on stdin)\n"
                "  jobs run [NAME]            run background jobs now (all due, or NAME)\n"
+               "  migrate-data --from FILE --to URL   copy a SQLite database into PostgreSQL\n"
                "  version                    print the version\n"
                "  help                       this text and every setting\n"
                "\n");
@@ -281,6 +283,49 @@ static int cmd_admin(const char **rest, int rest_len)
     return 0;
 }
 
+static int cmd_migrate_data(const struct config *cfg, const char **rest, int rest_len)
+{
+    const char *from = NULL, *to = NULL;
+    for (int i = 0; i < rest_len; i++) {
+        if (!strcmp(rest[i], "--from") && i + 1 < rest_len)
+            from = rest[++i];
+        else if (!strcmp(rest[i], "--to") && i + 1 < rest_len)
+            to = rest[++i];
+        else {
+            fprintf(stderr, "quanzi: migrate-data: unknown argument %s\n", rest[i]);
+            return 2;
+        }
+    }
+    if (!from || !to || db_url_is_postgres(from) || !db_url_is_postgres(to)) {
+        fprintf(stderr, "usage: quanzi migrate-data --from SQLITE_FILE --to postgresql://...\n");
+        return 2;
+    }
+    if (access(from, R_OK) != 0) {
+        fprintf(stderr, "quanzi: migrate-data: cannot read %s: %s\n", from, strerror(errno));
+        return 1;
+    }
+    struct db *src = NULL, *dst = NULL;
+    struct errinfo ei = {0};
+    struct db_options so = {.url = from, .sync = DB_SYNC_FULL, .busy_timeout_ms = 5000};
+    struct db_options to_opt = {.url = to, .sync = DB_SYNC_FULL, .busy_timeout_ms = 5000};
+    (void)cfg;
+    int rc = 1;
+    if (db_open(&so, &src, &ei) != ERR_OK || db_open(&to_opt, &dst, &ei) != ERR_OK) {
+        rc = fail(&ei);
+        goto out;
+    }
+    if (db_copy(src, dst, stdout, &ei) != ERR_OK) {
+        rc = fail(&ei);
+        goto out;
+    }
+    printf("copied %s into PostgreSQL; row counts verified\n", from);
+    rc = 0;
+out:
+    db_close(src);
+    db_close(dst);
+    return rc;
+}
+
 static int cmd_jobs(const char **rest, int rest_len)
 {
     if (rest_len < 1 || strcmp(rest[0], "run") != 0) {
@@ -348,6 +393,8 @@ int cli_main(int argc, char **argv)
         rc = cmd_admin(rest, rest_len);
     else if (!strcmp(cmd, "jobs"))
         rc = cmd_jobs(rest, rest_len);
+    else if (!strcmp(cmd, "migrate-data"))
+        rc = cmd_migrate_data(&cfg, rest, rest_len);
     else {
         fprintf(stderr, "quanzi: unknown command \"%s\"\n", cmd);
         usage(stderr);

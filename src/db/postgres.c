@@ -28,7 +28,7 @@
 #include "util/assert.h"
 #include "util/log.h"
 
-#define PG_MAX_PARAMS 64
+#define PG_MAX_PARAMS 32767 /* the protocol's limit */
 
 struct pg_stmt {
     struct db_stmt base;
@@ -36,8 +36,8 @@ struct pg_stmt {
     char *sql;       /* with $n placeholders */
     char name[24];   /* server-side name, "" when not prepared */
     int nparams;
-    char *values[PG_MAX_PARAMS];
-    int lengths[PG_MAX_PARAMS];
+    char **values; /* nparams entries */
+    int *lengths;
     PGresult *res;
     int row;   /* next row to return */
     int nrows;
@@ -147,6 +147,8 @@ static void stmt_clear_values(struct pg_stmt *s)
 static void stmt_free(struct pg_stmt *s)
 {
     stmt_clear_values(s);
+    free(s->values);
+    free(s->lengths);
     PQclear(s->res);
     free(s->sql);
     free(s);
@@ -178,7 +180,7 @@ static bool pg_alive(struct db *db)
 static int number_placeholders(const char *in, char **out)
 {
     size_t len = strlen(in);
-    char *o = xmalloc(len * 4 + 1);
+    char *o = xmalloc(len * 6 + 1); /* "?" -> "$32767" */
     size_t k = 0;
     int n = 0;
     char quote = 0;
@@ -256,6 +258,8 @@ static enum err pg_prepare(struct db *db, const char *sql, bool cache, struct db
         LOG(LOG_ERROR, "db_prepare_failed", "msg=\"too many parameters\" sql=\"%.80s\"", sql);
         return ERR_DB;
     }
+    n->values = xcalloc((size_t)n->nparams + 1, sizeof *n->values);
+    n->lengths = xcalloc((size_t)n->nparams + 1, sizeof *n->lengths);
     n->in_use = true;
     if (cache && !d->cache[j]) {
         /* a named server-side statement, prepared once per connection */

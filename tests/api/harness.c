@@ -84,6 +84,11 @@ void test_db_drop(const char *url)
 
 void srv_start(struct srv *s, const char *const *extra)
 {
+    srv_start_db(s, NULL, extra);
+}
+
+void srv_start_db(struct srv *s, const char *url, const char *const *extra)
+{
     memset(s, 0, sizeof *s);
     const char *bin = getenv("QUANZI_BIN");
     if (!bin) {
@@ -99,7 +104,10 @@ void srv_start(struct srv *s, const char *const *extra)
     char ready[300];
     snprintf(ready, sizeof ready, "%s/ready", s->dir);
     snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
-    test_db_create(s->dir, s->db_url, sizeof s->db_url);
+    if (url)
+        snprintf(s->db_url, sizeof s->db_url, "%s", url);
+    else
+        test_db_create(s->dir, s->db_url, sizeof s->db_url);
     fprintf(stderr, "# server database: %s\n", s->db_url);
 
     const char *argv[64];

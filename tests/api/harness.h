@@ -47,6 +47,8 @@ int test_on_postgres(void);
 
 /* extra: NULL-terminated extra arguments for `quanzi serve`, or NULL */
 void srv_start(struct srv *s, const char *const *extra);
+/* Like srv_start() on an existing database (url), which srv_stop() then drops. */
+void srv_start_db(struct srv *s, const char *url, const char *const *extra);
 int srv_stop(struct srv *s);
 
 /*

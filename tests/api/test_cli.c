@@ -21,17 +21,24 @@
 #include "harness.h"
 
 static char dir[128];
+static char db_url[256];
+static char db_arg[300]; /* "--db '<url>'": SQLite file or a fresh PostgreSQL database */
 
 static int up(void **state)
 {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/quanzi-cli-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    if (!mkdtemp(dir))
+        return -1;
+    test_db_create(dir, db_url, sizeof db_url);
+    snprintf(db_arg, sizeof db_arg, "--db '%s'", db_url);
+    return 0;
 }
 
 static int down(void **state)
 {
     (void)state;
+    test_db_drop(db_url);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;
@@ -59,22 +66,22 @@ static void migrate_and_demo(void **state)
     (void)state;
     char out[4096];
     char args[512];
-    snprintf(args, sizeof args, "migrate --data-dir '%s/a'", dir);
+    snprintf(args, sizeof args, "migrate %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "migrations applied: 1"));
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "migrations applied: 0"));
 
-    snprintf(args, sizeof args, "demo --data-dir '%s/a'", dir);
+    snprintf(args, sizeof args, "demo %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "demo shop created"));
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "is there"));
 
-    snprintf(args, sizeof args, "jobs run --data-dir '%s/a'", dir);
+    snprintf(args, sizeof args, "jobs run %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "purge_sessions: ok"));
-    snprintf(args, sizeof args, "jobs run no_such_job --data-dir '%s/a'", dir);
+    snprintf(args, sizeof args, "jobs run no_such_job %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 2);
     assert_non_null(strstr(out, "no job named no_such_job"));
 }
@@ -93,10 +100,10 @@ static void admin_create(void **state)
     /* again: the member exists and stays admin */
     assert_int_equal(run(args, "whatever it is", out, sizeof out), 0);
     assert_non_null(strstr(out, "made existing member admin"));
-    snprintf(args, sizeof args, "admin create --login ops2@example.test --data-dir '%s/a'", dir);
+    snprintf(args, sizeof args, "admin create --login ops2@example.test %s", db_arg);
     assert_int_equal(run(args, "short", out, sizeof out), 1);
     assert_non_null(strstr(out, "password needs at least 8 characters"));
-    snprintf(args, sizeof args, "admin create --data-dir '%s/a'", dir);
+    snprintf(args, sizeof args, "admin create %s", db_arg);
     assert_int_equal(run(args, "x", out, sizeof out), 2);
     assert_non_null(strstr(out, "--login is required"));
 }
@@ -178,6 +185,46 @@ static void graceful_shutdown(void **state)
     srv_stop(&s);
 }
 
+/* SQLite file -> fresh PostgreSQL database; the copy serves, ids continue. */
+static void migrate_data_to_postgres(void **state)
+{
+    (void)state;
+    if (!test_on_postgres()) {
+        skip(); /* needs the PostgreSQL test cluster: runs as api/test_cli@pg */
+        return;
+    }
+    char out[8192], args[1024], target[256];
+    snprintf(args, sizeof args, "demo --data-dir '%s/src'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    test_db_create(dir, target, sizeof target);
+    snprintf(args, sizeof args, "migrate-data --from '%s/src/quanzi.db' --to '%s'", dir, target);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "users"));
+    assert_non_null(strstr(out, "row counts verified"));
+    assert_null(strstr(out, "MISMATCH"));
+    /* a second copy into the same database is refused and changes nothing */
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "the destination is not empty"));
+    snprintf(args, sizeof args, "migrate-data --from '%s/none.db' --to '%s'", dir, target);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_int_equal(run("migrate-data --from a.db", NULL, out, sizeof out), 2);
+
+    struct srv s;
+    srv_start_db(&s, target, NULL);
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM users"), 1);
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM shops WHERE slug = 'shanli-walnut'"), 1);
+    struct resp r;
+    http(&s, "POST", "/api/v1/auth/login", NULL,
+         "{\"login\":\"demo@quanzi.test\",\"password\":\"walnut-demo-2026\"}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    int64_t id = 0;
+    char *t = register_user(&s, "13500001111", "After the move", &id);
+    assert_int_equal(id, 2); /* the identity continues after the copied ids */
+    free(t);
+    assert_int_equal(srv_stop(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +232,7 @@ int main(void)
         cmocka_unit_test(admin_create),
         cmocka_unit_test(config_errors_name_the_setting),
         cmocka_unit_test(graceful_shutdown),
+        cmocka_unit_test(migrate_data_to_postgres),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

@@ -61,16 +61,36 @@ enum err api_shop_create(struct req *r)
 
 enum err api_shop_get(struct req *r)
 {
+    int64_t id = req_param_id(r, 0);
     struct shop s;
     enum shop_role role = SHOP_ROLE_NONE;
-    enum err e = shop_get_cached(r->db, req_param_id(r, 0), &r->arena, &s);
+    size_t len = 0;
+    if (r->authed) {
+        enum err e = shop_role_of(r->db, id, r->user.user_id, &role);
+        if (e)
+            return e;
+    }
+    /* the public profile is the same for everyone who does not run the shop: served as
+     * rendered last time while the cache entry is fresh */
+    const char *cached = role == SHOP_ROLE_NONE ? shop_cached_rendering(id, &len) : NULL;
+    if (cached) {
+        r->raw_body = cached; /* copied into the response before this thread moves on */
+        r->raw_len = len;
+        r->status = 200;
+        return ERR_OK;
+    }
+    enum err e = shop_get_cached(r->db, id, &r->arena, &s);
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, NULL, "no such shop");
-    if (!e && r->authed)
-        e = shop_role_of(r->db, s.id, r->user.user_id, &role);
     if (e)
         return e;
-    return req_reply(r, 200, shop_json(&s, role));
+    json_t *body = shop_json(&s, role);
+    if (role == SHOP_ROLE_NONE && body) {
+        char *text = json_dumps(body, JSON_COMPACT);
+        if (text)
+            shop_cache_attach(id, text, strlen(text));
+    }
+    return req_reply(r, 200, body);
 }
 
 enum err api_shop_patch(struct req *r)

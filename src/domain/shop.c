@@ -155,6 +155,8 @@ struct cache_entry {
     int64_t filled_us;
     struct shop s;
     char *strings; /* one block holding every string of s */
+    char *rendering; /* the caller's bytes, or NULL */
+    size_t rendering_len;
 };
 
 static _Atomic uint64_t shops_written = 1; /* bumped by every shop write */
@@ -164,8 +166,10 @@ static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static void cache_free(void *p)
 {
     struct cache_entry *c = p;
-    for (size_t i = 0; i < CACHE_SLOTS; i++)
+    for (size_t i = 0; i < CACHE_SLOTS; i++) {
         free(c[i].strings);
+        free(c[i].rendering);
+    }
     free(c);
 }
 
@@ -188,7 +192,7 @@ static char *pack(char **dst, const char *src)
     return at;
 }
 
-enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop *out)
+static struct cache_entry *cache_slot(int64_t id)
 {
     pthread_once(&cache_once, cache_key_make);
     struct cache_entry *cache = pthread_getspecific(cache_key);
@@ -196,16 +200,51 @@ enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop
         cache = xcalloc(CACHE_SLOTS, sizeof *cache);
         (void)pthread_setspecific(cache_key, cache);
     }
-    struct cache_entry *c = &cache[(uint64_t)id % CACHE_SLOTS];
+    return &cache[(uint64_t)id % CACHE_SLOTS];
+}
+
+static bool cache_fresh(const struct cache_entry *c, int64_t id)
+{
+    return c->id == id &&
+           c->gen == atomic_load_explicit(&shops_written, memory_order_acquire) &&
+           clock_mono_us() - c->filled_us < SHOP_CACHE_TTL_MS * 1000;
+}
+
+void shop_cache_attach(int64_t id, const char *bytes, size_t len)
+{
+    struct cache_entry *c = cache_slot(id);
+    if (!cache_fresh(c, id))
+        return;
+    free(c->rendering);
+    c->rendering = xmalloc(len + 1);
+    memcpy(c->rendering, bytes, len);
+    c->rendering[len] = '\0';
+    c->rendering_len = len;
+}
+
+const char *shop_cached_rendering(int64_t id, size_t *len)
+{
+    struct cache_entry *c = cache_slot(id);
+    if (!cache_fresh(c, id) || !c->rendering)
+        return NULL;
+    *len = c->rendering_len;
+    return c->rendering;
+}
+
+enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop *out)
+{
+    struct cache_entry *c = cache_slot(id);
     uint64_t gen = atomic_load_explicit(&shops_written, memory_order_acquire);
     int64_t now_us = clock_mono_us();
-    if (c->id == id && c->gen == gen && now_us - c->filled_us < SHOP_CACHE_TTL_MS * 1000) {
+    if (cache_fresh(c, id)) {
         *out = c->s; /* strings stay valid until this thread refills the slot */
         return ERR_OK;
     }
     enum err e = shop_get(db, id, a, out);
     if (e)
         return e;
+    free(c->rendering);
+    c->rendering = NULL;
     size_t n =
         strlen(out->owner_name) + strlen(out->name) + strlen(out->slug) + strlen(out->story) + 4;
     free(c->strings);

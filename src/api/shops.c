@@ -22,6 +22,10 @@ static json_t *shop_json(const struct shop *s, enum shop_role role)
         json_object_set_new(o, "similarity_min", json_weight(s->settings.similarity_milli));
         json_object_set_new(o, "promoter_auto_approve",
                             json_boolean(s->settings.promoter_auto_approve));
+        json_object_set_new(o, "buyer_cap_30d", json_integer(s->settings.buyer_cap_30d));
+        json_object_set_new(o, "unpaid_timeout_min",
+                            json_integer(s->settings.unpaid_timeout_min));
+        json_object_set_new(o, "auto_receive_days", json_integer(s->settings.auto_receive_days));
         json_object_set_new(o, "updated_at", json_time(s->updated_at_ms));
     }
     return o;
@@ -104,6 +108,9 @@ enum err api_shop_patch(struct req *r)
                                          "binding_days",
                                          "similarity_min",
                                          "promoter_auto_approve",
+                                         "buyer_cap_30d",
+                                         "unpaid_timeout_min",
+                                         "auto_receive_days",
                                          NULL};
     int64_t id = req_param_id(r, 0);
     struct shop_patch p;
@@ -134,6 +141,15 @@ enum err api_shop_patch(struct req *r)
     if (!e)
         e = req_bool(r, "promoter_auto_approve", false, &p.settings.promoter_auto_approve,
                      &p.has_auto_approve);
+    if (!e)
+        e = req_int(r, "buyer_cap_30d", false, 0, 100000, &p.settings.buyer_cap_30d,
+                    &p.has_buyer_cap);
+    if (!e)
+        e = req_int(r, "unpaid_timeout_min", false, 0, 100000, &p.settings.unpaid_timeout_min,
+                    &p.has_unpaid_timeout);
+    if (!e)
+        e = req_int(r, "auto_receive_days", false, 0, 100000, &p.settings.auto_receive_days,
+                    &p.has_auto_receive);
     if (!e)
         e = shop_update(r->db, id, &p, &r->ei);
     if (!e)

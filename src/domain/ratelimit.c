@@ -97,6 +97,12 @@ void ratelimit_hit(struct ratelimit *rl, const char *key, size_t len, int64_t no
     struct slot *s = lookup(rl, h, &victim, now_ms);
     if (!s) {
         s = victim;
+        bool live = s->key_hash && now_ms - s->window_start_ms < rl->window_ms;
+        if (live && s->hits > 1) {
+            /* never evict a key that is being counted up for a fresh one */
+            pthread_mutex_unlock(&rl->lock);
+            return;
+        }
         s->key_hash = h;
         s->window_start_ms = now_ms;
         s->hits = 0;

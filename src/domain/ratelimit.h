@@ -2,8 +2,10 @@
  * ratelimit.h - fixed-window failure counters kept in memory.
  *
  * Keys are hashed with a random per-process key (SipHash), so nobody can
- * aim collisions at another key. The table is fixed-size: when a slot is
- * taken by a live window of another key, the key with more hits keeps it.
+ * aim collisions at another key. The table is fixed-size, two candidate
+ * slots per key: a fresh key takes an empty or expired slot, or one whose
+ * key has a single hit; a key with two or more hits in its window is never
+ * evicted (under a flood, fresh keys then go uncounted until windows end).
  * Thread-safe.
  */
 #ifndef QUANZI_DOMAIN_RATELIMIT_H

@@ -19,6 +19,9 @@ void shop_settings_default(struct shop_settings *s)
     s->binding_days = 30;
     s->similarity_milli = 300;
     s->promoter_auto_approve = false;
+    s->buyer_cap_30d = 10;
+    s->unpaid_timeout_min = 30;
+    s->auto_receive_days = 10;
 }
 
 const char *shop_role_name(enum shop_role role)
@@ -88,13 +91,25 @@ enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
     if (s->similarity_milli < 0 || s->similarity_milli > 1000)
         return err_set(ei, ERR_OUT_OF_RANGE, "similarity_min",
                        "similarity_min must be from 0 to 1");
+    if (s->buyer_cap_30d < 1 || s->buyer_cap_30d > SHOP_BUYER_CAP_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "buyer_cap_30d",
+                       "buyer_cap_30d must be from 1 to %d", SHOP_BUYER_CAP_MAX);
+    if (s->unpaid_timeout_min < SHOP_UNPAID_MIN_MIN || s->unpaid_timeout_min > SHOP_UNPAID_MIN_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "unpaid_timeout_min",
+                       "unpaid_timeout_min must be from %d to %d minutes", SHOP_UNPAID_MIN_MIN,
+                       SHOP_UNPAID_MIN_MAX);
+    if (s->auto_receive_days < SHOP_AUTO_RECEIVE_MIN || s->auto_receive_days > SHOP_AUTO_RECEIVE_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "auto_receive_days",
+                       "auto_receive_days must be from %d to %d", SHOP_AUTO_RECEIVE_MIN,
+                       SHOP_AUTO_RECEIVE_MAX);
     return ERR_OK;
 }
 
 #define SHOP_SELECT                                                                                \
     "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"           \
     " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"              \
-    " s.similarity_milli, s.promoter_auto_approve FROM shops s JOIN users u ON u.id = s.owner_id"
+    " s.similarity_milli, s.promoter_auto_approve, s.buyer_cap_30d, s.unpaid_timeout_min,"       \
+    " s.auto_receive_days FROM shops s JOIN users u ON u.id = s.owner_id"
 
 static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
 {
@@ -113,6 +128,9 @@ static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
     out->settings.binding_days = db_col_int64(st, 12);
     out->settings.similarity_milli = db_col_int64(st, 13);
     out->settings.promoter_auto_approve = db_col_int64(st, 14) != 0;
+    out->settings.buyer_cap_30d = db_col_int64(st, 15);
+    out->settings.unpaid_timeout_min = db_col_int64(st, 16);
+    out->settings.auto_receive_days = db_col_int64(st, 17);
     if (!out->owner_name || !out->name || !out->slug || !out->story)
         return ERR_TOO_LARGE;
     return ERR_OK;
@@ -382,6 +400,7 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
     static const char sql_upd[] =
         "UPDATE shops SET name = ?, slug = ?, story = ?, l1_bps = ?, l2_bps = ?,"
         " settle_days = ?, binding_days = ?, similarity_milli = ?, promoter_auto_approve = ?,"
+        " buyer_cap_30d = ?, unpaid_timeout_min = ?, auto_receive_days = ?,"
         " updated_at = ? WHERE id = ?";
     struct arena a;
     struct shop cur;
@@ -416,6 +435,12 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
         s.similarity_milli = p->settings.similarity_milli;
     if (p->has_auto_approve)
         s.promoter_auto_approve = p->settings.promoter_auto_approve;
+    if (p->has_buyer_cap)
+        s.buyer_cap_30d = p->settings.buyer_cap_30d;
+    if (p->has_unpaid_timeout)
+        s.unpaid_timeout_min = p->settings.unpaid_timeout_min;
+    if (p->has_auto_receive)
+        s.auto_receive_days = p->settings.auto_receive_days;
     e = shop_check_settings(&s, ei);
     if (e)
         goto out;
@@ -440,8 +465,11 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
     db_bind_int64(st, 7, s.binding_days);
     db_bind_int64(st, 8, s.similarity_milli);
     db_bind_int64(st, 9, s.promoter_auto_approve);
-    db_bind_int64(st, 10, clock_now_ms());
-    db_bind_int64(st, 11, id);
+    db_bind_int64(st, 10, s.buyer_cap_30d);
+    db_bind_int64(st, 11, s.unpaid_timeout_min);
+    db_bind_int64(st, 12, s.auto_receive_days);
+    db_bind_int64(st, 13, clock_now_ms());
+    db_bind_int64(st, 14, id);
     e = db_step_done(st);
     db_done(st);
     if (e == ERR_CONFLICT)

@@ -29,6 +29,9 @@ struct shop_settings {
     int64_t binding_days;     /* customer protection period */
     int64_t similarity_milli; /* share audience threshold, 0..1000 */
     bool promoter_auto_approve;
+    int64_t buyer_cap_30d;      /* default units one buyer may order per product in 30 days */
+    int64_t unpaid_timeout_min; /* an unpaid order is cancelled after this */
+    int64_t auto_receive_days;  /* a shipped order counts as received after this */
 };
 
 #define SHOP_SETTLE_DAYS_MIN 7 /* China's 7-day no-reason return period */
@@ -36,6 +39,11 @@ struct shop_settings {
 #define SHOP_BINDING_DAYS_MIN 1
 #define SHOP_BINDING_DAYS_MAX 365
 #define SHOPS_PER_OWNER_MAX 10
+#define SHOP_BUYER_CAP_MAX 1000
+#define SHOP_UNPAID_MIN_MIN 5
+#define SHOP_UNPAID_MIN_MAX 1440
+#define SHOP_AUTO_RECEIVE_MIN 3
+#define SHOP_AUTO_RECEIVE_MAX 30
 
 struct shop {
     int64_t id;
@@ -59,7 +67,7 @@ struct shop_patch {
     const char *story;
     size_t story_len;
     bool has_l1_bps, has_l2_bps, has_settle_days, has_binding_days, has_similarity,
-        has_auto_approve;
+        has_auto_approve, has_buyer_cap, has_unpaid_timeout, has_auto_receive;
     struct shop_settings settings;
 };
 

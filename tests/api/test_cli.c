@@ -68,7 +68,8 @@ static void migrate_and_demo(void **state)
     char args[512];
     snprintf(args, sizeof args, "migrate %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
-    assert_non_null(strstr(out, "migrations applied: 1"));
+    assert_non_null(strstr(out, "migrations applied: "));
+    assert_null(strstr(out, "migrations applied: 0"));
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "migrations applied: 0"));
 

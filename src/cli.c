@@ -125,6 +125,14 @@ static int cmd_serve(const struct config *cfg, int rest_len)
     api_settings.cookie_secure = cfg->cookie_secure;
     api_settings.session_ms = cfg->session_days * MS_PER_DAY;
     api_settings.trial_days = cfg->trial_days;
+    api_settings.data_dir = cfg->data_dir;
+    char images[CONFIG_STR_MAX + 16];
+    snprintf(images, sizeof images, "%s/images", cfg->data_dir);
+    if ((mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) ||
+        (mkdir(images, 0750) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", images, strerror(errno));
+        return 1;
+    }
     if (cfg->test_clock)
         LOG(LOG_WARN, "test_clock_enabled",
             "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");

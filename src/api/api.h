@@ -18,6 +18,7 @@ struct api_settings {
     bool cookie_secure; /* session cookie gets the Secure attribute */
     int64_t session_ms; /* cookie Max-Age */
     int64_t trial_days; /* free trial of a new shop */
+    const char *data_dir; /* images live in <data_dir>/images */
 };
 
 extern struct api_settings api_settings;
@@ -38,6 +39,16 @@ enum err api_shop_patch(struct req *r);
 enum err api_shop_staff_list(struct req *r);
 enum err api_shop_staff_add(struct req *r);
 enum err api_shop_staff_remove(struct req *r);
+
+/* products.c */
+enum err api_product_create(struct req *r);
+enum err api_product_get(struct req *r);
+enum err api_product_patch(struct req *r);
+enum err api_product_list(struct req *r);
+enum err api_product_image_add(struct req *r);
+enum err api_product_image_remove(struct req *r);
+enum err api_image_get(struct req *r);
+enum err api_tags_vocab(struct req *r);
 
 /* ops.c */
 enum err api_healthz(struct req *r);

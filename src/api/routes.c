@@ -1,41 +1,70 @@
 /*
  * routes.c - every route of the server, in one table (redis commands.def).
  * Paths are part of the contract (DESIGN.md §6).
+ *
+ * Columns: method, path pattern, handler, authentication, body limit in bytes
+ * (0: the configured default), summary (also the OpenAPI summary), and
+ * whether the body is raw bytes rather than JSON.
  */
 #include "api/api.h"
 
 struct api_settings api_settings;
 
 #define SMALL_BODY (16 * 1024)
+#define IMAGE_BODY (2 * 1024 * 1024)
+#define JSON false
+#define RAW true
 
 const struct route api_routes[] = {
     /* operations */
-    {"GET", "/healthz", api_healthz, AUTH_NONE, SMALL_BODY, "Liveness and database check"},
-    {"GET", "/metrics", api_metrics, AUTH_NONE, SMALL_BODY, "Prometheus metrics"},
+    {"GET", "/healthz", api_healthz, AUTH_NONE, SMALL_BODY, "Liveness and database check", JSON},
+    {"GET", "/metrics", api_metrics, AUTH_NONE, SMALL_BODY, "Prometheus metrics", JSON},
     {"GET", "/api/v1/openapi.json", api_openapi, AUTH_NONE, SMALL_BODY,
-     "This API's OpenAPI 3 document"},
+     "This API's OpenAPI 3 document", JSON},
     {"POST", "/api/v1/test-clock", api_test_clock, AUTH_USER, SMALL_BODY,
-     "Move the test server's clock forward and run due jobs (--test-clock only)"},
+     "Move the test server's clock forward and run due jobs (--test-clock only)", JSON},
 
     /* accounts */
-    {"POST", "/api/v1/auth/register", api_register, AUTH_NONE, SMALL_BODY, "Register a member"},
-    {"POST", "/api/v1/auth/login", api_login, AUTH_NONE, SMALL_BODY, "Log in"},
-    {"POST", "/api/v1/auth/logout", api_logout, AUTH_USER, SMALL_BODY, "Log out this session"},
-    {"GET", "/api/v1/me", api_me, AUTH_USER, SMALL_BODY, "The logged-in member"},
+    {"POST", "/api/v1/auth/register", api_register, AUTH_NONE, SMALL_BODY, "Register a member",
+     JSON},
+    {"POST", "/api/v1/auth/login", api_login, AUTH_NONE, SMALL_BODY, "Log in", JSON},
+    {"POST", "/api/v1/auth/logout", api_logout, AUTH_USER, SMALL_BODY, "Log out this session",
+     JSON},
+    {"GET", "/api/v1/me", api_me, AUTH_USER, SMALL_BODY, "The logged-in member", JSON},
     {"PUT", "/api/v1/me/interests", api_me_interests, AUTH_USER, 0,
-     "Replace the member's declared interests"},
+     "Replace the member's declared interests", JSON},
 
     /* shops */
-    {"POST", "/api/v1/shops", api_shop_create, AUTH_USER, 0, "Open a shop (caller becomes owner)"},
-    {"GET", "/api/v1/shops/{id}", api_shop_get, AUTH_OPTIONAL, SMALL_BODY, "A shop's profile"},
+    {"POST", "/api/v1/shops", api_shop_create, AUTH_USER, 0, "Open a shop (caller becomes owner)",
+     JSON},
+    {"GET", "/api/v1/shops/{id}", api_shop_get, AUTH_OPTIONAL, SMALL_BODY, "A shop's profile",
+     JSON},
     {"PATCH", "/api/v1/shops/{id}", api_shop_patch, AUTH_USER, 0,
-     "Change a shop's profile and settings (owner or staff)"},
+     "Change a shop's profile and settings (owner or staff)", JSON},
     {"GET", "/api/v1/shops/{id}/staff", api_shop_staff_list, AUTH_USER, SMALL_BODY,
-     "Who runs the shop (owner or staff)"},
+     "Who runs the shop (owner or staff)", JSON},
     {"POST", "/api/v1/shops/{id}/staff", api_shop_staff_add, AUTH_USER, SMALL_BODY,
-     "Add a staff member (owner)"},
-    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER, SMALL_BODY,
-     "Remove a staff member (owner)"},
+     "Add a staff member (owner)", JSON},
+    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER,
+     SMALL_BODY, "Remove a staff member (owner)", JSON},
+
+    /* catalogue */
+    {"GET", "/api/v1/tags", api_tags_vocab, AUTH_NONE, SMALL_BODY,
+     "The interest tag vocabulary (canonical name and English alias)", JSON},
+    {"POST", "/api/v1/shops/{id}/products", api_product_create, AUTH_USER, 0,
+     "Add a product (owner or staff)", JSON},
+    {"GET", "/api/v1/shops/{id}/products", api_product_list, AUTH_OPTIONAL, SMALL_BODY,
+     "A shop's products, newest first (?limit, ?cursor, ?tag; ?status for owner or staff)", JSON},
+    {"GET", "/api/v1/products/{id}", api_product_get, AUTH_OPTIONAL, SMALL_BODY, "A product",
+     JSON},
+    {"PATCH", "/api/v1/products/{id}", api_product_patch, AUTH_USER, 0,
+     "Change a product (owner or staff)", JSON},
+    {"POST", "/api/v1/products/{id}/images", api_product_image_add, AUTH_USER, IMAGE_BODY,
+     "Add an image: the PNG, JPEG or WebP file is the body (owner or staff)", RAW},
+    {"DELETE", "/api/v1/products/{id}/images/{image_id}", api_product_image_remove, AUTH_USER,
+     SMALL_BODY, "Remove an image (owner or staff)", JSON},
+    {"GET", "/images/{file}", api_image_get, AUTH_NONE, SMALL_BODY,
+     "An image file (cached for a year: names are content hashes)", JSON},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

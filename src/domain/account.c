@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "domain/check.h"
 #include "domain/password.h"
 #include "domain/ratelimit.h"
 #include "util/clock.h"
@@ -152,17 +153,7 @@ enum err account_check_password(const char *pw, size_t len, const char *login, s
 enum err account_check_name(const char *name, size_t len, const char *field, int max_chars,
                             struct errinfo *ei)
 {
-    const char *s = name;
-    size_t n = len;
-    text_trim(&s, &n);
-    long chars = text_utf8_chars(s, n);
-    if (chars < 1 || chars > max_chars)
-        return err_set(ei, ERR_INVALID, field, "%s must have 1 to %d characters", field, max_chars);
-    if (n != len)
-        return err_set(ei, ERR_INVALID, field, "%s may not start or end with spaces", field);
-    if (text_has_control(s, n))
-        return err_set(ei, ERR_INVALID, field, "%s may not contain control characters", field);
-    return ERR_OK;
+    return check_name(name, len, field, max_chars, ei);
 }
 
 static enum err session_create(struct db *db, int64_t user_id, int64_t now,

@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "domain/account.h"
+#include "domain/check.h"
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/text.h"
+
+static enum err check_other_settings(const struct shop_settings *s, struct errinfo *ei);
 
 void shop_settings_default(struct shop_settings *s)
 {
@@ -56,17 +59,21 @@ enum err shop_check_slug(const char *slug, size_t len, struct errinfo *ei)
 
 enum err shop_check_story(const char *story, size_t len, struct errinfo *ei)
 {
-    long chars = text_utf8_chars(story, len);
-    if (chars < 0 || chars > LIMIT_STORY_CHARS)
-        return err_set(ei, ERR_INVALID, "story", "story must have at most %d characters",
-                       LIMIT_STORY_CHARS);
-    if (text_has_control_but_newline(story, len))
-        return err_set(ei, ERR_INVALID, "story", "story may not contain control characters");
-    return ERR_OK;
+    return check_text(story, len, "story", LIMIT_STORY_CHARS, ei);
 }
 
 enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
 {
+    enum err e = shop_check_rates(s->l1_bps, s->l2_bps, ei);
+    if (e)
+        return e;
+    return check_other_settings(s, ei);
+}
+
+enum err shop_check_rates(int64_t l1_bps, int64_t l2_bps, struct errinfo *ei)
+{
+    const struct shop_settings rates = {.l1_bps = l1_bps, .l2_bps = l2_bps};
+    const struct shop_settings *s = &rates;
     if (s->l1_bps < 0 || s->l1_bps > PLATFORM_MAX_COMMISSION_BPS)
         return err_set(ei, ERR_OUT_OF_RANGE, "l1_bps", "l1_bps must be from 0 to %d",
                        PLATFORM_MAX_COMMISSION_BPS);
@@ -81,6 +88,11 @@ enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
     if (s->l2_bps > s->l1_bps / 2)
         return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps",
                        "l2_bps must be at most half of l1_bps (%lld)", (long long)(s->l1_bps / 2));
+    return ERR_OK;
+}
+
+static enum err check_other_settings(const struct shop_settings *s, struct errinfo *ei)
+{
     if (s->settle_days < SHOP_SETTLE_DAYS_MIN || s->settle_days > SHOP_SETTLE_DAYS_MAX)
         return err_set(ei, ERR_OUT_OF_RANGE, "settle_days",
                        "settle_days must be from %d (the legal return period) to %d",

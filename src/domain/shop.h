@@ -82,6 +82,8 @@ void shop_settings_default(struct shop_settings *s);
 MUST_CHECK enum err shop_check_slug(const char *slug, size_t len, struct errinfo *ei);
 MUST_CHECK enum err shop_check_story(const char *story, size_t len, struct errinfo *ei);
 MUST_CHECK enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei);
+/* RULE: RATE-CAPS for one pair of rates (a shop's or a product's override). */
+MUST_CHECK enum err shop_check_rates(int64_t l1_bps, int64_t l2_bps, struct errinfo *ei);
 const char *shop_role_name(enum shop_role role);
 
 MUST_CHECK enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t name_len,

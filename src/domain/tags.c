@@ -5,6 +5,30 @@
 #include "util/limits.h"
 #include "util/text.h"
 
+static const struct tag_vocab vocab[] = {
+    {"护肤", "skincare"},    {"美妆", "makeup"},       {"母婴", "parenting"},
+    {"育儿", "childcare"},   {"早教", "early-education"}, {"跑步", "running"},
+    {"健身", "fitness"},     {"瑜伽", "yoga"},         {"骑行", "cycling"},
+    {"户外", "outdoor"},     {"露营", "camping"},      {"钓鱼", "fishing"},
+    {"茶", "tea"},           {"咖啡", "coffee"},       {"酒", "wine"},
+    {"坚果", "nuts"},        {"零食", "snacks"},       {"农产品", "farm-produce"},
+    {"有机", "organic"},     {"烘焙", "baking"},       {"养生", "wellness"},
+    {"宠物", "pets"},        {"园艺", "gardening"},    {"家居", "home"},
+    {"手工", "handmade"},    {"绘画", "painting"},     {"摄影", "photography"},
+    {"读书", "reading"},     {"音乐", "music"},        {"旅行", "travel"},
+    {"数码", "gadgets"},     {"服饰", "clothing"},     {"老人", "elderly-care"},
+};
+
+size_t tags_vocab_len(void)
+{
+    return sizeof vocab / sizeof vocab[0];
+}
+
+const struct tag_vocab *tags_vocab(size_t i)
+{
+    return i < tags_vocab_len() ? &vocab[i] : NULL;
+}
+
 enum err tag_normalize(struct arena *a, const char *name, size_t len, const char *field,
                        const char **out, struct errinfo *ei)
 {
@@ -21,6 +45,11 @@ enum err tag_normalize(struct arena *a, const char *name, size_t len, const char
     for (char *p = s; *p; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
+    for (size_t i = 0; i < tags_vocab_len(); i++)
+        if (strcmp(s, vocab[i].en) == 0) {
+            s = (char *)vocab[i].name; /* static storage, never written */
+            break;
+        }
     *out = s;
     return ERR_OK;
 }

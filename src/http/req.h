@@ -53,6 +53,11 @@ struct req {
     const char *content_type;
     const char *set_cookie;
     const char *allow; /* Allow header of a 405 */
+    const char *cache_control; /* NULL: no-store */
+    const char *etag;
+    bool has_file; /* respond with file_fd (closed by the server) */
+    int file_fd;
+    uint64_t file_size;
     int64_t retry_after_s;
     struct errinfo ei;
 };

@@ -34,6 +34,7 @@ struct route {
     enum route_auth auth;
     size_t body_limit; /* 0: the configured default */
     const char *summary;
+    bool raw_body; /* the body is not JSON: handed to the handler as bytes */
 };
 
 struct route_params {

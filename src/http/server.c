@@ -148,20 +148,30 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
             len = strlen(dumped);
         }
     }
-    if (!body) {
+    if (!body && !(e == ERR_OK && r->has_file)) {
         status = 500;
         body = FALLBACK_BODY;
         len = sizeof FALLBACK_BODY - 1;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp;
+    if (e == ERR_OK && r->has_file) {
+        resp = MHD_create_response_from_fd((uint64_t)r->file_size, r->file_fd);
+        if (!resp)
+            close(r->file_fd);
+        r->has_file = false; /* the response owns the descriptor now */
+    } else {
+        resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json; charset=utf-8");
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            r->cache_control && e == ERR_OK ? r->cache_control : "no-store");
+    if (r->etag && e == ERR_OK)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
     if (r->set_cookie)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     if (status == 401)
@@ -219,7 +229,7 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     }
     if (!e)
         e = api_authenticate(r);
-    if (!e && strcmp(r->method, "GET") != 0)
+    if (!e && strcmp(r->method, "GET") != 0 && !r->route->raw_body)
         e = parse_body(r);
     if (!e) {
         /* A write that lost a serialization race (PostgreSQL) is rerun from the start;

@@ -198,7 +198,7 @@ static void cookie_auth_and_csrf(void **state)
     http_ex(&S, "PUT", "/api/v1/me/interests", NULL, body, h_write, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests WHERE tag = 'tea'"), 1);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests WHERE tag = '茶'"), 1); /* "tea" is 茶 */
     free(t);
 }
 
@@ -209,10 +209,11 @@ static void interests_replace_and_validate(void **state)
     char *t = register_user(&S, "13900004444", "Tags", &id);
     struct resp r;
     http(&S, "PUT", "/api/v1/me/interests", t,
-         "{\"tags\":{\"护肤\":0.9,\"Parenting\":0.4,\"running\":1}}", &r);
+         "{\"tags\":{\"护肤\":0.9,\"Parenting\":0.4,\"knitting\":1}}", &r);
     assert_int_equal(r.status, 200);
     assert_true(jget(r.json, "interests.护肤") != NULL);
-    assert_true(jget(r.json, "interests.parenting") != NULL); /* normalised */
+    assert_true(jget(r.json, "interests.母婴") != NULL); /* "Parenting", normalised */
+    assert_true(jget(r.json, "interests.knitting") != NULL);
     resp_free(&r);
     const char *q =
         fmt("SELECT COUNT(*) FROM member_interests WHERE user_id = %lld", (long long)id);

@@ -145,9 +145,17 @@ static void tags(void **state)
     struct arena a;
     arena_init(&a, 1 << 16);
     struct errinfo ei = {0};
-    struct tag t[3] = {{" Running ", 500}, {"护肤", 900}, {"parenting", 1000}};
+    struct tag t[3] = {{" Running ", 500}, {"护肤", 900}, {"Knitting", 1000}};
     assert_int_equal(tags_validate(&a, t, 3, "tags", &ei), ERR_OK);
-    assert_string_equal(t[0].name, "running");
+    assert_string_equal(t[0].name, "跑步"); /* English alias -> canonical name */
+    assert_string_equal(t[2].name, "knitting"); /* outside the vocabulary: kept */
+    struct tag alias[2] = {{"skincare", 500}, {"护肤", 400}};
+    assert_int_equal(tags_validate(&a, alias, 2, "tags", &ei), ERR_INVALID); /* same tag */
+    for (size_t i = 0; i < tags_vocab_len(); i++)
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(tags_vocab(i)->name, tags_vocab(j)->name);
+            assert_string_not_equal(tags_vocab(i)->en, tags_vocab(j)->en);
+        }
     struct tag dup[2] = {{"Tea", 500}, {"tea", 400}};
     assert_int_equal(tags_validate(&a, dup, 2, "tags", &ei), ERR_INVALID);
     struct tag zero[1] = {{"tea", 0}};

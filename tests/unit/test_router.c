@@ -18,11 +18,11 @@ static enum err h(struct req *r)
 }
 
 static const struct route table[] = {
-    {"GET", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "a"},
-    {"PATCH", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "b"},
-    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", h, AUTH_NONE, 0, "c"},
-    {"GET", "/s/{token}", h, AUTH_NONE, 0, "d"},
-    {"GET", "/api/v1/me", h, AUTH_NONE, 0, "e"},
+    {"GET", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "a", false},
+    {"PATCH", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "b", false},
+    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", h, AUTH_NONE, 0, "c", false},
+    {"GET", "/s/{token}", h, AUTH_NONE, 0, "d", false},
+    {"GET", "/api/v1/me", h, AUTH_NONE, 0, "e", false},
 };
 #define N (sizeof table / sizeof table[0])
 

@@ -1,0 +1,123 @@
+#include "api/common.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "util/limits.h"
+#include "util/text.h"
+
+enum err api_shop_role_of(struct req *r, int64_t shop_id, enum shop_role *role)
+{
+    *role = SHOP_ROLE_NONE;
+    if (!r->authed)
+        return ERR_OK;
+    return shop_role_of(r->db, shop_id, r->user.user_id, role);
+}
+
+enum err api_shop_role(struct req *r, int64_t shop_id, bool owner_only, enum shop_role *role)
+{
+    enum err e = api_shop_role_of(r, shop_id, role);
+    if (e)
+        return e;
+    if (*role == SHOP_ROLE_NONE || (owner_only && *role != SHOP_ROLE_OWNER))
+        return req_fail(r, ERR_NOT_FOUND, NULL, "no such shop");
+    return ERR_OK;
+}
+
+enum err api_tags(struct req *r, const char *field, size_t max, struct tag **out, size_t *n,
+                  bool *present)
+{
+    json_t *obj = r->json ? json_object_get(r->json, field) : NULL;
+    *present = obj != NULL;
+    *out = NULL;
+    *n = 0;
+    if (!obj)
+        return ERR_OK;
+    if (!json_is_object(obj))
+        return req_fail(r, ERR_WRONG_TYPE, field,
+                        "%s must be an object of tag name to weight, like {\"护肤\": 0.9}", field);
+    size_t count = json_object_size(obj);
+    if (count > max)
+        return req_fail(r, ERR_OUT_OF_RANGE, field, "at most %zu tags", max);
+    struct tag *tags = arena_alloc(&r->arena, (count ? count : 1) * sizeof *tags);
+    if (!tags)
+        return ERR_TOO_LARGE;
+    size_t i = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        if (!json_is_number(v))
+            return req_fail(r, ERR_WRONG_TYPE, field, "the weight of tag \"%s\" must be a number",
+                            key);
+        double d = json_number_value(v);
+        if (!(d > 0.0 && d <= 1.0))
+            return req_fail(r, ERR_OUT_OF_RANGE, field,
+                            "the weight of tag \"%s\" must be above 0 and at most 1", key);
+        int64_t milli = (int64_t)(d * 1000.0 + 0.5);
+        tags[i].name = key;
+        tags[i].weight_milli = milli < 1 ? 1 : milli;
+        i++;
+    }
+    *out = tags;
+    *n = count;
+    return ERR_OK;
+}
+
+json_t *api_tags_json(const struct tag *tags, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < n; i++)
+        json_object_set_new(o, tags[i].name, json_weight(tags[i].weight_milli));
+    return o;
+}
+
+enum err api_page(struct req *r, int64_t *limit, int64_t *before_id)
+{
+    const char *l = req_query(r, "limit");
+    const char *c = req_query(r, "cursor");
+    *limit = 20;
+    *before_id = 0;
+    if (l && !text_parse_int64(l, 1, LIMIT_PAGE_SIZE, limit))
+        return req_fail(r, ERR_OUT_OF_RANGE, "limit", "limit must be from 1 to %d",
+                        LIMIT_PAGE_SIZE);
+    if (c && *c) {
+        unsigned char raw[32];
+        size_t len = 0;
+        if (sodium_base642bin(raw, sizeof raw - 1, c, strlen(c), NULL, &len, NULL,
+                              sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+            len < 3 || raw[0] != 'c' || raw[1] != ':' ||
+            !text_parse_id((const char *)raw + 2, len - 2, before_id))
+            return req_fail(r, ERR_INVALID, "cursor", "cursor is not one this server gave out");
+    }
+    return ERR_OK;
+}
+
+json_t *api_next_cursor(struct req *r, bool more, int64_t last_id)
+{
+    if (!more)
+        return json_null();
+    char raw[32];
+    int n = snprintf(raw, sizeof raw, "c:%lld", (long long)last_id);
+    char *out = arena_alloc(&r->arena, sodium_base64_ENCODED_LEN(
+                                           (size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+    if (!out)
+        return NULL;
+    sodium_bin2base64(out,
+                      sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                      (const unsigned char *)raw, (size_t)n,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return json_string(out);
+}
+
+enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max,
+                          int64_t *v, bool *is_null, bool *present)
+{
+    json_t *j = r->json ? json_object_get(r->json, field) : NULL;
+    *is_null = j && json_is_null(j);
+    if (*is_null) {
+        *present = true;
+        return ERR_OK;
+    }
+    return req_int(r, field, false, min, max, v, present);
+}

@@ -1,0 +1,33 @@
+/*
+ * common.h - helpers every resource file uses: the caller's role in a shop
+ * (a shop the caller does not run is 404), tag objects, paging, nullable
+ * numbers.
+ */
+#ifndef QUANZI_API_COMMON_H
+#define QUANZI_API_COMMON_H
+
+#include "domain/shop.h"
+#include "domain/tags.h"
+#include "http/req.h"
+
+/* ERR_NOT_FOUND ("no such shop") unless the caller runs the shop (the owner, if owner_only). */
+MUST_CHECK enum err api_shop_role(struct req *r, int64_t shop_id, bool owner_only,
+                                  enum shop_role *role);
+/* The caller's role, NONE for anonymous callers; never fails with 404. */
+MUST_CHECK enum err api_shop_role_of(struct req *r, int64_t shop_id, enum shop_role *role);
+
+/* Field `field` of the body as {"name": weight, ...}; *present tells if it was given. */
+MUST_CHECK enum err api_tags(struct req *r, const char *field, size_t max, struct tag **out,
+                             size_t *n, bool *present);
+json_t *api_tags_json(const struct tag *tags, size_t n);
+
+/* ?limit= (1..100, default 20) and ?cursor= (opaque; 0 when absent). */
+MUST_CHECK enum err api_page(struct req *r, int64_t *limit, int64_t *before_id);
+/* The cursor that continues after `last_id`, or JSON null when there is no more. */
+json_t *api_next_cursor(struct req *r, bool more, int64_t last_id);
+
+/* An integer field that may also be null (*is_null); see req_int(). */
+MUST_CHECK enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max,
+                                     int64_t *v, bool *is_null, bool *present);
+
+#endif

@@ -236,8 +236,25 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static long request(struct srv *s, const char *method, const char *path, const char *token,
+                    const char *body, size_t body_len, bool json, const char *const *headers,
+                    struct resp *out);
+
 long http_ex(struct srv *s, const char *method, const char *path, const char *token,
              const char *body, const char *const *headers, struct resp *out)
+{
+    return request(s, method, path, token, body, body ? strlen(body) : 0, true, headers, out);
+}
+
+long http_bytes(struct srv *s, const char *method, const char *path, const char *body, size_t n,
+                const char *const *headers, struct resp *out)
+{
+    return request(s, method, path, NULL, body, n, false, headers, out);
+}
+
+static long request(struct srv *s, const char *method, const char *path, const char *token,
+                    const char *body, size_t body_len, bool json, const char *const *headers,
+                    struct resp *out)
 {
     memset(out, 0, sizeof *out);
     CURL *c = curl_easy_init();
@@ -255,7 +272,7 @@ long http_ex(struct srv *s, const char *method, const char *path, const char *to
     for (int i = 0; headers && headers[i]; i++)
         if (strncasecmp(headers[i], "Content-Type:", 13) == 0)
             custom_type = true;
-    if (body && !custom_type)
+    if (body && json && !custom_type)
         hl = curl_slist_append(hl, "Content-Type: application/json");
     hl = curl_slist_append(hl, "Expect:");
     for (int i = 0; headers && headers[i]; i++)
@@ -271,7 +288,7 @@ long http_ex(struct srv *s, const char *method, const char *path, const char *to
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
@@ -362,10 +379,14 @@ int64_t jint(json_t *o, const char *path)
 
 const char *fmt(const char *f, ...)
 {
-    static char buf[65536];
+    /* a ring of buffers, so that one call's arguments may use fmt() several times */
+    static char bufs[8][65536];
+    static int next;
+    char *buf = bufs[next];
+    next = (next + 1) % 8;
     va_list ap;
     va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
+    vsnprintf(buf, sizeof bufs[0], f, ap);
     va_end(ap);
     return buf;
 }

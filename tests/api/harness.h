@@ -60,6 +60,9 @@ long http_ex(struct srv *s, const char *method, const char *path, const char *to
              const char *body, const char *const *headers, struct resp *out);
 long http(struct srv *s, const char *method, const char *path, const char *token, const char *body,
           struct resp *out);
+/* Like http_ex() with a binary body of n bytes (no Content-Type added). */
+long http_bytes(struct srv *s, const char *method, const char *path, const char *body, size_t n,
+                const char *const *headers, struct resp *out);
 void resp_free(struct resp *r);
 /* Value of response header `name` (case-insensitive), malloc'd, or NULL. */
 char *resp_header(const struct resp *r, const char *name);
@@ -69,7 +72,7 @@ json_t *jget(json_t *o, const char *path);
 const char *jstr(json_t *o, const char *path);
 int64_t jint(json_t *o, const char *path);
 
-/* printf-style body builder (static buffer; valid until the next call). */
+/* printf-style builder; the result stays valid for the next 7 calls. */
 const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
 /* One integer from the server's database, e.g. "SELECT COUNT(*) FROM users". */

@@ -50,6 +50,23 @@ enum err api_product_image_remove(struct req *r);
 enum err api_image_get(struct req *r);
 enum err api_tags_vocab(struct req *r);
 
+/* circles.c (circles and contacts) */
+enum err api_circle_create(struct req *r);
+enum err api_circle_list(struct req *r);
+enum err api_circle_get(struct req *r);
+enum err api_circle_patch(struct req *r);
+enum err api_circle_rotate_code(struct req *r);
+enum err api_circle_join(struct req *r);
+enum err api_circle_leave(struct req *r);
+enum err api_circle_members(struct req *r);
+enum err api_circle_member_patch(struct req *r);
+enum err api_circle_member_remove(struct req *r);
+enum err api_me_circles(struct req *r);
+enum err api_contact_request(struct req *r);
+enum err api_contact_accept(struct req *r);
+enum err api_contact_remove(struct req *r);
+enum err api_contact_list(struct req *r);
+
 /* ops.c */
 enum err api_healthz(struct req *r);
 enum err api_metrics(struct req *r);

@@ -65,6 +65,40 @@ const struct route api_routes[] = {
      SMALL_BODY, "Remove an image (owner or staff)", JSON},
     {"GET", "/images/{file}", api_image_get, AUTH_NONE, SMALL_BODY,
      "An image file (cached for a year: names are content hashes)", JSON},
+
+    /* circles */
+    {"POST", "/api/v1/shops/{id}/circles", api_circle_create, AUTH_USER, SMALL_BODY,
+     "Open a circle (owner or staff; the caller becomes its owner)", JSON},
+    {"GET", "/api/v1/shops/{id}/circles", api_circle_list, AUTH_USER, SMALL_BODY,
+     "A shop's circles (owner or staff)", JSON},
+    {"GET", "/api/v1/circles/{id}", api_circle_get, AUTH_USER, SMALL_BODY,
+     "A circle (its members, or who runs the shop)", JSON},
+    {"PATCH", "/api/v1/circles/{id}", api_circle_patch, AUTH_USER, SMALL_BODY,
+     "Change a circle (owner or staff)", JSON},
+    {"POST", "/api/v1/circles/{id}/invite-code", api_circle_rotate_code, AUTH_USER, SMALL_BODY,
+     "Replace the invite code (owner, staff, circle owner or admin)", JSON},
+    {"POST", "/api/v1/circles/join", api_circle_join, AUTH_USER, SMALL_BODY,
+     "Join a circle with its invite code", JSON},
+    {"POST", "/api/v1/circles/{id}/leave", api_circle_leave, AUTH_USER, SMALL_BODY,
+     "Leave a circle", JSON},
+    {"GET", "/api/v1/circles/{id}/members", api_circle_members, AUTH_USER, SMALL_BODY,
+     "A circle's members (?limit, ?cursor)", JSON},
+    {"PATCH", "/api/v1/circles/{id}/members/{user_id}", api_circle_member_patch, AUTH_USER,
+     SMALL_BODY, "Make a member admin or member (owner or staff)", JSON},
+    {"DELETE", "/api/v1/circles/{id}/members/{user_id}", api_circle_member_remove, AUTH_USER,
+     SMALL_BODY, "Remove a member (owner, staff, circle owner or admin)", JSON},
+    {"GET", "/api/v1/me/circles", api_me_circles, AUTH_USER, SMALL_BODY,
+     "The circles the member is in, in every shop", JSON},
+
+    /* contacts */
+    {"POST", "/api/v1/me/contacts", api_contact_request, AUTH_USER, SMALL_BODY,
+     "Ask a member to be contacts (accepts at once if they asked first)", JSON},
+    {"POST", "/api/v1/me/contacts/{user_id}/accept", api_contact_accept, AUTH_USER, SMALL_BODY,
+     "Accept a contact request", JSON},
+    {"DELETE", "/api/v1/me/contacts/{user_id}", api_contact_remove, AUTH_USER, SMALL_BODY,
+     "Remove a contact, or decline or withdraw a request", JSON},
+    {"GET", "/api/v1/me/contacts", api_contact_list, AUTH_USER, SMALL_BODY,
+     "The member's contacts and open requests", JSON},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

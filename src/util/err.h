@@ -35,7 +35,9 @@
     X(CONFLICT, 409, "conflict")                                                                   \
     X(LOGIN_TAKEN, 409, "login_taken")                                                             \
     X(SLUG_TAKEN, 409, "slug_taken")                                                               \
-    X(ALREADY_MEMBER, 409, "already_member")                                                       \
+    X(ALREADY_MEMBER, 409, "already_member")                                           \
+    X(ALREADY_CONTACT, 409, "already_contact")                                         \
+    X(CIRCLE_FULL, 409, "circle_full")                                                       \
     X(RETRY, 503, "busy_retry")                                                        \
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \

@@ -1,0 +1,498 @@
+#include "domain/circle.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "domain/check.h"
+#include "util/clock.h"
+#include "util/limits.h"
+#include "util/log.h"
+
+static const char *const kinds[] = {"parents", "neighbourhood", "fitness", "interest", "other"};
+static const char *const roles[] = {"none", "owner", "admin", "member"};
+
+const char *circle_kind_name(enum circle_kind k)
+{
+    return (unsigned)k <= CIRCLE_OTHER ? kinds[k] : "other";
+}
+
+bool circle_kind_parse(const char *s, enum circle_kind *out)
+{
+    for (int i = 0; i <= CIRCLE_OTHER; i++)
+        if (s && strcmp(s, kinds[i]) == 0) {
+            *out = (enum circle_kind)i;
+            return true;
+        }
+    return false;
+}
+
+const char *circle_role_name(enum circle_role r)
+{
+    return (unsigned)r <= CIRCLE_ROLE_MEMBER ? roles[r] : "none";
+}
+
+bool circle_role_parse(const char *s, enum circle_role *out)
+{
+    for (int i = CIRCLE_ROLE_OWNER; i <= CIRCLE_ROLE_MEMBER; i++)
+        if (s && strcmp(s, roles[i]) == 0) {
+            *out = (enum circle_role)i;
+            return true;
+        }
+    return false;
+}
+
+/* Eight characters without 0/O, 1/I/L: easy to read aloud and to type. */
+static void new_code(char *out)
+{
+    static const char alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    for (int i = 0; i < CIRCLE_CODE_LEN; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+    out[CIRCLE_CODE_LEN] = '\0';
+}
+
+static enum err validate(struct arena *a, struct circle_input *in, bool create,
+                         struct errinfo *ei)
+{
+    enum err e;
+    if (create && !in->name)
+        return err_set(ei, ERR_MISSING_FIELD, "name", "name is required");
+    if (create && !in->has_kind)
+        return err_set(ei, ERR_MISSING_FIELD, "kind", "kind is required");
+    if (in->name && (e = check_name(in->name, in->name_len, "name", CIRCLE_NAME_CHARS, ei)))
+        return e;
+    if (in->has_capacity && (in->capacity < 2 || in->capacity > LIMIT_CIRCLE_CAPACITY))
+        return err_set(ei, ERR_OUT_OF_RANGE, "capacity",
+                       "capacity must be from 2 to %d: circles stay small", LIMIT_CIRCLE_CAPACITY);
+    if (in->has_tags) {
+        if (in->n_tags > CIRCLE_TAGS_MAX)
+            return err_set(ei, ERR_OUT_OF_RANGE, "tags", "a circle has at most %d tags",
+                           CIRCLE_TAGS_MAX);
+        if ((e = tags_validate(a, in->tags, in->n_tags, "tags", ei)))
+            return e;
+    }
+    return ERR_OK;
+}
+
+static enum err write_tags(struct db *db, int64_t shop_id, int64_t id, const struct tag *tags,
+                           size_t n)
+{
+    static const char del[] = "DELETE FROM circle_tags WHERE circle_id = ?";
+    static const char ins[] = "INSERT INTO circle_tags (shop_id, circle_id, tag, weight_milli)"
+                              " VALUES (?, ?, ?, ?)";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, del, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, id);
+    e = db_step_done(st);
+    db_done(st);
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        if ((e = db_prepare(db, ins, &st)))
+            break;
+        db_bind_int64(st, 1, shop_id);
+        db_bind_int64(st, 2, id);
+        db_bind_str(st, 3, tags[i].name);
+        db_bind_int64(st, 4, tags[i].weight_milli);
+        e = db_step_done(st);
+        db_done(st);
+    }
+    return e;
+}
+
+enum err circle_create(struct db *db, int64_t shop_id, int64_t owner_id, struct circle_input *in,
+                       struct arena *a, int64_t *id, struct errinfo *ei)
+{
+    static const char count[] = "SELECT COUNT(*) FROM circles WHERE shop_id = ?";
+    static const char ins[] =
+        "INSERT INTO circles (shop_id, name, kind, capacity, member_count, invite_code,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?) RETURNING id";
+    static const char member[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
+                                 " joined_at) VALUES (?, ?, ?, 'owner', ?)";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = validate(a, in, true, ei);
+    if (e)
+        return e;
+    int64_t now = clock_now_ms();
+    if ((e = db_begin(db, DB_TX_WRITE)))
+        return e;
+    if ((e = db_prepare(db, count, &st)))
+        goto out;
+    db_bind_int64(st, 1, shop_id);
+    e = db_step(st, &row);
+    int64_t n = db_col_int64(st, 0);
+    db_done(st);
+    if (e == ERR_OK && n >= LIMIT_CIRCLES_PER_SHOP)
+        e = err_set(ei, ERR_CONFLICT, NULL, "a shop has at most %d circles",
+                    LIMIT_CIRCLES_PER_SHOP);
+    if (e || (e = db_prepare(db, ins, &st)))
+        goto out;
+    char code[CIRCLE_CODE_LEN + 1];
+    new_code(code); /* 31^8 codes: a clash is practically impossible and fails loudly */
+    db_bind_int64(st, 1, shop_id);
+    db_bind_text(st, 2, in->name, in->name_len);
+    db_bind_str(st, 3, circle_kind_name(in->kind));
+    db_bind_int64(st, 4, in->has_capacity ? in->capacity : LIMIT_CIRCLE_CAPACITY);
+    db_bind_str(st, 5, code);
+    db_bind_int64(st, 6, now);
+    db_bind_int64(st, 7, now);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        *id = db_col_int64(st, 0);
+    db_done(st);
+    if (e || (e = db_prepare(db, member, &st)))
+        goto out;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, *id);
+    db_bind_int64(st, 3, owner_id);
+    db_bind_int64(st, 4, now);
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_OK && in->has_tags)
+        e = write_tags(db, shop_id, *id, in->tags, in->n_tags);
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    if (e == ERR_OK)
+        LOG(LOG_INFO, "circle_created", "shop_id=%lld circle_id=%lld", (long long)shop_id,
+            (long long)*id);
+    return e;
+}
+
+#define CIRCLE_COLS                                                                              \
+    "id, shop_id, name, kind, capacity, member_count, invite_code, created_at, updated_at"
+
+static enum err read_row(struct db_stmt *st, struct arena *a, struct circle *c)
+{
+    memset(c, 0, sizeof *c);
+    c->id = db_col_int64(st, 0);
+    c->shop_id = db_col_int64(st, 1);
+    c->name = arena_strdup(a, db_col_text(st, 2, NULL));
+    (void)circle_kind_parse(db_col_text(st, 3, NULL), &c->kind);
+    c->capacity = db_col_int64(st, 4);
+    c->member_count = db_col_int64(st, 5);
+    c->invite_code = arena_strdup(a, db_col_text(st, 6, NULL));
+    c->created_at_ms = db_col_int64(st, 7);
+    c->updated_at_ms = db_col_int64(st, 8);
+    return c->name && c->invite_code ? ERR_OK : ERR_TOO_LARGE;
+}
+
+static enum err read_tags(struct db *db, struct arena *a, struct circle *c)
+{
+    static const char sql[] = "SELECT tag, weight_milli FROM circle_tags WHERE circle_id = ?"
+                              " ORDER BY weight_milli DESC, tag";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    c->tags = arena_alloc(a, CIRCLE_TAGS_MAX * sizeof *c->tags);
+    if (!c->tags)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, c->id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && c->n_tags < CIRCLE_TAGS_MAX) {
+        c->tags[c->n_tags].name = arena_strdup(a, db_col_text(st, 0, NULL));
+        c->tags[c->n_tags++].weight_milli = db_col_int64(st, 1);
+    }
+    db_done(st);
+    return a->exhausted ? ERR_TOO_LARGE : e;
+}
+
+enum err circle_get(struct db *db, int64_t id, struct arena *a, struct circle *out)
+{
+    static const char sql[] = "SELECT " CIRCLE_COLS " FROM circles WHERE id = ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, id);
+    e = db_step(st, &row);
+    if (e == ERR_OK && !row)
+        e = ERR_NOT_FOUND;
+    if (e == ERR_OK)
+        e = read_row(st, a, out);
+    db_done(st);
+    return e ? e : read_tags(db, a, out);
+}
+
+enum err circle_update(struct db *db, int64_t id, struct circle_input *in, struct arena *a,
+                       struct errinfo *ei)
+{
+    static const char sql[] = "UPDATE circles SET name = ?, kind = ?, capacity = ?,"
+                              " updated_at = ? WHERE id = ?";
+    struct circle cur;
+    struct db_stmt *st = NULL;
+    enum err e = validate(a, in, false, ei);
+    if (e)
+        return e;
+    if ((e = db_begin(db, DB_TX_WRITE)))
+        return e;
+    if ((e = circle_get(db, id, a, &cur)))
+        goto out;
+    if (in->has_capacity && in->capacity < cur.member_count) {
+        e = err_set(ei, ERR_OUT_OF_RANGE, "capacity",
+                    "capacity cannot go below the %lld members the circle has",
+                    (long long)cur.member_count);
+        goto out;
+    }
+    if ((e = db_prepare(db, sql, &st)))
+        goto out;
+    if (in->name)
+        db_bind_text(st, 1, in->name, in->name_len);
+    else
+        db_bind_str(st, 1, cur.name);
+    db_bind_str(st, 2, circle_kind_name(in->has_kind ? in->kind : cur.kind));
+    db_bind_int64(st, 3, in->has_capacity ? in->capacity : cur.capacity);
+    db_bind_int64(st, 4, clock_now_ms());
+    db_bind_int64(st, 5, id);
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_OK && in->has_tags)
+        e = write_tags(db, cur.shop_id, id, in->tags, in->n_tags);
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    return e;
+}
+
+enum err circle_rotate_code(struct db *db, int64_t id, char *code)
+{
+    static const char sql[] = "UPDATE circles SET invite_code = ?, updated_at = ? WHERE id = ?";
+    struct db_stmt *st = NULL;
+    new_code(code);
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_str(st, 1, code);
+    db_bind_int64(st, 2, clock_now_ms());
+    db_bind_int64(st, 3, id);
+    e = db_step_done(st);
+    if (e == ERR_OK && db_changes(st) != 1)
+        e = ERR_NOT_FOUND;
+    db_done(st);
+    return e;
+}
+
+enum err circle_join(struct db *db, int64_t user_id, const char *code, int64_t *circle_id,
+                     struct errinfo *ei)
+{
+    static const char find[] = "SELECT id, shop_id FROM circles WHERE invite_code = ?";
+    static const char seat[] = "UPDATE circles SET member_count = member_count + 1"
+                               " WHERE id = ? AND member_count < capacity";
+    static const char ins[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
+                              " joined_at) VALUES (?, ?, ?, 'member', ?)";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t shop_id = 0;
+    enum err e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    if ((e = db_prepare(db, find, &st)))
+        goto out;
+    db_bind_str(st, 1, code);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row) {
+        *circle_id = db_col_int64(st, 0);
+        shop_id = db_col_int64(st, 1);
+    }
+    db_done(st);
+    if (e == ERR_OK && !row)
+        e = err_set(ei, ERR_NOT_FOUND, "invite_code", "no circle has this invite code");
+    if (e || (e = db_prepare(db, ins, &st)))
+        goto out;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, *circle_id);
+    db_bind_int64(st, 3, user_id);
+    db_bind_int64(st, 4, clock_now_ms());
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_CONFLICT)
+        e = err_set(ei, ERR_ALREADY_MEMBER, "invite_code", "you are already in this circle");
+    if (e || (e = db_prepare(db, seat, &st)))
+        goto out;
+    db_bind_int64(st, 1, *circle_id);
+    e = db_step_done(st);
+    if (e == ERR_OK && db_changes(st) != 1)
+        e = err_set(ei, ERR_CIRCLE_FULL, "invite_code",
+                    "this circle is full; ask the shop about another circle");
+    db_done(st);
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    return e;
+}
+
+enum err circle_role_of(struct db *db, int64_t circle_id, int64_t user_id, enum circle_role *out)
+{
+    static const char sql[] = "SELECT role FROM circle_members WHERE circle_id = ? AND user_id = ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *out = CIRCLE_ROLE_NONE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, circle_id);
+    db_bind_int64(st, 2, user_id);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        (void)circle_role_parse(db_col_text(st, 0, NULL), out);
+    db_done(st);
+    return e;
+}
+
+enum err circle_leave(struct db *db, int64_t circle_id, int64_t user_id, struct errinfo *ei)
+{
+    static const char del[] = "DELETE FROM circle_members WHERE circle_id = ? AND user_id = ?"
+                              " AND role <> 'owner'";
+    static const char seat[] = "UPDATE circles SET member_count = member_count - 1 WHERE id = ?";
+    struct db_stmt *st = NULL;
+    enum circle_role role;
+    enum err e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    if ((e = circle_role_of(db, circle_id, user_id, &role)))
+        goto out;
+    if (role == CIRCLE_ROLE_NONE) {
+        e = err_set(ei, ERR_NOT_FOUND, NULL, "not a member of this circle");
+        goto out;
+    }
+    if (role == CIRCLE_ROLE_OWNER) {
+        e = err_set(ei, ERR_CONFLICT, NULL, "the circle's owner cannot leave it");
+        goto out;
+    }
+    if ((e = db_prepare(db, del, &st)))
+        goto out;
+    db_bind_int64(st, 1, circle_id);
+    db_bind_int64(st, 2, user_id);
+    e = db_step_done(st);
+    db_done(st);
+    if (e || (e = db_prepare(db, seat, &st)))
+        goto out;
+    db_bind_int64(st, 1, circle_id);
+    e = db_step_done(st);
+    db_done(st);
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    return e;
+}
+
+enum err circle_set_role(struct db *db, int64_t circle_id, int64_t user_id, enum circle_role role,
+                         struct errinfo *ei)
+{
+    static const char sql[] = "UPDATE circle_members SET role = ? WHERE circle_id = ?"
+                              " AND user_id = ? AND role <> 'owner'";
+    struct db_stmt *st = NULL;
+    enum circle_role cur;
+    if (role != CIRCLE_ROLE_ADMIN && role != CIRCLE_ROLE_MEMBER)
+        return err_set(ei, ERR_INVALID, "role", "role must be admin or member");
+    enum err e = circle_role_of(db, circle_id, user_id, &cur);
+    if (e)
+        return e;
+    if (cur == CIRCLE_ROLE_NONE)
+        return err_set(ei, ERR_NOT_FOUND, "user_id", "not a member of this circle");
+    if (cur == CIRCLE_ROLE_OWNER)
+        return err_set(ei, ERR_CONFLICT, "user_id", "the circle's owner stays its owner");
+    if ((e = db_prepare(db, sql, &st)))
+        return e;
+    db_bind_str(st, 1, circle_role_name(role));
+    db_bind_int64(st, 2, circle_id);
+    db_bind_int64(st, 3, user_id);
+    e = db_step_done(st);
+    db_done(st);
+    return e;
+}
+
+enum err circle_members(struct db *db, int64_t circle_id, int64_t after_user_id, int64_t limit,
+                        struct arena *a, struct circle_member **out, size_t *n, bool *more)
+{
+    static const char sql[] = "SELECT m.user_id, u.display_name, m.role, m.joined_at"
+                              " FROM circle_members m JOIN users u ON u.id = m.user_id"
+                              " WHERE m.circle_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t len = 0;
+    struct circle_member *list = arena_alloc(a, (size_t)(limit + 1) * sizeof *list);
+    if (!list)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, circle_id);
+    db_bind_int64(st, 2, after_user_id);
+    db_bind_int64(st, 3, limit + 1);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)limit) {
+        struct circle_member *m = &list[len++];
+        m->user_id = db_col_int64(st, 0);
+        m->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+        (void)circle_role_parse(db_col_text(st, 2, NULL), &m->role);
+        m->joined_at_ms = db_col_int64(st, 3);
+    }
+    db_done(st);
+    *more = len > (size_t)limit;
+    *n = *more ? (size_t)limit : len;
+    *out = list;
+    return a->exhausted ? ERR_TOO_LARGE : e;
+}
+
+enum err circle_list_shop(struct db *db, int64_t shop_id, struct arena *a, struct circle **out,
+                          size_t *n)
+{
+    static const char sql[] =
+        "SELECT " CIRCLE_COLS " FROM circles WHERE shop_id = ? ORDER BY id DESC LIMIT 200";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t len = 0;
+    struct circle *list = arena_alloc(a, LIMIT_CIRCLES_PER_SHOP * sizeof *list);
+    if (!list)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len < LIMIT_CIRCLES_PER_SHOP)
+        if ((e = read_row(st, a, &list[len++])))
+            break;
+    db_done(st);
+    for (size_t i = 0; e == ERR_OK && i < len; i++)
+        e = read_tags(db, a, &list[i]);
+    *out = list;
+    *n = len;
+    return e;
+}
+
+enum err circle_list_member(struct db *db, int64_t user_id, struct arena *a, struct circle **out,
+                            enum circle_role **roles_out, size_t *n)
+{
+    static const char sql[] = "SELECT c.id, c.shop_id, c.name, c.kind, c.capacity, c.member_count,"
+                              " c.invite_code, c.created_at, c.updated_at, m.role"
+                              " FROM circle_members m JOIN circles c ON c.id = m.circle_id"
+                              " WHERE m.user_id = ? ORDER BY c.id LIMIT 200";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t len = 0, cap = 200;
+    struct circle *list = arena_alloc(a, cap * sizeof *list);
+    enum circle_role *r = arena_alloc(a, cap * sizeof *r);
+    if (!list || !r)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, user_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+        if ((e = read_row(st, a, &list[len])))
+            break;
+        (void)circle_role_parse(db_col_text(st, 9, NULL), &r[len]);
+        len++;
+    }
+    db_done(st);
+    *out = list;
+    *roles_out = r;
+    *n = len;
+    return e;
+}

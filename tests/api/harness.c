@@ -379,9 +379,10 @@ int64_t jint(json_t *o, const char *path)
 
 const char *fmt(const char *f, ...)
 {
-    /* a ring of buffers, so that one call's arguments may use fmt() several times */
-    static char bufs[8][65536];
-    static int next;
+    /* a ring of buffers per thread, so that one call's arguments may use fmt() several
+     * times and test threads never share one */
+    static _Thread_local char bufs[8][16384];
+    static _Thread_local int next;
     char *buf = bufs[next];
     next = (next + 1) % 8;
     va_list ap;

@@ -67,6 +67,19 @@ enum err api_contact_accept(struct req *r);
 enum err api_contact_remove(struct req *r);
 enum err api_contact_list(struct req *r);
 
+/* orders.c */
+enum err api_order_create(struct req *r);
+enum err api_order_get(struct req *r);
+enum err api_me_orders(struct req *r);
+enum err api_shop_orders(struct req *r);
+enum err api_order_confirm_payment(struct req *r);
+enum err api_order_ship(struct req *r);
+enum err api_order_receive(struct req *r);
+enum err api_order_cancel(struct req *r);
+enum err api_refund_request(struct req *r);
+enum err api_refund_approve(struct req *r);
+enum err api_refund_reject(struct req *r);
+
 /* ops.c */
 enum err api_healthz(struct req *r);
 enum err api_metrics(struct req *r);

@@ -99,6 +99,30 @@ const struct route api_routes[] = {
      "Remove a contact, or decline or withdraw a request", JSON},
     {"GET", "/api/v1/me/contacts", api_contact_list, AUTH_USER, SMALL_BODY,
      "The member's contacts and open requests", JSON},
+
+    /* orders */
+    {"POST", "/api/v1/orders", api_order_create, AUTH_USER, SMALL_BODY,
+     "Order from one shop (header Idempotency-Key required)", JSON},
+    {"GET", "/api/v1/orders/{id}", api_order_get, AUTH_USER, SMALL_BODY,
+     "An order with its timeline (its buyer, or who runs the shop)", JSON},
+    {"GET", "/api/v1/me/orders", api_me_orders, AUTH_USER, SMALL_BODY,
+     "The member's orders (?status, ?limit, ?cursor)", JSON},
+    {"GET", "/api/v1/shops/{id}/orders", api_shop_orders, AUTH_USER, SMALL_BODY,
+     "A shop's orders (owner or staff; ?status, ?limit, ?cursor)", JSON},
+    {"POST", "/api/v1/orders/{id}/confirm-payment", api_order_confirm_payment, AUTH_USER,
+     SMALL_BODY, "Confirm the buyer's transfer (owner or staff; offline provider)", JSON},
+    {"POST", "/api/v1/orders/{id}/ship", api_order_ship, AUTH_USER, SMALL_BODY,
+     "Ship with carrier and tracking number (owner or staff)", JSON},
+    {"POST", "/api/v1/orders/{id}/receive", api_order_receive, AUTH_USER, SMALL_BODY,
+     "Confirm receipt (the buyer)", JSON},
+    {"POST", "/api/v1/orders/{id}/cancel", api_order_cancel, AUTH_USER, SMALL_BODY,
+     "Cancel an unpaid order (the buyer, owner or staff); stock comes back", JSON},
+    {"POST", "/api/v1/orders/{id}/refunds", api_refund_request, AUTH_USER, SMALL_BODY,
+     "Ask for a refund of part or all of the order (the buyer)", JSON},
+    {"POST", "/api/v1/refunds/{id}/approve", api_refund_approve, AUTH_USER, SMALL_BODY,
+     "Approve a refund (owner or staff)", JSON},
+    {"POST", "/api/v1/refunds/{id}/reject", api_refund_reject, AUTH_USER, SMALL_BODY,
+     "Reject a refund (owner or staff)", JSON},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

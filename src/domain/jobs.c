@@ -7,6 +7,8 @@
 
 #include "db/pool.h"
 #include "domain/account.h"
+#include "domain/idempotency.h"
+#include "domain/order.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -23,8 +25,19 @@ static enum err job_purge_sessions(struct db *db, int64_t now_ms, int64_t *affec
     return account_purge_sessions(db, now_ms, affected);
 }
 
+static enum err job_purge_idempotency(struct db *db, int64_t now_ms, int64_t *affected)
+{
+    return idem_purge(db, now_ms, affected);
+}
+
+#define MINUTE (60 * 1000)
+
 static const struct job table[] = {
-    {"purge_sessions", 60 * 60 * 1000, job_purge_sessions},
+    {"cancel_unpaid_orders", MINUTE, order_cancel_unpaid},
+    {"auto_receive_orders", 10 * MINUTE, order_auto_receive},
+    {"complete_orders", 10 * MINUTE, order_complete_due},
+    {"purge_sessions", 60 * MINUTE, job_purge_sessions},
+    {"purge_idempotency_keys", 60 * MINUTE, job_purge_idempotency},
 };
 #define N_JOBS (sizeof table / sizeof table[0])
 _Static_assert(N_JOBS <= JOBS_MAX, "job table");

@@ -161,3 +161,14 @@ json_t *json_weight(int64_t milli)
 {
     return json_real((double)milli / 1000.0);
 }
+
+json_t *req_error_json(struct req *r, enum err e)
+{
+    const char *msg = r->ei.message[0] ? r->ei.message : err_default_message(e);
+    if (e == ERR_INTERNAL || e == ERR_DB)
+        msg = err_default_message(e); /* never leak internals */
+    json_t *inner = json_pack("{s:s, s:s}", "code", err_code(e), "message", msg);
+    if (inner && r->ei.field)
+        json_object_set_new(inner, "field", json_string(r->ei.field));
+    return inner ? json_pack("{s:o}", "error", inner) : NULL;
+}

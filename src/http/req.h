@@ -55,6 +55,7 @@ struct req {
     const char *allow; /* Allow header of a 405 */
     const char *cache_control; /* NULL: no-store */
     const char *etag;
+    const char *replayed; /* Idempotent-Replayed header */
     bool has_file; /* respond with file_fd (closed by the server) */
     int file_fd;
     uint64_t file_size;
@@ -75,6 +76,8 @@ const char *req_header(const struct req *r, const char *name);
 /* Records `e` with its field and message; returns `e`. */
 enum err req_fail(struct req *r, enum err e, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The JSON error body for `e` with the recorded field and message. */
+json_t *req_error_json(struct req *r, enum err e);
 /* Sets the response; `body` may be NULL for an empty object. Returns ERR_OK. */
 enum err req_reply(struct req *r, int status, json_t *body);
 

@@ -111,17 +111,6 @@ static enum err parse_body(struct req *r)
     return ERR_OK;
 }
 
-static json_t *error_body(struct req *r, enum err e)
-{
-    const char *msg = r->ei.message[0] ? r->ei.message : err_default_message(e);
-    if (e == ERR_INTERNAL || e == ERR_DB)
-        msg = err_default_message(e); /* never leak internals */
-    json_t *inner = json_pack("{s:s, s:s}", "code", err_code(e), "message", msg);
-    if (inner && r->ei.field)
-        json_object_set_new(inner, "field", json_string(r->ei.field));
-    return inner ? json_pack("{s:o}", "error", inner) : NULL;
-}
-
 static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e)
 {
     struct req *r = &cs->r;
@@ -133,7 +122,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
 
     if (e != ERR_OK) {
         status = err_status(e);
-        r->resp = error_body(r, e);
+        r->resp = req_error_json(r, e);
         r->raw_body = NULL;
     } else {
         status = r->status ? r->status : 200;
@@ -170,6 +159,8 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                             r->cache_control && e == ERR_OK ? r->cache_control : "no-store");
+    if (r->replayed)
+        MHD_add_response_header(resp, "Idempotent-Replayed", r->replayed);
     if (r->etag && e == ERR_OK)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
     if (r->set_cookie)

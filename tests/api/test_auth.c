@@ -283,9 +283,11 @@ static void sessions_expire(void **state)
     http(&S, "POST", "/api/v1/test-clock", t, fmt("{\"advance_ms\":%lld}", 2LL * 86400000), &r);
     assert_int_equal(r.status, 200);
     json_t *jobs = jget(r.json, "jobs");
-    assert_int_equal(json_array_size(jobs), 1);
-    assert_string_equal(jstr(jobs, "0.name"), "purge_sessions");
-    assert_true(jint(jobs, "0.affected") >= 2);
+    int64_t purged = -1;
+    for (size_t i = 0; i < json_array_size(jobs); i++)
+        if (!strcmp(jstr(json_array_get(jobs, i), "name"), "purge_sessions"))
+            purged = jint(json_array_get(jobs, i), "affected");
+    assert_true(purged >= 2);
     resp_free(&r);
     char *fresh = register_user(&S, "13900007777", "Fresh", NULL);
     http(&S, "GET", "/api/v1/me", t, NULL, &r);

@@ -1,0 +1,464 @@
+/*
+ * orders.c - direct orders: create (with Idempotency-Key), read with the
+ * timeline, lists for the buyer and the shop, and every transition:
+ * payment confirmed by the shop (offline provider), shipping, receipt,
+ * cancellation, refunds. An order is visible to its buyer and to whoever
+ * runs its shop; to anyone else it does not exist (404).
+ */
+#include <string.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "domain/idempotency.h"
+#include "domain/order.h"
+#include "util/log.h"
+
+static json_t *opt_time(int64_t ms)
+{
+    return ms ? json_time(ms) : json_null();
+}
+
+static json_t *order_json(const struct order *o)
+{
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < o->n_items; i++) {
+        const struct order_item *it = &o->items[i];
+        json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I, s:I}", "product_id",
+                                               (json_int_t)it->product_id, "title", it->title,
+                                               "price_fen", (json_int_t)it->price_fen, "qty",
+                                               (json_int_t)it->qty, "line_fen",
+                                               (json_int_t)it->line_fen));
+    }
+    json_t *o_json = json_pack(
+        "{s:I, s:I, s:I, s:s, s:I, s:I, s:o, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o, "
+        "s:o, s:o, s:o, s:o, s:o, s:o}",
+        "id", (json_int_t)o->id, "shop_id", (json_int_t)o->shop_id, "buyer_id",
+        (json_int_t)o->buyer_id, "status", order_status_name(o->status), "total_fen",
+        (json_int_t)o->total_fen, "refunded_fen", (json_int_t)o->refunded_fen, "items", items,
+        "address", "name", o->address.name, "phone", o->address.phone, "region",
+        o->address.region, "line", o->address.line, "share_token",
+        o->share_token ? json_string(o->share_token) : json_null(), "carrier",
+        o->carrier ? json_string(o->carrier) : json_null(), "tracking",
+        o->tracking ? json_string(o->tracking) : json_null(), "pay_deadline_at",
+        json_time(o->pay_deadline_ms), "created_at", json_time(o->created_at_ms), "paid_at",
+        opt_time(o->paid_at_ms), "shipped_at", opt_time(o->shipped_at_ms), "delivered_at",
+        opt_time(o->delivered_at_ms), "completed_at", opt_time(o->completed_at_ms),
+        "cancelled_at", opt_time(o->cancelled_at_ms), "updated_at", json_time(o->updated_at_ms));
+    if (!o_json || !o->events)
+        return o_json;
+    json_t *timeline = json_array();
+    for (size_t i = 0; timeline && i < o->n_events; i++) {
+        const struct order_timeline_event *t = &o->events[i];
+        json_array_append_new(
+            timeline, json_pack("{s:o, s:s, s:o, s:s, s:s, s:o}", "at", json_time(t->at_ms),
+                                "kind", t->kind, "from", t->from ? json_string(t->from) : json_null(),
+                                "to", t->to, "note", t->note ? t->note : "", "by",
+                                t->actor_id ? json_integer(t->actor_id) : json_string("system")));
+    }
+    json_t *refunds = json_array();
+    for (size_t i = 0; refunds && i < o->n_refunds; i++) {
+        const struct refund *f = &o->refunds[i];
+        json_array_append_new(refunds, json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id",
+                                                 (json_int_t)f->id, "amount_fen",
+                                                 (json_int_t)f->amount_fen, "reason", f->reason,
+                                                 "status", f->status, "note", f->note ? f->note : "",
+                                                 "created_at", json_time(f->created_at_ms),
+                                                 "decided_at", opt_time(f->decided_at_ms)));
+    }
+    json_object_set_new(o_json, "timeline", timeline);
+    json_object_set_new(o_json, "refunds", refunds);
+    return o_json;
+}
+
+static const char *render(void *ctx, const struct order *o, struct arena *a)
+{
+    (void)a; /* jansson allocates from the request arena already */
+    (void)ctx;
+    json_t *j = order_json(o);
+    return j ? json_dumps(j, JSON_COMPACT) : NULL;
+}
+
+static enum err read_address(struct req *r, struct address *ad)
+{
+    static const char *const keys[] = {"name", "phone", "region", "line"};
+    const char **vals[] = {&ad->name, &ad->phone, &ad->region, &ad->line};
+    size_t *lens[] = {&ad->name_len, &ad->phone_len, &ad->region_len, &ad->line_len};
+    static const char *const fields[] = {"address.name", "address.phone", "address.region",
+                                         "address.line"};
+    json_t *o = json_object_get(r->json, "address");
+    memset(ad, 0, sizeof *ad);
+    if (!o)
+        return req_fail(r, ERR_MISSING_FIELD, "address", "address is required");
+    if (!json_is_object(o))
+        return req_fail(r, ERR_WRONG_TYPE, "address",
+                        "address must be an object {name, phone, region, line}");
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < 4; i++)
+            known |= strcmp(k, keys[i]) == 0;
+        if (!known)
+            return req_fail(r, ERR_UNKNOWN_FIELD, "address", "unknown field \"address.%s\"", k);
+    }
+    for (size_t i = 0; i < 4; i++) {
+        v = json_object_get(o, keys[i]);
+        if (!v)
+            return req_fail(r, ERR_MISSING_FIELD, fields[i], "%s is required", fields[i]);
+        if (!json_is_string(v))
+            return req_fail(r, ERR_WRONG_TYPE, fields[i], "%s must be a string", fields[i]);
+        *vals[i] = json_string_value(v);
+        *lens[i] = json_string_length(v);
+    }
+    return ERR_OK;
+}
+
+static enum err read_items(struct req *r, struct order_item_in **out, size_t *n)
+{
+    json_t *arr = json_object_get(r->json, "items");
+    if (!arr)
+        return req_fail(r, ERR_MISSING_FIELD, "items", "items is required");
+    if (!json_is_array(arr))
+        return req_fail(r, ERR_WRONG_TYPE, "items",
+                        "items must be a list of {product_id, qty}");
+    size_t count = json_array_size(arr);
+    if (count < 1 || count > ORDER_ITEMS_MAX)
+        return req_fail(r, ERR_OUT_OF_RANGE, "items", "an order has 1 to %d items",
+                        ORDER_ITEMS_MAX);
+    struct order_item_in *items = arena_alloc(&r->arena, count * sizeof *items);
+    if (!items)
+        return ERR_TOO_LARGE;
+    for (size_t i = 0; i < count; i++) {
+        json_t *it = json_array_get(arr, i);
+        json_t *pid = json_object_get(it, "product_id"), *qty = json_object_get(it, "qty");
+        if (!json_is_object(it) || json_object_size(it) != 2 || !pid || !qty)
+            return req_fail(r, ERR_INVALID, "items",
+                            "items[%zu] must be exactly {product_id, qty}", i);
+        if (!json_is_integer(pid) || !json_is_integer(qty))
+            return req_fail(r, ERR_WRONG_TYPE, "items",
+                            "items[%zu].product_id and .qty must be whole numbers", i);
+        items[i].product_id = json_integer_value(pid);
+        items[i].qty = json_integer_value(qty);
+        if (items[i].product_id < 1)
+            return req_fail(r, ERR_OUT_OF_RANGE, "items", "items[%zu].product_id must be above 0",
+                            i);
+    }
+    *out = items;
+    *n = count;
+    return ERR_OK;
+}
+
+/* Drops a claim so that the same key may be tried again; a failure is only logged (the
+ * claim goes stale by itself after IDEM_STALE_MS). */
+static void release(struct req *r, const char *key)
+{
+    if (idem_release(r->db, r->user.user_id, key) != ERR_OK)
+        LOG(LOG_WARN, "idempotency_release_failed", "user_id=%lld",
+            (long long)r->user.user_id);
+}
+
+enum err api_order_create(struct req *r)
+{
+    static const char *const fields[] = {"shop_id", "items", "share_token", "address", NULL};
+    const char *key = req_header(r, "Idempotency-Key");
+    struct order_new in = {.buyer_id = r->user.user_id};
+    struct order_item_in *items = NULL;
+    const char *token = NULL;
+    size_t token_len = 0;
+    char hash[65];
+    if (!key)
+        return req_fail(r, ERR_MISSING_FIELD, "Idempotency-Key",
+                        "send an Idempotency-Key header (a unique value per order you mean)");
+    if (!idem_key_valid(key))
+        return req_fail(r, ERR_INVALID, "Idempotency-Key",
+                        "Idempotency-Key must be 1 to %d printable characters", IDEM_KEY_MAX);
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_int(r, "shop_id", true, 1, INT64_MAX, &in.shop_id, NULL);
+    if (!e)
+        e = read_items(r, &items, &in.n_items);
+    if (!e)
+        e = req_str(r, "share_token", false, &token, &token_len);
+    if (!e && token && (token_len < 1 || token_len > 64))
+        e = req_fail(r, ERR_INVALID, "share_token", "share_token is not a valid token");
+    if (!e)
+        e = read_address(r, &in.address);
+    if (e)
+        return e;
+    in.items = items;
+    in.share_token = token;
+
+    enum idem_state state;
+    int status = 0;
+    const char *stored = NULL;
+    idem_hash(r->body, r->body_len, hash);
+    if ((e = idem_claim(r->db, r->user.user_id, key, hash, &r->arena, &state, &status, &stored)))
+        return e;
+    switch (state) {
+    case IDEM_REPLAY:
+        r->status = status;
+        r->raw_body = stored;
+        r->raw_len = strlen(stored);
+        r->replayed = "true";
+        return ERR_OK;
+    case IDEM_MISMATCH:
+        return req_fail(r, ERR_IDEMPOTENCY_MISMATCH, "Idempotency-Key",
+                        "this Idempotency-Key was used with a different request");
+    case IDEM_IN_FLIGHT:
+        return req_fail(r, ERR_IDEMPOTENCY_IN_FLIGHT, "Idempotency-Key",
+                        "a request with this Idempotency-Key is still being handled");
+    case IDEM_NEW:
+        break;
+    }
+    int64_t id = 0;
+    struct order_idem idem = {.key = key, .render = render, .ctx = r};
+    e = order_create(r->db, &in, &idem, &r->arena, &id, &r->ei);
+    if (e && err_status(e) < 500) {
+        /* a refusal is an answer too: the same request gets it again */
+        json_t *body = req_error_json(r, e);
+        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        if (!text || idem_store(r->db, r->user.user_id, key, err_status(e), text) != ERR_OK)
+            release(r, key);
+        return e;
+    }
+    if (e) {
+        release(r, key); /* worth retrying with the same key */
+        return e;
+    }
+    struct order o;
+    if ((e = order_get(r->db, id, &r->arena, &o)))
+        return e;
+    return req_reply(r, 201, order_json(&o));
+}
+
+/* The order, if the caller is its buyer or runs its shop (else 404). */
+static enum err visible_order(struct req *r, int64_t id, struct order *o, bool *buyer,
+                              enum shop_role *role)
+{
+    enum err e = order_get(r->db, id, &r->arena, o);
+    if (!e)
+        e = api_shop_role_of(r, o->shop_id, role);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such order");
+    if (e)
+        return e;
+    *buyer = o->buyer_id == r->user.user_id;
+    if (!*buyer && *role == SHOP_ROLE_NONE)
+        return req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
+    return ERR_OK;
+}
+
+/* Replies with the order as it is now. */
+static enum err reply_order(struct req *r, int64_t id)
+{
+    struct order o;
+    enum err e = order_get(r->db, id, &r->arena, &o);
+    if (e)
+        return e;
+    return req_reply(r, 200, order_json(&o));
+}
+
+enum err api_order_get(struct req *r)
+{
+    struct order o;
+    bool buyer;
+    enum shop_role role;
+    enum err e = visible_order(r, req_param_id(r, 0), &o, &buyer, &role);
+    if (e)
+        return e;
+    return req_reply(r, 200, order_json(&o));
+}
+
+static enum err list(struct req *r, struct order_filter *f)
+{
+    struct order *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    const char *status = req_query(r, "status");
+    enum err e = api_page(r, &f->limit, &f->before_id);
+    if (e)
+        return e;
+    f->any_status = !status;
+    if (status && !order_status_parse(status, &f->status))
+        return req_fail(r, ERR_INVALID, "status",
+                        "status must be created, paid, shipped, delivered, completed, cancelled "
+                        "or refunded");
+    if ((e = order_list(r->db, f, &r->arena, &items, &n, &more)))
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, order_json(&items[i]));
+    return req_reply(r, 200, json_pack("{s:o, s:o}", "items", arr, "next_cursor",
+                                       api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+}
+
+enum err api_me_orders(struct req *r)
+{
+    struct order_filter f = {.buyer_id = r->user.user_id};
+    return list(r, &f);
+}
+
+enum err api_shop_orders(struct req *r)
+{
+    int64_t shop_id = req_param_id(r, 0);
+    enum shop_role role;
+    struct order_filter f = {.shop_id = shop_id};
+    enum err e = api_shop_role(r, shop_id, false, &role);
+    return e ? e : list(r, &f);
+}
+
+/* The order for a shop-side action: 404 unless the caller runs its shop. */
+static enum err shop_order(struct req *r, int64_t id, struct order *o)
+{
+    bool buyer;
+    enum shop_role role;
+    enum err e = visible_order(r, id, o, &buyer, &role);
+    if (!e && role == SHOP_ROLE_NONE)
+        e = req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
+    return e;
+}
+
+/* The order for a buyer-side action: 404 unless the caller bought it. */
+static enum err buyer_order(struct req *r, int64_t id, struct order *o)
+{
+    bool buyer;
+    enum shop_role role;
+    enum err e = visible_order(r, id, o, &buyer, &role);
+    if (!e && !buyer)
+        e = req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
+    return e;
+}
+
+enum err api_order_confirm_payment(struct req *r)
+{
+    static const char *const fields[] = {"reference", "amount_fen", NULL};
+    int64_t id = req_param_id(r, 0);
+    struct order o;
+    const char *ref = NULL;
+    size_t ref_len = 0;
+    struct payment p = {.provider = "offline", .order_id = id, .actor_id = r->user.user_id};
+    enum err e = shop_order(r, id, &o);
+    if (!e && r->json)
+        e = req_body(r, fields);
+    if (!e)
+        e = req_str(r, "reference", false, &ref, &ref_len);
+    if (!e && ref && (ref_len < 1 || ref_len > 64))
+        e = req_fail(r, ERR_INVALID, "reference", "reference must have 1 to 64 characters");
+    if (!e)
+        e = req_int(r, "amount_fen", false, 1, INT64_MAX, &p.amount_fen, &p.has_amount);
+    p.reference = ref;
+    if (!e)
+        e = payment_apply(r->db, &p, &r->ei);
+    return e ? e : reply_order(r, id);
+}
+
+enum err api_order_ship(struct req *r)
+{
+    static const char *const fields[] = {"carrier", "tracking", NULL};
+    int64_t id = req_param_id(r, 0);
+    struct order o;
+    const char *carrier = NULL, *tracking = NULL;
+    size_t cl = 0, tl = 0;
+    enum err e = shop_order(r, id, &o);
+    if (!e)
+        e = req_body(r, fields);
+    if (!e)
+        e = req_str(r, "carrier", true, &carrier, &cl);
+    if (!e)
+        e = req_str(r, "tracking", true, &tracking, &tl);
+    if (!e)
+        e = order_ship(r->db, id, carrier, cl, tracking, tl, r->user.user_id, &r->ei);
+    return e ? e : reply_order(r, id);
+}
+
+enum err api_order_receive(struct req *r)
+{
+    int64_t id = req_param_id(r, 0);
+    struct order o;
+    enum err e = buyer_order(r, id, &o);
+    if (!e)
+        e = order_receive(r->db, id, r->user.user_id, &r->ei);
+    return e ? e : reply_order(r, id);
+}
+
+enum err api_order_cancel(struct req *r)
+{
+    static const char *const fields[] = {"reason", NULL};
+    int64_t id = req_param_id(r, 0);
+    struct order o;
+    bool buyer;
+    enum shop_role role;
+    const char *reason = NULL;
+    size_t len = 0;
+    enum err e = visible_order(r, id, &o, &buyer, &role);
+    if (!e && r->json)
+        e = req_body(r, fields);
+    if (!e)
+        e = req_str(r, "reason", false, &reason, &len);
+    if (!e && reason && len > 200)
+        e = req_fail(r, ERR_INVALID, "reason", "reason must have at most 200 characters");
+    if (!e)
+        e = order_cancel(r->db, id, r->user.user_id,
+                         reason ? arena_strndup(&r->arena, reason, len)
+                                : (buyer ? "by the buyer" : "by the shop"),
+                         &r->ei);
+    return e ? e : reply_order(r, id);
+}
+
+enum err api_refund_request(struct req *r)
+{
+    static const char *const fields[] = {"amount_fen", "reason", NULL};
+    int64_t id = req_param_id(r, 0), amount = 0, refund_id = 0;
+    struct order o;
+    const char *reason = NULL;
+    size_t len = 0;
+    enum err e = buyer_order(r, id, &o);
+    if (!e)
+        e = req_body(r, fields);
+    if (!e)
+        e = req_int(r, "amount_fen", true, 1, INT64_MAX, &amount, NULL);
+    if (!e)
+        e = req_str(r, "reason", true, &reason, &len);
+    if (!e)
+        e = refund_request(r->db, id, r->user.user_id, amount, reason, len, &refund_id, &r->ei);
+    if (e)
+        return e;
+    struct order now;
+    if ((e = order_get(r->db, id, &r->arena, &now)))
+        return e;
+    json_t *body = order_json(&now);
+    json_object_set_new(body, "refund_id", json_integer(refund_id));
+    return req_reply(r, 201, body);
+}
+
+static enum err decide(struct req *r, bool approve)
+{
+    static const char *const fields[] = {"note", NULL};
+    int64_t refund_id = req_param_id(r, 0), order_id = 0, shop_id = 0;
+    enum shop_role role;
+    const char *note = NULL;
+    size_t len = 0;
+    enum err e = refund_order(r->db, refund_id, &order_id, &shop_id);
+    if (!e)
+        e = api_shop_role_of(r, shop_id, &role);
+    if (e == ERR_NOT_FOUND || (!e && role == SHOP_ROLE_NONE))
+        return req_fail(r, ERR_NOT_FOUND, NULL, "no such refund");
+    if (!e && r->json)
+        e = req_body(r, fields);
+    if (!e)
+        e = req_str(r, "note", false, &note, &len);
+    if (!e)
+        e = refund_decide(r->db, refund_id, approve, r->user.user_id, note, len, &r->ei);
+    return e ? e : reply_order(r, order_id);
+}
+
+enum err api_refund_approve(struct req *r)
+{
+    return decide(r, true);
+}
+
+enum err api_refund_reject(struct req *r)
+{
+    return decide(r, false);
+}

@@ -1,0 +1,138 @@
+#include "domain/idempotency.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "util/clock.h"
+
+bool idem_key_valid(const char *key)
+{
+    size_t n = strlen(key);
+    if (n == 0 || n > IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (key[i] < 0x21 || key[i] > 0x7e)
+            return false;
+    return true;
+}
+
+void idem_hash(const char *body, size_t len, char out[65])
+{
+    unsigned char d[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(d, (const unsigned char *)body, len);
+    sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
+                    struct arena *a, enum idem_state *state, int *status, const char **response)
+{
+    static const char get[] = "SELECT request_hash, state, status_code, response, created_at"
+                              " FROM idempotency_keys WHERE user_id = ? AND idem_key = ?";
+    static const char ins[] = "INSERT INTO idempotency_keys (user_id, idem_key, request_hash,"
+                              " state, created_at) VALUES (?, ?, ?, 'pending', ?)";
+    static const char retake[] = "UPDATE idempotency_keys SET created_at = ?"
+                                 " WHERE user_id = ? AND idem_key = ? AND state = 'pending'";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t now = clock_now_ms();
+    enum err e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        return e;
+    if ((e = db_prepare(db, get, &st)))
+        goto out;
+    db_bind_int64(st, 1, user_id);
+    db_bind_str(st, 2, key);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row) {
+        bool same = strcmp(db_col_text(st, 0, NULL), hash) == 0;
+        bool done = strcmp(db_col_text(st, 1, NULL), "done") == 0;
+        int64_t at = db_col_int64(st, 4);
+        if (!same)
+            *state = IDEM_MISMATCH;
+        else if (done) {
+            *state = IDEM_REPLAY;
+            *status = (int)db_col_int64(st, 2);
+            *response = arena_strdup(a, db_col_text(st, 3, NULL) ? db_col_text(st, 3, NULL) : "");
+        } else
+            *state = now - at < IDEM_STALE_MS ? IDEM_IN_FLIGHT : IDEM_NEW;
+    }
+    db_done(st);
+    if (e)
+        goto out;
+    if (row && *state == IDEM_NEW) { /* a stale claim: its request never finished */
+        if ((e = db_prepare(db, retake, &st)))
+            goto out;
+        db_bind_int64(st, 1, now);
+        db_bind_int64(st, 2, user_id);
+        db_bind_str(st, 3, key);
+        e = db_step_done(st);
+        db_done(st);
+    } else if (!row) {
+        if ((e = db_prepare(db, ins, &st)))
+            goto out;
+        db_bind_int64(st, 1, user_id);
+        db_bind_str(st, 2, key);
+        db_bind_str(st, 3, hash);
+        db_bind_int64(st, 4, now);
+        e = db_step_done(st);
+        db_done(st);
+        *state = IDEM_NEW;
+        if (e == ERR_CONFLICT) { /* a twin request claimed it a moment ago */
+            *state = IDEM_IN_FLIGHT;
+            e = ERR_OK;
+            goto out;
+        }
+    }
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+    return e;
+}
+
+enum err idem_store(struct db *db, int64_t user_id, const char *key, int status,
+                    const char *response)
+{
+    static const char sql[] = "UPDATE idempotency_keys SET state = 'done', status_code = ?,"
+                              " response = ? WHERE user_id = ? AND idem_key = ?";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, status);
+    db_bind_str(st, 2, response);
+    db_bind_int64(st, 3, user_id);
+    db_bind_str(st, 4, key);
+    e = db_step_done(st);
+    db_done(st);
+    return e;
+}
+
+enum err idem_release(struct db *db, int64_t user_id, const char *key)
+{
+    static const char sql[] = "DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ?"
+                              " AND state = 'pending'";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, user_id);
+    db_bind_str(st, 2, key);
+    e = db_step_done(st);
+    db_done(st);
+    return e;
+}
+
+enum err idem_purge(struct db *db, int64_t now_ms, int64_t *deleted)
+{
+    static const char sql[] = "DELETE FROM idempotency_keys WHERE created_at < ?";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, now_ms - IDEM_KEEP_MS);
+    e = db_step_done(st);
+    *deleted = e == ERR_OK ? db_changes(st) : 0;
+    db_done(st);
+    return e;
+}

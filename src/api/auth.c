@@ -147,6 +147,10 @@ enum err api_me(struct req *r)
     enum err e = account_get(r->db, r->user.user_id, &r->arena, &acc);
     if (!e)
         e = account_interests(r->db, r->user.user_id, &r->arena, &tags, &n_tags);
+    struct tag *learned = NULL;
+    size_t n_learned = 0;
+    if (!e)
+        e = account_learned_interests(r->db, r->user.user_id, &r->arena, &learned, &n_learned);
     if (!e)
         e = shop_list_for_user(r->db, r->user.user_id, &r->arena, &shops, &n_shops);
     if (e)
@@ -157,11 +161,13 @@ enum err api_me(struct req *r)
                               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)shops[i].shop_id,
                                         "name", shops[i].name, "slug", shops[i].slug, "role",
                                         shop_role_name(shops[i].role)));
-    return req_reply(r, 200,
-                     json_pack("{s:I, s:s, s:s, s:b, s:o, s:o, s:o}", "id", (json_int_t)acc.id,
+    json_t *body = json_pack("{s:I, s:s, s:s, s:b, s:o, s:o, s:o}", "id", (json_int_t)acc.id,
                                "login", acc.login, "display_name", acc.display_name, "is_admin",
                                acc.is_admin, "created_at", json_time(acc.created_at_ms),
-                               "interests", interests_json(tags, n_tags), "shops", list));
+                               "interests", interests_json(tags, n_tags), "shops", list);
+    if (body)
+        json_object_set_new(body, "learned_interests", interests_json(learned, n_learned));
+    return req_reply(r, 200, body);
 }
 
 enum err api_me_interests(struct req *r)

@@ -414,15 +414,12 @@ out:
     return e;
 }
 
-enum err account_interests(struct db *db, int64_t user_id, struct arena *a, struct tag **out,
-                           size_t *n)
+static enum err interests_of(struct db *db, const char *sql, int64_t user_id, struct arena *a,
+                            struct tag **out, size_t *n)
 {
-    static const char sql[] = "SELECT tag, weight_milli FROM member_interests"
-                              " WHERE user_id = ? AND source = 'declared'"
-                              " ORDER BY weight_milli DESC, tag";
     struct db_stmt *st = NULL;
     bool row = false;
-    size_t cap = LIMIT_TAGS, len = 0;
+    size_t cap = LIMIT_TAGS * 4, len = 0;
     struct tag *tags = arena_alloc(a, cap * sizeof *tags);
     if (!tags)
         return ERR_TOO_LARGE;
@@ -443,6 +440,24 @@ enum err account_interests(struct db *db, int64_t user_id, struct arena *a, stru
     *out = tags;
     *n = len;
     return e;
+}
+
+enum err account_interests(struct db *db, int64_t user_id, struct arena *a, struct tag **out,
+                           size_t *n)
+{
+    static const char sql[] = "SELECT tag, weight_milli FROM member_interests"
+                              " WHERE user_id = ? AND source = 'declared'"
+                              " ORDER BY weight_milli DESC, tag";
+    return interests_of(db, sql, user_id, a, out, n);
+}
+
+enum err account_learned_interests(struct db *db, int64_t user_id, struct arena *a,
+                                   struct tag **out, size_t *n)
+{
+    static const char sql[] = "SELECT tag, weight_milli FROM member_interests"
+                              " WHERE user_id = ? AND source = 'learned'"
+                              " ORDER BY weight_milli DESC, tag LIMIT 200";
+    return interests_of(db, sql, user_id, a, out, n);
 }
 
 enum err account_admin_create(struct db *db, const char *login, const char *password,

@@ -74,6 +74,9 @@ MUST_CHECK enum err account_set_interests(struct db *db, int64_t user_id, struct
 /* Declared interests ordered by weight, then name. */
 MUST_CHECK enum err account_interests(struct db *db, int64_t user_id, struct arena *a,
                                       struct tag **out, size_t *n);
+/* Interests learned from purchases (bounded weights), ordered like the declared ones. */
+MUST_CHECK enum err account_learned_interests(struct db *db, int64_t user_id, struct arena *a,
+                                              struct tag **out, size_t *n);
 
 /* Creates an admin, or makes an existing member one (*created false). */
 MUST_CHECK enum err account_admin_create(struct db *db, const char *login, const char *password,

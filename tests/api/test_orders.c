@@ -1,0 +1,600 @@
+/*
+ * Orders against a real server: the lifecycle with the test clock, the
+ * timeline, idempotency (replay, reuse with another body, a claim in flight,
+ * a stale claim), every illegal transition, unpaid timeout, auto-receive,
+ * refunds, the per-buyer cap, bad input, who may see and act on an order,
+ * and 500 concurrent single-unit orders against a stock of 100.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "db/db.h"
+#include "harness.h"
+
+#define DAY 86400000LL
+#define ADDR "\"address\":{\"name\":\"李梅\",\"phone\":\"13912340002\",\"region\":\"北京市朝阳区\",\"line\":\"幸福小区3-201\"}"
+
+static char *owner, *buyer, *other_buyer, *other_owner;
+static int64_t shop, other_shop, walnut, buyer_id;
+static int key_seq;
+
+static int up(void **state)
+{
+    (void)state;
+    /* the tests move the clock ~2 months: sessions must outlive that */
+    const char *extra[] = {"--max-connections-per-ip", "1000", "--max-connections", "2000",
+                           "--session-days", "365", NULL};
+    srv_start(&S, extra);
+    owner = register_user(&S, "13100000001", "周师傅", NULL);
+    buyer = register_user(&S, "13100000002", "李梅", &buyer_id);
+    other_buyer = register_user(&S, "13100000003", "王芳", NULL);
+    other_owner = register_user(&S, "13100000004", "别家", NULL);
+    shop = create_shop(&S, owner, "order-shop");
+    other_shop = create_shop(&S, other_owner, "other-order-shop");
+    struct resp r;
+    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
+         "{\"title\":\"薄皮核桃\",\"price_fen\":12800,\"stock\":50,\"status\":\"on_sale\","
+         "\"tags\":{\"nuts\":0.9}}",
+         &r);
+    assert_int_equal(r.status, 201);
+    walnut = jint(r.json, "id");
+    resp_free(&r);
+    return 0;
+}
+
+static int down(void **state)
+{
+    free(owner);
+    free(buyer);
+    free(other_buyer);
+    free(other_owner);
+    return srv_group_down(state);
+}
+
+static int64_t product(int64_t stock, const char *extra)
+{
+    struct resp r;
+    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
+         fmt("{\"title\":\"商品\",\"price_fen\":1000,\"stock\":%lld,\"status\":\"on_sale\"%s}",
+             (long long)stock, extra ? extra : ""),
+         &r);
+    assert_int_equal(r.status, 201);
+    int64_t id = jint(r.json, "id");
+    resp_free(&r);
+    return id;
+}
+
+static long order_with_key(const char *token, const char *key, const char *body, struct resp *r)
+{
+    char h[160];
+    snprintf(h, sizeof h, "Idempotency-Key: %s", key);
+    const char *hs[] = {h, NULL};
+    return http_ex(&S, "POST", "/api/v1/orders", token, body, hs, r);
+}
+
+static const char *order_body(int64_t shop_id, int64_t product_id, int64_t qty)
+{
+    return fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":%lld}]," ADDR "}",
+               (long long)shop_id, (long long)product_id, (long long)qty);
+}
+
+/* Places an order and returns its id (fails the test otherwise). */
+static int64_t order(const char *token, int64_t product_id, int64_t qty)
+{
+    char key[32];
+    snprintf(key, sizeof key, "k-%d", ++key_seq);
+    struct resp r;
+    order_with_key(token, key, order_body(shop, product_id, qty), &r);
+    if (r.status != 201)
+        fprintf(stderr, "order: %ld %s\n", r.status, r.body);
+    assert_int_equal(r.status, 201);
+    int64_t id = jint(r.json, "id");
+    resp_free(&r);
+    return id;
+}
+
+static long act(const char *token, int64_t id, const char *what, const char *body,
+                struct resp *r)
+{
+    return http(&S, "POST", fmt("/api/v1/orders/%lld/%s", (long long)id, what), token, body, r);
+}
+
+static void expect_act(const char *token, int64_t id, const char *what, const char *body,
+                       long status, const char *code)
+{
+    struct resp r;
+    act(token, id, what, body, &r);
+    if (r.status != status)
+        fprintf(stderr, "%s order %lld: %ld %s\n", what, (long long)id, r.status, r.body);
+    assert_int_equal(r.status, status);
+    if (code)
+        assert_string_equal(jstr(r.json, "error.code"), code);
+    resp_free(&r);
+}
+
+static void advance(long long ms)
+{
+    struct resp r;
+    http(&S, "POST", "/api/v1/test-clock", owner, fmt("{\"advance_ms\":%lld}", ms), &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+}
+
+static const char *status_of(int64_t id)
+{
+    static char buf[32];
+    struct resp r;
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), owner, NULL, &r);
+    snprintf(buf, sizeof buf, "%s", jstr(r.json, "status") ? jstr(r.json, "status") : "?");
+    resp_free(&r);
+    return buf;
+}
+
+static int64_t stock_of(int64_t product_id)
+{
+    return db_scalar(&S, fmt("SELECT stock FROM products WHERE id = %lld", (long long)product_id));
+}
+
+static void lifecycle_and_timeline(void **state)
+{
+    (void)state;
+    struct resp r;
+    order_with_key(buyer, "life-1", order_body(shop, walnut, 2), &r);
+    assert_int_equal(r.status, 201);
+    int64_t id = jint(r.json, "id");
+    assert_string_equal(jstr(r.json, "status"), "created");
+    assert_int_equal(jint(r.json, "total_fen"), 25600);
+    assert_int_equal(jint(r.json, "items.0.price_fen"), 12800); /* copied */
+    assert_string_equal(jstr(r.json, "address.region"), "北京市朝阳区");
+    resp_free(&r);
+    assert_int_equal(stock_of(walnut), 48);
+    /* a later price change does not touch the order */
+    http(&S, "PATCH", fmt("/api/v1/products/%lld", (long long)walnut), owner,
+         "{\"price_fen\":13800}", &r);
+    resp_free(&r);
+
+    expect_act(owner, id, "confirm-payment", "{\"reference\":\"转账 0317\",\"amount_fen\":25600}",
+               200, NULL);
+    /* the buyer learned: walnuts are nuts */
+    http(&S, "GET", "/api/v1/me", buyer, NULL, &r);
+    assert_non_null(jget(r.json, "learned_interests.坚果"));
+    resp_free(&r);
+    expect_act(owner, id, "ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF1234567890\"}", 200, NULL);
+    expect_act(buyer, id, "receive", NULL, 200, NULL);
+    assert_string_equal(status_of(id), "delivered");
+    /* the return window (settle_days 7) closes, then it completes */
+    advance(6 * DAY);
+    assert_string_equal(status_of(id), "delivered");
+    advance(1 * DAY + 60000);
+    assert_string_equal(status_of(id), "completed");
+
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "items.0.price_fen"), 12800);
+    json_t *tl = jget(r.json, "timeline");
+    const char *kinds[] = {"created", "paid", "shipped", "received", "completed"};
+    assert_int_equal(json_array_size(tl), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(jstr(json_array_get(tl, i), "kind"), kinds[i]);
+    assert_string_equal(jstr(tl, "4.by"), "system");
+    assert_string_equal(jstr(r.json, "carrier"), "顺丰");
+    assert_non_null(jstr(r.json, "completed_at"));
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld",
+                                       (long long)id)),
+                     1);
+    /* listed for the buyer and for the shop */
+    http(&S, "GET", "/api/v1/me/orders?status=completed", buyer, NULL, &r);
+    assert_int_equal(jint(r.json, "items.0.id"), id);
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/orders", (long long)shop), owner, NULL, &r);
+    assert_true(json_array_size(jget(r.json, "items")) >= 1);
+    resp_free(&r);
+}
+
+static void idempotency(void **state)
+{
+    (void)state;
+    int64_t p = product(10, NULL);
+    int64_t orders = db_scalar(&S, "SELECT COUNT(*) FROM orders");
+    char body[1024];
+    snprintf(body, sizeof body, "%s", order_body(shop, p, 1));
+    struct resp r1, r2;
+    assert_int_equal(order_with_key(buyer, "same-1", body, &r1), 201);
+    assert_int_equal(order_with_key(buyer, "same-1", body, &r2), 201);
+    assert_string_equal(r1.body, r2.body); /* the stored answer */
+    char *replayed = resp_header(&r2, "Idempotent-Replayed");
+    assert_string_equal(replayed, "true");
+    free(replayed);
+    resp_free(&r1);
+    resp_free(&r2);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM orders"), orders + 1);
+    assert_int_equal(stock_of(p), 9);
+    /* the same key with another body */
+    assert_int_equal(order_with_key(buyer, "same-1", order_body(shop, p, 2), &r1), 422);
+    assert_string_equal(jstr(r1.json, "error.code"), "idempotency_key_reused");
+    resp_free(&r1);
+    /* keys belong to their member */
+    assert_int_equal(order_with_key(other_buyer, "same-1", body, &r1), 201);
+    resp_free(&r1);
+    /* no key at all */
+    http(&S, "POST", "/api/v1/orders", buyer, body, &r1);
+    expect_error(&r1, 400, "missing_field", "Idempotency-Key");
+    resp_free(&r1);
+    /* a refusal is replayed too */
+    assert_int_equal(order_with_key(buyer, "big-1", order_body(shop, p, 9), &r1), 409);
+    assert_string_equal(jstr(r1.json, "error.code"), "out_of_stock");
+    assert_int_equal(order_with_key(buyer, "big-1", order_body(shop, p, 9), &r2), 409);
+    assert_string_equal(r1.body, r2.body);
+    resp_free(&r1);
+    resp_free(&r2);
+    /* a claim still in flight: 409; one left behind by a crash (> 60 s): taken over */
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = %lld"
+                                       " AND idem_key = 'same-1' AND state = 'done'",
+                                       (long long)buyer_id)),
+                     1);
+    struct db_stmt *st = NULL;
+    assert_int_equal(db_prepare_uncached(S.db,
+                                         fmt("INSERT INTO idempotency_keys (user_id, idem_key,"
+                                             " request_hash, state, created_at) SELECT %lld,"
+                                             " 'flying', request_hash, 'pending', %lld FROM"
+                                             " idempotency_keys WHERE idem_key = 'same-1' AND"
+                                             " user_id = %lld",
+                                             (long long)buyer_id, 4102444800000LL,
+                                             (long long)buyer_id),
+                                         &st),
+                     ERR_OK);
+    assert_int_equal(db_step_done(st), ERR_OK);
+    db_done(st);
+    assert_int_equal(order_with_key(buyer, "flying", body, &r1), 409);
+    assert_string_equal(jstr(r1.json, "error.code"), "idempotency_in_flight");
+    resp_free(&r1);
+    assert_int_equal(db_prepare_uncached(S.db,
+                                         "UPDATE idempotency_keys SET created_at = 0 WHERE"
+                                         " idem_key = 'flying'",
+                                         &st),
+                     ERR_OK);
+    assert_int_equal(db_step_done(st), ERR_OK);
+    db_done(st);
+    assert_int_equal(order_with_key(buyer, "flying", body, &r1), 201);
+    resp_free(&r1);
+}
+
+static void illegal_transitions(void **state)
+{
+    (void)state;
+    int64_t p = product(20, NULL);
+    int64_t id = order(buyer, p, 1);
+    /* from created */
+    expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E1\"}", 409,
+               "illegal_transition");
+    expect_act(buyer, id, "receive", NULL, 409, "illegal_transition");
+    expect_act(buyer, id, "refunds", "{\"amount_fen\":100,\"reason\":\"不要了\"}", 409,
+               "illegal_transition");
+    expect_act(owner, id, "confirm-payment", "{\"amount_fen\":999}", 422, "unprocessable");
+    expect_act(owner, id, "confirm-payment", NULL, 200, NULL);
+    /* from paid: paying again with the same notification has no second effect */
+    expect_act(owner, id, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, id, "confirm-payment", "{\"reference\":\"another\"}", 409,
+               "illegal_transition");
+    expect_act(buyer, id, "cancel", NULL, 409, "illegal_transition");
+    expect_act(buyer, id, "receive", NULL, 409, "illegal_transition");
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld",
+                                       (long long)id)),
+                     1);
+    expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E1\"}", 200, NULL);
+    expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E2\"}", 409,
+               "illegal_transition");
+    expect_act(owner, id, "confirm-payment", NULL, 200, NULL); /* same notification again */
+    /* a cancelled order stays cancelled */
+    int64_t gone = order(buyer, p, 1);
+    expect_act(buyer, gone, "cancel", NULL, 200, NULL);
+    expect_act(buyer, gone, "cancel", NULL, 409, "illegal_transition");
+    expect_act(owner, gone, "confirm-payment", NULL, 409, "illegal_transition");
+    struct resp r;
+    act(owner, gone, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E3\"}", &r);
+    assert_int_equal(r.status, 409);
+    assert_non_null(strstr(jstr(r.json, "error.message"), "cancelled")); /* names the state */
+    resp_free(&r);
+}
+
+static void unpaid_timeout_and_auto_receive(void **state)
+{
+    (void)state;
+    int64_t p = product(5, NULL);
+    int64_t id = order(buyer, p, 2);
+    assert_int_equal(stock_of(p), 3);
+    advance(29 * 60 * 1000);
+    assert_string_equal(status_of(id), "created");
+    advance(2 * 60 * 1000);
+    assert_string_equal(status_of(id), "cancelled");
+    assert_int_equal(stock_of(p), 5); /* back on the shelf */
+    assert_int_equal(db_scalar(&S, fmt("SELECT stock + sold - stock_in FROM products WHERE id = "
+                                       "%lld",
+                                       (long long)p)),
+                     0);
+
+    int64_t shipped = order(buyer, p, 1);
+    expect_act(owner, shipped, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, shipped, "ship", "{\"carrier\":\"中通\",\"tracking\":\"ZT9\"}", 200, NULL);
+    advance(9 * DAY);
+    assert_string_equal(status_of(shipped), "shipped");
+    advance(1 * DAY + 60000);
+    assert_string_equal(status_of(shipped), "delivered");
+}
+
+static void refunds(void **state)
+{
+    (void)state;
+    int64_t p = product(10, NULL);
+    /* a partial refund, then the rest: refunded, stock stays out (it shipped) */
+    int64_t id = order(buyer, p, 3);
+    expect_act(owner, id, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"R1\"}", 200, NULL);
+    expect_act(buyer, id, "receive", NULL, 200, NULL);
+    struct resp r;
+    act(buyer, id, "refunds", "{\"amount_fen\":1000,\"reason\":\"一袋破了\"}", &r);
+    assert_int_equal(r.status, 201);
+    int64_t refund = jint(r.json, "refund_id");
+    resp_free(&r);
+    expect_act(buyer, id, "refunds", "{\"amount_fen\":500,\"reason\":\"再退\"}", 409, "conflict");
+    /* an open refund holds completion */
+    advance(8 * DAY);
+    assert_string_equal(status_of(id), "delivered");
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), other_owner, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "refunded_fen"), 1000);
+    assert_string_equal(jstr(r.json, "status"), "delivered");
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner, NULL, &r);
+    expect_error(&r, 409, "illegal_transition", NULL);
+    resp_free(&r);
+    expect_act(buyer, id, "refunds", "{\"amount_fen\":2001,\"reason\":\"全退\"}", 400,
+               "out_of_range");
+    act(buyer, id, "refunds", "{\"amount_fen\":2000,\"reason\":\"全退\"}", &r);
+    refund = jint(r.json, "refund_id");
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
+    assert_string_equal(jstr(r.json, "status"), "refunded");
+    assert_int_equal(jint(r.json, "refunded_fen"), 3000);
+    resp_free(&r);
+    assert_int_equal(stock_of(p), 7);
+
+    /* a full refund before shipping returns the stock */
+    int64_t unshipped = order(buyer, p, 2);
+    expect_act(owner, unshipped, "confirm-payment", NULL, 200, NULL);
+    assert_int_equal(stock_of(p), 5);
+    act(buyer, unshipped, "refunds", "{\"amount_fen\":2000,\"reason\":\"买错了\"}", &r);
+    refund = jint(r.json, "refund_id");
+    resp_free(&r);
+    /* a rejected one first */
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner,
+         "{\"note\":\"请先联系客服\"}", &r);
+    assert_string_equal(jstr(r.json, "status"), "paid");
+    resp_free(&r);
+    act(buyer, unshipped, "refunds", "{\"amount_fen\":2000,\"reason\":\"买错了\"}", &r);
+    refund = jint(r.json, "refund_id");
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
+    assert_string_equal(jstr(r.json, "status"), "refunded");
+    resp_free(&r);
+    assert_int_equal(stock_of(p), 7);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"),
+                     0);
+}
+
+static void quantity_cap(void **state)
+{
+    (void)state;
+    int64_t p = product(100, ",\"buyer_cap_30d\":3");
+    int64_t a = order(buyer, p, 2);
+    struct resp r;
+    order_with_key(buyer, "cap-1", order_body(shop, p, 2), &r);
+    expect_error(&r, 409, "quantity_cap", "items");
+    resp_free(&r);
+    order(buyer, p, 1); /* exactly at the cap */
+    /* a cancelled order does not count; other buyers have their own cap */
+    expect_act(buyer, a, "cancel", NULL, 200, NULL);
+    order(buyer, p, 2);
+    order(other_buyer, p, 3);
+    /* after 30 days the window has moved on */
+    advance(31 * DAY);
+    order(buyer, p, 3);
+}
+
+static void bad_orders_write_nothing(void **state)
+{
+    (void)state;
+    int64_t draft;
+    struct resp r;
+    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
+         "{\"title\":\"草稿\",\"price_fen\":100,\"stock\":5}", &r);
+    draft = jint(r.json, "id");
+    resp_free(&r);
+    int64_t foreign;
+    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)other_shop), other_owner,
+         "{\"title\":\"别家的\",\"price_fen\":100,\"stock\":5,\"status\":\"on_sale\"}", &r);
+    foreign = jint(r.json, "id");
+    resp_free(&r);
+    int64_t orders = db_scalar(&S, "SELECT COUNT(*) FROM orders");
+    int64_t stock = db_scalar(&S, "SELECT SUM(stock) FROM products");
+    struct {
+        const char *body;
+        long status;
+        const char *code;
+        const char *field;
+    } bad[] = {
+        {"{\"shop_id\":%lld,\"items\":[]," ADDR "}", 400, "out_of_range", "items"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":0}]," ADDR "}", 400,
+         "out_of_range", "items"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1},{\"product_id\":%lld,"
+         "\"qty\":1}]," ADDR "}",
+         400, "invalid_value", "items"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld}]," ADDR "}", 400, "invalid_value",
+         "items"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1.5}]," ADDR "}", 400,
+         "wrong_type", "items"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}]}", 400, "missing_field",
+         "address"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"address\":{\"name\":"
+         "\"x\",\"phone\":\"123\",\"region\":\"r\",\"line\":\"l\"}}",
+         400, "invalid_value", "address.phone"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"address\":{\"name\":"
+         "\"x\",\"region\":\"r\",\"line\":\"l\"}}",
+         400, "missing_field", "address.phone"},
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"price_fen\":1," ADDR
+         "}",
+         400, "unknown_field", "price_fen"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "bad-%zu", i);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* the cases are literals above */
+        order_with_key(buyer, key, fmt(bad[i].body, (long long)shop, (long long)walnut,
+                                       (long long)walnut),
+                       &r);
+#pragma GCC diagnostic pop
+        expect_error(&r, bad[i].status, bad[i].code, bad[i].field);
+        resp_free(&r);
+    }
+    order_with_key(buyer, "bad-draft", order_body(shop, draft, 1), &r);
+    expect_error(&r, 409, "product_unavailable", "items");
+    resp_free(&r);
+    order_with_key(buyer, "bad-foreign", order_body(shop, foreign, 1), &r);
+    expect_error(&r, 409, "product_unavailable", "items");
+    resp_free(&r);
+    order_with_key(buyer, "bad-shop", order_body(999999, walnut, 1), &r);
+    expect_error(&r, 404, "not_found", "shop_id");
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM orders"), orders);
+    assert_int_equal(db_scalar(&S, "SELECT SUM(stock) FROM products"), stock);
+}
+
+static void only_buyer_and_shop_see_and_act(void **state)
+{
+    (void)state;
+    int64_t id = order(buyer, walnut, 1);
+    struct resp r;
+    const char *outsiders[] = {other_buyer, other_owner};
+    for (int i = 0; i < 2; i++) {
+        http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), outsiders[i], NULL, &r);
+        expect_error(&r, 404, "not_found", NULL);
+        resp_free(&r);
+        expect_act(outsiders[i], id, "confirm-payment", NULL, 404, "not_found");
+        expect_act(outsiders[i], id, "cancel", NULL, 404, "not_found");
+    }
+    http(&S, "GET", fmt("/api/v1/shops/%lld/orders", (long long)shop), other_owner, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    /* the buyer does not act for the shop, nor the shop for the buyer */
+    expect_act(buyer, id, "confirm-payment", NULL, 404, "not_found");
+    expect_act(owner, id, "confirm-payment", NULL, 200, NULL);
+    expect_act(buyer, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"X\"}", 404, "not_found");
+    expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"X\"}", 200, NULL);
+    expect_act(owner, id, "receive", NULL, 404, "not_found");
+    expect_act(owner, id, "refunds", "{\"amount_fen\":1,\"reason\":\"x\"}", 404, "not_found");
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), NULL, NULL, &r);
+    expect_error(&r, 401, "unauthorized", NULL);
+    resp_free(&r);
+}
+
+struct racer {
+    const char *token;
+    int64_t product;
+    int n;
+    long status;
+    char code[32];
+};
+
+static void *race_one(void *arg)
+{
+    struct racer *x = arg;
+    char key[32], body[512], h[64];
+    snprintf(key, sizeof key, "race-%d", x->n);
+    snprintf(body, sizeof body,
+             "{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}]," ADDR "}",
+             (long long)shop, (long long)x->product);
+    snprintf(h, sizeof h, "Idempotency-Key: %s", key);
+    const char *hs[] = {h, NULL};
+    struct resp r;
+    x->status = http_ex(&S, "POST", "/api/v1/orders", x->token, body, hs, &r);
+    if (r.json && jstr(r.json, "error.code"))
+        snprintf(x->code, sizeof x->code, "%s", jstr(r.json, "error.code"));
+    resp_free(&r);
+    return NULL;
+}
+
+/* 500 concurrent single-unit orders (50 buyers x 10) against a stock of 100. */
+static void no_oversell_under_a_race(void **state)
+{
+    (void)state;
+    enum { BUYERS = 50, EACH = 10, N = BUYERS * EACH };
+    int64_t p = product(100, NULL);
+    char *tokens[BUYERS];
+    for (int b = 0; b < BUYERS; b++)
+        tokens[b] = register_user(&S, fmt("1390000%04d", b), fmt("抢购%d", b), NULL);
+    pthread_t *t = calloc(N, sizeof *t);
+    struct racer *x = calloc(N, sizeof *x);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    for (int i = 0; i < N; i++) {
+        x[i] = (struct racer){.token = tokens[i % BUYERS], .product = p, .n = i};
+        assert_int_equal(pthread_create(&t[i], &attr, race_one, &x[i]), 0);
+    }
+    int created = 0, sold_out = 0, busy = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (x[i].status == 201)
+            created++;
+        else if (x[i].status == 409 && !strcmp(x[i].code, "out_of_stock"))
+            sold_out++;
+        else if (x[i].status == 503)
+            busy++; /* lost every serialization retry: nothing written, safe to retry */
+        else
+            fprintf(stderr, "race: %ld %s\n", x[i].status, x[i].code);
+    }
+    pthread_attr_destroy(&attr);
+    fprintf(stderr, "# race: %d created, %d sold out, %d busy\n", created, sold_out, busy);
+    assert_int_equal(created, 100);
+    assert_int_equal(created + sold_out + busy, N);
+    assert_int_equal(stock_of(p), 0);
+    assert_int_equal(db_scalar(&S, fmt("SELECT sold FROM products WHERE id = %lld", (long long)p)),
+                     100);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM order_items WHERE product_id = %lld",
+                                       (long long)p)),
+                     100);
+    for (int b = 0; b < BUYERS; b++)
+        free(tokens[b]);
+    free(t);
+    free(x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lifecycle_and_timeline),
+        cmocka_unit_test(idempotency),
+        cmocka_unit_test(illegal_transitions),
+        cmocka_unit_test(unpaid_timeout_and_auto_receive),
+        cmocka_unit_test(refunds),
+        cmocka_unit_test(quantity_cap),
+        cmocka_unit_test(bad_orders_write_nothing),
+        cmocka_unit_test(only_buyer_and_shop_see_and_act),
+        cmocka_unit_test(no_oversell_under_a_race),
+    };
+    return cmocka_run_group_tests(tests, up, down);
+}

@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "config.h"
+#include "demo.h"
 #include "db/copy.h"
 #include "db/migrate.h"
 #include "db/pool.h"
@@ -202,49 +203,11 @@ static int cmd_migrate(void)
     return 0;
 }
 
-#define DEMO_LOGIN "demo@quanzi.test"
-#define DEMO_PASSWORD "walnut-demo-2026"
-#define DEMO_SLUG "shanli-walnut"
-
 static int cmd_demo(void)
 {
     struct db *db = NULL;
     int rc = open_migrated(&db);
-    if (rc)
-        return rc;
-    struct arena a;
-    arena_init(&a, 1 << 20);
-    struct shop shop;
-    struct errinfo ei = {0};
-    enum err e = shop_get_by_slug(db, DEMO_SLUG, &a, &shop);
-    if (e == ERR_OK) {
-        printf("demo shop \"%s\" is there (id %lld); owner login %s, password %s\n", shop.name,
-               (long long)shop.id, DEMO_LOGIN, DEMO_PASSWORD);
-        arena_release(&a);
-        return 0;
-    }
-    struct account acc;
-    struct session_new sess;
-    static const char name[] = "周师傅";
-    e = account_register(db, DEMO_LOGIN, strlen(DEMO_LOGIN), DEMO_PASSWORD, strlen(DEMO_PASSWORD),
-                         name, strlen(name), &a, &acc, &sess, &ei);
-    if (e) {
-        arena_release(&a);
-        return fail(&ei);
-    }
-    static const char shop_name[] = "山里核桃 · 老周家";
-    static const char story[] =
-        "我家在太行山脚下种了三十年核桃。不打膨大剂，自然落果，晒足七天再发货。\n"
-        "以前只卖给村里和县城的老主顾，现在孩子们在城里的家长群里帮着推荐，"
-        "吃过的人再介绍给身边的朋友。好不好吃，您尝过再说。";
-    e = shop_create(db, acc.id, shop_name, strlen(shop_name), DEMO_SLUG, strlen(DEMO_SLUG), story,
-                    strlen(story), 30, &a, &shop, &ei);
-    arena_release(&a);
-    if (e)
-        return fail(&ei);
-    printf("demo shop created (id %lld); owner login %s, password %s\n", (long long)shop.id,
-           DEMO_LOGIN, DEMO_PASSWORD);
-    return 0;
+    return rc ? rc : demo_seed(db, stdout);
 }
 
 static int cmd_admin(const char **rest, int rest_len)

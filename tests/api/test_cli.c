@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "db/db.h"
 #include "harness.h"
 
 static char dir[128];
@@ -76,6 +77,19 @@ static void migrate_and_demo(void **state)
     snprintf(args, sizeof args, "demo %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "demo shop created"));
+    {
+        struct srv view = {0}; /* just a connection to the same database */
+        struct db_options opt = {.url = db_url, .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 5000};
+        struct errinfo ei = {0};
+        assert_int_equal(db_open(&opt, &view.db, &ei), ERR_OK);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM products WHERE status = 'on_sale'"),
+                         8);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circles"), 2);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circle_members"), 7);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM contacts WHERE status = 'accepted'"),
+                         4);
+        db_close(view.db);
+    }
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "is there"));
 

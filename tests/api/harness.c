@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdbool.h>
@@ -137,8 +138,13 @@ void srv_start_db(struct srv *s, const char *url, const char *const *extra)
         abort();
     }
     if (pid == 0) {
+        /* the server dies with its test, and never holds the test's stdout (CTest waits
+         * for that pipe to close) */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         FILE *log = freopen(s->log_path, "w", stderr);
+        FILE *null = freopen("/dev/null", "w", stdout);
         (void)log;
+        (void)null;
         execv(bin, (char *const *)argv);
         perror("execv");
         _exit(127);

@@ -6,6 +6,7 @@
  * on, a busy timeout, and `synchronous` as configured (FULL for durable money
  * paths). Prepared statements are cached per connection by SQL address.
  */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct sqlite_stmt {
 struct sqlite_db {
     struct db base;
     sqlite3 *h;
+    bool holds_write_lock;
     struct sqlite_stmt **cache; /* open addressing by sql pointer */
     size_t cache_cap;
     size_t cache_len;
@@ -274,14 +276,41 @@ static void sq_done(struct db_stmt *st)
     }
 }
 
+/*
+ * SQLite has one writer at a time. Within this process, writers queue on a
+ * mutex instead of polling through SQLite's busy handler, whose sleeps (up to
+ * 100 ms each) would otherwise decide throughput and tail latency. Other
+ * processes (CLI commands) still meet the busy timeout.
+ */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void release_write_lock(struct sqlite_db *d)
+{
+    if (d->holds_write_lock) {
+        d->holds_write_lock = false;
+        pthread_mutex_unlock(&write_lock);
+    }
+}
+
 static enum err sq_begin(struct db *db, enum db_tx kind)
 {
-    return sq_exec(db, kind == DB_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN");
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    if (kind != DB_TX_WRITE)
+        return sq_exec(db, "BEGIN");
+    pthread_mutex_lock(&write_lock);
+    d->holds_write_lock = true;
+    enum err e = sq_exec(db, "BEGIN IMMEDIATE");
+    if (e)
+        release_write_lock(d);
+    return e;
 }
 
 static enum err sq_commit(struct db *db)
 {
-    return sq_exec(db, "COMMIT");
+    enum err e = sq_exec(db, "COMMIT");
+    if (e == ERR_OK)
+        release_write_lock((struct sqlite_db *)db);
+    return e; /* on failure db_commit() rolls back, which releases the lock */
 }
 
 static void sq_rollback(struct db *db)
@@ -289,6 +318,7 @@ static void sq_rollback(struct db *db)
     struct sqlite_db *d = (struct sqlite_db *)db;
     if (!sqlite3_get_autocommit(d->h))
         sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    release_write_lock(d);
 }
 
 const struct db_driver db_sqlite_driver = {

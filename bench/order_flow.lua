@@ -1,0 +1,42 @@
+-- wrk script: the order flow as buyers and the shop live it. Each connection
+-- creates an order (fresh Idempotency-Key, rotating buyers), and confirms the
+-- payment of the order it just created, parsed from the 201 answer.
+-- Args: TOKENS_FILE SHOP_ID PRODUCT_ID OWNER_TOKEN
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("tid", counter)
+end
+
+function init(args)
+  tokens = {}
+  for line in io.lines(args[1]) do
+    if #line > 0 then tokens[#tokens + 1] = line end
+  end
+  body = string.format('{"shop_id":%s,"items":[{"product_id":%s,"qty":1}],' ..
+    '"address":{"name":"压测","phone":"13800000000","region":"北京","line":"1号"}}', args[2], args[3])
+  owner = args[4]
+  n = 0
+  pending = {}
+end
+
+function request()
+  local id = table.remove(pending)
+  if id then
+    return wrk.format("POST", "/api/v1/orders/" .. id .. "/confirm-payment",
+      {["Authorization"] = "Bearer " .. owner})
+  end
+  n = n + 1
+  return wrk.format("POST", "/api/v1/orders", {
+    ["Authorization"] = "Bearer " .. tokens[(n + tid * 7) % #tokens + 1],
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = string.format("f-%d-%d", tid, n),
+  }, body)
+end
+
+function response(status, headers, body)
+  if status == 201 then
+    local id = string.match(body, '^{"id":(%d+)')
+    if id then pending[#pending + 1] = id end
+  end
+end

@@ -1,0 +1,93 @@
+#!/bin/sh
+# Order throughput: create (POST /orders) and confirm-payment, with wrk, on a
+# release server with durable commits (SQLite synchronous=FULL), then on a
+# throwaway PostgreSQL cluster. Prints orders/s and p99 for each phase.
+#   BENCH_SECONDS=10 BENCH_BACKENDS="sqlite postgres" sh bench/orders.sh
+set -eu
+cd "$(dirname "$0")/.."
+BIN=./build/release/quanzi
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNS:-32}
+BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
+CORES=$(nproc)
+BUYERS=200
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/quanzi-orders-XXXXXX")
+PGDIR=/tmp/quanzi-orders-pg-$$
+PID=
+RESULTS="$DIR/results"
+: >"$RESULTS"
+stop_server() {
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi
+    PID=
+}
+cleanup() {
+    stop_server
+    [ -d "$PGDIR" ] && sh scripts/pg-test-cluster.sh stop "$PGDIR" >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+api() { # METHOD PATH TOKEN BODY
+    curl -s -X "$1" "$BASE$2" -H 'Content-Type: application/json' ${3:+-H "Authorization: Bearer $3"} ${4:+-d "$4"}
+}
+token_of() { sed -n 's/.*"token":"\([^"]*\)".*/\1/p'; echo; } # bodies end without a newline
+
+report() { # BACKEND LABEL WRK_OUTPUT
+    rps=$(echo "$3" | awk '/^Requests\/sec:/ {printf "%d", $2}')
+    p99=$(echo "$3" | awk '$1 == "99%" {print $2}')
+    errs=$(echo "$3" | awk '/Non-2xx or 3xx responses:/ {print $5}')
+    echo "$1|$2|$((rps / 2))|$p99|${errs:-0}" >>"$RESULTS"
+}
+
+run_backend() {
+    backend=$1 args=$2 threads=$3
+    rm -f "$DIR/ready"
+    # shellcheck disable=SC2086
+    "$BIN" serve $args --port 0 --threads "$threads" --ready-file "$DIR/ready" \
+        --access-log=${BENCH_ACCESS_LOG:-false} --max-connections-per-ip 4096 2>"$DIR/server.log" &
+    PID=$!
+    i=0
+    while [ ! -s "$DIR/ready" ]; do
+        i=$((i + 1)); [ $i -gt 500 ] && { cat "$DIR/server.log" >&2; exit 1; }
+        sleep 0.02
+    done
+    BASE="http://127.0.0.1:$(cat "$DIR/ready")"
+    owner=$(api POST /api/v1/auth/register "" '{"login":"bench-owner@quanzi.test","password":"bench password 1","display_name":"Owner"}' | token_of)
+    shop=$(api POST /api/v1/shops "$owner" '{"name":"Bench","slug":"bench"}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+    api PATCH "/api/v1/shops/$shop" "$owner" '{"buyer_cap_30d":1000,"unpaid_timeout_min":1440}' >/dev/null
+    product=$(api POST "/api/v1/shops/$shop/products" "$owner" '{"title":"核桃","price_fen":1000,"stock":1000000,"status":"on_sale"}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+    : >"$DIR/tokens"
+    b=0
+    while [ $b -lt $BUYERS ]; do
+        api POST /api/v1/auth/register "" "{\"login\":\"buyer$b@quanzi.test\",\"password\":\"bench password 1\",\"display_name\":\"B$b\"}" | token_of >>"$DIR/tokens"
+        b=$((b + 1))
+    done
+    # full load: requests alternate create and confirm, so orders/s = req/s / 2
+    out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
+        "$DIR/tokens" "$shop" "$product" "$owner")
+    report "$backend" "create+confirm, $CONNS conns" "$out"
+    # moderate load: p99 when the server is not saturated
+    out=$(wrk -t2 -c4 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
+        "$DIR/tokens" "$shop" "$product" "$owner")
+    report "$backend" "create+confirm, 4 conns" "$out"
+    paid=$(api GET "/api/v1/shops/$shop/orders?status=paid&limit=1" "$owner" | grep -c '"status":"paid"' || true)
+    stop_server
+}
+
+for b in $BACKENDS; do
+    case $b in
+    sqlite) run_backend sqlite "--data-dir $DIR/sqlite" "$CORES" ;;
+    postgres)
+        if sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null 2>&1; then
+            PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres psql -q -d postgres -c "CREATE DATABASE quanzi_orders" >/dev/null
+            PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres run_backend postgres "--db postgresql:///quanzi_orders --data-dir $DIR/pg" $((CORES * 4))
+            sh scripts/pg-test-cluster.sh stop "$PGDIR" >/dev/null 2>&1
+        fi ;;
+    esac
+done
+echo
+echo "quanzi order bench: $CORES cores, wrk 2 threads x $CONNS connections, ${SECS}s per row; durable commits"
+printf '%-9s %-36s %10s %10s %8s\n' backend flow "orders/s" "p99 (req)" non-2xx
+awk -F'|' '{printf "%-9s %-36s %10s %10s %8s\n", $1, $2, $3, $4, $5}' "$RESULTS"
+echo "(orders/s = requests/s / 2: each order is a create and a confirm-payment;"
+echo " the PostgreSQL test cluster runs with fsync off: its rows are not durable figures)"

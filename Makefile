@@ -27,6 +27,7 @@ test: build-debug
 
 bench: build
 	@sh bench/run.sh
+	@sh bench/orders.sh
 
 fmt:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -54,7 +54,8 @@ static bool is_loopback(const char *addr)
 }
 
 /* Loads settings, prepares logging, crypto and the data directory. */
-static int setup(struct config *cfg, int argc, char **argv, const char **rest, int *rest_len)
+static int setup(struct config *cfg, int argc, char **argv, const char **rest, int *rest_len,
+                 bool serving)
 {
     struct errinfo ei = {0};
     if (config_load(cfg, argc, argv, rest, rest_len, &ei) != ERR_OK)
@@ -80,7 +81,8 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
     struct db_options opt = {.url = url,
                              .sync = strcmp(cfg->db_sync, "normal") == 0 ? DB_SYNC_NORMAL
                                                                          : DB_SYNC_FULL,
-                             .busy_timeout_ms = 5000};
+                             .busy_timeout_ms = 5000,
+                             .group_commit = serving};
     db_pool_init(&opt);
     return 0;
 }
@@ -149,7 +151,9 @@ static int cmd_serve(const struct config *cfg, int rest_len)
     struct server_options so = {
         .listen = cfg->listen,
         .port = (uint16_t)cfg->port,
-        .threads = (unsigned)(cfg->threads ? cfg->threads : (cores > 0 ? cores : 1)),
+        /* more workers than cores: a worker waits on the network (PostgreSQL) or for its
+         * group commit's fsync (SQLite) while others run */
+        .threads = (unsigned)(cfg->threads ? cfg->threads : 4 * (cores > 0 ? cores : 1)),
         .body_limit = (size_t)cfg->body_limit_bytes,
         .max_connections = (unsigned)cfg->max_connections,
         .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
@@ -349,7 +353,7 @@ int cli_main(int argc, char **argv)
     struct config cfg;
     const char **rest = calloc((size_t)argc, sizeof *rest);
     int rest_len = 0;
-    int rc = setup(&cfg, argc - 2, argv + 2, rest, &rest_len);
+    int rc = setup(&cfg, argc - 2, argv + 2, rest, &rest_len, !strcmp(cmd, "serve"));
     if (rc) {
         free(rest);
         return rc;

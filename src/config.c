@@ -30,7 +30,7 @@ static const struct cfg_entry table[] = {
     {"port", CFG_INT, F(port), 0, 65535, "8080", NULL, "TCP port (0: any free port)"},
     {"data_dir", CFG_STR, F(data_dir), 0, 0, "data", NULL, "directory for the database and files"},
     {"db", CFG_STR, F(db), 0, 0, "", NULL, "database: SQLite path (default <data_dir>/quanzi.db)"},
-    {"threads", CFG_INT, F(threads), 0, 256, "0", NULL, "HTTP worker threads (0: one per core)"},
+    {"threads", CFG_INT, F(threads), 0, 256, "0", NULL, "HTTP worker threads (0: four per core)"},
     {"log_level", CFG_STR, F(log_level), 0, 0, "info", "debug|info|warn|error|off", "log level"},
     {"access_log", CFG_BOOL, F(access_log), 0, 1, "true", NULL, "one log line per request"},
     {"body_limit_bytes", CFG_INT, F(body_limit_bytes), 1024, LIMIT_BODY_BYTES_MAX, "1048576", NULL,

@@ -39,6 +39,12 @@ struct db_options {
     const char *url;   /* "sqlite:PATH", a plain path, or "postgres://…" */
     enum db_sync sync; /* durability of commits (SQLite) */
     int busy_timeout_ms;
+    /*
+     * SQLite with DB_SYNC_FULL: commit without fsync, then wait until a shared
+     * syncer thread has fsynced the WAL after this commit (group commit). A
+     * commit returns only once durable; one fsync serves many commits.
+     */
+    bool group_commit;
 };
 
 MUST_CHECK enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei);

@@ -6,8 +6,12 @@
  * on, a busy timeout, and `synchronous` as configured (FULL for durable money
  * paths). Prepared statements are cached per connection by SQL address.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,10 +35,128 @@ struct sqlite_db {
     struct db base;
     sqlite3 *h;
     bool holds_write_lock;
+    bool group_commit;
     struct sqlite_stmt **cache; /* open addressing by sql pointer */
     size_t cache_cap;
     size_t cache_len;
 };
+
+/*
+ * Group commit. Connections opened with group_commit commit with
+ * synchronous=OFF: COMMIT only write()s the WAL frames. The committer then
+ * takes a ticket and waits; the syncer thread fdatasync()s the WAL file and
+ * serves every ticket taken before that fsync began. So a commit returns only
+ * once its frames are on disk, and one fsync serves many commits.
+ * Checkpoints (the only writes to the database file) are done by the syncer
+ * on its own synchronous=FULL connection, which syncs the database file
+ * before the WAL may be rewound; group connections never checkpoint
+ * (wal_autocheckpoint=0) and switch to FULL before closing. An fsync failure
+ * stops the process: acknowledging after it would be a lie.
+ */
+#define GC_CHECKPOINT_BYTES (16 * 1024 * 1024)
+
+static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gc_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t gc_work = PTHREAD_COND_INITIALIZER;
+static uint64_t gc_ticket, gc_synced;
+static int gc_users;
+static bool gc_stop;
+static pthread_t gc_thread;
+static char gc_db_path[512];
+
+static void gc_checkpoint(sqlite3 **ck)
+{
+    char wal[sizeof gc_db_path + 8];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
+    if (stat(wal, &st) != 0 || st.st_size < GC_CHECKPOINT_BYTES)
+        return;
+    if (!*ck && sqlite3_open_v2(gc_db_path, ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(*ck, 5000);
+        sqlite3_exec(*ck, "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0", NULL, NULL,
+                     NULL);
+    }
+    if (*ck)
+        sqlite3_exec(*ck, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+}
+
+static void *gc_syncer(void *arg)
+{
+    (void)arg;
+    sqlite3 *ck = NULL;
+    char wal[sizeof gc_db_path + 8];
+    snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
+    pthread_mutex_lock(&gc_lock);
+    for (;;) {
+        while (gc_synced == gc_ticket && !gc_stop)
+            pthread_cond_wait(&gc_work, &gc_lock);
+        if (gc_synced == gc_ticket && gc_stop)
+            break;
+        uint64_t target = gc_ticket; /* every ticket up to here committed before now */
+        pthread_mutex_unlock(&gc_lock);
+        int fd = open(wal, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fdatasync(fd) != 0) {
+            LOG(LOG_ERROR, "fsync_failed", "file=%s errno=%d", wal, errno);
+            abort(); /* durability is unknown: stop rather than acknowledge */
+        }
+        close(fd);
+        pthread_mutex_lock(&gc_lock);
+        gc_synced = target;
+        pthread_cond_broadcast(&gc_done);
+        pthread_mutex_unlock(&gc_lock);
+        gc_checkpoint(&ck);
+        pthread_mutex_lock(&gc_lock);
+    }
+    pthread_mutex_unlock(&gc_lock);
+    if (ck) {
+        sqlite3_exec(ck, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+        sqlite3_close_v2(ck);
+    }
+    return NULL;
+}
+
+static enum err gc_attach(const char *path)
+{
+    enum err e = ERR_OK;
+    pthread_mutex_lock(&gc_lock);
+    if (gc_users == 0) {
+        snprintf(gc_db_path, sizeof gc_db_path, "%s", path);
+        gc_stop = false;
+        if (pthread_create(&gc_thread, NULL, gc_syncer, NULL) != 0)
+            e = ERR_UNAVAILABLE;
+    } else if (strcmp(gc_db_path, path) != 0) {
+        e = ERR_INVALID; /* one group-committed database per process */
+    }
+    if (e == ERR_OK)
+        gc_users++;
+    pthread_mutex_unlock(&gc_lock);
+    return e;
+}
+
+static void gc_detach(void)
+{
+    pthread_mutex_lock(&gc_lock);
+    bool last = --gc_users == 0;
+    if (last) {
+        gc_stop = true;
+        pthread_cond_signal(&gc_work);
+    }
+    pthread_mutex_unlock(&gc_lock);
+    if (last)
+        pthread_join(gc_thread, NULL);
+}
+
+/* Returns once an fsync that began after this call's commit has finished. */
+static void gc_wait_durable(void)
+{
+    pthread_mutex_lock(&gc_lock);
+    uint64_t mine = ++gc_ticket;
+    pthread_cond_signal(&gc_work);
+    while (gc_synced < mine)
+        pthread_cond_wait(&gc_done, &gc_lock);
+    pthread_mutex_unlock(&gc_lock);
+}
 
 static enum err map_rc(struct sqlite_db *d, int rc)
 {
@@ -94,14 +216,22 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
     sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
     sqlite3_extended_result_codes(h, 1);
 
-    char pragmas[256];
+    d->group_commit = opt->group_commit && opt->sync == DB_SYNC_FULL;
+    char pragmas[320];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-             "PRAGMA temp_store=MEMORY;",
-             opt->sync == DB_SYNC_FULL ? "FULL" : "NORMAL");
+             "PRAGMA temp_store=MEMORY;%s",
+             d->group_commit ? "OFF" : opt->sync == DB_SYNC_FULL ? "FULL" : "NORMAL",
+             d->group_commit ? " PRAGMA wal_autocheckpoint=0;" : "");
     if (sq_exec(&d->base, pragmas) != ERR_OK) {
         enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot set up SQLite database %s: %s",
                              path, sqlite3_errmsg(h));
+        db_sqlite_driver.close(&d->base);
+        return e;
+    }
+    if (d->group_commit && gc_attach(path) != ERR_OK) {
+        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot start the commit syncer for %s",
+                             path);
         db_sqlite_driver.close(&d->base);
         return e;
     }
@@ -112,6 +242,10 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
 static void sq_close(struct db *db)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
+    if (d->group_commit) {
+        /* a checkpoint on close must sync the database file */
+        sqlite3_exec(d->h, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    }
     for (size_t i = 0; i < d->cache_cap; i++) {
         if (d->cache[i]) {
             sqlite3_finalize(d->cache[i]->s);
@@ -120,7 +254,10 @@ static void sq_close(struct db *db)
     }
     free(d->cache);
     sqlite3_close_v2(d->h);
+    bool detach = d->group_commit;
     free(d);
+    if (detach)
+        gc_detach();
 }
 
 static const char *sq_errmsg(const struct db *db)
@@ -307,10 +444,15 @@ static enum err sq_begin(struct db *db, enum db_tx kind)
 
 static enum err sq_commit(struct db *db)
 {
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    bool wrote = d->holds_write_lock;
     enum err e = sq_exec(db, "COMMIT");
-    if (e == ERR_OK)
-        release_write_lock((struct sqlite_db *)db);
-    return e; /* on failure db_commit() rolls back, which releases the lock */
+    if (e != ERR_OK)
+        return e; /* db_commit() rolls back, which releases the lock */
+    release_write_lock(d);
+    if (wrote && d->group_commit)
+        gc_wait_durable();
+    return ERR_OK;
 }
 
 static void sq_rollback(struct db *db)

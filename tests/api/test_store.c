@@ -4,6 +4,8 @@
  * lost PostgreSQL connection answers a clear 503 once, then reconnects.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -127,11 +129,75 @@ static void lost_connection_is_503_then_recovers(void **state)
     assert_true(unavailable <= 6); /* at most one per connection that was cut */
 }
 
+/* kill -9 right after answers: every acknowledged order is there after a restart. */
+static void acknowledged_orders_survive_kill_9(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_start(&s, NULL);
+    char url[sizeof s.db_url];
+    snprintf(url, sizeof url, "%s", s.db_url);
+    char *o = register_user(&s, "13600002222", "Owner", NULL);
+    char *b = register_user(&s, "13600003333", "Buyer", NULL);
+    int64_t shop_id = create_shop(&s, o, "crash-test");
+    struct resp r;
+    http(&s, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop_id), o, "{\"buyer_cap_30d\":1000}",
+         &r);
+    resp_free(&r);
+    http(&s, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop_id), o,
+         "{\"title\":\"x\",\"price_fen\":100,\"stock\":500,\"status\":\"on_sale\"}", &r);
+    int64_t product = jint(r.json, "id");
+    resp_free(&r);
+    enum { N = 40 };
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        char h[64];
+        snprintf(h, sizeof h, "Idempotency-Key: crash-%d", i);
+        const char *hs[] = {h, NULL};
+        http_ex(&s, "POST", "/api/v1/orders", b,
+                fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
+                    "\"address\":{\"name\":\"A\",\"phone\":\"13600003333\",\"region\":\"R\","
+                    "\"line\":\"L\"}}",
+                    (long long)shop_id, (long long)product),
+                hs, &r);
+        assert_int_equal(r.status, 201);
+        ids[i] = jint(r.json, "id");
+        resp_free(&r);
+    }
+    kill(s.pid, SIGKILL); /* no shutdown, no checkpoint */
+    int status;
+    waitpid(s.pid, &status, 0);
+    s.pid = 0;
+    db_close(s.db);
+    s.db = NULL;
+    free(o);
+    free(b);
+
+    struct srv again;
+    srv_start_db(&again, url, NULL);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(db_scalar(&again, fmt("SELECT COUNT(*) FROM orders WHERE id = %lld",
+                                               (long long)ids[i])),
+                         1);
+    assert_int_equal(db_scalar(&again, fmt("SELECT stock FROM products WHERE id = %lld",
+                                           (long long)product)),
+                     500 - N);
+    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"),
+                     0);
+    if (!test_on_postgres())
+        assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM pragma_integrity_check"
+                                           " WHERE integrity_check <> 'ok'"),
+                         0);
+    assert_int_equal(srv_stop(&again), 0);
+    srv_stop(&s); /* removes the first server's directory */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_writes_all_succeed),
         cmocka_unit_test(lost_connection_is_503_then_recovers),
+        cmocka_unit_test(acknowledged_orders_survive_kill_9),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

@@ -68,6 +68,7 @@ run_backend() {
     wrk -t1 -c8 -d2s "$BASE/healthz" >/dev/null # warm up
     measure "$backend" "GET /healthz" /healthz
     measure "$backend" "GET /api/v1/shops/{id}" /api/v1/shops/1
+    measure "$backend" "GET /api/v1/products/{id}" /api/v1/products/1
     # an uncached read: session lookup + member + interests + shops, 4 queries
     token=$(curl -s -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' \
         -d '{"login":"demo@quanzi.test","password":"walnut-demo-2026"}' |

@@ -14,10 +14,10 @@
 #include "http/router.h"
 
 struct api_settings {
-    bool test_clock;    /* POST /api/v1/test-clock is served */
-    bool cookie_secure; /* session cookie gets the Secure attribute */
-    int64_t session_ms; /* cookie Max-Age */
-    int64_t trial_days; /* free trial of a new shop */
+    bool test_clock;      /* POST /api/v1/test-clock is served */
+    bool cookie_secure;   /* session cookie gets the Secure attribute */
+    int64_t session_ms;   /* cookie Max-Age */
+    int64_t trial_days;   /* free trial of a new shop */
     const char *data_dir; /* images live in <data_dir>/images */
 };
 

@@ -162,9 +162,9 @@ enum err api_me(struct req *r)
                                         "name", shops[i].name, "slug", shops[i].slug, "role",
                                         shop_role_name(shops[i].role)));
     json_t *body = json_pack("{s:I, s:s, s:s, s:b, s:o, s:o, s:o}", "id", (json_int_t)acc.id,
-                               "login", acc.login, "display_name", acc.display_name, "is_admin",
-                               acc.is_admin, "created_at", json_time(acc.created_at_ms),
-                               "interests", interests_json(tags, n_tags), "shops", list);
+                             "login", acc.login, "display_name", acc.display_name, "is_admin",
+                             acc.is_admin, "created_at", json_time(acc.created_at_ms), "interests",
+                             interests_json(tags, n_tags), "shops", list);
     if (body)
         json_object_set_new(body, "learned_interests", interests_json(learned, n_learned));
     return req_reply(r, 200, body);

@@ -12,17 +12,16 @@
 #include "domain/circle.h"
 #include "domain/contact.h"
 
-static json_t *circle_json(const struct circle *c, enum shop_role shop_role,
-                           enum circle_role role)
+static json_t *circle_json(const struct circle *c, enum shop_role shop_role, enum circle_role role)
 {
-    json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:s}", "id",
-                          (json_int_t)c->id, "shop_id", (json_int_t)c->shop_id, "name", c->name,
-                          "kind", circle_kind_name(c->kind), "capacity", (json_int_t)c->capacity,
-                          "member_count", (json_int_t)c->member_count, "tags",
-                          api_tags_json(c->tags, c->n_tags), "created_at",
-                          json_time(c->created_at_ms), "my_role", circle_role_name(role));
-    if (o && (shop_role != SHOP_ROLE_NONE || role == CIRCLE_ROLE_OWNER ||
-              role == CIRCLE_ROLE_ADMIN))
+    json_t *o =
+        json_pack("{s:I, s:I, s:s, s:s, s:I, s:I, s:o, s:o, s:s}", "id", (json_int_t)c->id,
+                  "shop_id", (json_int_t)c->shop_id, "name", c->name, "kind",
+                  circle_kind_name(c->kind), "capacity", (json_int_t)c->capacity, "member_count",
+                  (json_int_t)c->member_count, "tags", api_tags_json(c->tags, c->n_tags),
+                  "created_at", json_time(c->created_at_ms), "my_role", circle_role_name(role));
+    if (o &&
+        (shop_role != SHOP_ROLE_NONE || role == CIRCLE_ROLE_OWNER || role == CIRCLE_ROLE_ADMIN))
         json_object_set_new(o, "invite_code", json_string(c->invite_code));
     return o;
 }
@@ -32,8 +31,7 @@ static json_t *circle_json(const struct circle *c, enum shop_role shop_role,
  * (or, with `admins`, the circle's owner and admins) may go on.
  */
 static enum err visible_circle(struct req *r, int64_t id, bool manage, bool admins,
-                               struct circle *c, enum shop_role *shop_role,
-                               enum circle_role *role)
+                               struct circle *c, enum shop_role *shop_role, enum circle_role *role)
 {
     enum err e = circle_get(r->db, id, &r->arena, c);
     if (!e)
@@ -218,8 +216,9 @@ enum err api_circle_members(struct req *r)
                                                list[i].display_name, "role",
                                                circle_role_name(list[i].role), "joined_at",
                                                json_time(list[i].joined_at_ms)));
-    return req_reply(r, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                                       api_next_cursor(r, more, n ? list[n - 1].user_id : 0)));
+    return req_reply(r, 200,
+                     json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                               api_next_cursor(r, more, n ? list[n - 1].user_id : 0)));
 }
 
 enum err api_circle_member_patch(struct req *r)
@@ -242,8 +241,9 @@ enum err api_circle_member_patch(struct req *r)
         e = circle_set_role(r->db, id, req_param_id(r, 1), to, &r->ei);
     if (e)
         return e;
-    return req_reply(r, 200, json_pack("{s:I, s:s}", "user_id", (json_int_t)req_param_id(r, 1),
-                                       "role", circle_role_name(to)));
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:s}", "user_id", (json_int_t)req_param_id(r, 1), "role",
+                               circle_role_name(to)));
 }
 
 enum err api_circle_member_remove(struct req *r)
@@ -290,8 +290,9 @@ enum err api_contact_request(struct req *r)
         e = contact_request(r->db, r->user.user_id, other, &state, &r->ei);
     if (e)
         return e;
-    return req_reply(r, 201, json_pack("{s:I, s:s}", "user_id", (json_int_t)other, "state",
-                                       contact_state_name(state)));
+    return req_reply(
+        r, 201,
+        json_pack("{s:I, s:s}", "user_id", (json_int_t)other, "state", contact_state_name(state)));
 }
 
 enum err api_contact_accept(struct req *r)
@@ -300,8 +301,8 @@ enum err api_contact_accept(struct req *r)
     enum err e = contact_accept(r->db, r->user.user_id, other, &r->ei);
     if (e)
         return e;
-    return req_reply(r, 200, json_pack("{s:I, s:s}", "user_id", (json_int_t)other, "state",
-                                       "accepted"));
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:s}", "user_id", (json_int_t)other, "state", "accepted"));
 }
 
 enum err api_contact_remove(struct req *r)

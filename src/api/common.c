@@ -99,19 +99,18 @@ json_t *api_next_cursor(struct req *r, bool more, int64_t last_id)
         return json_null();
     char raw[32];
     int n = snprintf(raw, sizeof raw, "c:%lld", (long long)last_id);
-    char *out = arena_alloc(&r->arena, sodium_base64_ENCODED_LEN(
-                                           (size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+    char *out = arena_alloc(
+        &r->arena, sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING));
     if (!out)
         return NULL;
-    sodium_bin2base64(out,
-                      sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                      (const unsigned char *)raw, (size_t)n,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(
+        out, sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+        (const unsigned char *)raw, (size_t)n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     return json_string(out);
 }
 
-enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max,
-                          int64_t *v, bool *is_null, bool *present)
+enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max, int64_t *v,
+                          bool *is_null, bool *present)
 {
     json_t *j = r->json ? json_object_get(r->json, field) : NULL;
     *is_null = j && json_is_null(j);

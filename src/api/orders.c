@@ -23,11 +23,10 @@ static json_t *order_json(const struct order *o)
     json_t *items = json_array();
     for (size_t i = 0; items && i < o->n_items; i++) {
         const struct order_item *it = &o->items[i];
-        json_array_append_new(items, json_pack("{s:I, s:s, s:I, s:I, s:I}", "product_id",
-                                               (json_int_t)it->product_id, "title", it->title,
-                                               "price_fen", (json_int_t)it->price_fen, "qty",
-                                               (json_int_t)it->qty, "line_fen",
-                                               (json_int_t)it->line_fen));
+        json_array_append_new(
+            items, json_pack("{s:I, s:s, s:I, s:I, s:I}", "product_id", (json_int_t)it->product_id,
+                             "title", it->title, "price_fen", (json_int_t)it->price_fen, "qty",
+                             (json_int_t)it->qty, "line_fen", (json_int_t)it->line_fen));
     }
     json_t *o_json = json_pack(
         "{s:I, s:I, s:I, s:s, s:I, s:I, s:o, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o, "
@@ -35,35 +34,35 @@ static json_t *order_json(const struct order *o)
         "id", (json_int_t)o->id, "shop_id", (json_int_t)o->shop_id, "buyer_id",
         (json_int_t)o->buyer_id, "status", order_status_name(o->status), "total_fen",
         (json_int_t)o->total_fen, "refunded_fen", (json_int_t)o->refunded_fen, "items", items,
-        "address", "name", o->address.name, "phone", o->address.phone, "region",
-        o->address.region, "line", o->address.line, "share_token",
+        "address", "name", o->address.name, "phone", o->address.phone, "region", o->address.region,
+        "line", o->address.line, "share_token",
         o->share_token ? json_string(o->share_token) : json_null(), "carrier",
         o->carrier ? json_string(o->carrier) : json_null(), "tracking",
         o->tracking ? json_string(o->tracking) : json_null(), "pay_deadline_at",
         json_time(o->pay_deadline_ms), "created_at", json_time(o->created_at_ms), "paid_at",
         opt_time(o->paid_at_ms), "shipped_at", opt_time(o->shipped_at_ms), "delivered_at",
-        opt_time(o->delivered_at_ms), "completed_at", opt_time(o->completed_at_ms),
-        "cancelled_at", opt_time(o->cancelled_at_ms), "updated_at", json_time(o->updated_at_ms));
+        opt_time(o->delivered_at_ms), "completed_at", opt_time(o->completed_at_ms), "cancelled_at",
+        opt_time(o->cancelled_at_ms), "updated_at", json_time(o->updated_at_ms));
     if (!o_json || !o->events)
         return o_json;
     json_t *timeline = json_array();
     for (size_t i = 0; timeline && i < o->n_events; i++) {
         const struct order_timeline_event *t = &o->events[i];
         json_array_append_new(
-            timeline, json_pack("{s:o, s:s, s:o, s:s, s:s, s:o}", "at", json_time(t->at_ms),
-                                "kind", t->kind, "from", t->from ? json_string(t->from) : json_null(),
-                                "to", t->to, "note", t->note ? t->note : "", "by",
+            timeline, json_pack("{s:o, s:s, s:o, s:s, s:s, s:o}", "at", json_time(t->at_ms), "kind",
+                                t->kind, "from", t->from ? json_string(t->from) : json_null(), "to",
+                                t->to, "note", t->note ? t->note : "", "by",
                                 t->actor_id ? json_integer(t->actor_id) : json_string("system")));
     }
     json_t *refunds = json_array();
     for (size_t i = 0; refunds && i < o->n_refunds; i++) {
         const struct refund *f = &o->refunds[i];
-        json_array_append_new(refunds, json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id",
-                                                 (json_int_t)f->id, "amount_fen",
-                                                 (json_int_t)f->amount_fen, "reason", f->reason,
-                                                 "status", f->status, "note", f->note ? f->note : "",
-                                                 "created_at", json_time(f->created_at_ms),
-                                                 "decided_at", opt_time(f->decided_at_ms)));
+        json_array_append_new(
+            refunds,
+            json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)f->id, "amount_fen",
+                      (json_int_t)f->amount_fen, "reason", f->reason, "status", f->status, "note",
+                      f->note ? f->note : "", "created_at", json_time(f->created_at_ms),
+                      "decided_at", opt_time(f->decided_at_ms)));
     }
     json_object_set_new(o_json, "timeline", timeline);
     json_object_set_new(o_json, "refunds", refunds);
@@ -120,8 +119,7 @@ static enum err read_items(struct req *r, struct order_item_in **out, size_t *n)
     if (!arr)
         return req_fail(r, ERR_MISSING_FIELD, "items", "items is required");
     if (!json_is_array(arr))
-        return req_fail(r, ERR_WRONG_TYPE, "items",
-                        "items must be a list of {product_id, qty}");
+        return req_fail(r, ERR_WRONG_TYPE, "items", "items must be a list of {product_id, qty}");
     size_t count = json_array_size(arr);
     if (count < 1 || count > ORDER_ITEMS_MAX)
         return req_fail(r, ERR_OUT_OF_RANGE, "items", "an order has 1 to %d items",
@@ -133,8 +131,8 @@ static enum err read_items(struct req *r, struct order_item_in **out, size_t *n)
         json_t *it = json_array_get(arr, i);
         json_t *pid = json_object_get(it, "product_id"), *qty = json_object_get(it, "qty");
         if (!json_is_object(it) || json_object_size(it) != 2 || !pid || !qty)
-            return req_fail(r, ERR_INVALID, "items",
-                            "items[%zu] must be exactly {product_id, qty}", i);
+            return req_fail(r, ERR_INVALID, "items", "items[%zu] must be exactly {product_id, qty}",
+                            i);
         if (!json_is_integer(pid) || !json_is_integer(qty))
             return req_fail(r, ERR_WRONG_TYPE, "items",
                             "items[%zu].product_id and .qty must be whole numbers", i);
@@ -154,8 +152,7 @@ static enum err read_items(struct req *r, struct order_item_in **out, size_t *n)
 static void release(struct req *r, const char *key)
 {
     if (idem_release(r->db, r->user.user_id, key) != ERR_OK)
-        LOG(LOG_WARN, "idempotency_release_failed", "user_id=%lld",
-            (long long)r->user.user_id);
+        LOG(LOG_WARN, "idempotency_release_failed", "user_id=%lld", (long long)r->user.user_id);
 }
 
 enum err api_order_create(struct req *r)
@@ -289,8 +286,9 @@ static enum err list(struct req *r, struct order_filter *f)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, order_json(&items[i]));
-    return req_reply(r, 200, json_pack("{s:o, s:o}", "items", arr, "next_cursor",
-                                       api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+    return req_reply(r, 200,
+                     json_pack("{s:o, s:o}", "items", arr, "next_cursor",
+                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
 }
 
 enum err api_me_orders(struct req *r)

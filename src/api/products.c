@@ -21,11 +21,10 @@ static json_t *product_json(const struct product *p, const struct shop *s, enum 
 {
     json_t *images = json_array();
     for (size_t i = 0; images && i < p->n_images; i++)
-        json_array_append_new(images,
-                              json_pack("{s:I, s:s+, s:s, s:I}", "id", (json_int_t)p->images[i].id,
-                                        "url", "/images/", p->images[i].file, "content_type",
-                                        p->images[i].content_type, "bytes",
-                                        (json_int_t)p->images[i].bytes));
+        json_array_append_new(
+            images, json_pack("{s:I, s:s+, s:s, s:I}", "id", (json_int_t)p->images[i].id, "url",
+                              "/images/", p->images[i].file, "content_type",
+                              p->images[i].content_type, "bytes", (json_int_t)p->images[i].bytes));
     int64_t l1 = p->has_rates ? p->l1_bps : s->settings.l1_bps;
     int64_t l2 = p->has_rates ? p->l2_bps : s->settings.l2_bps;
     json_t *o = json_pack(
@@ -35,8 +34,8 @@ static json_t *product_json(const struct product *p, const struct shop *s, enum 
         "status", product_status_name(p->status), "tags", api_tags_json(p->tags, p->n_tags),
         "images", images, "buyer_cap_30d",
         (json_int_t)(p->has_buyer_cap ? p->buyer_cap_30d : s->settings.buyer_cap_30d),
-        "repurchase_days", (json_int_t)p->repurchase_days, "trial_available",
-        p->trial_available, "l1_bps", (json_int_t)l1, "l2_bps", (json_int_t)l2, "created_at",
+        "repurchase_days", (json_int_t)p->repurchase_days, "trial_available", p->trial_available,
+        "l1_bps", (json_int_t)l1, "l2_bps", (json_int_t)l2, "created_at",
         json_time(p->created_at_ms), "updated_at", json_time(p->updated_at_ms));
     if (o && role != SHOP_ROLE_NONE) {
         json_object_set_new(o, "sold", json_integer(p->sold));
@@ -55,8 +54,8 @@ static json_t *product_json(const struct product *p, const struct shop *s, enum 
 static enum err read_input(struct req *r, struct product_input *in)
 {
     static const char *const fields[] = {
-        "title",           "description",     "price_fen", "stock",  "status", "tags",
-        "buyer_cap_30d",   "repurchase_days", "trial_available", "l1_bps", "l2_bps", NULL};
+        "title",         "description",     "price_fen",       "stock",  "status", "tags",
+        "buyer_cap_30d", "repurchase_days", "trial_available", "l1_bps", "l2_bps", NULL};
     const char *status = NULL;
     size_t status_len = 0;
     bool l1_null = false, l2_null = false, has_l1 = false, has_l2 = false;
@@ -128,8 +127,8 @@ static enum err visible_product(struct req *r, int64_t id, bool owner_call, stru
     enum err e = catalog_get(r->db, id, &r->arena, p);
     if (!e)
         e = api_shop_role_of(r, p->shop_id, role);
-    if (e == ERR_NOT_FOUND || (!e && *role == SHOP_ROLE_NONE &&
-                               (owner_call || p->status != PRODUCT_ON_SALE)))
+    if (e == ERR_NOT_FOUND ||
+        (!e && *role == SHOP_ROLE_NONE && (owner_call || p->status != PRODUCT_ON_SALE)))
         return req_fail(r, ERR_NOT_FOUND, NULL, "no such product");
     if (!e)
         e = shop_get_cached(r->db, p->shop_id, &r->arena, s);
@@ -199,8 +198,9 @@ enum err api_product_list(struct req *r)
     json_t *list = json_array();
     for (size_t i = 0; list && i < n; i++)
         json_array_append_new(list, product_json(&items[i], &s, role));
-    return req_reply(r, 200, json_pack("{s:o, s:o}", "items", list, "next_cursor",
-                                       api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+    return req_reply(r, 200,
+                     json_pack("{s:o, s:o}", "items", list, "next_cursor",
+                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
 }
 
 /* --- images --- */
@@ -250,8 +250,8 @@ enum err api_product_image_add(struct req *r)
     struct stat st;
     if (stat(path, &st) != 0) { /* content-addressed: the same bytes are stored once */
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0640);
-        bool ok = fd >= 0 && write(fd, r->body, r->body_len) == (ssize_t)r->body_len &&
-                  fsync(fd) == 0;
+        bool ok =
+            fd >= 0 && write(fd, r->body, r->body_len) == (ssize_t)r->body_len && fsync(fd) == 0;
         if (fd >= 0)
             close(fd);
         if (!ok || rename(tmp, path) != 0) {
@@ -263,9 +263,10 @@ enum err api_product_image_add(struct req *r)
     e = catalog_image_add(r->db, id, file, k->type, (int64_t)r->body_len, &image_id, &r->ei);
     if (e)
         return e;
-    return req_reply(r, 201, json_pack("{s:I, s:s+, s:s, s:I}", "id", (json_int_t)image_id, "url",
-                                       "/images/", file, "content_type", k->type, "bytes",
-                                       (json_int_t)r->body_len));
+    return req_reply(r, 201,
+                     json_pack("{s:I, s:s+, s:s, s:I}", "id", (json_int_t)image_id, "url",
+                               "/images/", file, "content_type", k->type, "bytes",
+                               (json_int_t)r->body_len));
 }
 
 enum err api_product_image_remove(struct req *r)
@@ -330,7 +331,7 @@ enum err api_tags_vocab(struct req *r)
 {
     json_t *items = json_array();
     for (size_t i = 0; items && i < tags_vocab_len(); i++)
-        json_array_append_new(items, json_pack("{s:s, s:s}", "name", tags_vocab(i)->name, "en",
-                                               tags_vocab(i)->en));
+        json_array_append_new(
+            items, json_pack("{s:s, s:s}", "name", tags_vocab(i)->name, "en", tags_vocab(i)->en));
     return req_reply(r, 200, json_pack("{s:o}", "items", items));
 }

@@ -45,8 +45,8 @@ const struct route api_routes[] = {
      "Who runs the shop (owner or staff)", JSON},
     {"POST", "/api/v1/shops/{id}/staff", api_shop_staff_add, AUTH_USER, SMALL_BODY,
      "Add a staff member (owner)", JSON},
-    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER,
-     SMALL_BODY, "Remove a staff member (owner)", JSON},
+    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER, SMALL_BODY,
+     "Remove a staff member (owner)", JSON},
 
     /* catalogue */
     {"GET", "/api/v1/tags", api_tags_vocab, AUTH_NONE, SMALL_BODY,
@@ -55,8 +55,7 @@ const struct route api_routes[] = {
      "Add a product (owner or staff)", JSON},
     {"GET", "/api/v1/shops/{id}/products", api_product_list, AUTH_OPTIONAL, SMALL_BODY,
      "A shop's products, newest first (?limit, ?cursor, ?tag; ?status for owner or staff)", JSON},
-    {"GET", "/api/v1/products/{id}", api_product_get, AUTH_OPTIONAL, SMALL_BODY, "A product",
-     JSON},
+    {"GET", "/api/v1/products/{id}", api_product_get, AUTH_OPTIONAL, SMALL_BODY, "A product", JSON},
     {"PATCH", "/api/v1/products/{id}", api_product_patch, AUTH_USER, 0,
      "Change a product (owner or staff)", JSON},
     {"POST", "/api/v1/products/{id}/images", api_product_image_add, AUTH_USER, IMAGE_BODY,

@@ -23,8 +23,7 @@ static json_t *shop_json(const struct shop *s, enum shop_role role)
         json_object_set_new(o, "promoter_auto_approve",
                             json_boolean(s->settings.promoter_auto_approve));
         json_object_set_new(o, "buyer_cap_30d", json_integer(s->settings.buyer_cap_30d));
-        json_object_set_new(o, "unpaid_timeout_min",
-                            json_integer(s->settings.unpaid_timeout_min));
+        json_object_set_new(o, "unpaid_timeout_min", json_integer(s->settings.unpaid_timeout_min));
         json_object_set_new(o, "auto_receive_days", json_integer(s->settings.auto_receive_days));
         json_object_set_new(o, "updated_at", json_time(s->updated_at_ms));
     }

@@ -157,13 +157,13 @@ enum err db_copy(struct db *from, struct db *to, FILE *out, struct errinfo *ei)
     int n = 0;
     enum err e;
     if (db_kind(from) != DB_SQLITE || db_kind(to) != DB_POSTGRES)
-        return err_set(ei, ERR_INVALID, "from", "migrate-data copies a SQLite file into PostgreSQL");
+        return err_set(ei, ERR_INVALID, "from",
+                       "migrate-data copies a SQLite file into PostgreSQL");
     if ((e = migrate_run(from, NULL, ei)) != ERR_OK || (e = migrate_run(to, NULL, ei)) != ERR_OK)
         return e;
     e = list_tables(from, tables, &n);
     if (e)
-        return err_set(ei, e, "from", "cannot list the tables of the source: %s",
-                       db_errmsg(from));
+        return err_set(ei, e, "from", "cannot list the tables of the source: %s", db_errmsg(from));
     for (int i = 0; i < n && e == ERR_OK; i++) {
         int64_t rows = 0;
         e = count_rows(to, tables[i], &rows);

@@ -39,7 +39,7 @@ struct pg_stmt {
     char **values; /* nparams entries */
     int *lengths;
     PGresult *res;
-    int row;   /* next row to return */
+    int row; /* next row to return */
     int nrows;
     int64_t changes;
     bool executed;

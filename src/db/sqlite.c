@@ -74,8 +74,7 @@ static void gc_checkpoint(sqlite3 **ck)
     if (!*ck && sqlite3_open_v2(gc_db_path, ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                 NULL) == SQLITE_OK) {
         sqlite3_busy_timeout(*ck, 5000);
-        sqlite3_exec(*ck, "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0", NULL, NULL,
-                     NULL);
+        sqlite3_exec(*ck, "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
     }
     if (*ck)
         sqlite3_exec(*ck, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
@@ -221,7 +220,9 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
              "PRAGMA temp_store=MEMORY;%s",
-             d->group_commit ? "OFF" : opt->sync == DB_SYNC_FULL ? "FULL" : "NORMAL",
+             d->group_commit             ? "OFF"
+             : opt->sync == DB_SYNC_FULL ? "FULL"
+                                         : "NORMAL",
              d->group_commit ? " PRAGMA wal_autocheckpoint=0;" : "");
     if (sq_exec(&d->base, pragmas) != ERR_OK) {
         enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot set up SQLite database %s: %s",
@@ -230,8 +231,8 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
         return e;
     }
     if (d->group_commit && gc_attach(path) != ERR_OK) {
-        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot start the commit syncer for %s",
-                             path);
+        enum err e =
+            err_set(ei, ERR_UNAVAILABLE, "db", "cannot start the commit syncer for %s", path);
         db_sqlite_driver.close(&d->base);
         return e;
     }

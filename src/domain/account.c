@@ -415,7 +415,7 @@ out:
 }
 
 static enum err interests_of(struct db *db, const char *sql, int64_t user_id, struct arena *a,
-                            struct tag **out, size_t *n)
+                             struct tag **out, size_t *n)
 {
     struct db_stmt *st = NULL;
     bool row = false;

@@ -25,8 +25,7 @@ bool product_status_parse(const char *name, enum product_status *out)
 }
 
 /* Checks the fields present in `in`; on create, title and price are required. */
-static enum err validate(struct arena *a, struct product_input *in, bool create,
-                         struct errinfo *ei)
+static enum err validate(struct arena *a, struct product_input *in, bool create, struct errinfo *ei)
 {
     enum err e;
     if (create && !in->title)
@@ -39,8 +38,8 @@ static enum err validate(struct arena *a, struct product_input *in, bool create,
                                            PRODUCT_DESCRIPTION_CHARS, ei)))
         return e;
     if (in->has_price && (in->price_fen < 1 || in->price_fen > PRODUCT_PRICE_MAX_FEN))
-        return err_set(ei, ERR_OUT_OF_RANGE, "price_fen",
-                       "price_fen must be from 1 to %lld (fen)", PRODUCT_PRICE_MAX_FEN);
+        return err_set(ei, ERR_OUT_OF_RANGE, "price_fen", "price_fen must be from 1 to %lld (fen)",
+                       PRODUCT_PRICE_MAX_FEN);
     if (in->has_stock && (in->stock < 0 || in->stock > PRODUCT_STOCK_MAX))
         return err_set(ei, ERR_OUT_OF_RANGE, "stock", "stock must be from 0 to %lld",
                        PRODUCT_STOCK_MAX);
@@ -101,8 +100,8 @@ static void bind_nullable(struct db_stmt *st, int idx, bool is_null, int64_t v)
         db_bind_int64(st, idx, v);
 }
 
-enum err catalog_create(struct db *db, int64_t shop_id, struct product_input *in,
-                        struct arena *a, int64_t *id, struct errinfo *ei)
+enum err catalog_create(struct db *db, int64_t shop_id, struct product_input *in, struct arena *a,
+                        int64_t *id, struct errinfo *ei)
 {
     static const char sql[] =
         "INSERT INTO products (shop_id, title, description, price_fen, stock, sold, stock_in,"
@@ -154,8 +153,8 @@ out:
     return e;
 }
 
-#define PRODUCT_COLS                                                                             \
-    "id, shop_id, title, description, price_fen, stock, sold, stock_in, status, buyer_cap_30d," \
+#define PRODUCT_COLS                                                                               \
+    "id, shop_id, title, description, price_fen, stock, sold, stock_in, status, buyer_cap_30d,"    \
     " repurchase_days, trial_available, l1_bps, l2_bps, created_at, updated_at"
 
 static enum err read_row(struct db_stmt *st, struct arena *a, struct product *p)
@@ -332,8 +331,7 @@ enum err catalog_list(struct db *db, const struct catalog_filter *f, struct aren
 }
 
 enum err catalog_image_add(struct db *db, int64_t product_id, const char *file,
-                           const char *content_type, int64_t bytes, int64_t *id,
-                           struct errinfo *ei)
+                           const char *content_type, int64_t bytes, int64_t *id, struct errinfo *ei)
 {
     static const char count[] = "SELECT COUNT(*), COALESCE(MAX(position), 0) FROM product_images"
                                 " WHERE product_id = ?";
@@ -410,7 +408,8 @@ enum err catalog_take_stock(struct db *db, int64_t shop_id, int64_t product_id, 
     int64_t changed = e == ERR_OK ? db_changes(st) : 0;
     db_done(st);
     if (e == ERR_OK && changed != 1)
-        e = err_set(ei, ERR_CONFLICT, "items", "product %lld is not on sale or has fewer than %lld left",
+        e = err_set(ei, ERR_CONFLICT, "items",
+                    "product %lld is not on sale or has fewer than %lld left",
                     (long long)product_id, (long long)qty);
     return e;
 }

@@ -68,8 +68,8 @@ struct product_input {
     size_t title_len;
     const char *description;
     size_t description_len;
-    bool has_price, has_stock, has_status, has_buyer_cap, has_repurchase, has_trial,
-        has_rates, has_tags;
+    bool has_price, has_stock, has_status, has_buyer_cap, has_repurchase, has_trial, has_rates,
+        has_tags;
     int64_t price_fen, stock;
     enum product_status status;
     bool buyer_cap_null; /* with has_buyer_cap: back to the shop default */
@@ -97,7 +97,7 @@ struct catalog_filter {
     int64_t shop_id;
     bool any_status; /* false: only `status` */
     enum product_status status;
-    const char *tag; /* NULL: any */
+    const char *tag;   /* NULL: any */
     int64_t before_id; /* paging: ids below this one (0: from the newest) */
     int64_t limit;
 };

@@ -50,8 +50,7 @@ static void new_code(char *out)
     out[CIRCLE_CODE_LEN] = '\0';
 }
 
-static enum err validate(struct arena *a, struct circle_input *in, bool create,
-                         struct errinfo *ei)
+static enum err validate(struct arena *a, struct circle_input *in, bool create, struct errinfo *ei)
 {
     enum err e;
     if (create && !in->name)
@@ -160,7 +159,7 @@ out:
     return e;
 }
 
-#define CIRCLE_COLS                                                                              \
+#define CIRCLE_COLS                                                                                \
     "id, shop_id, name, kind, capacity, member_count, invite_code, created_at, updated_at"
 
 static enum err read_row(struct db_stmt *st, struct arena *a, struct circle *c)

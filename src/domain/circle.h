@@ -21,8 +21,13 @@
 #include "util/arena.h"
 #include "util/err.h"
 
-enum circle_kind { CIRCLE_PARENTS, CIRCLE_NEIGHBOURHOOD, CIRCLE_FITNESS, CIRCLE_INTEREST,
-                   CIRCLE_OTHER };
+enum circle_kind {
+    CIRCLE_PARENTS,
+    CIRCLE_NEIGHBOURHOOD,
+    CIRCLE_FITNESS,
+    CIRCLE_INTEREST,
+    CIRCLE_OTHER
+};
 enum circle_role { CIRCLE_ROLE_NONE, CIRCLE_ROLE_OWNER, CIRCLE_ROLE_ADMIN, CIRCLE_ROLE_MEMBER };
 
 #define CIRCLE_NAME_CHARS 30

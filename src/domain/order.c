@@ -58,9 +58,9 @@ static enum err illegal(struct errinfo *ei, enum order_status cur, const char *w
 
 /* --- rows --- */
 
-#define ORDER_COLS                                                                               \
-    "id, shop_id, buyer_id, status, total_fen, refunded_fen, share_token, address_name,"        \
-    " address_phone, address_region, address_line, carrier, tracking, pay_deadline_at,"         \
+#define ORDER_COLS                                                                                 \
+    "id, shop_id, buyer_id, status, total_fen, refunded_fen, share_token, address_name,"           \
+    " address_phone, address_region, address_line, carrier, tracking, pay_deadline_at,"            \
     " created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at"
 
 static const char *dup(struct arena *a, struct db_stmt *st, int col)
@@ -287,8 +287,8 @@ static enum err check_items(const struct order_new *in, struct errinfo *ei)
                        ORDER_ITEMS_MAX);
     for (size_t i = 0; i < in->n_items; i++) {
         if (in->items[i].qty < 1 || in->items[i].qty > ORDER_QTY_MAX)
-            return err_set(ei, ERR_OUT_OF_RANGE, "items", "items[%zu].qty must be from 1 to %d",
-                           i, ORDER_QTY_MAX);
+            return err_set(ei, ERR_OUT_OF_RANGE, "items", "items[%zu].qty must be from 1 to %d", i,
+                           ORDER_QTY_MAX);
         for (size_t j = 0; j < i; j++)
             if (in->items[j].product_id == in->items[i].product_id)
                 return err_set(ei, ERR_INVALID, "items",
@@ -341,8 +341,8 @@ enum err order_create(struct db *db, const struct order_new *in, const struct or
         e = db_step(st, &row);
         bool ok = e == ERR_OK && row && db_col_int64(st, 0) == in->shop_id &&
                   strcmp(db_col_text(st, 3, NULL), "on_sale") == 0;
-        int64_t cap = ok && !db_col_is_null(st, 4) ? db_col_int64(st, 4)
-                                                   : shop.settings.buyer_cap_30d;
+        int64_t cap =
+            ok && !db_col_is_null(st, 4) ? db_col_int64(st, 4) : shop.settings.buyer_cap_30d;
         if (ok) {
             titles[i] = arena_strdup(a, db_col_text(st, 1, NULL));
             prices[i] = db_col_int64(st, 2);
@@ -880,8 +880,8 @@ static enum err receive_one(struct db *db, int64_t id, struct errinfo *ei)
 
 static enum err complete_one(struct db *db, int64_t id, struct errinfo *ei)
 {
-    return step(db, id, EV_COMPLETE, "completed", "complete", 0, "return window closed", ei,
-                NULL, NULL);
+    return step(db, id, EV_COMPLETE, "completed", "complete", 0, "return window closed", ei, NULL,
+                NULL);
 }
 
 enum err order_cancel_unpaid(struct db *db, int64_t now_ms, int64_t *moved)

@@ -104,13 +104,14 @@ static enum err check_other_settings(const struct shop_settings *s, struct errin
         return err_set(ei, ERR_OUT_OF_RANGE, "similarity_min",
                        "similarity_min must be from 0 to 1");
     if (s->buyer_cap_30d < 1 || s->buyer_cap_30d > SHOP_BUYER_CAP_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "buyer_cap_30d",
-                       "buyer_cap_30d must be from 1 to %d", SHOP_BUYER_CAP_MAX);
+        return err_set(ei, ERR_OUT_OF_RANGE, "buyer_cap_30d", "buyer_cap_30d must be from 1 to %d",
+                       SHOP_BUYER_CAP_MAX);
     if (s->unpaid_timeout_min < SHOP_UNPAID_MIN_MIN || s->unpaid_timeout_min > SHOP_UNPAID_MIN_MAX)
         return err_set(ei, ERR_OUT_OF_RANGE, "unpaid_timeout_min",
                        "unpaid_timeout_min must be from %d to %d minutes", SHOP_UNPAID_MIN_MIN,
                        SHOP_UNPAID_MIN_MAX);
-    if (s->auto_receive_days < SHOP_AUTO_RECEIVE_MIN || s->auto_receive_days > SHOP_AUTO_RECEIVE_MAX)
+    if (s->auto_receive_days < SHOP_AUTO_RECEIVE_MIN ||
+        s->auto_receive_days > SHOP_AUTO_RECEIVE_MAX)
         return err_set(ei, ERR_OUT_OF_RANGE, "auto_receive_days",
                        "auto_receive_days must be from %d to %d", SHOP_AUTO_RECEIVE_MIN,
                        SHOP_AUTO_RECEIVE_MAX);
@@ -120,7 +121,7 @@ static enum err check_other_settings(const struct shop_settings *s, struct errin
 #define SHOP_SELECT                                                                                \
     "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"           \
     " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"              \
-    " s.similarity_milli, s.promoter_auto_approve, s.buyer_cap_30d, s.unpaid_timeout_min,"       \
+    " s.similarity_milli, s.promoter_auto_approve, s.buyer_cap_30d, s.unpaid_timeout_min,"         \
     " s.auto_receive_days FROM shops s JOIN users u ON u.id = s.owner_id"
 
 static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
@@ -184,7 +185,7 @@ struct cache_entry {
     uint64_t gen;
     int64_t filled_us;
     struct shop s;
-    char *strings; /* one block holding every string of s */
+    char *strings;   /* one block holding every string of s */
     char *rendering; /* the caller's bytes, or NULL */
     size_t rendering_len;
 };
@@ -235,8 +236,7 @@ static struct cache_entry *cache_slot(int64_t id)
 
 static bool cache_fresh(const struct cache_entry *c, int64_t id)
 {
-    return c->id == id &&
-           c->gen == atomic_load_explicit(&shops_written, memory_order_acquire) &&
+    return c->id == id && c->gen == atomic_load_explicit(&shops_written, memory_order_acquire) &&
            clock_mono_us() - c->filled_us < SHOP_CACHE_TTL_MS * 1000;
 }
 

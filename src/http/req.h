@@ -52,11 +52,11 @@ struct req {
     size_t raw_len;
     const char *content_type;
     const char *set_cookie;
-    const char *allow; /* Allow header of a 405 */
+    const char *allow;         /* Allow header of a 405 */
     const char *cache_control; /* NULL: no-store */
     const char *etag;
     const char *replayed; /* Idempotent-Replayed header */
-    bool has_file; /* respond with file_fd (closed by the server) */
+    bool has_file;        /* respond with file_fd (closed by the server) */
     int file_fd;
     uint64_t file_size;
     int64_t retry_after_s;

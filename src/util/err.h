@@ -35,16 +35,16 @@
     X(CONFLICT, 409, "conflict")                                                                   \
     X(LOGIN_TAKEN, 409, "login_taken")                                                             \
     X(SLUG_TAKEN, 409, "slug_taken")                                                               \
-    X(ALREADY_MEMBER, 409, "already_member")                                           \
-    X(ALREADY_CONTACT, 409, "already_contact")                                         \
-    X(CIRCLE_FULL, 409, "circle_full")                                                 \
-    X(OUT_OF_STOCK, 409, "out_of_stock")                                               \
-    X(PRODUCT_UNAVAILABLE, 409, "product_unavailable")                                 \
-    X(QUANTITY_CAP, 409, "quantity_cap")                                               \
-    X(ILLEGAL_TRANSITION, 409, "illegal_transition")                                   \
-    X(IDEMPOTENCY_IN_FLIGHT, 409, "idempotency_in_flight")                             \
-    X(IDEMPOTENCY_MISMATCH, 422, "idempotency_key_reused")                                                       \
-    X(RETRY, 503, "busy_retry")                                                        \
+    X(ALREADY_MEMBER, 409, "already_member")                                                       \
+    X(ALREADY_CONTACT, 409, "already_contact")                                                     \
+    X(CIRCLE_FULL, 409, "circle_full")                                                             \
+    X(OUT_OF_STOCK, 409, "out_of_stock")                                                           \
+    X(PRODUCT_UNAVAILABLE, 409, "product_unavailable")                                             \
+    X(QUANTITY_CAP, 409, "quantity_cap")                                                           \
+    X(ILLEGAL_TRANSITION, 409, "illegal_transition")                                               \
+    X(IDEMPOTENCY_IN_FLIGHT, 409, "idempotency_in_flight")                                         \
+    X(IDEMPOTENCY_MISMATCH, 422, "idempotency_key_reused")                                         \
+    X(RETRY, 503, "busy_retry")                                                                    \
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \
     X(UNPROCESSABLE, 422, "unprocessable")                                                         \

@@ -42,7 +42,7 @@
 /* circles (used by the circles issue) */
 #define LIMIT_CIRCLE_CAPACITY 500 /* a chat group's size: small circles stay trusted */
 #define LIMIT_CIRCLES_PER_SHOP 200
-#define LIMIT_CONTACTS 5000        /* per member, pending included */
+#define LIMIT_CONTACTS 5000 /* per member, pending included */
 
 _Static_assert(LIMIT_BODY_BYTES <= LIMIT_BODY_BYTES_MAX, "body cap within its maximum");
 _Static_assert(LIMIT_BODY_BYTES * 4 <= LIMIT_ARENA_BYTES,

@@ -198,7 +198,8 @@ static void cookie_auth_and_csrf(void **state)
     http_ex(&S, "PUT", "/api/v1/me/interests", NULL, body, h_write, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests WHERE tag = '茶'"), 1); /* "tea" is 茶 */
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests WHERE tag = '茶'"),
+                     1); /* "tea" is 茶 */
     free(t);
 }
 

@@ -68,9 +68,9 @@ static void open_join_and_see(void **state)
                              "\"tags\":{\"parenting\":0.9,\"早教\":0.5}}",
                              code, sizeof code);
     assert_int_equal(strlen(code), 8);
-    assert_int_equal(db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld",
-                                       (long long)id)),
-                     1); /* the owner */
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld", (long long)id)),
+        1); /* the owner */
     char path[64];
     snprintf(path, sizeof path, "/api/v1/circles/%lld", (long long)id);
     struct resp r;
@@ -139,8 +139,8 @@ static void open_join_and_see(void **state)
          "{\"role\":\"member\"}", &r);
     expect_error(&r, 409, "conflict", "user_id");
     resp_free(&r);
-    http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)dad_id), mom,
-         "{\"role\":\"admin\"}", &r); /* admins do not make admins */
+    http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)dad_id), mom, "{\"role\":\"admin\"}",
+         &r); /* admins do not make admins */
     expect_error(&r, 404, "not_found", NULL);
     resp_free(&r);
     http(&S, "DELETE", fmt("%s/members/%lld", path, (long long)dad_id), mom, NULL, &r);
@@ -156,11 +156,11 @@ static void open_join_and_see(void **state)
     http(&S, "POST", fmt("%s/leave", path), mom, NULL, &r);
     expect_error(&r, 404, "not_found", NULL);
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld",
-                                       (long long)id)),
-                     1);
-    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM circles c WHERE member_count <>"
-                                   " (SELECT COUNT(*) FROM circle_members m WHERE m.circle_id = c.id)"),
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld", (long long)id)), 1);
+    assert_int_equal(db_scalar(&S,
+                               "SELECT COUNT(*) FROM circles c WHERE member_count <>"
+                               " (SELECT COUNT(*) FROM circle_members m WHERE m.circle_id = c.id)"),
                      0);
 }
 
@@ -215,8 +215,8 @@ static void *join_one(void *arg)
     /* no cmocka assertion in a thread: failures are reported through j->status */
     struct resp r;
     http(&S, "POST", "/api/v1/auth/register", NULL,
-         fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", login,
-             TEST_PASSWORD, name),
+         fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", login, TEST_PASSWORD,
+             name),
          &r);
     char *t = r.status == 201 ? strdup(jstr(r.json, "token")) : NULL;
     resp_free(&r);
@@ -239,8 +239,8 @@ static void capacity_holds_under_a_race(void **state)
 {
     (void)state;
     char code[16];
-    int64_t id = open_circle("{\"name\":\"跑团\",\"kind\":\"fitness\",\"capacity\":10}", code,
-                             sizeof code);
+    int64_t id =
+        open_circle("{\"name\":\"跑团\",\"kind\":\"fitness\",\"capacity\":10}", code, sizeof code);
     enum { N = 20 };
     pthread_t t[N];
     struct joiner j[N];
@@ -263,9 +263,8 @@ static void capacity_holds_under_a_race(void **state)
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM circle_members WHERE circle_id = %lld",
                                        (long long)id)),
                      10);
-    assert_int_equal(db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld",
-                                       (long long)id)),
-                     10);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld", (long long)id)), 10);
     /* and it cannot shrink below its members */
     struct resp r;
     http(&S, "PATCH", fmt("/api/v1/circles/%lld", (long long)id), owner, "{\"capacity\":9}", &r);

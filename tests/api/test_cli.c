@@ -86,8 +86,8 @@ static void migrate_and_demo(void **state)
                          8);
         assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circles"), 2);
         assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circle_members"), 7);
-        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM contacts WHERE status = 'accepted'"),
-                         4);
+        assert_int_equal(
+            db_scalar(&view, "SELECT COUNT(*) FROM contacts WHERE status = 'accepted'"), 4);
         db_close(view.db);
     }
     assert_int_equal(run(args, NULL, out, sizeof out), 0);

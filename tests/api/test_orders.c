@@ -21,7 +21,9 @@
 #include "harness.h"
 
 #define DAY 86400000LL
-#define ADDR "\"address\":{\"name\":\"李梅\",\"phone\":\"13912340002\",\"region\":\"北京市朝阳区\",\"line\":\"幸福小区3-201\"}"
+#define ADDR                                                                                        \
+    "\"address\":{\"name\":\"李梅\",\"phone\":\"13912340002\",\"region\":\"北京市朝阳区\"," \
+    "\"line\":\"幸福小区3-201\"}"
 
 static char *owner, *buyer, *other_buyer, *other_owner;
 static int64_t shop, other_shop, walnut, buyer_id;
@@ -31,8 +33,13 @@ static int up(void **state)
 {
     (void)state;
     /* the tests move the clock ~2 months: sessions must outlive that */
-    const char *extra[] = {"--max-connections-per-ip", "1000", "--max-connections", "2000",
-                           "--session-days", "365", NULL};
+    const char *extra[] = {"--max-connections-per-ip",
+                           "1000",
+                           "--max-connections",
+                           "2000",
+                           "--session-days",
+                           "365",
+                           NULL};
     srv_start(&S, extra);
     owner = register_user(&S, "13100000001", "周师傅", NULL);
     buyer = register_user(&S, "13100000002", "李梅", &buyer_id);
@@ -102,8 +109,7 @@ static int64_t order(const char *token, int64_t product_id, int64_t qty)
     return id;
 }
 
-static long act(const char *token, int64_t id, const char *what, const char *body,
-                struct resp *r)
+static long act(const char *token, int64_t id, const char *what, const char *body, struct resp *r)
 {
     return http(&S, "POST", fmt("/api/v1/orders/%lld/%s", (long long)id, what), token, body, r);
 }
@@ -168,7 +174,8 @@ static void lifecycle_and_timeline(void **state)
     http(&S, "GET", "/api/v1/me", buyer, NULL, &r);
     assert_non_null(jget(r.json, "learned_interests.坚果"));
     resp_free(&r);
-    expect_act(owner, id, "ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF1234567890\"}", 200, NULL);
+    expect_act(owner, id, "ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF1234567890\"}", 200,
+               NULL);
     expect_act(buyer, id, "receive", NULL, 200, NULL);
     assert_string_equal(status_of(id), "delivered");
     /* the return window (settle_days 7) closes, then it completes */
@@ -189,9 +196,9 @@ static void lifecycle_and_timeline(void **state)
     assert_string_equal(jstr(r.json, "carrier"), "顺丰");
     assert_non_null(jstr(r.json, "completed_at"));
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld",
-                                       (long long)id)),
-                     1);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)),
+        1);
     /* listed for the buyer and for the shop */
     http(&S, "GET", "/api/v1/me/orders?status=completed", buyer, NULL, &r);
     assert_int_equal(jint(r.json, "items.0.id"), id);
@@ -243,16 +250,16 @@ static void idempotency(void **state)
                                        (long long)buyer_id)),
                      1);
     struct db_stmt *st = NULL;
-    assert_int_equal(db_prepare_uncached(S.db,
-                                         fmt("INSERT INTO idempotency_keys (user_id, idem_key,"
-                                             " request_hash, state, created_at) SELECT %lld,"
-                                             " 'flying', request_hash, 'pending', %lld FROM"
-                                             " idempotency_keys WHERE idem_key = 'same-1' AND"
-                                             " user_id = %lld",
-                                             (long long)buyer_id, 4102444800000LL,
-                                             (long long)buyer_id),
-                                         &st),
-                     ERR_OK);
+    assert_int_equal(
+        db_prepare_uncached(S.db,
+                            fmt("INSERT INTO idempotency_keys (user_id, idem_key,"
+                                " request_hash, state, created_at) SELECT %lld,"
+                                " 'flying', request_hash, 'pending', %lld FROM"
+                                " idempotency_keys WHERE idem_key = 'same-1' AND"
+                                " user_id = %lld",
+                                (long long)buyer_id, 4102444800000LL, (long long)buyer_id),
+                            &st),
+        ERR_OK);
     assert_int_equal(db_step_done(st), ERR_OK);
     db_done(st);
     assert_int_equal(order_with_key(buyer, "flying", body, &r1), 409);
@@ -288,9 +295,9 @@ static void illegal_transitions(void **state)
                "illegal_transition");
     expect_act(buyer, id, "cancel", NULL, 409, "illegal_transition");
     expect_act(buyer, id, "receive", NULL, 409, "illegal_transition");
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld",
-                                       (long long)id)),
-                     1);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)),
+        1);
     expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E1\"}", 200, NULL);
     expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E2\"}", 409,
                "illegal_transition");
@@ -454,8 +461,7 @@ static void bad_orders_write_nothing(void **state)
         {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"address\":{\"name\":"
          "\"x\",\"region\":\"r\",\"line\":\"l\"}}",
          400, "missing_field", "address.phone"},
-        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"price_fen\":1," ADDR
-         "}",
+        {"{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"price_fen\":1," ADDR "}",
          400, "unknown_field", "price_fen"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -463,9 +469,8 @@ static void bad_orders_write_nothing(void **state)
         snprintf(key, sizeof key, "bad-%zu", i);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral" /* the cases are literals above */
-        order_with_key(buyer, key, fmt(bad[i].body, (long long)shop, (long long)walnut,
-                                       (long long)walnut),
-                       &r);
+        order_with_key(buyer, key,
+                       fmt(bad[i].body, (long long)shop, (long long)walnut, (long long)walnut), &r);
 #pragma GCC diagnostic pop
         expect_error(&r, bad[i].status, bad[i].code, bad[i].field);
         resp_free(&r);

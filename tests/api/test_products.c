@@ -75,7 +75,7 @@ static void create_and_read(void **state)
     assert_int_equal(jint(r.json, "price_fen"), 12800);
     assert_int_equal(jint(r.json, "stock"), 50);
     assert_string_equal(jstr(r.json, "status"), "on_sale");
-    assert_non_null(jget(r.json, "tags.坚果")); /* "nuts" is 坚果 */
+    assert_non_null(jget(r.json, "tags.坚果"));          /* "nuts" is 坚果 */
     assert_int_equal(jint(r.json, "buyer_cap_30d"), 10); /* the shop's default */
     assert_int_equal(jint(r.json, "l1_bps"), 1000);      /* the shop's rates */
     assert_true(json_is_null(jget(r.json, "rates_override")));
@@ -161,8 +161,9 @@ static void bad_products_write_nothing(void **state)
 static void patch_stock_and_overrides(void **state)
 {
     (void)state;
-    int64_t id = add_product(owner, shop, "{\"title\":\"核桃仁\",\"price_fen\":5800,\"stock\":10,"
-                                          "\"status\":\"on_sale\"}");
+    int64_t id = add_product(owner, shop,
+                             "{\"title\":\"核桃仁\",\"price_fen\":5800,\"stock\":10,"
+                             "\"status\":\"on_sale\"}");
     char p[64];
     snprintf(p, sizeof p, "/api/v1/products/%lld", (long long)id);
     struct resp r;
@@ -196,9 +197,8 @@ static void patch_stock_and_overrides(void **state)
     http(&S, "PATCH", p, buyer, "{\"price_fen\":1}", &r);
     expect_error(&r, 404, "not_found", NULL);
     resp_free(&r);
-    assert_int_equal(db_scalar(&S, fmt("SELECT price_fen FROM products WHERE id = %lld",
-                                       (long long)id)),
-                     6800);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT price_fen FROM products WHERE id = %lld", (long long)id)), 6800);
     /* stock accounting holds for every product */
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"
                                    " OR stock < 0 OR sold < 0"),
@@ -210,11 +210,11 @@ static void list_pages_and_filters(void **state)
     (void)state;
     int64_t ids[5];
     for (int i = 0; i < 5; i++)
-        ids[i] = add_product(other, other_shop,
-                             fmt("{\"title\":\"茶 %d\",\"price_fen\":%d,\"status\":\"%s\","
-                                 "\"tags\":{\"%s\":0.8}}",
-                                 i, 1000 + i, i == 2 ? "draft" : "on_sale",
-                                 i % 2 ? "tea" : "teaware"));
+        ids[i] =
+            add_product(other, other_shop,
+                        fmt("{\"title\":\"茶 %d\",\"price_fen\":%d,\"status\":\"%s\","
+                            "\"tags\":{\"%s\":0.8}}",
+                            i, 1000 + i, i == 2 ? "draft" : "on_sale", i % 2 ? "tea" : "teaware"));
     (void)ids;
     /* public pages of 2, newest first, drafts hidden */
     int seen = 0;
@@ -263,8 +263,8 @@ static void list_pages_and_filters(void **state)
          &r);
     expect_error(&r, 400, "out_of_range", "limit");
     resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/shops/%lld/products?limit=101", (long long)other_shop), NULL,
-         NULL, &r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/products?limit=101", (long long)other_shop), NULL, NULL,
+         &r);
     expect_error(&r, 400, "out_of_range", "limit");
     resp_free(&r);
     http(&S, "GET", fmt("/api/v1/shops/%lld/products?cursor=bogus", (long long)other_shop), NULL,
@@ -278,31 +278,30 @@ static void list_pages_and_filters(void **state)
 
 /* A valid 1x1 grey PNG. */
 static const unsigned char PNG_BYTES[] = {
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d,
-    0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
-    0x08, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00,
-    0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x68, 0x00, 0x00, 0x00,
-    0x82, 0x00, 0x81, 0x77, 0xcd, 0x72, 0xb6, 0x00, 0x00, 0x00, 0x00, 0x49,
-    0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48,
+    0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00,
+    0x00, 0x3a, 0x7e, 0x9b, 0x55, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78,
+    0x9c, 0x63, 0x68, 0x00, 0x00, 0x00, 0x82, 0x00, 0x81, 0x77, 0xcd, 0x72, 0xb6, 0x00,
+    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 };
 #define PNG ((const char *)PNG_BYTES)
 #define PNG_LEN sizeof PNG_BYTES
 
-static long upload(const char *token, int64_t product, const char *bytes, size_t n,
-                   struct resp *r)
+static long upload(const char *token, int64_t product, const char *bytes, size_t n, struct resp *r)
 {
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     const char *h[] = {auth, "Content-Type: image/png", NULL};
-    return http_bytes(&S, "POST", fmt("/api/v1/products/%lld/images", (long long)product), bytes,
-                      n, h, r);
+    return http_bytes(&S, "POST", fmt("/api/v1/products/%lld/images", (long long)product), bytes, n,
+                      h, r);
 }
 
 static void images(void **state)
 {
     (void)state;
-    int64_t id = add_product(owner, shop, "{\"title\":\"带图\",\"price_fen\":100,"
-                                          "\"status\":\"on_sale\"}");
+    int64_t id = add_product(owner, shop,
+                             "{\"title\":\"带图\",\"price_fen\":100,"
+                             "\"status\":\"on_sale\"}");
     struct resp r;
     assert_int_equal(upload(owner, id, PNG, PNG_LEN, &r), 201);
     const char *url = jstr(r.json, "url");

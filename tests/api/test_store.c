@@ -179,11 +179,11 @@ static void acknowledged_orders_survive_kill_9(void **state)
         assert_int_equal(db_scalar(&again, fmt("SELECT COUNT(*) FROM orders WHERE id = %lld",
                                                (long long)ids[i])),
                          1);
-    assert_int_equal(db_scalar(&again, fmt("SELECT stock FROM products WHERE id = %lld",
-                                           (long long)product)),
-                     500 - N);
-    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"),
-                     0);
+    assert_int_equal(
+        db_scalar(&again, fmt("SELECT stock FROM products WHERE id = %lld", (long long)product)),
+        500 - N);
+    assert_int_equal(
+        db_scalar(&again, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"), 0);
     if (!test_on_postgres())
         assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM pragma_integrity_check"
                                            " WHERE integrity_check <> 'ok'"),

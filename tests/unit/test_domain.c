@@ -147,7 +147,7 @@ static void tags(void **state)
     struct errinfo ei = {0};
     struct tag t[3] = {{" Running ", 500}, {"护肤", 900}, {"Knitting", 1000}};
     assert_int_equal(tags_validate(&a, t, 3, "tags", &ei), ERR_OK);
-    assert_string_equal(t[0].name, "跑步"); /* English alias -> canonical name */
+    assert_string_equal(t[0].name, "跑步");     /* English alias -> canonical name */
     assert_string_equal(t[2].name, "knitting"); /* outside the vocabulary: kept */
     struct tag alias[2] = {{"skincare", 500}, {"护肤", 400}};
     assert_int_equal(tags_validate(&a, alias, 2, "tags", &ei), ERR_INVALID); /* same tag */

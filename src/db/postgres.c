@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "db/stmtcache.h"
 #include "util/arena.h"
 #include "util/assert.h"
 #include "util/log.h"
@@ -52,8 +53,7 @@ struct pg_db {
     PGconn *conn;
     bool broken;
     unsigned next_name;
-    struct pg_stmt **cache;
-    size_t cache_cap, cache_len;
+    struct stmt_cache cache;
     char errmsg[256];
 };
 
@@ -67,6 +67,8 @@ static void set_errmsg(struct pg_db *d, const char *msg)
         if (*p == '"' || *p == '\n')
             *p = '\'';
 }
+
+static void free_cached(void *p);
 
 static enum err map_result(struct pg_db *d, PGresult *res)
 {
@@ -121,8 +123,7 @@ static enum err pg_open(const struct db_options *opt, struct db **out, struct er
     d->base.drv = &db_postgres_driver;
     d->base.kind = DB_POSTGRES;
     d->conn = conn;
-    d->cache_cap = 64;
-    d->cache = xcalloc(d->cache_cap, sizeof *d->cache);
+    stmt_cache_init(&d->cache);
     /* UTC, UTF-8, and no statement runs forever */
     if (pg_exec(&d->base, "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC';"
                           " SET statement_timeout = '30s'") != ERR_OK) {
@@ -157,10 +158,7 @@ static void stmt_free(struct pg_stmt *s)
 static void pg_close(struct db *db)
 {
     struct pg_db *d = (struct pg_db *)db;
-    for (size_t i = 0; i < d->cache_cap; i++)
-        if (d->cache[i])
-            stmt_free(d->cache[i]);
-    free(d->cache);
+    stmt_cache_release(&d->cache, free_cached);
     PQfinish(d->conn);
     free(d);
 }
@@ -213,38 +211,16 @@ static int number_placeholders(const char *in, char **out)
     return n;
 }
 
-static size_t slot_of(const struct pg_db *d, const char *key)
+static void free_cached(void *p)
 {
-    uintptr_t x = (uintptr_t)key;
-    x ^= x >> 17;
-    x *= 0x9E3779B97F4A7C15ULL;
-    return (size_t)(x >> 7) & (d->cache_cap - 1);
-}
-
-static void cache_grow(struct pg_db *d)
-{
-    struct pg_stmt **old = d->cache;
-    size_t old_cap = d->cache_cap;
-    d->cache_cap *= 2;
-    d->cache = xcalloc(d->cache_cap, sizeof *d->cache);
-    for (size_t i = 0; i < old_cap; i++) {
-        if (!old[i])
-            continue;
-        size_t j = slot_of(d, old[i]->key);
-        while (d->cache[j])
-            j = (j + 1) & (d->cache_cap - 1);
-        d->cache[j] = old[i];
-    }
-    free(old);
+    stmt_free(p);
 }
 
 static enum err pg_prepare(struct db *db, const char *sql, bool cache, struct db_stmt **out)
 {
     struct pg_db *d = (struct pg_db *)db;
-    size_t j = slot_of(d, sql);
-    while (d->cache[j] && d->cache[j]->key != sql)
-        j = (j + 1) & (d->cache_cap - 1);
-    struct pg_stmt *st = cache ? d->cache[j] : NULL;
+    struct pg_stmt *cached = stmt_cache_get(&d->cache, sql);
+    struct pg_stmt *st = cache ? cached : NULL;
     if (st && !st->in_use) {
         st->in_use = true;
         *out = &st->base;
@@ -261,7 +237,7 @@ static enum err pg_prepare(struct db *db, const char *sql, bool cache, struct db
     n->values = xcalloc((size_t)n->nparams + 1, sizeof *n->values);
     n->lengths = xcalloc((size_t)n->nparams + 1, sizeof *n->lengths);
     n->in_use = true;
-    if (cache && !d->cache[j]) {
+    if (cache && !cached) {
         /* a named server-side statement, prepared once per connection */
         snprintf(n->name, sizeof n->name, "q%u", ++d->next_name);
         PGresult *res = PQprepare(d->conn, n->name, n->sql, 0, NULL);
@@ -274,9 +250,7 @@ static enum err pg_prepare(struct db *db, const char *sql, bool cache, struct db
         }
         n->key = sql;
         n->cached = true;
-        d->cache[j] = n;
-        if (++d->cache_len * 2 > d->cache_cap)
-            cache_grow(d);
+        stmt_cache_put(&d->cache, sql, n);
     }
     *out = &n->base;
     return ERR_OK;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "db/stmtcache.h"
 #include "util/arena.h"
 #include "util/assert.h"
 #include "util/log.h"
@@ -36,9 +37,7 @@ struct sqlite_db {
     sqlite3 *h;
     bool holds_write_lock;
     bool group_commit;
-    struct sqlite_stmt **cache; /* open addressing by sql pointer */
-    size_t cache_cap;
-    size_t cache_len;
+    struct stmt_cache cache;
 };
 
 /*
@@ -157,6 +156,8 @@ static void gc_wait_durable(void)
     pthread_mutex_unlock(&gc_lock);
 }
 
+static void free_stmt(void *p);
+
 static enum err map_rc(struct sqlite_db *d, int rc)
 {
     switch (rc & 0xFF) {
@@ -210,8 +211,7 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
     d->base.drv = &db_sqlite_driver;
     d->base.kind = DB_SQLITE;
     d->h = h;
-    d->cache_cap = 64;
-    d->cache = xcalloc(d->cache_cap, sizeof *d->cache);
+    stmt_cache_init(&d->cache);
     sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
     sqlite3_extended_result_codes(h, 1);
 
@@ -247,13 +247,7 @@ static void sq_close(struct db *db)
         /* a checkpoint on close must sync the database file */
         sqlite3_exec(d->h, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
     }
-    for (size_t i = 0; i < d->cache_cap; i++) {
-        if (d->cache[i]) {
-            sqlite3_finalize(d->cache[i]->s);
-            free(d->cache[i]);
-        }
-    }
-    free(d->cache);
+    stmt_cache_release(&d->cache, free_stmt);
     sqlite3_close_v2(d->h);
     bool detach = d->group_commit;
     free(d);
@@ -282,38 +276,18 @@ static const char *sq_col_name(struct db_stmt *st, int col)
     return sqlite3_column_name(((struct sqlite_stmt *)st)->s, col);
 }
 
-static size_t slot_of(const struct sqlite_db *d, const char *sql)
+static void free_stmt(void *p)
 {
-    uintptr_t x = (uintptr_t)sql;
-    x ^= x >> 17;
-    x *= 0x9E3779B97F4A7C15ULL;
-    return (size_t)(x >> 7) & (d->cache_cap - 1);
-}
-
-static void cache_grow(struct sqlite_db *d)
-{
-    struct sqlite_stmt **old = d->cache;
-    size_t old_cap = d->cache_cap;
-    d->cache_cap *= 2;
-    d->cache = xcalloc(d->cache_cap, sizeof *d->cache);
-    for (size_t i = 0; i < old_cap; i++) {
-        if (!old[i])
-            continue;
-        size_t j = slot_of(d, old[i]->sql);
-        while (d->cache[j])
-            j = (j + 1) & (d->cache_cap - 1);
-        d->cache[j] = old[i];
-    }
-    free(old);
+    struct sqlite_stmt *st = p;
+    sqlite3_finalize(st->s);
+    free(st);
 }
 
 static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db_stmt **out)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    size_t j = slot_of(d, sql);
-    while (d->cache[j] && d->cache[j]->sql != sql)
-        j = (j + 1) & (d->cache_cap - 1);
-    struct sqlite_stmt *st = cache ? d->cache[j] : NULL;
+    struct sqlite_stmt *cached = stmt_cache_get(&d->cache, sql);
+    struct sqlite_stmt *st = cache ? cached : NULL;
     if (st && !st->in_use) {
         st->in_use = true;
         st->changes = 0;
@@ -331,11 +305,9 @@ static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db
     n->s = s;
     n->sql = cache ? sql : NULL;
     n->in_use = true;
-    if (cache && !d->cache[j]) { /* not cached yet: keep it; a busy one gets a one-off twin */
+    if (cache && !cached) { /* not cached yet: keep it; a busy one gets a one-off twin */
         n->cached = true;
-        d->cache[j] = n;
-        if (++d->cache_len * 2 > d->cache_cap)
-            cache_grow(d);
+        stmt_cache_put(&d->cache, sql, n);
     }
     *out = &n->base;
     return ERR_OK;

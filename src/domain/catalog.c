@@ -72,24 +72,7 @@ static enum err write_tags(struct db *db, int64_t shop_id, int64_t id, const str
     static const char del[] = "DELETE FROM product_tags WHERE product_id = ?";
     static const char ins[] = "INSERT INTO product_tags (shop_id, product_id, tag, weight_milli)"
                               " VALUES (?, ?, ?, ?)";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, del, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, id);
-    e = db_step_done(st);
-    db_done(st);
-    for (size_t i = 0; e == ERR_OK && i < n; i++) {
-        if ((e = db_prepare(db, ins, &st)))
-            break;
-        db_bind_int64(st, 1, shop_id);
-        db_bind_int64(st, 2, id);
-        db_bind_str(st, 3, tags[i].name);
-        db_bind_int64(st, 4, tags[i].weight_milli);
-        e = db_step_done(st);
-        db_done(st);
-    }
-    return e;
+    return tags_replace(db, del, ins, shop_id, id, tags, n);
 }
 
 static void bind_nullable(struct db_stmt *st, int idx, bool is_null, int64_t v)

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "db/db.h"
 #include "util/limits.h"
 #include "util/text.h"
 
@@ -93,4 +94,27 @@ enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *
                 return err_set(ei, ERR_INVALID, field, "tag \"%s\" is given twice", tags[i].name);
     }
     return ERR_OK;
+}
+
+enum err tags_replace(struct db *db, const char *del, const char *ins, int64_t shop_id, int64_t id,
+                      const struct tag *tags, size_t n)
+{
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, del, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, id);
+    e = db_step_done(st);
+    db_done(st);
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        if ((e = db_prepare(db, ins, &st)))
+            break;
+        db_bind_int64(st, 1, shop_id);
+        db_bind_int64(st, 2, id);
+        db_bind_str(st, 3, tags[i].name);
+        db_bind_int64(st, 4, tags[i].weight_milli);
+        e = db_step_done(st);
+        db_done(st);
+    }
+    return e;
 }

@@ -34,6 +34,15 @@ struct tag_vocab {
 size_t tags_vocab_len(void);
 const struct tag_vocab *tags_vocab(size_t i);
 
+/*
+ * Replaces the tags of one object in the caller's transaction: `del` deletes
+ * them (binds the object id), `ins` inserts one (binds shop id, object id,
+ * tag, weight). Shared by products and circles.
+ */
+struct db;
+MUST_CHECK enum err tags_replace(struct db *db, const char *del, const char *ins, int64_t shop_id,
+                                 int64_t id, const struct tag *tags, size_t n);
+
 /* Checks count, names (normalising them in place) and duplicates after normalising. */
 MUST_CHECK enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *field,
                                   struct errinfo *ei);

@@ -135,6 +135,16 @@ static void open_join_and_see(void **state)
          "{\"role\":\"admin\"}", &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
+    http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)dad_id), owner,
+         "{\"role\":\"owner\"}", &r);
+    expect_error(&r, 400, "invalid_value", "role");
+    resp_free(&r);
+    http(&S, "PATCH", path, owner, "{\"kind\":\"pyramid\"}", &r);
+    expect_error(&r, 400, "invalid_value", "kind");
+    resp_free(&r);
+    http(&S, "PATCH", path, owner, "{\"name\":\"\"}", &r);
+    expect_error(&r, 400, "invalid_value", "name");
+    resp_free(&r);
     http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)owner_id), owner,
          "{\"role\":\"member\"}", &r);
     expect_error(&r, 409, "conflict", "user_id");

@@ -302,6 +302,21 @@ static void illegal_transitions(void **state)
     expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"E2\"}", 409,
                "illegal_transition");
     expect_act(owner, id, "confirm-payment", NULL, 200, NULL); /* same notification again */
+    /* bad input on transitions: refused, nothing changes */
+    int64_t fresh = order(buyer, p, 1);
+    expect_act(owner, fresh, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, fresh, "ship", "{\"carrier\":\"\",\"tracking\":\"E9\"}", 400,
+               "invalid_value");
+    expect_act(owner, fresh, "ship", "{\"carrier\":\"EMS\"}", 400, "missing_field");
+    expect_act(owner, fresh, "ship", "{\"carrier\":\"EMS\",\"tracking\":7}", 400, "wrong_type");
+    expect_act(buyer, fresh, "refunds", "{\"amount_fen\":100,\"reason\":\"\"}", 400,
+               "invalid_value");
+    expect_act(buyer, fresh, "refunds", "{\"amount_fen\":0,\"reason\":\"x\"}", 400, "out_of_range");
+    expect_act(owner, fresh, "confirm-payment", "{\"reference\":\"\"}", 400, "invalid_value");
+    assert_string_equal(status_of(fresh), "paid");
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM refunds WHERE order_id = %lld", (long long)fresh)),
+        0);
     /* a cancelled order stays cancelled */
     int64_t gone = order(buyer, p, 1);
     expect_act(buyer, gone, "cancel", NULL, 200, NULL);

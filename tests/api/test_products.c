@@ -336,6 +336,12 @@ static void images(void **state)
     assert_string_equal(jstr(r.json, "images.0.url"), path);
     resp_free(&r);
 
+    /* larger than 2 MiB: refused before it is read */
+    char *big = calloc(1, 2 * 1024 * 1024 + 16);
+    memcpy(big, PNG, PNG_LEN);
+    assert_int_equal(upload(owner, id, big, 2 * 1024 * 1024 + 16, &r), 413);
+    resp_free(&r);
+    free(big);
     /* not an image, another shop's owner, too many */
     assert_int_equal(upload(owner, id, "hello", 5, &r), 415);
     assert_string_equal(jstr(r.json, "error.code"), "unsupported_media_type");

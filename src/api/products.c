@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "domain/catalog.h"
+#include "domain/memo.h"
 #include "util/log.h"
 
 static json_t *product_json(const struct product *p, const struct shop *s, enum shop_role role)
@@ -137,13 +138,29 @@ static enum err visible_product(struct req *r, int64_t id, bool owner_call, stru
 
 enum err api_product_get(struct req *r)
 {
+    int64_t id = req_param_id(r, 0);
     struct product p;
     struct shop s;
     enum shop_role role;
-    enum err e = visible_product(r, req_param_id(r, 0), false, &p, &s, &role);
+    size_t len = 0;
+    /* visitors all see the same page: served as rendered while the memo entry is fresh */
+    const char *cached = r->authed ? NULL : memo_get(MEMO_PRODUCT, id, &len);
+    if (cached) {
+        r->raw_body = cached; /* copied into the response before this thread moves on */
+        r->raw_len = len;
+        r->status = 200;
+        return ERR_OK;
+    }
+    enum err e = visible_product(r, id, false, &p, &s, &role);
     if (e)
         return e;
-    return req_reply(r, 200, product_json(&p, &s, role));
+    json_t *body = product_json(&p, &s, role);
+    if (!r->authed && body) {
+        char *text = json_dumps(body, JSON_COMPACT);
+        if (text)
+            memo_put(MEMO_PRODUCT, id, text, strlen(text));
+    }
+    return req_reply(r, 200, body);
 }
 
 enum err api_product_patch(struct req *r)

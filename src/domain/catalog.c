@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "domain/check.h"
+#include "domain/memo.h"
 #include "domain/shop.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -128,6 +129,7 @@ enum err catalog_create(struct db *db, int64_t shop_id, struct product_input *in
         e = write_tags(db, shop_id, *id, in->tags, in->n_tags);
     if (e == ERR_OK)
         e = db_commit(db);
+    memo_invalidate(MEMO_PRODUCT);
 out:
     db_rollback(db);
     if (e == ERR_OK)
@@ -269,6 +271,7 @@ enum err catalog_update(struct db *db, int64_t id, struct product_input *in, str
         e = write_tags(db, cur.shop_id, id, in->tags, in->n_tags);
     if (e == ERR_OK)
         e = db_commit(db);
+    memo_invalidate(MEMO_PRODUCT);
 out:
     db_rollback(db);
     return e;
@@ -351,6 +354,7 @@ enum err catalog_image_add(struct db *db, int64_t product_id, const char *file,
     db_done(st);
     if (e == ERR_OK)
         e = db_commit(db);
+    memo_invalidate(MEMO_PRODUCT);
 out:
     db_rollback(db);
     return e;
@@ -358,6 +362,7 @@ out:
 
 enum err catalog_image_remove(struct db *db, int64_t product_id, int64_t image_id)
 {
+    memo_invalidate(MEMO_PRODUCT);
     static const char sql[] = "DELETE FROM product_images WHERE id = ? AND product_id = ?";
     struct db_stmt *st = NULL;
     enum err e = db_prepare(db, sql, &st);
@@ -375,6 +380,7 @@ enum err catalog_image_remove(struct db *db, int64_t product_id, int64_t image_i
 enum err catalog_take_stock(struct db *db, int64_t shop_id, int64_t product_id, int64_t qty,
                             struct errinfo *ei)
 {
+    memo_invalidate(MEMO_PRODUCT); /* the page shows stock */
     static const char take[] = "UPDATE products SET stock = stock - ?, sold = sold + ?"
                                " WHERE id = ? AND shop_id = ? AND status = 'on_sale'"
                                " AND stock >= ?";
@@ -399,6 +405,7 @@ enum err catalog_take_stock(struct db *db, int64_t shop_id, int64_t product_id, 
 
 enum err catalog_return_stock(struct db *db, int64_t product_id, int64_t qty)
 {
+    memo_invalidate(MEMO_PRODUCT);
     static const char give[] = "UPDATE products SET stock = stock + ?, sold = sold - ?"
                                " WHERE id = ? AND sold >= ?";
     struct db_stmt *st = NULL;

@@ -7,6 +7,7 @@
 
 #include "domain/account.h"
 #include "domain/check.h"
+#include "domain/memo.h"
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -212,6 +213,7 @@ static void cache_key_make(void)
 static void shops_changed(void)
 {
     atomic_fetch_add_explicit(&shops_written, 1, memory_order_release);
+    memo_invalidate(MEMO_PRODUCT); /* product pages show the shop's rates and caps */
 }
 
 static char *pack(char **dst, const char *src)

@@ -280,7 +280,12 @@ static long request(struct srv *s, const char *method, const char *path, const c
             custom_type = true;
     if (body && json && !custom_type)
         hl = curl_slist_append(hl, "Content-Type: application/json");
-    hl = curl_slist_append(hl, "Expect:");
+    bool custom_expect = false;
+    for (int i = 0; headers && headers[i]; i++)
+        if (strncasecmp(headers[i], "Expect:", 7) == 0)
+            custom_expect = true;
+    if (!custom_expect)
+        hl = curl_slist_append(hl, "Expect:");
     for (int i = 0; headers && headers[i]; i++)
         hl = curl_slist_append(hl, headers[i]);
     curl_easy_setopt(c, CURLOPT_URL, url);

@@ -163,6 +163,10 @@ static void lifecycle_and_timeline(void **state)
     assert_string_equal(jstr(r.json, "address.region"), "北京市朝阳区");
     resp_free(&r);
     assert_int_equal(stock_of(walnut), 48);
+    /* visitors see the stock an order took at once */
+    http(&S, "GET", fmt("/api/v1/products/%lld", (long long)walnut), NULL, NULL, &r);
+    assert_int_equal(jint(r.json, "stock"), 48);
+    resp_free(&r);
     /* a later price change does not touch the order */
     http(&S, "PATCH", fmt("/api/v1/products/%lld", (long long)walnut), owner,
          "{\"price_fen\":13800}", &r);

@@ -339,7 +339,15 @@ static void images(void **state)
     /* larger than 2 MiB: refused before it is read */
     char *big = calloc(1, 2 * 1024 * 1024 + 16);
     memcpy(big, PNG, PNG_LEN);
-    assert_int_equal(upload(owner, id, big, 2 * 1024 * 1024 + 16, &r), 413);
+    {
+        /* as a careful client does: wait for the verdict before sending 2 MiB */
+        char auth[128];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", owner);
+        const char *careful[] = {auth, "Content-Type: image/png", "Expect: 100-continue", NULL};
+        assert_int_equal(http_bytes(&S, "POST", fmt("/api/v1/products/%lld/images", (long long)id),
+                                    big, 2 * 1024 * 1024 + 16, careful, &r),
+                         413);
+    }
     resp_free(&r);
     free(big);
     /* not an image, another shop's owner, too many */
@@ -378,6 +386,46 @@ static void images(void **state)
     resp_free(&r);
 }
 
+/* Product pages are memoised for visitors: every write shows at once, on every thread. */
+static void visitors_see_writes_at_once(void **state)
+{
+    (void)state;
+    int64_t id = add_product(owner, shop,
+                             "{\"title\":\"热卖\",\"price_fen\":1000,\"stock\":9,"
+                             "\"status\":\"on_sale\"}");
+    char p[64];
+    snprintf(p, sizeof p, "/api/v1/products/%lld", (long long)id);
+    struct resp r;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 8; i++) { /* fill every worker's memo */
+            http(&S, "GET", p, NULL, NULL, &r);
+            assert_int_equal(r.status, 200);
+            resp_free(&r);
+        }
+        if (round == 0) {
+            http(&S, "PATCH", p, owner, "{\"price_fen\":1500}", &r);
+            resp_free(&r);
+        } else if (round == 1) {
+            http(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop), owner,
+                 "{\"buyer_cap_30d\":7}", &r);
+            resp_free(&r);
+        } else {
+            http(&S, "PATCH", p, owner, "{\"status\":\"off\"}", &r);
+            resp_free(&r);
+        }
+        for (int i = 0; i < 8; i++) {
+            http(&S, "GET", p, NULL, NULL, &r);
+            if (round == 0)
+                assert_int_equal(jint(r.json, "price_fen"), 1500);
+            else if (round == 1)
+                assert_int_equal(jint(r.json, "buyer_cap_30d"), 7);
+            else
+                assert_int_equal(r.status, 404); /* off sale: gone for visitors */
+            resp_free(&r);
+        }
+    }
+}
+
 static void vocabulary(void **state)
 {
     (void)state;
@@ -401,6 +449,7 @@ int main(void)
         cmocka_unit_test(patch_stock_and_overrides),
         cmocka_unit_test(list_pages_and_filters),
         cmocka_unit_test(images),
+        cmocka_unit_test(visitors_see_writes_at_once),
         cmocka_unit_test(vocabulary),
     };
     return cmocka_run_group_tests(tests, up, down);

@@ -74,7 +74,7 @@ static const char *render(void *ctx, const struct order *o, struct arena *a)
     (void)a; /* jansson allocates from the request arena already */
     (void)ctx;
     json_t *j = order_json(o);
-    return j ? json_dumps(j, JSON_COMPACT) : NULL;
+    return j ? json_dumps(j, JSON_DUMP_FLAGS) : NULL;
 }
 
 static enum err read_address(struct req *r, struct address *ad)
@@ -214,7 +214,7 @@ enum err api_order_create(struct req *r)
     if (e && err_status(e) < 500) {
         /* a refusal is an answer too: the same request gets it again */
         json_t *body = req_error_json(r, e);
-        char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        char *text = body ? json_dumps(body, JSON_DUMP_FLAGS) : NULL;
         if (!text || idem_store(r->db, r->user.user_id, key, err_status(e), text) != ERR_OK)
             release(r, key);
         return e;

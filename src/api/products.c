@@ -156,7 +156,7 @@ enum err api_product_get(struct req *r)
         return e;
     json_t *body = product_json(&p, &s, role);
     if (!r->authed && body) {
-        char *text = json_dumps(body, JSON_COMPACT);
+        char *text = json_dumps(body, JSON_DUMP_FLAGS);
         if (text)
             memo_put(MEMO_PRODUCT, id, text, strlen(text));
     }

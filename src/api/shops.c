@@ -89,7 +89,7 @@ enum err api_shop_get(struct req *r)
         return e;
     json_t *body = shop_json(&s, role);
     if (role == SHOP_ROLE_NONE && body) {
-        char *text = json_dumps(body, JSON_COMPACT);
+        char *text = json_dumps(body, JSON_DUMP_FLAGS);
         if (text)
             shop_cache_attach(id, text, strlen(text));
     }

@@ -98,6 +98,10 @@ MUST_CHECK enum err req_bool(struct req *r, const char *field, bool required, bo
 MUST_CHECK enum err req_fraction_milli(struct req *r, const char *field, bool required,
                                        bool allow_zero, int64_t *v, bool *present);
 
+/* How every JSON answer is written: compact, reals (tag weights) to 6 significant digits
+ * so that 0.9 reads 0.9 and not 0.90000000000000002. */
+#define JSON_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(6))
+
 /* JSON building helpers (values live in the request arena). */
 json_t *json_time(int64_t ms);
 json_t *json_weight(int64_t milli);

@@ -131,7 +131,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
         body = r->raw_body;
         len = r->raw_len;
     } else if (r->resp) {
-        dumped = json_dumps(r->resp, JSON_COMPACT);
+        dumped = json_dumps(r->resp, JSON_DUMP_FLAGS);
         if (dumped) {
             body = dumped;
             len = strlen(dumped);

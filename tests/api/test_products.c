@@ -85,9 +85,10 @@ static void create_and_read(void **state)
                                        (long long)id)),
                      2);
 
-    /* buyers see it without the owner's fields */
+    /* buyers see it without the owner's fields; weights read as written */
     http(&S, "GET", fmt("/api/v1/products/%lld", (long long)id), NULL, NULL, &r);
     assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"坚果\":0.9,"));
     assert_string_equal(jstr(r.json, "title"), "薄皮核桃 2.5kg");
     assert_null(jget(r.json, "stock_in"));
     resp_free(&r);

@@ -29,7 +29,15 @@
 #include "util/err.h"
 
 enum db_kind { DB_SQLITE, DB_POSTGRES };
-enum db_tx { DB_TX_READ, DB_TX_WRITE };
+/*
+ * DB_TX_WRITE is serializable: the domain may read, decide, then write.
+ * DB_TX_WRITE_LOCKED is for hot rows: on PostgreSQL it runs READ COMMITTED,
+ * so a conditional UPDATE waits for the row and re-checks its condition
+ * instead of failing; its correctness must rest on conditional updates and
+ * on row locks the transaction takes itself. On SQLite (one writer) both are
+ * the same.
+ */
+enum db_tx { DB_TX_READ, DB_TX_WRITE, DB_TX_WRITE_LOCKED };
 enum db_sync { DB_SYNC_NORMAL, DB_SYNC_FULL };
 
 struct db;

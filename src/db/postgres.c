@@ -376,8 +376,14 @@ static void pg_done(struct db_stmt *st)
 
 static enum err pg_begin(struct db *db, enum db_tx kind)
 {
-    return pg_exec(db, kind == DB_TX_WRITE ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
-                                           : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    switch (kind) {
+    case DB_TX_WRITE:
+        return pg_exec(db, "BEGIN ISOLATION LEVEL SERIALIZABLE");
+    case DB_TX_WRITE_LOCKED:
+        return pg_exec(db, "BEGIN ISOLATION LEVEL READ COMMITTED");
+    default:
+        return pg_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    }
 }
 
 static enum err pg_commit(struct db *db)

@@ -405,7 +405,7 @@ static void release_write_lock(struct sqlite_db *d)
 static enum err sq_begin(struct db *db, enum db_tx kind)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    if (kind != DB_TX_WRITE)
+    if (kind == DB_TX_READ)
         return sq_exec(db, "BEGIN");
     pthread_mutex_lock(&write_lock);
     d->holds_write_lock = true;

@@ -561,6 +561,35 @@ static void *race_one(void *arg)
     return NULL;
 }
 
+/* One buyer races themselves: 10 concurrent orders against a cap of 3 -> exactly 3. */
+static void quantity_cap_holds_under_a_race(void **state)
+{
+    (void)state;
+    enum { N = 10 };
+    int64_t p = product(100, ",\"buyer_cap_30d\":3");
+    char *racer = register_user(&S, "13100009999", "心急", NULL);
+    pthread_t t[N];
+    struct racer x[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (struct racer){.token = racer, .product = p, .n = 1000 + i};
+        assert_int_equal(pthread_create(&t[i], NULL, race_one, &x[i]), 0);
+    }
+    int created = 0, capped = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (x[i].status == 201)
+            created++;
+        else if (x[i].status == 409 && !strcmp(x[i].code, "quantity_cap"))
+            capped++;
+        else
+            fprintf(stderr, "cap race: %ld %s\n", x[i].status, x[i].code);
+    }
+    assert_int_equal(created, 3);
+    assert_int_equal(capped, N - 3);
+    assert_int_equal(stock_of(p), 97);
+    free(racer);
+}
+
 /* 500 concurrent single-unit orders (50 buyers x 10) against a stock of 100. */
 static void no_oversell_under_a_race(void **state)
 {
@@ -619,6 +648,7 @@ int main(void)
         cmocka_unit_test(bad_orders_write_nothing),
         cmocka_unit_test(only_buyer_and_shop_see_and_act),
         cmocka_unit_test(no_oversell_under_a_race),
+        cmocka_unit_test(quantity_cap_holds_under_a_race),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

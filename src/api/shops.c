@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "domain/memo.h"
 #include "domain/shop.h"
 
 static json_t *shop_json(const struct shop *s, enum shop_role role)
@@ -75,7 +76,7 @@ enum err api_shop_get(struct req *r)
     }
     /* the public profile is the same for everyone who does not run the shop: served as
      * rendered last time while the cache entry is fresh */
-    const char *cached = role == SHOP_ROLE_NONE ? shop_cached_rendering(id, &len) : NULL;
+    const char *cached = role == SHOP_ROLE_NONE ? memo_get(MEMO_SHOP, id, &len) : NULL;
     if (cached) {
         r->raw_body = cached; /* copied into the response before this thread moves on */
         r->raw_len = len;
@@ -91,7 +92,7 @@ enum err api_shop_get(struct req *r)
     if (role == SHOP_ROLE_NONE && body) {
         char *text = json_dumps(body, JSON_DUMP_FLAGS);
         if (text)
-            shop_cache_attach(id, text, strlen(text));
+            memo_put(MEMO_SHOP, id, text, strlen(text));
     }
     return req_reply(r, 200, body);
 }

@@ -105,6 +105,23 @@ enum err db_step(struct db_stmt *st, bool *row)
     return e;
 }
 
+enum err db_row_by_id(struct db *db, const char *sql, int64_t id, struct db_stmt **st)
+{
+    bool row = false;
+    enum err e = db_prepare(db, sql, st);
+    if (e)
+        return e;
+    db_bind_int64(*st, 1, id);
+    e = db_step(*st, &row);
+    if (e == ERR_OK && !row)
+        e = ERR_NOT_FOUND;
+    if (e) {
+        db_done(*st);
+        *st = NULL;
+    }
+    return e;
+}
+
 enum err db_step_done(struct db_stmt *st)
 {
     bool row;

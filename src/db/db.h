@@ -87,6 +87,13 @@ const char *db_col_name(struct db_stmt *st, int col);
 int64_t db_changes(struct db_stmt *st);
 void db_done(struct db_stmt *st);
 
+/*
+ * Prepares `sql`, whose one placeholder is an id, and steps to its row:
+ * ERR_NOT_FOUND when there is none. On ERR_OK *st is on the row; give it back
+ * with db_done(). On error nothing is left to give back.
+ */
+MUST_CHECK enum err db_row_by_id(struct db *db, const char *sql, int64_t id, struct db_stmt **st);
+
 /* Runs a statement that returns no rows (or ignores them). */
 MUST_CHECK enum err db_step_done(struct db_stmt *st);
 

@@ -354,25 +354,16 @@ enum err account_get(struct db *db, int64_t id, struct arena *a, struct account 
     static const char sql[] =
         "SELECT login, display_name, is_admin, created_at FROM users WHERE id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_row_by_id(db, sql, id, &st);
     if (e)
         return e;
-    db_bind_int64(st, 1, id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK) {
-        out->id = id;
-        out->login = arena_strdup(a, db_col_text(st, 0, NULL));
-        out->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
-        out->is_admin = db_col_int64(st, 2) != 0;
-        out->created_at_ms = db_col_int64(st, 3);
-        if (!out->login || !out->display_name)
-            e = ERR_TOO_LARGE;
-    }
+    out->id = id;
+    out->login = arena_strdup(a, db_col_text(st, 0, NULL));
+    out->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+    out->is_admin = db_col_int64(st, 2) != 0;
+    out->created_at_ms = db_col_int64(st, 3);
     db_done(st);
-    return e;
+    return out->login && out->display_name ? ERR_OK : ERR_TOO_LARGE;
 }
 
 enum err account_set_interests(struct db *db, int64_t user_id, struct arena *a, struct tag *tags,
@@ -414,41 +405,13 @@ out:
     return e;
 }
 
-static enum err interests_of(struct db *db, const char *sql, int64_t user_id, struct arena *a,
-                             struct tag **out, size_t *n)
-{
-    struct db_stmt *st = NULL;
-    bool row = false;
-    size_t cap = LIMIT_TAGS * 4, len = 0;
-    struct tag *tags = arena_alloc(a, cap * sizeof *tags);
-    if (!tags)
-        return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
-        tags[len].name = arena_strdup(a, db_col_text(st, 0, NULL));
-        tags[len].weight_milli = db_col_int64(st, 1);
-        if (!tags[len].name) {
-            e = ERR_TOO_LARGE;
-            break;
-        }
-        len++;
-    }
-    db_done(st);
-    *out = tags;
-    *n = len;
-    return e;
-}
-
 enum err account_interests(struct db *db, int64_t user_id, struct arena *a, struct tag **out,
                            size_t *n)
 {
     static const char sql[] = "SELECT tag, weight_milli FROM member_interests"
                               " WHERE user_id = ? AND source = 'declared'"
                               " ORDER BY weight_milli DESC, tag";
-    return interests_of(db, sql, user_id, a, out, n);
+    return tags_read(db, sql, user_id, LIMIT_TAGS, a, out, n);
 }
 
 enum err account_learned_interests(struct db *db, int64_t user_id, struct arena *a,
@@ -457,7 +420,7 @@ enum err account_learned_interests(struct db *db, int64_t user_id, struct arena 
     static const char sql[] = "SELECT tag, weight_milli FROM member_interests"
                               " WHERE user_id = ? AND source = 'learned'"
                               " ORDER BY weight_milli DESC, tag LIMIT 200";
-    return interests_of(db, sql, user_id, a, out, n);
+    return tags_read(db, sql, user_id, 200, a, out, n);
 }
 
 enum err account_admin_create(struct db *db, const char *login, const char *password,

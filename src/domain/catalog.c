@@ -174,21 +174,13 @@ static enum err read_extras(struct db *db, struct arena *a, struct product *p)
                                    " WHERE product_id = ? ORDER BY position, id";
     struct db_stmt *st = NULL;
     bool row = false;
-    p->tags = arena_alloc(a, PRODUCT_TAGS_MAX * sizeof *p->tags);
-    p->images = arena_alloc(a, PRODUCT_IMAGES_MAX * sizeof *p->images);
-    if (!p->tags || !p->images)
-        return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql_tags, &st);
+    enum err e = tags_read(db, sql_tags, p->id, PRODUCT_TAGS_MAX, a, &p->tags, &p->n_tags);
     if (e)
         return e;
-    db_bind_int64(st, 1, p->id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && p->n_tags < PRODUCT_TAGS_MAX) {
-        struct tag *t = &p->tags[p->n_tags++];
-        t->name = arena_strdup(a, db_col_text(st, 0, NULL));
-        t->weight_milli = db_col_int64(st, 1);
-    }
-    db_done(st);
-    if (e || (e = db_prepare(db, sql_imgs, &st)))
+    p->images = arena_alloc(a, PRODUCT_IMAGES_MAX * sizeof *p->images);
+    if (!p->images)
+        return ERR_TOO_LARGE;
+    if ((e = db_prepare(db, sql_imgs, &st)))
         return e;
     db_bind_int64(st, 1, p->id);
     while ((e = db_step(st, &row)) == ERR_OK && row && p->n_images < PRODUCT_IMAGES_MAX) {
@@ -206,20 +198,12 @@ enum err catalog_get(struct db *db, int64_t id, struct arena *a, struct product 
 {
     static const char sql[] = "SELECT " PRODUCT_COLS " FROM products WHERE id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_row_by_id(db, sql, id, &st);
     if (e)
         return e;
-    db_bind_int64(st, 1, id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        e = read_row(st, a, out);
+    e = read_row(st, a, out);
     db_done(st);
-    if (e == ERR_OK)
-        e = read_extras(db, a, out);
-    return e;
+    return e ? e : read_extras(db, a, out);
 }
 
 enum err catalog_update(struct db *db, int64_t id, struct product_input *in, struct arena *a,

@@ -164,37 +164,17 @@ static enum err read_tags(struct db *db, struct arena *a, struct circle *c)
 {
     static const char sql[] = "SELECT tag, weight_milli FROM circle_tags WHERE circle_id = ?"
                               " ORDER BY weight_milli DESC, tag";
-    struct db_stmt *st = NULL;
-    bool row = false;
-    c->tags = arena_alloc(a, CIRCLE_TAGS_MAX * sizeof *c->tags);
-    if (!c->tags)
-        return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, c->id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && c->n_tags < CIRCLE_TAGS_MAX) {
-        c->tags[c->n_tags].name = arena_strdup(a, db_col_text(st, 0, NULL));
-        c->tags[c->n_tags++].weight_milli = db_col_int64(st, 1);
-    }
-    db_done(st);
-    return a->exhausted ? ERR_TOO_LARGE : e;
+    return tags_read(db, sql, c->id, CIRCLE_TAGS_MAX, a, &c->tags, &c->n_tags);
 }
 
 enum err circle_get(struct db *db, int64_t id, struct arena *a, struct circle *out)
 {
     static const char sql[] = "SELECT " CIRCLE_COLS " FROM circles WHERE id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_row_by_id(db, sql, id, &st);
     if (e)
         return e;
-    db_bind_int64(st, 1, id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        e = read_row(st, a, out);
+    e = read_row(st, a, out);
     db_done(st);
     return e ? e : read_tags(db, a, out);
 }

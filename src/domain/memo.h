@@ -1,6 +1,6 @@
 /*
  * memo.h - a per-thread memo of public renderings (opaque bytes), for reads
- * that every visitor makes the same way (a product page).
+ * that every visitor makes the same way (a shop or product page).
  *
  * An entry is served while no object of its kind was written by this
  * process since it was stored, and for at most MEMO_TTL_MS (the bound on
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum memo_kind { MEMO_PRODUCT, MEMO_KINDS };
+enum memo_kind { MEMO_SHOP, MEMO_PRODUCT, MEMO_KINDS };
 
 #define MEMO_TTL_MS 1000
 

@@ -99,18 +99,12 @@ static enum err load_head(struct db *db, int64_t id, struct arena *a, struct ord
 {
     static const char sql[] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_row_by_id(db, sql, id, &st);
     if (e)
         return e;
-    db_bind_int64(st, 1, id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        read_head(st, a, o);
+    read_head(st, a, o);
     db_done(st);
-    return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
+    return a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
 
 static enum err load_items(struct db *db, struct arena *a, struct order *o)
@@ -298,7 +292,7 @@ static enum err check_items(const struct order_new *in, struct errinfo *ei)
     return ERR_OK;
 }
 
-enum err order_create(struct db *db, const struct order_new *in, const struct order_idem *idem,
+enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
                       struct arena *a, int64_t *id, struct errinfo *ei)
 {
     static const char product[] = "SELECT shop_id, title, price_fen, status, buyer_cap_30d"
@@ -444,6 +438,7 @@ enum err order_create(struct db *db, const struct order_new *in, const struct or
         }
         if ((e = idem_store(db, in->buyer_id, idem->key, 201, body)))
             goto out;
+        idem->rendered = body;
     }
     e = db_commit(db);
 out:
@@ -712,20 +707,13 @@ enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id, int64
 {
     static const char sql[] = "SELECT order_id, shop_id FROM refunds WHERE id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_row_by_id(db, sql, refund_id, &st);
     if (e)
         return e;
-    db_bind_int64(st, 1, refund_id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK) {
-        *order_id = db_col_int64(st, 0);
-        *shop_id = db_col_int64(st, 1);
-    }
+    *order_id = db_col_int64(st, 0);
+    *shop_id = db_col_int64(st, 1);
     db_done(st);
-    return e;
+    return ERR_OK;
 }
 
 enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,

@@ -120,13 +120,13 @@ struct order_idem {
     const char *key; /* NULL: no record */
     order_render_fn render;
     void *ctx;
+    const char *rendered; /* out: what was stored, in the caller's arena */
 };
 
 /* Errors name their field: items, address.*, or ERR_OUT_OF_STOCK / ERR_QUANTITY_CAP /
  * ERR_PRODUCT_UNAVAILABLE with the item. */
-MUST_CHECK enum err order_create(struct db *db, const struct order_new *in,
-                                 const struct order_idem *idem, struct arena *a, int64_t *id,
-                                 struct errinfo *ei);
+MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
+                                 struct arena *a, int64_t *id, struct errinfo *ei);
 /* With items, timeline and refunds. ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *out);
 

@@ -186,9 +186,7 @@ struct cache_entry {
     uint64_t gen;
     int64_t filled_us;
     struct shop s;
-    char *strings;   /* one block holding every string of s */
-    char *rendering; /* the caller's bytes, or NULL */
-    size_t rendering_len;
+    char *strings; /* one block holding every string of s */
 };
 
 static _Atomic uint64_t shops_written = 1; /* bumped by every shop write */
@@ -200,7 +198,6 @@ static void cache_free(void *p)
     struct cache_entry *c = p;
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         free(c[i].strings);
-        free(c[i].rendering);
     }
     free(c);
 }
@@ -213,6 +210,7 @@ static void cache_key_make(void)
 static void shops_changed(void)
 {
     atomic_fetch_add_explicit(&shops_written, 1, memory_order_release);
+    memo_invalidate(MEMO_SHOP);
     memo_invalidate(MEMO_PRODUCT); /* product pages show the shop's rates and caps */
 }
 
@@ -242,27 +240,6 @@ static bool cache_fresh(const struct cache_entry *c, int64_t id)
            clock_mono_us() - c->filled_us < SHOP_CACHE_TTL_MS * 1000;
 }
 
-void shop_cache_attach(int64_t id, const char *bytes, size_t len)
-{
-    struct cache_entry *c = cache_slot(id);
-    if (!cache_fresh(c, id))
-        return;
-    free(c->rendering);
-    c->rendering = xmalloc(len + 1);
-    memcpy(c->rendering, bytes, len);
-    c->rendering[len] = '\0';
-    c->rendering_len = len;
-}
-
-const char *shop_cached_rendering(int64_t id, size_t *len)
-{
-    struct cache_entry *c = cache_slot(id);
-    if (!cache_fresh(c, id) || !c->rendering)
-        return NULL;
-    *len = c->rendering_len;
-    return c->rendering;
-}
-
 enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop *out)
 {
     struct cache_entry *c = cache_slot(id);
@@ -275,8 +252,6 @@ enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop
     enum err e = shop_get(db, id, a, out);
     if (e)
         return e;
-    free(c->rendering);
-    c->rendering = NULL;
     size_t n =
         strlen(out->owner_name) + strlen(out->name) + strlen(out->slug) + strlen(out->story) + 4;
     free(c->strings);

@@ -99,14 +99,6 @@ MUST_CHECK enum err shop_get(struct db *db, int64_t id, struct arena *a, struct 
  * Never use it for decisions about money or permissions.
  */
 MUST_CHECK enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop *out);
-/*
- * The caller may keep one rendering of the public profile (opaque bytes)
- * beside the cached entry of shop `id`; it is dropped with the entry.
- * shop_cached_rendering() returns it, valid until this thread's next cache
- * call, or NULL.
- */
-void shop_cache_attach(int64_t id, const char *bytes, size_t len);
-const char *shop_cached_rendering(int64_t id, size_t *len);
 #define SHOP_CACHE_TTL_MS 1000
 MUST_CHECK enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a,
                                      struct shop *out);

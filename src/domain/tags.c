@@ -118,3 +118,27 @@ enum err tags_replace(struct db *db, const char *del, const char *ins, int64_t s
     }
     return e;
 }
+
+enum err tags_read(struct db *db, const char *sql, int64_t id, size_t max, struct arena *a,
+                   struct tag **out, size_t *n)
+{
+    struct db_stmt *st = NULL;
+    bool row = false;
+    struct tag *tags = arena_alloc(a, max * sizeof *tags);
+    size_t len = 0;
+    *out = tags;
+    *n = 0;
+    if (!tags)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len < max) {
+        tags[len].name = arena_strdup(a, db_col_text(st, 0, NULL));
+        tags[len++].weight_milli = db_col_int64(st, 1);
+    }
+    db_done(st);
+    *n = len;
+    return a->exhausted ? ERR_TOO_LARGE : e;
+}

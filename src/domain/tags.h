@@ -43,6 +43,10 @@ struct db;
 MUST_CHECK enum err tags_replace(struct db *db, const char *del, const char *ins, int64_t shop_id,
                                  int64_t id, const struct tag *tags, size_t n);
 
+/* Reads at most `max` tags of one object with `sql` (binds the object id) into `a`. */
+MUST_CHECK enum err tags_read(struct db *db, const char *sql, int64_t id, size_t max,
+                              struct arena *a, struct tag **out, size_t *n);
+
 /* Checks count, names (normalising them in place) and duplicates after normalising. */
 MUST_CHECK enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *field,
                                   struct errinfo *ei);

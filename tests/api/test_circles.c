@@ -96,6 +96,13 @@ static void open_join_and_see(void **state)
     resp_free(&r);
     assert_int_equal(join(mom, "ZZZZZZZZ", &r), 404);
     resp_free(&r);
+    assert_int_equal(join(mom, "AB$%CDEF", &r), 404);
+    resp_free(&r);
+    assert_int_equal(join(mom, "ABCDEFGHJKMNPQ", &r), 404);
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/circles/join", mom, "{}", &r);
+    expect_error(&r, 400, "missing_field", "invite_code");
+    resp_free(&r);
     /* members see it and its members; the owner sees the code */
     http(&S, "GET", path, mom, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -104,6 +111,9 @@ static void open_join_and_see(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(json_array_size(jget(r.json, "items")), 2);
     assert_string_equal(jstr(r.json, "items.0.role"), "owner");
+    resp_free(&r);
+    http(&S, "GET", fmt("%s/members?limit=0", path), mom, NULL, &r);
+    expect_error(&r, 400, "out_of_range", "limit");
     resp_free(&r);
     http(&S, "GET", fmt("%s/members", path), stranger, NULL, &r);
     expect_error(&r, 404, "not_found", NULL);

@@ -317,6 +317,8 @@ static void illegal_transitions(void **state)
                "invalid_value");
     expect_act(buyer, fresh, "refunds", "{\"amount_fen\":0,\"reason\":\"x\"}", 400, "out_of_range");
     expect_act(owner, fresh, "confirm-payment", "{\"reference\":\"\"}", 400, "invalid_value");
+    expect_act(owner, fresh, "confirm-payment", "{\"amount_fen\":0}", 400, "out_of_range");
+    expect_act(owner, fresh, "confirm-payment", "{\"paid\":true}", 400, "unknown_field");
     assert_string_equal(status_of(fresh), "paid");
     assert_int_equal(
         db_scalar(&S, fmt("SELECT COUNT(*) FROM refunds WHERE order_id = %lld", (long long)fresh)),
@@ -407,6 +409,10 @@ static void refunds(void **state)
     resp_free(&r);
     /* a rejected one first */
     http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner,
+         fmt("{\"note\":\"%0201d\"}", 0), &r);
+    expect_error(&r, 400, "invalid_value", "note");
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner,
          "{\"note\":\"请先联系客服\"}", &r);
     assert_string_equal(jstr(r.json, "status"), "paid");
     resp_free(&r);
@@ -494,6 +500,13 @@ static void bad_orders_write_nothing(void **state)
         expect_error(&r, bad[i].status, bad[i].code, bad[i].field);
         resp_free(&r);
     }
+    order_with_key(buyer, "bad-token",
+                   fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
+                       "\"share_token\":\"%065d\"," ADDR "}",
+                       (long long)shop, (long long)walnut, 0),
+                   &r);
+    expect_error(&r, 400, "invalid_value", "share_token");
+    resp_free(&r);
     order_with_key(buyer, "bad-draft", order_body(shop, draft, 1), &r);
     expect_error(&r, 409, "product_unavailable", "items");
     resp_free(&r);
@@ -505,6 +518,16 @@ static void bad_orders_write_nothing(void **state)
     resp_free(&r);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM orders"), orders);
     assert_int_equal(db_scalar(&S, "SELECT SUM(stock) FROM products"), stock);
+    /* list filters */
+    http(&S, "GET", "/api/v1/me/orders?status=lost", buyer, NULL, &r);
+    expect_error(&r, 400, "invalid_value", "status");
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/orders?cursor=nope", (long long)shop), owner, NULL, &r);
+    expect_error(&r, 400, "invalid_value", "cursor");
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/me/orders?limit=1000", buyer, NULL, &r);
+    expect_error(&r, 400, "out_of_range", "limit");
+    resp_free(&r);
 }
 
 static void only_buyer_and_shop_see_and_act(void **state)

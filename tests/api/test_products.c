@@ -192,6 +192,15 @@ static void patch_stock_and_overrides(void **state)
     http(&S, "PATCH", p, owner, "{\"stock\":-5}", &r);
     expect_error(&r, 400, "out_of_range", "stock");
     resp_free(&r);
+    http(&S, "PATCH", p, owner, "{\"tags\":\"nuts\"}", &r);
+    expect_error(&r, 400, "wrong_type", "tags");
+    resp_free(&r);
+    http(&S, "PATCH", p, owner, "{\"status\":\"sold\"}", &r);
+    expect_error(&r, 400, "invalid_value", "status");
+    resp_free(&r);
+    http(&S, "PATCH", p, owner, "{\"l2_bps\":null}", &r);
+    expect_error(&r, 400, "invalid_value", "l1_bps");
+    resp_free(&r);
     http(&S, "PATCH", p, other, "{\"price_fen\":1}", &r);
     expect_error(&r, 404, "not_found", NULL);
     resp_free(&r);

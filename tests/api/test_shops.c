@@ -238,6 +238,9 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     http(&S, "POST", staff, owner, "{\"user_id\":0}", &r);
     expect_error(&r, 400, "out_of_range", "user_id");
     resp_free(&r);
+    http(&S, "POST", staff, owner, "{}", &r);
+    expect_error(&r, 400, "missing_field", "user_id");
+    resp_free(&r);
 
     /* staff may change the profile and see staff, not manage staff */
     http(&S, "PATCH", p, helper, "{\"name\":\"山里核桃 · 老周家\"}", &r);

@@ -76,7 +76,7 @@ run_backend() {
 
 for b in $BACKENDS; do
     case $b in
-    sqlite) run_backend sqlite "--data-dir $DIR/sqlite" "${BENCH_THREADS:-$((CORES * 4))}" ;;
+    sqlite) run_backend sqlite "--data-dir $DIR/sqlite ${BENCH_EXTRA:-}" "${BENCH_THREADS:-$((CORES * 4))}" ;;
     postgres)
         if sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null 2>&1; then
             PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres psql -q -d postgres -c "CREATE DATABASE quanzi_orders" >/dev/null

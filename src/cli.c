@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -119,6 +120,11 @@ static int cmd_serve(const struct config *cfg, int rest_len)
                 cfg->listen);
         return 1;
     }
+    /* Keep freed memory instead of handing it back after every request: on
+     * some virtual machines each madvise() or munmap() is a TLB shootdown on
+     * every core, and the next request only grows the heap again. */
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     struct db *db = NULL;
     int rc = open_migrated(&db);
     if (rc)

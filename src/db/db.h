@@ -103,6 +103,17 @@ MUST_CHECK enum err db_commit(struct db *db);
 void db_rollback(struct db *db);
 bool db_in_tx(const struct db *db);
 
+/*
+ * One fsync wait per request instead of one per commit. Between
+ * db_defer_durable() and db_await_durable() a group-committed SQLite commit on
+ * this thread returns as soon as it is written; db_await_durable() returns
+ * once an fsync covers every one of them. The server awaits before it
+ * answers, so nothing is acknowledged before it is on disk. Without a
+ * deferral each commit waits itself. No-op for other stores.
+ */
+void db_defer_durable(void);
+void db_await_durable(void);
+
 /* Total time spent inside the store by this process, in microseconds. */
 int64_t db_time_us_total(void);
 

@@ -5,6 +5,11 @@
  * (a connection is used by one thread at a time). WAL journal, foreign keys
  * on, a busy timeout, and `synchronous` as configured (FULL for durable money
  * paths). Prepared statements are cached per connection by SQL address.
+ *
+ * The server's connections (group commit, below) share one more connection
+ * for every write transaction: writes are serialised anyway, and a reader
+ * connection drops its whole page cache whenever another connection has
+ * written, so a per-thread writer would start each transaction cold.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +28,15 @@
 #include "util/assert.h"
 #include "util/log.h"
 
+struct sq_conn {
+    sqlite3 *h;
+    struct stmt_cache cache;
+    int busy; /* statements prepared and not yet done */
+};
+
 struct sqlite_stmt {
     struct db_stmt base;
+    struct sq_conn *conn;
     sqlite3_stmt *s;
     const char *sql; /* cache key */
     int64_t changes;
@@ -34,10 +46,10 @@ struct sqlite_stmt {
 
 struct sqlite_db {
     struct db base;
-    sqlite3 *h;
+    struct sq_conn own;
+    struct sq_conn *cur; /* own, or the shared writer during a write transaction */
     bool holds_write_lock;
     bool group_commit;
-    struct stmt_cache cache;
 };
 
 /*
@@ -62,6 +74,7 @@ static int gc_users;
 static bool gc_stop;
 static pthread_t gc_thread;
 static char gc_db_path[512];
+static struct sq_conn gc_writer; /* used only under write_lock */
 
 static void gc_checkpoint(sqlite3 **ck)
 {
@@ -114,6 +127,36 @@ static void *gc_syncer(void *arg)
     return NULL;
 }
 
+static void free_stmt(void *p);
+
+static enum err gc_open_writer(const char *path)
+{
+    if (sqlite3_open_v2(path, &gc_writer.h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_exec(gc_writer.h,
+                     "PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=ON;"
+                     "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close_v2(gc_writer.h);
+        gc_writer.h = NULL;
+        return ERR_UNAVAILABLE;
+    }
+    sqlite3_busy_timeout(gc_writer.h, 5000);
+    sqlite3_extended_result_codes(gc_writer.h, 1);
+    stmt_cache_init(&gc_writer.cache);
+    gc_writer.busy = 0;
+    return ERR_OK;
+}
+
+static void gc_close_writer(void)
+{
+    /* a checkpoint on close must sync the database file */
+    sqlite3_exec(gc_writer.h, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    stmt_cache_release(&gc_writer.cache, free_stmt);
+    sqlite3_close_v2(gc_writer.h);
+    gc_writer.h = NULL;
+}
+
 static enum err gc_attach(const char *path)
 {
     enum err e = ERR_OK;
@@ -121,8 +164,11 @@ static enum err gc_attach(const char *path)
     if (gc_users == 0) {
         snprintf(gc_db_path, sizeof gc_db_path, "%s", path);
         gc_stop = false;
-        if (pthread_create(&gc_thread, NULL, gc_syncer, NULL) != 0)
+        e = gc_open_writer(path);
+        if (e == ERR_OK && pthread_create(&gc_thread, NULL, gc_syncer, NULL) != 0) {
+            gc_close_writer();
             e = ERR_UNAVAILABLE;
+        }
     } else if (strcmp(gc_db_path, path) != 0) {
         e = ERR_INVALID; /* one group-committed database per process */
     }
@@ -141,22 +187,47 @@ static void gc_detach(void)
         pthread_cond_signal(&gc_work);
     }
     pthread_mutex_unlock(&gc_lock);
-    if (last)
+    if (last) {
         pthread_join(gc_thread, NULL);
+        gc_close_writer();
+    }
 }
 
-/* Returns once an fsync that began after this call's commit has finished. */
-static void gc_wait_durable(void)
+static _Thread_local bool gc_deferring;
+static _Thread_local uint64_t gc_owed; /* this thread's last ticket not yet awaited */
+
+/* Takes a ticket for a commit just written and wakes the syncer. */
+static uint64_t gc_take_ticket(void)
 {
     pthread_mutex_lock(&gc_lock);
     uint64_t mine = ++gc_ticket;
     pthread_cond_signal(&gc_work);
+    pthread_mutex_unlock(&gc_lock);
+    return mine;
+}
+
+/* Returns once an fsync that began after ticket `mine` was taken has finished. */
+static void gc_wait(uint64_t mine)
+{
+    pthread_mutex_lock(&gc_lock);
     while (gc_synced < mine)
         pthread_cond_wait(&gc_done, &gc_lock);
     pthread_mutex_unlock(&gc_lock);
 }
 
-static void free_stmt(void *p);
+void db_defer_durable(void)
+{
+    gc_deferring = true;
+}
+
+void db_await_durable(void)
+{
+    gc_deferring = false;
+    if (gc_owed) {
+        gc_wait(gc_owed);
+        gc_owed = 0;
+    }
+}
 
 static enum err map_rc(struct sqlite_db *d, int rc)
 {
@@ -171,12 +242,12 @@ static enum err map_rc(struct sqlite_db *d, int rc)
         break;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        LOG(LOG_WARN, "db_busy", "msg=\"%s\"", sqlite3_errmsg(d->h));
+        LOG(LOG_WARN, "db_busy", "msg=\"%s\"", sqlite3_errmsg(d->cur->h));
         return ERR_UNAVAILABLE;
     default:
         break;
     }
-    LOG(LOG_ERROR, "db_error", "rc=%d msg=\"%s\"", rc, sqlite3_errmsg(d->h));
+    LOG(LOG_ERROR, "db_error", "rc=%d msg=\"%s\"", rc, sqlite3_errmsg(d->cur->h));
     return ERR_DB;
 }
 
@@ -184,7 +255,7 @@ static enum err sq_exec(struct db *db, const char *sql)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
     char *msg = NULL;
-    int rc = sqlite3_exec(d->h, sql, NULL, NULL, &msg);
+    int rc = sqlite3_exec(d->cur->h, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
         LOG(LOG_ERROR, "db_exec_failed", "rc=%d msg=\"%s\"", rc, msg ? msg : "?");
         sqlite3_free(msg);
@@ -210,8 +281,9 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
     struct sqlite_db *d = xcalloc(1, sizeof *d);
     d->base.drv = &db_sqlite_driver;
     d->base.kind = DB_SQLITE;
-    d->h = h;
-    stmt_cache_init(&d->cache);
+    d->own.h = h;
+    d->cur = &d->own;
+    stmt_cache_init(&d->own.cache);
     sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
     sqlite3_extended_result_codes(h, 1);
 
@@ -245,10 +317,10 @@ static void sq_close(struct db *db)
     struct sqlite_db *d = (struct sqlite_db *)db;
     if (d->group_commit) {
         /* a checkpoint on close must sync the database file */
-        sqlite3_exec(d->h, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+        sqlite3_exec(d->own.h, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
     }
-    stmt_cache_release(&d->cache, free_stmt);
-    sqlite3_close_v2(d->h);
+    stmt_cache_release(&d->own.cache, free_stmt);
+    sqlite3_close_v2(d->own.h);
     bool detach = d->group_commit;
     free(d);
     if (detach)
@@ -257,7 +329,7 @@ static void sq_close(struct db *db)
 
 static const char *sq_errmsg(const struct db *db)
 {
-    return sqlite3_errmsg(((const struct sqlite_db *)db)->h);
+    return sqlite3_errmsg(((const struct sqlite_db *)db)->cur->h);
 }
 
 static bool sq_alive(struct db *db)
@@ -286,29 +358,34 @@ static void free_stmt(void *p)
 static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db_stmt **out)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    struct sqlite_stmt *cached = stmt_cache_get(&d->cache, sql);
+    struct sq_conn *c = d->cur;
+    struct sqlite_stmt *cached = stmt_cache_get(&c->cache, sql);
     struct sqlite_stmt *st = cache ? cached : NULL;
     if (st && !st->in_use) {
+        st->base.db = db; /* the shared writer's statements serve every thread */
         st->in_use = true;
         st->changes = 0;
+        c->busy++;
         *out = &st->base;
         return ERR_OK;
     }
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v3(d->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
+    int rc = sqlite3_prepare_v3(c->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
     if (rc != SQLITE_OK) {
-        LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(d->h), sql);
+        LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(c->h), sql);
         return ERR_DB;
     }
     struct sqlite_stmt *n = xcalloc(1, sizeof *n);
     n->base.db = db;
+    n->conn = c;
     n->s = s;
     n->sql = cache ? sql : NULL;
     n->in_use = true;
     if (cache && !cached) { /* not cached yet: keep it; a busy one gets a one-off twin */
         n->cached = true;
-        stmt_cache_put(&d->cache, sql, n);
+        stmt_cache_put(&c->cache, sql, n);
     }
+    c->busy++;
     *out = &n->base;
     return ERR_OK;
 }
@@ -336,6 +413,7 @@ static enum err sq_step(struct db_stmt *st, bool *row)
 {
     struct sqlite_stmt *s = (struct sqlite_stmt *)st;
     struct sqlite_db *d = (struct sqlite_db *)st->db;
+    ASSERT(s->conn == d->cur); /* a statement does not outlive its transaction's connection */
     int rc = sqlite3_step(s->s);
     if (rc == SQLITE_ROW) {
         *row = true;
@@ -343,10 +421,10 @@ static enum err sq_step(struct db_stmt *st, bool *row)
     }
     *row = false;
     if (rc == SQLITE_DONE) {
-        s->changes = sqlite3_changes64(d->h);
+        s->changes = sqlite3_changes64(s->conn->h);
         return ERR_OK;
     }
-    return map_rc(d, sqlite3_extended_errcode(d->h));
+    return map_rc(d, sqlite3_extended_errcode(s->conn->h));
 }
 
 static int64_t sq_col_int64(struct db_stmt *st, int col)
@@ -378,6 +456,7 @@ static void sq_done(struct db_stmt *st)
     struct sqlite_stmt *s = (struct sqlite_stmt *)st;
     sqlite3_reset(s->s);
     sqlite3_clear_bindings(s->s);
+    s->conn->busy--;
     if (s->cached) {
         s->in_use = false;
     } else {
@@ -397,6 +476,9 @@ static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static void release_write_lock(struct sqlite_db *d)
 {
     if (d->holds_write_lock) {
+        /* nothing may touch the shared writer once the lock is gone */
+        ASSERT(d->cur->busy == 0);
+        d->cur = &d->own;
         d->holds_write_lock = false;
         pthread_mutex_unlock(&write_lock);
     }
@@ -409,6 +491,8 @@ static enum err sq_begin(struct db *db, enum db_tx kind)
         return sq_exec(db, "BEGIN");
     pthread_mutex_lock(&write_lock);
     d->holds_write_lock = true;
+    if (d->group_commit)
+        d->cur = &gc_writer;
     enum err e = sq_exec(db, "BEGIN IMMEDIATE");
     if (e)
         release_write_lock(d);
@@ -423,16 +507,21 @@ static enum err sq_commit(struct db *db)
     if (e != ERR_OK)
         return e; /* db_commit() rolls back, which releases the lock */
     release_write_lock(d);
-    if (wrote && d->group_commit)
-        gc_wait_durable();
+    if (wrote && d->group_commit) {
+        uint64_t mine = gc_take_ticket();
+        if (gc_deferring)
+            gc_owed = mine;
+        else
+            gc_wait(mine);
+    }
     return ERR_OK;
 }
 
 static void sq_rollback(struct db *db)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    if (!sqlite3_get_autocommit(d->h))
-        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    if (!sqlite3_get_autocommit(d->cur->h))
+        sqlite3_exec(d->cur->h, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(d);
 }
 

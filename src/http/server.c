@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "db/db.h"
 #include "db/pool.h"
 #include "http/jsonmem.h"
 #include "http/metrics.h"
@@ -209,6 +210,7 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     struct req *r = &cs->r;
     jsonmem_use(&r->arena);
     log_set_request_id(r->rid);
+    db_defer_durable();
     enum err e = cs->early;
     if (!e && cs->body.overflow)
         e = req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
@@ -244,6 +246,7 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
         e = ERR_TOO_LARGE;
     if (e == ERR_DB || e == ERR_INTERNAL)
         LOG(LOG_ERROR, "request_failed", "code=%s", err_code(e));
+    db_await_durable(); /* answer nothing that is not yet on disk */
     enum MHD_Result ret = queue(s, cs, e);
     log_set_request_id(NULL);
     return ret;

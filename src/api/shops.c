@@ -18,6 +18,11 @@ static json_t *shop_json(const struct shop *s, enum shop_role role)
         "created_at", json_time(s->created_at_ms), "l1_bps", (json_int_t)s->settings.l1_bps,
         "l2_bps", (json_int_t)s->settings.l2_bps, "settle_days",
         (json_int_t)s->settings.settle_days, "binding_days", (json_int_t)s->settings.binding_days);
+    if (o) { /* what a promoter earns and may withdraw is public: the income disclosure */
+        json_object_set_new(o, "l2_active_days", json_integer(s->settings.l2_active_days));
+        json_object_set_new(o, "withdraw_min_fen", json_integer(s->settings.withdraw_min_fen));
+        json_object_set_new(o, "withdraw_daily_fen", json_integer(s->settings.withdraw_daily_fen));
+    }
     if (o && role != SHOP_ROLE_NONE) {
         json_object_set_new(o, "role", json_string(shop_role_name(role)));
         json_object_set_new(o, "similarity_min", json_weight(s->settings.similarity_milli));
@@ -111,6 +116,9 @@ enum err api_shop_patch(struct req *r)
                                          "buyer_cap_30d",
                                          "unpaid_timeout_min",
                                          "auto_receive_days",
+                                         "l2_active_days",
+                                         "withdraw_min_fen",
+                                         "withdraw_daily_fen",
                                          NULL};
     int64_t id = req_param_id(r, 0);
     struct shop_patch p;
@@ -150,6 +158,15 @@ enum err api_shop_patch(struct req *r)
     if (!e)
         e = req_int(r, "auto_receive_days", false, 0, 100000, &p.settings.auto_receive_days,
                     &p.has_auto_receive);
+    if (!e)
+        e = req_int(r, "l2_active_days", false, 0, 100000, &p.settings.l2_active_days,
+                    &p.has_l2_active_days);
+    if (!e)
+        e = req_int(r, "withdraw_min_fen", false, 0, INT64_MAX, &p.settings.withdraw_min_fen,
+                    &p.has_withdraw_min);
+    if (!e)
+        e = req_int(r, "withdraw_daily_fen", false, 0, INT64_MAX, &p.settings.withdraw_daily_fen,
+                    &p.has_withdraw_daily);
     if (!e)
         e = shop_update(r->db, id, &p, &r->ei);
     if (!e)

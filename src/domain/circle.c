@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "domain/check.h"
+#include "domain/token.h"
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -41,13 +42,9 @@ bool circle_role_parse(const char *s, enum circle_role *out)
     return false;
 }
 
-/* Eight characters without 0/O, 1/I/L: easy to read aloud and to type. */
 static void new_code(char *out)
 {
-    static const char alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-    for (int i = 0; i < CIRCLE_CODE_LEN; i++)
-        out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
-    out[CIRCLE_CODE_LEN] = '\0';
+    token_code(out, CIRCLE_CODE_LEN);
 }
 
 static enum err validate(struct arena *a, struct circle_input *in, bool create, struct errinfo *ei)

@@ -6,7 +6,9 @@
 #include "domain/account.h"
 #include "domain/catalog.h"
 #include "domain/check.h"
+#include "domain/commission.h"
 #include "domain/idempotency.h"
+#include "domain/promoter.h"
 #include "domain/shop.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -44,7 +46,8 @@ bool order_transition(enum order_status from, enum order_event ev, enum order_st
     case EV_CANCEL:
         return from == ORDER_CREATED && (*to = ORDER_CANCELLED, true);
     case EV_REFUND_ALL:
-        return (from == ORDER_PAID || from == ORDER_SHIPPED || from == ORDER_DELIVERED) &&
+        return (from == ORDER_PAID || from == ORDER_SHIPPED || from == ORDER_DELIVERED ||
+                from == ORDER_COMPLETED) &&
                (*to = ORDER_REFUNDED, true);
     }
     return false;
@@ -61,7 +64,8 @@ static enum err illegal(struct errinfo *ei, enum order_status cur, const char *w
 #define ORDER_COLS                                                                                 \
     "id, shop_id, buyer_id, status, total_fen, refunded_fen, share_token, address_name,"           \
     " address_phone, address_region, address_line, carrier, tracking, pay_deadline_at,"            \
-    " created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at"
+    " created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at,"      \
+    " promoter_id, attributed_via"
 
 static const char *dup(struct arena *a, struct db_stmt *st, int col)
 {
@@ -93,6 +97,8 @@ static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
     o->completed_at_ms = db_col_int64(st, 18);
     o->cancelled_at_ms = db_col_int64(st, 19);
     o->updated_at_ms = db_col_int64(st, 20);
+    o->promoter_id = db_col_is_null(st, 21) ? 0 : db_col_int64(st, 21);
+    o->attributed_via = dup(a, st, 22);
 }
 
 static enum err load_head(struct db *db, int64_t id, struct arena *a, struct order *o)
@@ -303,8 +309,9 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
         " AND o.status <> 'cancelled' AND o.status <> 'refunded'";
     static const char ins_order[] =
         "INSERT INTO orders (shop_id, buyer_id, status, total_fen, share_token, address_name,"
-        " address_phone, address_region, address_line, pay_deadline_at, created_at, updated_at)"
-        " VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+        " address_phone, address_region, address_line, pay_deadline_at, created_at, updated_at,"
+        " promoter_id, attributed_via) VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id";
     static const char lock_buyer[] = "UPDATE users SET id = id WHERE id = ?"; /* a row lock */
     static const char ins_item[] = "INSERT INTO order_items (shop_id, order_id, product_id, title,"
                                    " price_fen, qty, line_fen) VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -338,6 +345,12 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     if (e == ERR_NOT_FOUND)
         e = err_set(ei, ERR_NOT_FOUND, "shop_id", "no such shop");
     if (e)
+        goto out;
+    /* RULE: BINDING - a bound customer's order is their promoter's, else the link's */
+    int64_t promoter = 0;
+    const char *via = NULL;
+    if ((e = promoter_attribute(db, in->shop_id, in->buyer_id, in->share_token, now, &promoter,
+                                &via)))
         goto out;
     for (size_t i = 0; i < in->n_items; i++) {
         const struct order_item_in *it = &in->items[i];
@@ -398,6 +411,11 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     db_bind_int64(st, 9, now + shop.settings.unpaid_timeout_min * 60 * 1000);
     db_bind_int64(st, 10, now);
     db_bind_int64(st, 11, now);
+    if (promoter)
+        db_bind_int64(st, 12, promoter);
+    else
+        db_bind_null(st, 12);
+    db_bind_str(st, 13, via);
     e = db_step(st, &row);
     if (e == ERR_OK && row)
         *id = db_col_int64(st, 0);
@@ -539,6 +557,9 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
         e = move(db, &o, to, "paid", p->actor_id, note, now, ei);
     if (e == ERR_OK)
         e = learn_interests(db, o.id, o.buyer_id, now);
+    /* RULE: PENDING-THEN-SETTLED - commission is earned (pending) when the order is paid */
+    if (e == ERR_OK)
+        e = commission_on_paid(db, &o, o.promoter_id, now);
     if (e == ERR_OK)
         e = db_commit(db);
 out:
@@ -777,7 +798,11 @@ enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t a
         db_done(st);
         if (e)
             goto out;
-        if (o.refunded_fen + amount == o.total_fen) {
+        o.refunded_fen += amount;
+        /* RULE: CLAWBACK */
+        if ((e = commission_on_refund(db, &o, refund_id, amount, now)))
+            goto out;
+        if (o.refunded_fen == o.total_fen) {
             bool unshipped = o.status == ORDER_PAID;
             if (unshipped && (e = return_all_stock(db, &a, &o)))
                 goto out;

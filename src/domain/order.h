@@ -17,7 +17,8 @@
  *   has passed with no refund open.
  * - refunds: the buyer asks for part or all of what is left (one open
  *   request at a time) while the order is paid, shipped or delivered; the
- *   shop approves or rejects. When everything is refunded the order is
+ *   shop approves or rejects; after-sales refunds of a completed order too
+ *   (commission already settled is clawed back). When everything is refunded the order is
  *   `refunded`; if it had not shipped, its stock comes back.
  * - every transition is checked (ERR_ILLEGAL_TRANSITION names the current
  *   state), timestamped and written to the timeline.
@@ -108,6 +109,8 @@ struct order {
     size_t n_events;
     struct refund *refunds;
     size_t n_refunds;
+    int64_t promoter_id;        /* level 1 of the order's commission; 0: none */
+    const char *attributed_via; /* "link", "binding" or NULL */
 };
 
 /*

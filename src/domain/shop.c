@@ -26,6 +26,9 @@ void shop_settings_default(struct shop_settings *s)
     s->buyer_cap_30d = 10;
     s->unpaid_timeout_min = 30;
     s->auto_receive_days = 10;
+    s->l2_active_days = 30;
+    s->withdraw_min_fen = 1000;
+    s->withdraw_daily_fen = 500000;
 }
 
 const char *shop_role_name(enum shop_role role)
@@ -116,6 +119,19 @@ static enum err check_other_settings(const struct shop_settings *s, struct errin
         return err_set(ei, ERR_OUT_OF_RANGE, "auto_receive_days",
                        "auto_receive_days must be from %d to %d", SHOP_AUTO_RECEIVE_MIN,
                        SHOP_AUTO_RECEIVE_MAX);
+    if (s->l2_active_days < SHOP_L2_ACTIVE_DAYS_MIN || s->l2_active_days > SHOP_L2_ACTIVE_DAYS_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "l2_active_days",
+                       "l2_active_days must be from %d to %d", SHOP_L2_ACTIVE_DAYS_MIN,
+                       SHOP_L2_ACTIVE_DAYS_MAX);
+    if (s->withdraw_daily_fen < SHOP_WITHDRAW_MIN_MIN ||
+        s->withdraw_daily_fen > SHOP_WITHDRAW_DAILY_MAX)
+        return err_set(ei, ERR_OUT_OF_RANGE, "withdraw_daily_fen",
+                       "withdraw_daily_fen must be from %d to %lld", SHOP_WITHDRAW_MIN_MIN,
+                       SHOP_WITHDRAW_DAILY_MAX);
+    if (s->withdraw_min_fen < SHOP_WITHDRAW_MIN_MIN || s->withdraw_min_fen > s->withdraw_daily_fen)
+        return err_set(ei, ERR_OUT_OF_RANGE, "withdraw_min_fen",
+                       "withdraw_min_fen must be from %d to withdraw_daily_fen (%lld)",
+                       SHOP_WITHDRAW_MIN_MIN, (long long)s->withdraw_daily_fen);
     return ERR_OK;
 }
 
@@ -123,7 +139,8 @@ static enum err check_other_settings(const struct shop_settings *s, struct errin
     "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"           \
     " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"              \
     " s.similarity_milli, s.promoter_auto_approve, s.buyer_cap_30d, s.unpaid_timeout_min,"         \
-    " s.auto_receive_days FROM shops s JOIN users u ON u.id = s.owner_id"
+    " s.auto_receive_days, s.l2_active_days, s.withdraw_min_fen, s.withdraw_daily_fen"             \
+    " FROM shops s JOIN users u ON u.id = s.owner_id"
 
 static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
 {
@@ -145,6 +162,9 @@ static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
     out->settings.buyer_cap_30d = db_col_int64(st, 15);
     out->settings.unpaid_timeout_min = db_col_int64(st, 16);
     out->settings.auto_receive_days = db_col_int64(st, 17);
+    out->settings.l2_active_days = db_col_int64(st, 18);
+    out->settings.withdraw_min_fen = db_col_int64(st, 19);
+    out->settings.withdraw_daily_fen = db_col_int64(st, 20);
     if (!out->owner_name || !out->name || !out->slug || !out->story)
         return ERR_TOO_LARGE;
     return ERR_OK;
@@ -390,6 +410,7 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
         "UPDATE shops SET name = ?, slug = ?, story = ?, l1_bps = ?, l2_bps = ?,"
         " settle_days = ?, binding_days = ?, similarity_milli = ?, promoter_auto_approve = ?,"
         " buyer_cap_30d = ?, unpaid_timeout_min = ?, auto_receive_days = ?,"
+        " l2_active_days = ?, withdraw_min_fen = ?, withdraw_daily_fen = ?,"
         " updated_at = ? WHERE id = ?";
     struct arena a;
     struct shop cur;
@@ -430,6 +451,12 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
         s.unpaid_timeout_min = p->settings.unpaid_timeout_min;
     if (p->has_auto_receive)
         s.auto_receive_days = p->settings.auto_receive_days;
+    if (p->has_l2_active_days)
+        s.l2_active_days = p->settings.l2_active_days;
+    if (p->has_withdraw_min)
+        s.withdraw_min_fen = p->settings.withdraw_min_fen;
+    if (p->has_withdraw_daily)
+        s.withdraw_daily_fen = p->settings.withdraw_daily_fen;
     e = shop_check_settings(&s, ei);
     if (e)
         goto out;
@@ -457,8 +484,11 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
     db_bind_int64(st, 10, s.buyer_cap_30d);
     db_bind_int64(st, 11, s.unpaid_timeout_min);
     db_bind_int64(st, 12, s.auto_receive_days);
-    db_bind_int64(st, 13, clock_now_ms());
-    db_bind_int64(st, 14, id);
+    db_bind_int64(st, 13, s.l2_active_days);
+    db_bind_int64(st, 14, s.withdraw_min_fen);
+    db_bind_int64(st, 15, s.withdraw_daily_fen);
+    db_bind_int64(st, 16, clock_now_ms());
+    db_bind_int64(st, 17, id);
     e = db_step_done(st);
     db_done(st);
     if (e == ERR_CONFLICT)

@@ -32,6 +32,9 @@ struct shop_settings {
     int64_t buyer_cap_30d;      /* default units one buyer may order per product in 30 days */
     int64_t unpaid_timeout_min; /* an unpaid order is cancelled after this */
     int64_t auto_receive_days;  /* a shipped order counts as received after this */
+    int64_t l2_active_days;     /* RULE: L2-ACTIVE-SELLER: an inviter's own sale this recent */
+    int64_t withdraw_min_fen;   /* smallest withdrawal */
+    int64_t withdraw_daily_fen; /* most one promoter may ask to withdraw per day */
 };
 
 #define SHOP_SETTLE_DAYS_MIN 7 /* China's 7-day no-reason return period */
@@ -44,6 +47,10 @@ struct shop_settings {
 #define SHOP_UNPAID_MIN_MAX 1440
 #define SHOP_AUTO_RECEIVE_MIN 3
 #define SHOP_AUTO_RECEIVE_MAX 30
+#define SHOP_L2_ACTIVE_DAYS_MIN 1
+#define SHOP_L2_ACTIVE_DAYS_MAX 365
+#define SHOP_WITHDRAW_MIN_MIN 100           /* 1 yuan */
+#define SHOP_WITHDRAW_DAILY_MAX 100000000LL /* 1,000,000 yuan */
 
 struct shop {
     int64_t id;
@@ -67,7 +74,8 @@ struct shop_patch {
     const char *story;
     size_t story_len;
     bool has_l1_bps, has_l2_bps, has_settle_days, has_binding_days, has_similarity,
-        has_auto_approve, has_buyer_cap, has_unpaid_timeout, has_auto_receive;
+        has_auto_approve, has_buyer_cap, has_unpaid_timeout, has_auto_receive, has_l2_active_days,
+        has_withdraw_min, has_withdraw_daily;
     struct shop_settings settings;
 };
 

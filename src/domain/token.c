@@ -20,3 +20,11 @@ void token_hash(const char *token, size_t len, char out[TOKEN_HASH_HEX])
     crypto_hash_sha256(digest, (const unsigned char *)token, len);
     text_hex(digest, sizeof digest, out);
 }
+
+void token_code(char *out, size_t len)
+{
+    static const char alphabet[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    for (size_t i = 0; i < len; i++)
+        out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+    out[len] = '\0';
+}

@@ -12,5 +12,8 @@
 
 void token_new(char out[TOKEN_LEN + 1]);
 void token_hash(const char *token, size_t len, char out[TOKEN_HASH_HEX]);
+/* `len` random characters without 0/O, 1/I/L (easy to read aloud and to type),
+ * written to out[len + 1]: invite codes. */
+void token_code(char *out, size_t len);
 
 #endif

@@ -44,6 +44,12 @@
     X(ILLEGAL_TRANSITION, 409, "illegal_transition")                                               \
     X(IDEMPOTENCY_IN_FLIGHT, 409, "idempotency_in_flight")                                         \
     X(IDEMPOTENCY_MISMATCH, 422, "idempotency_key_reused")                                         \
+    X(EXPERIENCE_REQUIRED, 403, "experience_required")                                             \
+    X(ALREADY_PROMOTER, 409, "already_promoter")                                                   \
+    X(SELF_INVITE, 422, "self_invite")                                                             \
+    X(INVITE_CYCLE, 422, "invite_cycle")                                                           \
+    X(INSUFFICIENT_BALANCE, 409, "insufficient_balance")                                           \
+    X(DAILY_LIMIT, 409, "daily_limit")                                                             \
     X(RETRY, 503, "busy_retry")                                                                    \
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \

@@ -1,0 +1,407 @@
+#include "domain/commission.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/ledger.h"
+#include "domain/order.h"
+#include "util/log.h"
+#include "util/money.h"
+
+#define MS_PER_DAY (24LL * 60 * 60 * 1000)
+
+/* The order's weighted rates: sum of line_fen x bps over its items, per level. */
+static enum err weighted_rates(struct db *db, int64_t order_id, int64_t *w1, int64_t *w2)
+{
+    static const char sql[] =
+        "SELECT i.line_fen, COALESCE(p.l1_bps, s.l1_bps), COALESCE(p.l2_bps, s.l2_bps)"
+        " FROM order_items i JOIN products p ON p.id = i.product_id"
+        " JOIN shops s ON s.id = i.shop_id WHERE i.order_id = ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *w1 = *w2 = 0;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, order_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row) {
+        int64_t line = db_col_int64(st, 0), a = 0, b = 0;
+        if (!money_mul(line, db_col_int64(st, 1), &a) || !money_add(*w1, a, w1) ||
+            !money_mul(line, db_col_int64(st, 2), &b) || !money_add(*w2, b, w2)) {
+            e = ERR_OUT_OF_RANGE;
+            break;
+        }
+    }
+    db_done(st);
+    return e;
+}
+
+struct earner {
+    int64_t id, user_id, inviter_id;
+    bool active;
+};
+
+static enum err earner(struct db *db, int64_t id, struct earner *out)
+{
+    static const char sql[] = "SELECT id, user_id, inviter_id, status FROM promoters WHERE id = ?";
+    struct db_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
+    enum err e = db_row_by_id(db, sql, id, &st);
+    if (e)
+        return e;
+    out->id = db_col_int64(st, 0);
+    out->user_id = db_col_int64(st, 1);
+    out->inviter_id = db_col_is_null(st, 2) ? 0 : db_col_int64(st, 2);
+    out->active = strcmp(db_col_text(st, 3, NULL), "active") == 0;
+    db_done(st);
+    return ERR_OK;
+}
+
+/* RULE: L2-ACTIVE-SELLER - an attributed retail sale of the inviter's own, recently. */
+static enum err sold_recently(struct db *db, int64_t shop_id, int64_t promoter_id, int64_t since,
+                              bool *yes)
+{
+    static const char sql[] =
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE promoter_id = ? AND shop_id = ?"
+        " AND paid_at >= ? AND status <> 'refunded' AND status <> 'cancelled')";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, promoter_id);
+    db_bind_int64(st, 2, shop_id);
+    db_bind_int64(st, 3, since);
+    e = db_step(st, &row);
+    *yes = e == ERR_OK && row && db_col_int64(st, 0) != 0;
+    db_done(st);
+    return e;
+}
+
+static enum err insert_row(struct db *db, const struct order *o, int level, int64_t promoter,
+                           int64_t weighted, int64_t amount, const char *status, const char *note,
+                           int64_t now)
+{
+    static const char sql[] =
+        "INSERT INTO commissions (shop_id, order_id, level, promoter_id, weighted_bps_fen,"
+        " earned_fen, amount_fen, status, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    struct db_stmt *st = NULL;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, o->shop_id);
+    db_bind_int64(st, 2, o->id);
+    db_bind_int64(st, 3, level);
+    db_bind_int64(st, 4, promoter);
+    db_bind_int64(st, 5, weighted);
+    db_bind_int64(st, 6, amount);
+    db_bind_int64(st, 7, amount);
+    db_bind_str(st, 8, status);
+    db_bind_str(st, 9, note);
+    db_bind_int64(st, 10, now);
+    e = db_step_done(st);
+    db_done(st);
+    return e;
+}
+
+enum err commission_on_paid(struct db *db, const struct order *o, int64_t promoter_id, int64_t now)
+{
+    static const char days[] = "SELECT l2_active_days FROM shops WHERE id = ?";
+    struct ledger_entry en[5] = {
+        {.kind = LEDGER_EXTERNAL, .amount_fen = -o->total_fen},
+        {.kind = LEDGER_REVENUE, .amount_fen = o->total_fen},
+    };
+    size_t n = 2;
+    struct earner l1, l2;
+    int64_t w1 = 0, w2 = 0, c1 = 0, c2 = 0;
+    enum err e = ERR_OK;
+    if (promoter_id && (e = earner(db, promoter_id, &l1)) == ERR_OK && l1.active &&
+        l1.user_id != o->buyer_id) {
+        if ((e = weighted_rates(db, o->id, &w1, &w2)))
+            return e;
+        c1 = w1 / 10000;
+        if ((e = insert_row(db, o, 1, l1.id, w1, c1, "pending", "", now)))
+            return e;
+        en[n++] = (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l1.id,
+                                        .amount_fen = c1};
+        /* RULE: TWO-LEVELS - the inviter of the level-1 promoter, and nobody above */
+        if (l1.inviter_id && (e = earner(db, l1.inviter_id, &l2)) == ERR_OK && l2.active) {
+            struct db_stmt *st = NULL;
+            bool active_seller = false;
+            if ((e = db_row_by_id(db, days, o->shop_id, &st)))
+                return e;
+            int64_t since = now - db_col_int64(st, 0) * MS_PER_DAY;
+            db_done(st);
+            if ((e = sold_recently(db, o->shop_id, l2.id, since, &active_seller)))
+                return e;
+            if (l2.user_id == o->buyer_id) {
+                /* RULE: NO-SELF-COMMISSION - not at level 2 either */
+                e = insert_row(db, o, 2, l2.id, w2, 0, "withheld", "own purchase", now);
+            } else if (!active_seller) {
+                /* RULE: L2-ACTIVE-SELLER - the share stays with the shop */
+                e = insert_row(db, o, 2, l2.id, w2, 0, "withheld", "no recent sale of their own",
+                               now);
+            } else {
+                c2 = w2 / 10000;
+                e = insert_row(db, o, 2, l2.id, w2, c2, "pending", "", now);
+                en[n++] = (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l2.id,
+                                                .amount_fen = c2};
+            }
+        }
+        if (e)
+            return e;
+        en[n++] = (struct ledger_entry){.kind = LEDGER_COMMISSION, .amount_fen = -(c1 + c2)};
+    }
+    if (e)
+        return e;
+    char memo[64];
+    snprintf(memo, sizeof memo, "order %lld paid", (long long)o->id);
+    return ledger_post(db, o->shop_id, "order_paid", o->id, memo, en, n, now);
+}
+
+enum err commission_on_refund(struct db *db, const struct order *o, int64_t refund_id,
+                              int64_t amount_fen, int64_t now)
+{
+    static const char rows[] =
+        "SELECT id, promoter_id, weighted_bps_fen, amount_fen, status FROM commissions"
+        " WHERE order_id = ? AND status IN ('pending', 'available') ORDER BY level";
+    static const char upd[] = "UPDATE commissions SET amount_fen = ?, status = ? WHERE id = ?";
+    struct ledger_entry en[6] = {
+        {.kind = LEDGER_EXTERNAL, .amount_fen = amount_fen},
+        {.kind = LEDGER_REVENUE, .amount_fen = -amount_fen},
+    };
+    struct {
+        int64_t id, amount;
+        const char *status;
+    } change[2];
+    size_t n = 2, changes = 0;
+    int64_t back = 0, net = o->total_fen - o->refunded_fen;
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, rows, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, o->id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && changes < 2) {
+        int64_t id = db_col_int64(st, 0), promoter = db_col_int64(st, 1);
+        int64_t weighted = db_col_int64(st, 2), amount = db_col_int64(st, 3), want = 0;
+        bool pending = strcmp(db_col_text(st, 4, NULL), "pending") == 0;
+        if (!money_muldiv_floor(weighted, net, o->total_fen * 10000, &want)) {
+            e = ERR_OUT_OF_RANGE;
+            break;
+        }
+        if (want >= amount)
+            continue;
+        /* RULE: CLAWBACK - in proportion to what was refunded; a settled share may go negative */
+        en[n++] = (struct ledger_entry){.kind = pending ? LEDGER_PENDING : LEDGER_AVAILABLE,
+                                        .promoter_id = promoter,
+                                        .amount_fen = want - amount};
+        back += amount - want;
+        change[changes].id = id;
+        change[changes].amount = want;
+        change[changes].status = want == 0 && pending ? "reversed" : pending ? "pending" : "available";
+        changes++;
+    }
+    db_done(st);
+    if (e)
+        return e;
+    for (size_t i = 0; i < changes; i++) {
+        if ((e = db_prepare(db, upd, &st)))
+            return e;
+        db_bind_int64(st, 1, change[i].amount);
+        db_bind_str(st, 2, change[i].status);
+        db_bind_int64(st, 3, change[i].id);
+        e = db_step_done(st);
+        db_done(st);
+        if (e)
+            return e;
+    }
+    if (back)
+        en[n++] = (struct ledger_entry){.kind = LEDGER_COMMISSION, .amount_fen = back};
+    char memo[80];
+    snprintf(memo, sizeof memo, "refund %lld of order %lld", (long long)refund_id,
+             (long long)o->id);
+    return ledger_post(db, o->shop_id, "refund", refund_id, memo, en, n, now);
+}
+
+/* --- settlement --- */
+
+struct due {
+    int64_t id, shop_id, promoter_id, amount;
+};
+
+/* Sums of one shop's due commissions per promoter, posted as one transaction. */
+static enum err post_settlement(struct db *db, const struct due *d, size_t n, int64_t batch_ref,
+                                int64_t now)
+{
+    struct ledger_entry en[LEDGER_ENTRIES_MAX];
+    size_t k = 0;
+    enum err e = ERR_OK;
+    for (size_t i = 0; i < n && e == ERR_OK; i++) {
+        size_t j = 0;
+        while (j < k && en[j].promoter_id != d[i].promoter_id)
+            j += 2;
+        if (j == k) {
+            if (k + 2 > LEDGER_ENTRIES_MAX) { /* a full transaction: post it, start another */
+                e = ledger_post(db, d[0].shop_id, "settle", batch_ref, "commission settled", en,
+                                k, now);
+                k = j = 0;
+                if (e)
+                    break;
+            }
+            en[k] = (struct ledger_entry){.kind = LEDGER_PENDING,
+                                          .promoter_id = d[i].promoter_id};
+            en[k + 1] = (struct ledger_entry){.kind = LEDGER_AVAILABLE,
+                                              .promoter_id = d[i].promoter_id};
+            k += 2;
+        }
+        en[j].amount_fen -= d[i].amount;
+        en[j + 1].amount_fen += d[i].amount;
+    }
+    if (e == ERR_OK && k)
+        e = ledger_post(db, d[0].shop_id, "settle", batch_ref, "commission settled", en, k, now);
+    return e;
+}
+
+enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *moved)
+{
+    /* RULE: PENDING-THEN-SETTLED - completed: return window closed and no refund open */
+    static const char due_q[] =
+        "SELECT c.id, c.shop_id, c.promoter_id, c.amount_fen FROM commissions c"
+        " JOIN orders o ON o.id = c.order_id WHERE c.status = 'pending'"
+        " AND o.status = 'completed' ORDER BY c.shop_id, c.promoter_id LIMIT ?";
+    static const char upd[] = "UPDATE commissions SET status = 'available', settled_at = ?"
+                              " WHERE id = ? AND status = 'pending'";
+    *moved = 0;
+    struct due *d = NULL;
+    enum err e = ERR_OK;
+    d = calloc((size_t)batch, sizeof *d);
+    if (!d)
+        return ERR_INTERNAL;
+    for (;;) {
+        struct db_stmt *st = NULL;
+        bool row = false;
+        size_t n = 0;
+        if ((e = db_begin(db, DB_TX_WRITE)))
+            break;
+        if ((e = db_prepare(db, due_q, &st)))
+            goto out;
+        db_bind_int64(st, 1, batch);
+        while ((e = db_step(st, &row)) == ERR_OK && row && n < (size_t)batch) {
+            d[n].id = db_col_int64(st, 0);
+            d[n].shop_id = db_col_int64(st, 1);
+            d[n].promoter_id = db_col_int64(st, 2);
+            d[n].amount = db_col_int64(st, 3);
+            n++;
+        }
+        db_done(st);
+        if (e || n == 0)
+            goto out;
+        if ((e = db_prepare(db, upd, &st)))
+            goto out;
+        for (size_t i = 0; i < n && e == ERR_OK; i++) {
+            db_bind_int64(st, 1, now);
+            db_bind_int64(st, 2, d[i].id);
+            e = db_step_done(st);
+            if (e == ERR_OK && db_changes(st) != 1)
+                e = ERR_CONFLICT;
+        }
+        db_done(st);
+        /* one ledger transaction per shop (rows come ordered by shop) */
+        for (size_t i = 0, j; e == ERR_OK && i < n; i = j) {
+            for (j = i; j < n && d[j].shop_id == d[i].shop_id;)
+                j++;
+            e = post_settlement(db, d + i, j - i, d[i].id, now);
+        }
+        if (e == ERR_OK)
+            e = db_commit(db);
+    out:
+        db_rollback(db);
+        if (e || n == 0)
+            break;
+        *moved += (int64_t)n;
+        if (n < (size_t)batch)
+            break;
+    }
+    free(d);
+    return e;
+}
+
+/* --- reads --- */
+
+#define COMMISSION_COLS                                                                            \
+    "c.id, c.shop_id, c.order_id, c.level, c.promoter_id, c.earned_fen, c.amount_fen, c.status,"  \
+    " c.note, c.created_at, c.settled_at"
+
+static enum err read_commission(struct db_stmt *st, struct arena *a, struct commission *c)
+{
+    c->id = db_col_int64(st, 0);
+    c->shop_id = db_col_int64(st, 1);
+    c->order_id = db_col_int64(st, 2);
+    c->level = db_col_int64(st, 3);
+    c->promoter_id = db_col_int64(st, 4);
+    c->earned_fen = db_col_int64(st, 5);
+    c->amount_fen = db_col_int64(st, 6);
+    c->status = arena_strdup(a, db_col_text(st, 7, NULL));
+    c->note = arena_strdup(a, db_col_text(st, 8, NULL));
+    c->created_at_ms = db_col_int64(st, 9);
+    c->settled_at_ms = db_col_is_null(st, 10) ? 0 : db_col_int64(st, 10);
+    return c->status && c->note ? ERR_OK : ERR_TOO_LARGE;
+}
+
+enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id, int64_t before_id,
+                         int64_t limit, struct arena *a, struct commission **out, size_t *n,
+                         bool *more)
+{
+    static const char sql[] =
+        "SELECT " COMMISSION_COLS " FROM commissions c JOIN promoters p ON p.id = c.promoter_id"
+        " WHERE (? = 0 OR c.promoter_id = ?) AND (? = 0 OR p.user_id = ?) AND c.id < ?"
+        " ORDER BY c.id DESC LIMIT ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *n = 0;
+    *more = false;
+    struct commission *c = arena_alloc(a, (size_t)(limit + 1) * sizeof *c);
+    if (!c)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, promoter_id);
+    db_bind_int64(st, 2, promoter_id);
+    db_bind_int64(st, 3, user_id);
+    db_bind_int64(st, 4, user_id);
+    db_bind_int64(st, 5, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(st, 6, limit + 1);
+    while ((e = db_step(st, &row)) == ERR_OK && row) {
+        if (*n == (size_t)limit) {
+            *more = true;
+            break;
+        }
+        if ((e = read_commission(st, a, &c[(*n)++])))
+            break;
+    }
+    db_done(st);
+    *out = c;
+    return e;
+}
+
+enum err commission_of_order(struct db *db, int64_t order_id, struct arena *a,
+                             struct commission *out, size_t *n)
+{
+    static const char sql[] =
+        "SELECT " COMMISSION_COLS " FROM commissions c WHERE c.order_id = ? ORDER BY c.level";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *n = 0;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, order_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && *n < 2)
+        if ((e = read_commission(st, a, &out[(*n)++])))
+            break;
+    db_done(st);
+    return e;
+}

@@ -1,0 +1,72 @@
+/*
+ * commission.h - level-1 and level-2 commission of attributed orders: earned
+ * when paid, settled when the order completes, clawed back by refunds.
+ *
+ * Owns commissions; posts to the ledger (ledger.h).
+ *
+ *   RULE: TWO-LEVELS     L1 = the order's promoter, L2 = that promoter's
+ *                        inviter; nobody further up (level is 1 or 2 in the
+ *                        schema).
+ *   RULE: L2-ACTIVE-SELLER  L2 is paid only if the inviter had an attributed
+ *                        retail sale of their own in the shop within its
+ *                        l2_active_days; otherwise the row is `withheld` and
+ *                        the share stays with the shop.
+ *   RULE: NO-SELF-COMMISSION  nobody earns on their own purchase, at either
+ *                        level.
+ *   RULE: PENDING-THEN-SETTLED  pending at payment; available once the order
+ *                        is completed (return window closed, no refund
+ *                        open), by commission_settle().
+ *   RULE: CLAWBACK       an approved refund lowers each level to what the
+ *                        remaining amount earns; from pending if not yet
+ *                        settled, else from available, which may go
+ *                        negative and is netted against later commission.
+ *
+ * Rounding: per level, commission = floor(weighted x net / (total x 10000))
+ * where weighted = sum over items of line_fen x bps (the product's override
+ * or the shop's rate, at payment), total = the order total and net = total -
+ * refunded. With one rate this is floor(net x bps / 10000). The remainder
+ * stays with the shop.
+ */
+#ifndef QUANZI_DOMAIN_COMMISSION_H
+#define QUANZI_DOMAIN_COMMISSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+struct order;
+
+/* Inside payment_apply()'s transaction, once the order is paid. */
+MUST_CHECK enum err commission_on_paid(struct db *db, const struct order *o, int64_t promoter_id,
+                                       int64_t now);
+/* Inside refund_decide()'s transaction, once refunded_fen includes the refund. */
+MUST_CHECK enum err commission_on_refund(struct db *db, const struct order *o, int64_t refund_id,
+                                         int64_t amount_fen, int64_t now);
+
+/*
+ * The settlement job: pending commission of completed orders becomes
+ * available, in batches of `batch` commissions, each batch one transaction
+ * (one ledger transaction per shop in it). *moved counts commissions.
+ */
+MUST_CHECK enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *moved);
+#define COMMISSION_SETTLE_BATCH 5000
+
+struct commission {
+    int64_t id, shop_id, order_id, level, promoter_id;
+    int64_t earned_fen, amount_fen;
+    const char *status, *note;
+    int64_t created_at_ms, settled_at_ms;
+};
+/* A promoter's (promoter_id) or a member's in all shops (user_id), newest first. */
+MUST_CHECK enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id,
+                                    int64_t before_id, int64_t limit, struct arena *a,
+                                    struct commission **out, size_t *n, bool *more);
+/* An order's commission rows (at most two). */
+MUST_CHECK enum err commission_of_order(struct db *db, int64_t order_id, struct arena *a,
+                                        struct commission *out, size_t *n);
+
+#endif

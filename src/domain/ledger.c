@@ -1,0 +1,390 @@
+#include "domain/ledger.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "util/log.h"
+#include "util/money.h"
+
+static const char *const kind_names[] = {"external", "revenue",   "commission",
+                                         "pending",  "available", "withdrawing"};
+
+const char *ledger_kind_name(enum ledger_kind k)
+{
+    return kind_names[k];
+}
+
+static bool per_promoter(enum ledger_kind k)
+{
+    return k == LEDGER_PENDING || k == LEDGER_AVAILABLE || k == LEDGER_WITHDRAWING;
+}
+
+/* The account's id, opening it on first use. */
+static enum err account_id(struct db *db, int64_t shop_id, enum ledger_kind kind,
+                           int64_t promoter_id, int64_t *id)
+{
+    static const char find[] = "SELECT id FROM ledger_accounts"
+                               " WHERE shop_id = ? AND kind = ? AND promoter_id = ?";
+    static const char open[] = "INSERT INTO ledger_accounts (shop_id, kind, promoter_id)"
+                               " VALUES (?, ?, ?) ON CONFLICT (shop_id, kind, promoter_id)"
+                               " DO NOTHING";
+    int64_t owner = per_promoter(kind) ? promoter_id : 0;
+    for (int pass = 0; pass < 2; pass++) {
+        struct db_stmt *st = NULL;
+        bool row = false;
+        enum err e = db_prepare(db, pass ? open : find, &st);
+        if (e)
+            return e;
+        db_bind_int64(st, 1, shop_id);
+        db_bind_str(st, 2, kind_names[kind]);
+        db_bind_int64(st, 3, owner);
+        e = db_step(st, &row);
+        if (e == ERR_OK && row && !pass)
+            *id = db_col_int64(st, 0);
+        db_done(st);
+        if (e)
+            return e;
+        if (!pass && row)
+            return ERR_OK;
+        if (pass) {
+            if ((e = db_prepare(db, find, &st)))
+                return e;
+            db_bind_int64(st, 1, shop_id);
+            db_bind_str(st, 2, kind_names[kind]);
+            db_bind_int64(st, 3, owner);
+            e = db_step(st, &row);
+            if (e == ERR_OK && row)
+                *id = db_col_int64(st, 0);
+            db_done(st);
+            return e ? e : row ? ERR_OK : ERR_DB;
+        }
+    }
+    return ERR_DB;
+}
+
+enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t ref_id,
+                     const char *memo, const struct ledger_entry *en, size_t n, int64_t now)
+{
+    static const char txn[] = "INSERT INTO ledger_txns (shop_id, kind, ref_id, memo, created_at)"
+                              " VALUES (?, ?, ?, ?, ?) RETURNING id";
+    static const char add[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
+                              " WHERE id = ?";
+    static const char add_nonneg[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
+                                     " WHERE id = ? AND balance_fen + ? >= 0";
+    static const char ins[] = "INSERT INTO ledger_entries (txn_id, shop_id, account_id, amount_fen)"
+                              " VALUES (?, ?, ?, ?)";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t sum = 0, txn_id = 0;
+    size_t nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!money_add(sum, en[i].amount_fen, &sum))
+            return ERR_INTERNAL;
+        nonzero += en[i].amount_fen != 0;
+    }
+    if (sum != 0 || n > LEDGER_ENTRIES_MAX) {
+        LOG(LOG_ERROR, "ledger_unbalanced", "shop_id=%lld kind=%s ref_id=%lld sum=%lld",
+            (long long)shop_id, kind, (long long)ref_id, (long long)sum);
+        return ERR_INTERNAL;
+    }
+    if (nonzero == 0)
+        return ERR_OK; /* nothing moved: no transaction */
+    enum err e = db_prepare(db, txn, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_str(st, 2, kind);
+    db_bind_int64(st, 3, ref_id);
+    db_bind_str(st, 4, memo ? memo : "");
+    db_bind_int64(st, 5, now);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        txn_id = db_col_int64(st, 0);
+    db_done(st);
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        int64_t acc = 0;
+        if (en[i].amount_fen == 0)
+            continue;
+        if ((e = account_id(db, shop_id, en[i].kind, en[i].promoter_id, &acc)))
+            break;
+        bool guard = en[i].keep_nonneg && en[i].amount_fen < 0;
+        if ((e = db_prepare(db, guard ? add_nonneg : add, &st)))
+            break;
+        db_bind_int64(st, 1, en[i].amount_fen);
+        db_bind_int64(st, 2, acc);
+        if (guard)
+            db_bind_int64(st, 3, en[i].amount_fen);
+        e = db_step_done(st);
+        if (e == ERR_OK && db_changes(st) != 1)
+            e = ERR_INSUFFICIENT_BALANCE;
+        db_done(st);
+        if (e || (e = db_prepare(db, ins, &st)))
+            break;
+        db_bind_int64(st, 1, txn_id);
+        db_bind_int64(st, 2, shop_id);
+        db_bind_int64(st, 3, acc);
+        db_bind_int64(st, 4, en[i].amount_fen);
+        e = db_step_done(st);
+        db_done(st);
+    }
+    return e;
+}
+
+enum err ledger_balance(struct db *db, int64_t shop_id, enum ledger_kind kind, int64_t promoter_id,
+                        int64_t *fen)
+{
+    static const char sql[] = "SELECT balance_fen FROM ledger_accounts"
+                              " WHERE shop_id = ? AND kind = ? AND promoter_id = ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_str(st, 2, kind_names[kind]);
+    db_bind_int64(st, 3, per_promoter(kind) ? promoter_id : 0);
+    e = db_step(st, &row);
+    *fen = e == ERR_OK && row ? db_col_int64(st, 0) : 0;
+    db_done(st);
+    return e;
+}
+
+enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t limit,
+                     struct arena *a, struct ledger_txn **out, size_t *n, bool *more)
+{
+    static const char txns[] = "SELECT id, kind, ref_id, memo, created_at FROM ledger_txns"
+                               " WHERE shop_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+    static const char lines[] =
+        "SELECT e.account_id, a.kind, a.promoter_id, e.amount_fen FROM ledger_entries e"
+        " JOIN ledger_accounts a ON a.id = e.account_id WHERE e.txn_id = ? ORDER BY e.id";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *n = 0;
+    *more = false;
+    struct ledger_txn *t = arena_alloc(a, (size_t)(limit + 1) * sizeof *t);
+    if (!t)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, txns, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(st, 3, limit + 1);
+    while ((e = db_step(st, &row)) == ERR_OK && row) {
+        if (*n == (size_t)limit) {
+            *more = true;
+            break;
+        }
+        struct ledger_txn *x = &t[(*n)++];
+        x->id = db_col_int64(st, 0);
+        x->kind = arena_strdup(a, db_col_text(st, 1, NULL));
+        x->ref_id = db_col_int64(st, 2);
+        x->memo = arena_strdup(a, db_col_text(st, 3, NULL));
+        x->created_at_ms = db_col_int64(st, 4);
+        if (!x->kind || !x->memo) {
+            e = ERR_TOO_LARGE;
+            break;
+        }
+    }
+    db_done(st);
+    for (size_t i = 0; e == ERR_OK && i < *n; i++) {
+        struct ledger_txn *x = &t[i];
+        x->lines = arena_alloc(a, LEDGER_ENTRIES_MAX * sizeof *x->lines);
+        x->n_lines = 0;
+        if (!x->lines || (e = db_prepare(db, lines, &st)))
+            return e ? e : ERR_TOO_LARGE;
+        db_bind_int64(st, 1, x->id);
+        while ((e = db_step(st, &row)) == ERR_OK && row && x->n_lines < LEDGER_ENTRIES_MAX) {
+            struct ledger_line *l = &x->lines[x->n_lines++];
+            l->account_id = db_col_int64(st, 0);
+            l->account = arena_strdup(a, db_col_text(st, 1, NULL));
+            l->promoter_id = db_col_int64(st, 2);
+            l->amount_fen = db_col_int64(st, 3);
+            if (!l->account)
+                e = ERR_TOO_LARGE;
+        }
+        db_done(st);
+    }
+    *out = t;
+    return e;
+}
+
+enum err ledger_accounts(struct db *db, int64_t shop_id, struct arena *a,
+                         struct ledger_account **out, size_t *n)
+{
+    static const char count[] = "SELECT COUNT(*) FROM ledger_accounts WHERE shop_id = ?";
+    static const char sql[] = "SELECT kind, promoter_id, balance_fen FROM ledger_accounts"
+                              " WHERE shop_id = ? ORDER BY promoter_id, id";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *n = 0;
+    enum err e = db_row_by_id(db, count, shop_id, &st);
+    if (e)
+        return e;
+    size_t cap = (size_t)db_col_int64(st, 0);
+    db_done(st);
+    struct ledger_account *acc = arena_alloc(a, (cap + 1) * sizeof *acc);
+    if (!acc)
+        return ERR_TOO_LARGE;
+    if ((e = db_prepare(db, sql, &st)))
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row && *n < cap) {
+        struct ledger_account *x = &acc[(*n)++];
+        x->kind = arena_strdup(a, db_col_text(st, 0, NULL));
+        x->promoter_id = db_col_int64(st, 1);
+        x->balance_fen = db_col_int64(st, 2);
+        if (!x->kind)
+            e = ERR_TOO_LARGE;
+    }
+    db_done(st);
+    *out = acc;
+    return e;
+}
+
+/* --- ledger check --- */
+
+/* Writes `fmt` with %0, %1, %2 replaced by v[0], v[1], v[2]. */
+static void print_row(FILE *out, const char *fmt, const long long *v)
+{
+    for (const char *c = fmt; *c; c++) {
+        if (c[0] == '%' && c[1] >= '0' && c[1] <= '2')
+            fprintf(out, "%lld", v[*++c - '0']);
+        else
+            fputc(*c, out);
+    }
+    fputc('\n', out);
+}
+
+/*
+ * Runs `sql` (no parameters) and reports each row it returns with `fmt`
+ * (see print_row), given the row's first three integer columns.
+ */
+static enum err report(struct db *db, FILE *out, int64_t *problems, const char *sql,
+                       const char *fmt)
+{
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare_uncached(db, sql, &st);
+    if (e)
+        return e;
+    while ((e = db_step(st, &row)) == ERR_OK && row) {
+        int cols = db_col_count(st);
+        long long v[3] = {0, 0, 0};
+        for (int i = 0; i < cols && i < 3; i++)
+            v[i] = db_col_int64(st, i);
+        print_row(out, fmt, v);
+        (*problems)++;
+    }
+    db_done(st);
+    return e;
+}
+
+/* Each commission equals floor(weighted x (total - refunded) / (total x 10000)). */
+static enum err check_commissions(struct db *db, FILE *out, int64_t *problems)
+{
+    static const char sql[] =
+        "SELECT c.id, c.order_id, c.weighted_bps_fen, c.earned_fen, c.amount_fen, c.status,"
+        " o.total_fen, o.refunded_fen FROM commissions c JOIN orders o ON o.id = c.order_id";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    enum err e = db_prepare_uncached(db, sql, &st);
+    if (e)
+        return e;
+    while ((e = db_step(st, &row)) == ERR_OK && row) {
+        int64_t id = db_col_int64(st, 0), order = db_col_int64(st, 1);
+        int64_t weighted = db_col_int64(st, 2), earned = db_col_int64(st, 3);
+        int64_t amount = db_col_int64(st, 4), total = db_col_int64(st, 6);
+        int64_t refunded = db_col_int64(st, 7), want = 0, first = 0;
+        bool withheld = strcmp(db_col_text(st, 5, NULL), "withheld") == 0;
+        bool ok = total > 0 && money_muldiv_floor(weighted, total - refunded, total * 10000, &want) &&
+                  money_muldiv_floor(weighted, 1, 10000, &first);
+        if (withheld)
+            want = first = 0;
+        if (!ok || amount != want || earned != first) {
+            fprintf(out,
+                    "commission %" PRId64 " of order %" PRId64 ": amount %" PRId64
+                    " fen, earned %" PRId64 " fen; the rates and refunds give %" PRId64
+                    " and %" PRId64 "\n",
+                    id, order, amount, earned, want, first);
+            (*problems)++;
+        }
+    }
+    db_done(st);
+    return e;
+}
+
+enum err ledger_check(struct db *db, FILE *out, int64_t *problems)
+{
+    static const struct {
+        const char *sql, *fmt;
+    } checks[] = {
+        {"SELECT txn_id, SUM(amount_fen) FROM ledger_entries GROUP BY txn_id"
+         " HAVING SUM(amount_fen) <> 0",
+         "ledger txn %0: entries sum to %1 fen, not 0"},
+        {"SELECT t.id, COUNT(e.id) FROM ledger_txns t LEFT JOIN ledger_entries e ON e.txn_id = t.id"
+         " GROUP BY t.id HAVING COUNT(e.id) < 2",
+         "ledger txn %0: %1 entries (a transaction moves money between two accounts at least)"},
+        {"SELECT e.id, e.txn_id FROM ledger_entries e JOIN ledger_txns t ON t.id = e.txn_id"
+         " WHERE e.shop_id <> t.shop_id",
+         "ledger entry %0: another shop's than its txn %1"},
+        {"SELECT a.id, a.balance_fen, COALESCE(s.total, 0) FROM ledger_accounts a LEFT JOIN"
+         " (SELECT account_id, SUM(amount_fen) AS total FROM ledger_entries GROUP BY account_id) s"
+         " ON s.account_id = a.id WHERE a.balance_fen <> COALESCE(s.total, 0)",
+         "ledger account %0: cached balance %1 fen, entries sum to %2 fen"},
+        {"SELECT a.id, a.balance_fen FROM ledger_accounts a"
+         " WHERE a.kind IN ('pending', 'withdrawing') AND a.balance_fen < 0",
+         "ledger account %0: pending or withdrawing balance %1 fen is negative"},
+        {"SELECT a.id, a.balance_fen FROM ledger_accounts a WHERE a.kind = 'available'"
+         " AND a.balance_fen < 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e"
+         " JOIN ledger_txns t ON t.id = e.txn_id WHERE e.account_id = a.id AND t.kind = 'refund'"
+         " AND e.amount_fen < 0)",
+         "ledger account %0: available balance %1 fen is negative without a clawback"},
+        {"SELECT a.id, a.balance_fen, COALESCE(c.total, 0) FROM ledger_accounts a LEFT JOIN"
+         " (SELECT promoter_id, shop_id, SUM(amount_fen) AS total FROM commissions"
+         " WHERE status = 'pending' GROUP BY promoter_id, shop_id) c"
+         " ON c.promoter_id = a.promoter_id AND c.shop_id = a.shop_id"
+         " WHERE a.kind = 'pending' AND a.balance_fen <> COALESCE(c.total, 0)",
+         "ledger account %0: pending balance %1 fen, pending commissions sum to %2 fen"},
+        {"SELECT a.id, a.balance_fen, COALESCE(w.total, 0) FROM ledger_accounts a LEFT JOIN"
+         " (SELECT promoter_id, shop_id, SUM(amount_fen) AS total FROM withdrawals"
+         " WHERE status IN ('requested', 'approved') GROUP BY promoter_id, shop_id) w"
+         " ON w.promoter_id = a.promoter_id AND w.shop_id = a.shop_id"
+         " WHERE a.kind = 'withdrawing' AND a.balance_fen <> COALESCE(w.total, 0)",
+         "ledger account %0: withdrawing balance %1 fen, open withdrawals sum to %2 fen"},
+        {"SELECT order_id, COUNT(*) FROM commissions GROUP BY order_id HAVING COUNT(*) > 2"
+         " OR MAX(level) > 2 OR MIN(level) < 1",
+         "order %0: commission at %1 levels (at most two)"},
+        {"SELECT c.order_id, c.level FROM commissions c JOIN promoters p ON p.id = c.promoter_id"
+         " JOIN orders o ON o.id = c.order_id WHERE p.user_id = o.buyer_id",
+         "order %0: its buyer earns level-%1 commission on it"},
+        {"SELECT c.order_id, c.level, c.promoter_id FROM commissions c JOIN orders o"
+         " ON o.id = c.order_id WHERE c.level = 1 AND (o.promoter_id IS NULL"
+         " OR o.promoter_id <> c.promoter_id)",
+         "order %0: level-%1 commission to promoter %2, who is not the order's promoter"},
+        {"SELECT c.order_id, c.promoter_id, p.id FROM commissions c JOIN commissions c1"
+         " ON c1.order_id = c.order_id AND c1.level = 1 JOIN promoters p ON p.id = c1.promoter_id"
+         " WHERE c.level = 2 AND (p.inviter_id IS NULL OR p.inviter_id <> c.promoter_id)",
+         "order %0: level-2 commission to promoter %1, who did not invite %2"},
+        {"SELECT ref_id, COUNT(*) FROM ledger_txns WHERE kind = 'order_paid' GROUP BY shop_id,"
+         " ref_id HAVING COUNT(*) > 1",
+         "order %0: paid %1 times in the ledger"},
+        {"SELECT ref_id, COUNT(*) FROM ledger_txns WHERE kind = 'refund' GROUP BY shop_id, ref_id"
+         " HAVING COUNT(*) > 1",
+         "refund %0: %1 ledger transactions"},
+        {"SELECT c.order_id, c.id FROM commissions c WHERE NOT EXISTS (SELECT 1 FROM ledger_txns t"
+         " WHERE t.kind = 'order_paid' AND t.ref_id = c.order_id AND t.shop_id = c.shop_id)",
+         "order %0: commission %1 without the payment in the ledger"},
+        {"SELECT id, stock, sold FROM products WHERE stock < 0 OR sold < 0"
+         " OR stock + sold <> stock_in",
+         "product %0: stock %1 and sold %2 do not add up to stock_in"},
+    };
+    *problems = 0;
+    enum err e = db_begin(db, DB_TX_READ);
+    for (size_t i = 0; e == ERR_OK && i < sizeof checks / sizeof checks[0]; i++)
+        e = report(db, out, problems, checks[i].sql, checks[i].fmt);
+    if (e == ERR_OK)
+        e = check_commissions(db, out, problems);
+    db_rollback(db);
+    return e;
+}

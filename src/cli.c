@@ -17,6 +17,9 @@
 #include "db/migrate.h"
 #include "db/pool.h"
 #include "domain/account.h"
+#include "domain/audit.h"
+#include "domain/commission.h"
+#include "domain/ledger.h"
 #include "domain/jobs.h"
 #include "domain/password.h"
 #include "domain/shop.h"
@@ -24,6 +27,7 @@
 #include "http/server.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/text.h"
 
 #define QUANZI_VERSION "0.1.0"
 
@@ -37,6 +41,11 @@ static void usage(FILE *f)
                "  demo                       create the demo shop if it is missing\n"
                "  admin create --login L --name N   create a platform admin (password on stdin)\n"
                "  jobs run [NAME]            run background jobs now (all due, or NAME)\n"
+               "  settle                     make commission of completed orders withdrawable\n"
+               "  ledger check               verify the ledger's invariants; non-zero exit\n"
+               "                             and one line per broken row if any fails\n"
+               "  audit [--shop ID] [--json] the compliance audit of one shop or all;\n"
+               "                             non-zero exit if a required finding fails\n"
                "  migrate-data --from FILE --to URL   copy a SQLite database into PostgreSQL\n"
                "  version                    print the version\n"
                "  help                       this text and every setting\n"
@@ -340,6 +349,113 @@ static int cmd_jobs(const char **rest, int rest_len)
     return failed;
 }
 
+static int cmd_settle(int rest_len)
+{
+    struct db *db = NULL;
+    int64_t moved = 0;
+    if (rest_len > 0) {
+        fprintf(stderr, "usage: quanzi settle\n");
+        return 2;
+    }
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    int64_t t0 = clock_mono_us();
+    enum err e = commission_settle(db, clock_now_ms(), COMMISSION_SETTLE_BATCH, &moved);
+    printf("settle: %s, %lld commissions now available (%lld ms)\n", err_code(e), (long long)moved,
+           (long long)((clock_mono_us() - t0) / 1000));
+    return e != ERR_OK;
+}
+
+static int cmd_ledger(const char **rest, int rest_len)
+{
+    struct db *db = NULL;
+    int64_t problems = 0;
+    if (rest_len != 1 || strcmp(rest[0], "check") != 0) {
+        fprintf(stderr, "usage: quanzi ledger check\n");
+        return 2;
+    }
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    enum err e = ledger_check(db, stdout, &problems);
+    if (e) {
+        fprintf(stderr, "quanzi: ledger check: %s\n", err_code(e));
+        return 1;
+    }
+    printf("ledger check: %s (%lld problems)\n", problems ? "FAILED" : "ok", (long long)problems);
+    return problems ? 1 : 0;
+}
+
+static void print_audit(const struct audit *a)
+{
+    printf("shop %lld: %s\n", (long long)a->shop_id, a->ok ? "ok" : "FAILED");
+    for (int i = 0; i < AUDIT_FINDINGS; i++) {
+        const struct audit_finding *f = &a->f[i];
+        printf("  %-30s %12lld  %s  (RULE: %s) %s\n", f->name, (long long)f->value,
+               f->required ? (f->ok ? "ok  " : "FAIL") : (f->ok ? "    " : "flag"), f->rule,
+               f->about);
+        for (size_t j = 0; j < f->n_rows; j++) {
+            printf("    ");
+            for (int c = 0; c < AUDIT_COLS; c++)
+                if (f->cols[c])
+                    printf(" %s=%lld", f->cols[c], (long long)f->rows[j][c]);
+            putchar('\n');
+        }
+        if ((int64_t)f->n_rows < f->count)
+            printf("     ... %lld rows in all\n", (long long)f->count);
+    }
+}
+
+static int cmd_audit(const char **rest, int rest_len)
+{
+    struct db *db = NULL;
+    int64_t shop = 0;
+    bool as_json = false;
+    for (int i = 0; i < rest_len; i++) {
+        if (!strcmp(rest[i], "--json"))
+            as_json = true;
+        else if (!strcmp(rest[i], "--shop") && i + 1 < rest_len &&
+                 text_parse_id(rest[i + 1], strlen(rest[i + 1]), &shop))
+            i++;
+        else {
+            fprintf(stderr, "usage: quanzi audit [--shop ID] [--json]\n");
+            return 2;
+        }
+    }
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    struct arena a;
+    arena_init(&a, 64 * 1024 * 1024);
+    int64_t *ids = &shop;
+    size_t n = 1;
+    enum err e = shop ? ERR_OK : audit_shop_ids(db, &a, &ids, &n);
+    json_t *all = json_array();
+    bool ok = true;
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        struct audit au;
+        if ((e = audit_shop(db, ids[i], &a, &au)))
+            break;
+        ok = ok && au.ok;
+        if (as_json)
+            json_array_append_new(all, api_audit_json(&au));
+        else
+            print_audit(&au);
+    }
+    if (e == ERR_OK && as_json) {
+        json_dumpf(all, stdout, JSON_INDENT(2));
+        putchar('\n');
+    }
+    json_decref(all);
+    arena_release(&a);
+    if (e) {
+        fprintf(stderr, "quanzi: audit: %s\n", err_code(e));
+        return 1;
+    }
+    return ok ? 0 : 1;
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -374,6 +490,12 @@ int cli_main(int argc, char **argv)
         rc = cmd_admin(rest, rest_len);
     else if (!strcmp(cmd, "jobs"))
         rc = cmd_jobs(rest, rest_len);
+    else if (!strcmp(cmd, "settle"))
+        rc = cmd_settle(rest_len);
+    else if (!strcmp(cmd, "ledger"))
+        rc = cmd_ledger(rest, rest_len);
+    else if (!strcmp(cmd, "audit"))
+        rc = cmd_audit(rest, rest_len);
     else if (!strcmp(cmd, "migrate-data"))
         rc = cmd_migrate_data(&cfg, rest, rest_len);
     else {

@@ -80,6 +80,31 @@ enum err api_refund_request(struct req *r);
 enum err api_refund_approve(struct req *r);
 enum err api_refund_reject(struct req *r);
 
+/* distribution.c */
+enum err api_trial_grant(struct req *r);
+enum err api_promoter_terms(struct req *r);
+enum err api_promoter_apply(struct req *r);
+enum err api_promoter_list(struct req *r);
+enum err api_promoter_approve(struct req *r);
+enum err api_promoter_suspend(struct req *r);
+enum err api_me_promoter(struct req *r);
+enum err api_share_open(struct req *r);
+enum err api_me_binding(struct req *r);
+enum err api_me_unbind(struct req *r);
+enum err api_me_commissions(struct req *r);
+enum err api_me_balance(struct req *r);
+enum err api_withdrawal_request(struct req *r);
+enum err api_me_withdrawals(struct req *r);
+enum err api_shop_withdrawals(struct req *r);
+enum err api_withdrawal_approve(struct req *r);
+enum err api_withdrawal_pay(struct req *r);
+enum err api_withdrawal_reject(struct req *r);
+enum err api_shop_ledger(struct req *r);
+enum err api_shop_audit(struct req *r);
+struct audit;
+/* The audit as JSON (the API and `quanzi audit --json` print the same). */
+json_t *api_audit_json(const struct audit *a);
+
 /* ops.c */
 enum err api_healthz(struct req *r);
 enum err api_metrics(struct req *r);

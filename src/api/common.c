@@ -120,3 +120,13 @@ enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t
     }
     return req_int(r, field, false, min, max, v, present);
 }
+
+enum err api_query_id(struct req *r, const char *name, int64_t *id)
+{
+    const char *v = req_query(r, name);
+    if (!v || !*v)
+        return req_fail(r, ERR_MISSING_FIELD, name, "?%s= is required", name);
+    if (!text_parse_id(v, strlen(v), id))
+        return req_fail(r, ERR_INVALID, name, "%s must be a positive integer id", name);
+    return ERR_OK;
+}

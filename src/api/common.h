@@ -26,6 +26,9 @@ MUST_CHECK enum err api_page(struct req *r, int64_t *limit, int64_t *before_id);
 /* The cursor that continues after `last_id`, or JSON null when there is no more. */
 json_t *api_next_cursor(struct req *r, bool more, int64_t last_id);
 
+/* ?NAME= as a positive id; ERR_MISSING_FIELD / ERR_INVALID name it. */
+MUST_CHECK enum err api_query_id(struct req *r, const char *name, int64_t *id);
+
 /* An integer field that may also be null (*is_null); see req_int(). */
 MUST_CHECK enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max,
                                      int64_t *v, bool *is_null, bool *present);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/ledger.h"
 #include "domain/order.h"
 #include "util/log.h"
@@ -123,8 +124,8 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
         c1 = w1 / 10000;
         if ((e = insert_row(db, o, 1, l1.id, w1, c1, "pending", "", now)))
             return e;
-        en[n++] = (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l1.id,
-                                        .amount_fen = c1};
+        en[n++] =
+            (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l1.id, .amount_fen = c1};
         /* RULE: TWO-LEVELS - the inviter of the level-1 promoter, and nobody above */
         if (l1.inviter_id && (e = earner(db, l1.inviter_id, &l2)) == ERR_OK && l2.active) {
             struct db_stmt *st = NULL;
@@ -138,6 +139,9 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
             if (l2.user_id == o->buyer_id) {
                 /* RULE: NO-SELF-COMMISSION - not at level 2 either */
                 e = insert_row(db, o, 2, l2.id, w2, 0, "withheld", "own purchase", now);
+                if (e == ERR_OK)
+                    e = audit_event_add(db, o->shop_id, "self_purchase", o->buyer_id, l2.id,
+                                        "level 2 of own purchase");
             } else if (!active_seller) {
                 /* RULE: L2-ACTIVE-SELLER - the share stays with the shop */
                 e = insert_row(db, o, 2, l2.id, w2, 0, "withheld", "no recent sale of their own",
@@ -145,8 +149,8 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
             } else {
                 c2 = w2 / 10000;
                 e = insert_row(db, o, 2, l2.id, w2, c2, "pending", "", now);
-                en[n++] = (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l2.id,
-                                                .amount_fen = c2};
+                en[n++] = (struct ledger_entry){
+                    .kind = LEDGER_PENDING, .promoter_id = l2.id, .amount_fen = c2};
             }
         }
         if (e)
@@ -200,7 +204,9 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
         back += amount - want;
         change[changes].id = id;
         change[changes].amount = want;
-        change[changes].status = want == 0 && pending ? "reversed" : pending ? "pending" : "available";
+        change[changes].status = want == 0 && pending ? "reversed"
+                                 : pending            ? "pending"
+                                                      : "available";
         changes++;
     }
     db_done(st);
@@ -244,16 +250,15 @@ static enum err post_settlement(struct db *db, const struct due *d, size_t n, in
             j += 2;
         if (j == k) {
             if (k + 2 > LEDGER_ENTRIES_MAX) { /* a full transaction: post it, start another */
-                e = ledger_post(db, d[0].shop_id, "settle", batch_ref, "commission settled", en,
-                                k, now);
+                e = ledger_post(db, d[0].shop_id, "settle", batch_ref, "commission settled", en, k,
+                                now);
                 k = j = 0;
                 if (e)
                     break;
             }
-            en[k] = (struct ledger_entry){.kind = LEDGER_PENDING,
-                                          .promoter_id = d[i].promoter_id};
-            en[k + 1] = (struct ledger_entry){.kind = LEDGER_AVAILABLE,
-                                              .promoter_id = d[i].promoter_id};
+            en[k] = (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = d[i].promoter_id};
+            en[k + 1] =
+                (struct ledger_entry){.kind = LEDGER_AVAILABLE, .promoter_id = d[i].promoter_id};
             k += 2;
         }
         en[j].amount_fen -= d[i].amount;
@@ -331,7 +336,7 @@ enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *m
 /* --- reads --- */
 
 #define COMMISSION_COLS                                                                            \
-    "c.id, c.shop_id, c.order_id, c.level, c.promoter_id, c.earned_fen, c.amount_fen, c.status,"  \
+    "c.id, c.shop_id, c.order_id, c.level, c.promoter_id, c.earned_fen, c.amount_fen, c.status,"   \
     " c.note, c.created_at, c.settled_at"
 
 static enum err read_commission(struct db_stmt *st, struct arena *a, struct commission *c)

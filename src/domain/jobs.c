@@ -7,6 +7,7 @@
 
 #include "db/pool.h"
 #include "domain/account.h"
+#include "domain/commission.h"
 #include "domain/idempotency.h"
 #include "domain/order.h"
 #include "util/clock.h"
@@ -30,12 +31,19 @@ static enum err job_purge_idempotency(struct db *db, int64_t now_ms, int64_t *af
     return idem_purge(db, now_ms, affected);
 }
 
+/* RULE: PENDING-THEN-SETTLED - scheduled, and `quanzi settle` */
+static enum err job_settle(struct db *db, int64_t now_ms, int64_t *affected)
+{
+    return commission_settle(db, now_ms, COMMISSION_SETTLE_BATCH, affected);
+}
+
 #define MINUTE (60 * 1000)
 
 static const struct job table[] = {
     {"cancel_unpaid_orders", MINUTE, order_cancel_unpaid},
     {"auto_receive_orders", 10 * MINUTE, order_auto_receive},
     {"complete_orders", 10 * MINUTE, order_complete_due},
+    {"settle_commissions", 10 * MINUTE, job_settle},
     {"purge_sessions", 60 * MINUTE, job_purge_sessions},
     {"purge_idempotency_keys", 60 * MINUTE, job_purge_idempotency},
 };

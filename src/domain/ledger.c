@@ -297,7 +297,8 @@ static enum err check_commissions(struct db *db, FILE *out, int64_t *problems)
         int64_t amount = db_col_int64(st, 4), total = db_col_int64(st, 6);
         int64_t refunded = db_col_int64(st, 7), want = 0, first = 0;
         bool withheld = strcmp(db_col_text(st, 5, NULL), "withheld") == 0;
-        bool ok = total > 0 && money_muldiv_floor(weighted, total - refunded, total * 10000, &want) &&
+        bool ok = total > 0 &&
+                  money_muldiv_floor(weighted, total - refunded, total * 10000, &want) &&
                   money_muldiv_floor(weighted, 1, 10000, &first);
         if (withheld)
             want = first = 0;

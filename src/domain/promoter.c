@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "domain/audit.h"
 #include "domain/shop.h"
 #include "domain/token.h"
 #include "util/clock.h"
@@ -26,36 +27,13 @@ static enum promoter_status parse_status(const char *s)
 
 /* --- audit events: what the rules refused --- */
 
-static enum err audit_record(struct db *db, int64_t shop_id, const char *kind, int64_t user_id,
-                             int64_t ref_id, const char *detail)
-{
-    static const char sql[] = "INSERT INTO audit_events (shop_id, kind, user_id, ref_id, detail,"
-                              " at) VALUES (?, ?, ?, ?, ?, ?)";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_str(st, 2, kind);
-    db_bind_int64(st, 3, user_id);
-    if (ref_id)
-        db_bind_int64(st, 4, ref_id);
-    else
-        db_bind_null(st, 4);
-    db_bind_str(st, 5, detail);
-    db_bind_int64(st, 6, clock_now_ms());
-    e = db_step_done(st);
-    db_done(st);
-    return e;
-}
-
 /* A refused attempt is kept for the audit in a transaction of its own. */
 static void audit_refusal(struct db *db, int64_t shop_id, const char *kind, int64_t user_id,
                           int64_t ref_id, const char *detail)
 {
     enum err e = db_begin(db, DB_TX_WRITE);
     if (!e)
-        e = audit_record(db, shop_id, kind, user_id, ref_id, detail);
+        e = audit_event_add(db, shop_id, kind, user_id, ref_id, detail);
     if (!e)
         e = db_commit(db);
     db_rollback(db);
@@ -338,8 +316,8 @@ enum err promoter_apply(struct db *db, int64_t shop_id, int64_t user_id, const c
             goto out;
         }
         /* RULE: NO-ENTRY-FEE - nothing is charged, and the inviter is paid nothing for this */
-        e = insert_promoter(db, shop_id, user_id, inviter.id,
-                            shop.settings.promoter_auto_approve, now, &id);
+        e = insert_promoter(db, shop_id, user_id, inviter.id, shop.settings.promoter_auto_approve,
+                            now, &id);
         *created = e == ERR_OK;
     }
     if (e == ERR_OK)
@@ -424,7 +402,8 @@ enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64
         struct promoter_row *r = &rows[(*n)++];
         if ((e = read_promoter(st, a, &r->p)))
             break;
-        r->inviter_name = db_col_is_null(st, 10) ? NULL : arena_strdup(a, db_col_text(st, 10, NULL));
+        r->inviter_name =
+            db_col_is_null(st, 10) ? NULL : arena_strdup(a, db_col_text(st, 10, NULL));
         r->orders = db_col_int64(st, 11);
         r->sales_fen = db_col_int64(st, 12);
     }
@@ -478,8 +457,7 @@ static enum err bound_promoter(struct db *db, int64_t shop_id, int64_t customer,
     db_bind_int64(st, 2, customer);
     e = db_step(st, &row);
     *row_exists = e == ERR_OK && row;
-    if (*row_exists && db_col_int64(st, 1) > now &&
-        strcmp(db_col_text(st, 2, NULL), "active") == 0)
+    if (*row_exists && db_col_int64(st, 1) > now && strcmp(db_col_text(st, 2, NULL), "active") == 0)
         *promoter = db_col_int64(st, 0);
     db_done(st);
     return e;
@@ -674,7 +652,7 @@ enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,
         e = ERR_OK; /* an old or foreign link does not stop a purchase */
     } else if (e == ERR_OK && p.user_id == buyer_id) {
         /* RULE: NO-SELF-COMMISSION - buying through your own link earns nothing */
-        e = audit_record(db, shop_id, "self_purchase", buyer_id, p.id, "own referral link");
+        e = audit_event_add(db, shop_id, "self_purchase", buyer_id, p.id, "own referral link");
     } else if (e == ERR_OK) {
         bool bound = false;
         *promoter_id = p.id;
@@ -682,5 +660,35 @@ enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,
         e = bind_if_free(db, shop_id, buyer_id, p.id, now, &bound);
     }
     arena_release(&a);
+    return e;
+}
+
+enum err promoter_rate_overrides(struct db *db, int64_t shop_id, struct arena *a,
+                                 struct rate_override **out, size_t *n)
+{
+    static const char sql[] = "SELECT id, title, l1_bps, l2_bps FROM products WHERE shop_id = ?"
+                              " AND status = 'on_sale' AND l1_bps IS NOT NULL ORDER BY id LIMIT ?";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *n = 0;
+    struct rate_override *o = arena_alloc(a, PROMOTER_OVERRIDES_MAX * sizeof *o);
+    if (!o)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, sql, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, shop_id);
+    db_bind_int64(st, 2, PROMOTER_OVERRIDES_MAX);
+    while ((e = db_step(st, &row)) == ERR_OK && row && *n < PROMOTER_OVERRIDES_MAX) {
+        struct rate_override *x = &o[(*n)++];
+        x->product_id = db_col_int64(st, 0);
+        x->title = arena_strdup(a, db_col_text(st, 1, NULL));
+        x->l1_bps = db_col_int64(st, 2);
+        x->l2_bps = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
+        if (!x->title)
+            e = ERR_TOO_LARGE;
+    }
+    db_done(st);
+    *out = o;
     return e;
 }

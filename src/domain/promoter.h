@@ -47,9 +47,8 @@ struct promoter {
 const char *promoter_status_name(enum promoter_status s);
 
 /* RULE: EXPERIENCE-FIRST - a trial of a product with trial_available. */
-MUST_CHECK enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id,
-                                int64_t user_id, int64_t granted_by, int64_t *id,
-                                struct errinfo *ei);
+MUST_CHECK enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id, int64_t user_id,
+                                int64_t granted_by, int64_t *id, struct errinfo *ei);
 
 /*
  * Applies as promoter of a shop, optionally under the promoter whose invite
@@ -79,6 +78,15 @@ MUST_CHECK enum err promoter_list(struct db *db, int64_t shop_id, int64_t invite
                                   int64_t before_id, int64_t limit, struct arena *a,
                                   struct promoter_row **out, size_t *n, bool *more);
 
+/* Products of the shop on sale whose commission rates differ from the shop's. */
+struct rate_override {
+    int64_t product_id, l1_bps, l2_bps;
+    const char *title;
+};
+MUST_CHECK enum err promoter_rate_overrides(struct db *db, int64_t shop_id, struct arena *a,
+                                            struct rate_override **out, size_t *n);
+#define PROMOTER_OVERRIDES_MAX 100
+
 struct binding {
     int64_t shop_id, customer_id, promoter_id;
     const char *promoter_name, *customer_name;
@@ -90,8 +98,8 @@ MUST_CHECK enum err binding_get(struct db *db, int64_t shop_id, int64_t customer
 /* Ends the binding now (history: unbound); ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err binding_remove(struct db *db, int64_t shop_id, int64_t customer_id);
 /* Customers bound to a promoter now, newest first (at most `limit`). */
-MUST_CHECK enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit,
-                                 struct arena *a, struct binding **out, size_t *n);
+MUST_CHECK enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit, struct arena *a,
+                                 struct binding **out, size_t *n);
 
 /* What a share link leads to. */
 struct landing {

@@ -60,12 +60,11 @@ static json_t *rates_json(struct req *r, const struct shop *s)
 
 static json_t *promoter_json(const struct promoter *p, bool self)
 {
-    json_t *o = json_pack("{s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)p->id,
-                          "shop_id", (json_int_t)p->shop_id, "user_id", (json_int_t)p->user_id,
-                          "display_name", p->display_name, "status",
-                          promoter_status_name(p->status), "inviter_id", opt_id(p->inviter_id),
-                          "created_at", json_time(p->created_at_ms), "approved_at",
-                          opt_time(p->approved_at_ms));
+    json_t *o = json_pack(
+        "{s:I, s:I, s:I, s:s, s:s, s:o, s:o, s:o}", "id", (json_int_t)p->id, "shop_id",
+        (json_int_t)p->shop_id, "user_id", (json_int_t)p->user_id, "display_name", p->display_name,
+        "status", promoter_status_name(p->status), "inviter_id", opt_id(p->inviter_id),
+        "created_at", json_time(p->created_at_ms), "approved_at", opt_time(p->approved_at_ms));
     if (o && self) {
         json_object_set_new(o, "invite_code", json_string(p->invite_code));
         json_object_set_new(o, "ref_token", json_string(p->ref_token));
@@ -150,8 +149,7 @@ static json_t *promoter_rows_json(const struct promoter_row *rows, size_t n, boo
         if (!o)
             continue;
         json_object_set_new(o, "inviter_name",
-                            rows[i].inviter_name ? json_string(rows[i].inviter_name)
-                                                 : json_null());
+                            rows[i].inviter_name ? json_string(rows[i].inviter_name) : json_null());
         json_object_set_new(o, "orders", json_integer(rows[i].orders));
         json_object_set_new(o, "sales_fen", json_integer(rows[i].sales_fen));
         if (!runs)
@@ -177,8 +175,7 @@ enum err api_promoter_list(struct req *r)
         return e;
     return req_reply(r, 200,
                      json_pack("{s:o, s:o}", "items", promoter_rows_json(rows, n, true),
-                               "next_cursor",
-                               api_next_cursor(r, more, n ? rows[n - 1].p.id : 0)));
+                               "next_cursor", api_next_cursor(r, more, n ? rows[n - 1].p.id : 0)));
 }
 
 /* The promoter for a shop-side action: 404 unless the caller runs its shop. */
@@ -235,9 +232,9 @@ static enum err balance_of(struct req *r, int64_t shop_id, int64_t promoter_id, 
 
 static json_t *balance_json(const struct balance *b)
 {
-    return json_pack("{s:I, s:I, s:I, s:I}", "pending_fen", (json_int_t)b->pending,
-                     "available_fen", (json_int_t)b->available, "withdrawing_fen",
-                     (json_int_t)b->withdrawing, "withdrawn_fen", (json_int_t)b->withdrawn);
+    return json_pack("{s:I, s:I, s:I, s:I}", "pending_fen", (json_int_t)b->pending, "available_fen",
+                     (json_int_t)b->available, "withdrawing_fen", (json_int_t)b->withdrawing,
+                     "withdrawn_fen", (json_int_t)b->withdrawn);
 }
 
 /* The caller's promoter record in ?shop_id=, or 404. */
@@ -276,12 +273,11 @@ enum err api_me_promoter(struct req *r)
     json_t *o = promoter_json(&p, true);
     json_t *customers = json_array();
     for (size_t i = 0; customers && i < n_bound; i++)
-        json_array_append_new(customers,
-                              json_pack("{s:I, s:s, s:o, s:o}", "user_id",
-                                        (json_int_t)bound[i].customer_id, "display_name",
-                                        bound[i].customer_name, "bound_at",
-                                        json_time(bound[i].bound_at_ms), "expires_at",
-                                        json_time(bound[i].expires_at_ms)));
+        json_array_append_new(customers, json_pack("{s:I, s:s, s:o, s:o}", "user_id",
+                                                   (json_int_t)bound[i].customer_id, "display_name",
+                                                   bound[i].customer_name, "bound_at",
+                                                   json_time(bound[i].bound_at_ms), "expires_at",
+                                                   json_time(bound[i].expires_at_ms)));
     if (o) {
         json_object_set_new(o, "balance", balance_json(&b));
         json_object_set_new(o, "team", promoter_rows_json(team, n_team, false));
@@ -309,10 +305,9 @@ enum err api_share_open(struct req *r)
         return e;
     return req_reply(r, 200,
                      json_pack("{s:{s:I, s:s, s:s, s:s}, s:{s:I, s:s}, s:b, s:s}", "shop", "id",
-                               (json_int_t)s.id, "name", s.name, "slug", s.slug, "story",
-                               s.story, "promoter", "id", (json_int_t)l.promoter_id,
-                               "display_name", l.promoter_name, "bound", l.bound, "share_token",
-                               token));
+                               (json_int_t)s.id, "name", s.name, "slug", s.slug, "story", s.story,
+                               "promoter", "id", (json_int_t)l.promoter_id, "display_name",
+                               l.promoter_name, "bound", l.bound, "share_token", token));
 }
 
 enum err api_me_binding(struct req *r)
@@ -329,8 +324,8 @@ enum err api_me_binding(struct req *r)
     return req_reply(r, 200,
                      json_pack("{s:I, s:{s:I, s:s}, s:o, s:o}", "shop_id", (json_int_t)shop_id,
                                "promoter", "id", (json_int_t)b.promoter_id, "display_name",
-                               b.promoter_name, "bound_at", json_time(b.bound_at_ms),
-                               "expires_at", json_time(b.expires_at_ms)));
+                               b.promoter_name, "bound_at", json_time(b.bound_at_ms), "expires_at",
+                               json_time(b.expires_at_ms)));
 }
 
 enum err api_me_unbind(struct req *r)
@@ -542,15 +537,14 @@ enum err api_shop_ledger(struct req *r)
     for (size_t i = 0; txns && i < n; i++) {
         json_t *lines = json_array();
         for (size_t j = 0; lines && j < t[i].n_lines; j++)
-            json_array_append_new(lines, json_pack("{s:s, s:o, s:I}", "account", t[i].lines[j].account,
-                                                   "promoter_id", opt_id(t[i].lines[j].promoter_id),
-                                                   "amount_fen",
-                                                   (json_int_t)t[i].lines[j].amount_fen));
-        json_array_append_new(txns, json_pack("{s:I, s:s, s:I, s:s, s:o, s:o}", "id",
-                                              (json_int_t)t[i].id, "kind", t[i].kind, "ref_id",
-                                              (json_int_t)t[i].ref_id, "memo", t[i].memo,
-                                              "created_at", json_time(t[i].created_at_ms),
-                                              "entries", lines));
+            json_array_append_new(lines,
+                                  json_pack("{s:s, s:o, s:I}", "account", t[i].lines[j].account,
+                                            "promoter_id", opt_id(t[i].lines[j].promoter_id),
+                                            "amount_fen", (json_int_t)t[i].lines[j].amount_fen));
+        json_array_append_new(
+            txns, json_pack("{s:I, s:s, s:I, s:s, s:o, s:o}", "id", (json_int_t)t[i].id, "kind",
+                            t[i].kind, "ref_id", (json_int_t)t[i].ref_id, "memo", t[i].memo,
+                            "created_at", json_time(t[i].created_at_ms), "entries", lines));
     }
     return req_reply(r, 200,
                      json_pack("{s:o, s:o, s:o}", "accounts", accounts, "items", txns,
@@ -570,15 +564,16 @@ json_t *api_audit_json(const struct audit *a)
                     json_object_set_new(row, f->cols[c], json_integer(f->rows[j][c]));
             json_array_append_new(rows, row);
         }
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:o}", "name", f->name, "rule",
-                              f->rule, "about", f->about, "required", f->required, "ok", f->ok,
-                              "value", (json_int_t)f->value, "count", (json_int_t)f->count,
-                              "rows", rows);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:o}", "name", f->name, "rule", f->rule,
+                      "about", f->about, "required", f->required, "ok", f->ok, "value",
+                      (json_int_t)f->value, "count", (json_int_t)f->count, "rows", rows);
         if (o && f->required)
             json_object_set_new(o, "limit", json_integer(f->limit));
         if (o && f->den)
-            json_object_set_new(o, "of", json_pack("{s:I, s:I}", "num", (json_int_t)f->num,
-                                                   "den", (json_int_t)f->den));
+            json_object_set_new(
+                o, "of",
+                json_pack("{s:I, s:I}", "num", (json_int_t)f->num, "den", (json_int_t)f->den));
         json_array_append_new(findings, o);
     }
     return json_pack("{s:I, s:o, s:b, s:o}", "shop_id", (json_int_t)a->shop_id, "at",

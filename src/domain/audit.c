@@ -9,8 +9,7 @@
 #define PROMOTER_ACCOUNTS "('pending', 'available', 'withdrawing')"
 
 /* Runs `sql` with the int64 parameters `p` and reads its first row's columns into v. */
-static enum err scalar(struct db *db, const char *sql, const int64_t *p, int np, int64_t *v,
-                       int nv)
+static enum err scalar(struct db *db, const char *sql, const int64_t *p, int np, int64_t *v, int nv)
 {
     struct db_stmt *st = NULL;
     bool row = false;
@@ -54,9 +53,8 @@ static enum err rows(struct db *db, const char *sql, const int64_t *p, int np,
     return e;
 }
 
-static void describe(struct audit_finding *f, const char *name, const char *rule,
-                     const char *about, bool required, const char *c0, const char *c1,
-                     const char *c2, const char *c3)
+static void describe(struct audit_finding *f, const char *name, const char *rule, const char *about,
+                     bool required, const char *c0, const char *c1, const char *c2, const char *c3)
 {
     memset(f, 0, sizeof *f);
     f->name = name;
@@ -124,9 +122,8 @@ enum err audit_shop(struct db *db, int64_t shop_id, struct arena *a, struct audi
         " GROUP BY p.id, p.user_id, i.product_id, pr.buyer_cap_30d, s.buyer_cap_30d"
         " HAVING SUM(i.qty) >= COALESCE(pr.buyer_cap_30d, s.buyer_cap_30d)";
     /* RULE: NO-CYCLES / NO-SELF */
-    static const char cycle_r[] =
-        "SELECT id, user_id, ref_id FROM audit_events WHERE shop_id = ?"
-        " AND kind IN ('invite_cycle', 'self_invite') ORDER BY id DESC";
+    static const char cycle_r[] = "SELECT id, user_id, ref_id FROM audit_events WHERE shop_id = ?"
+                                  " AND kind IN ('invite_cycle', 'self_invite') ORDER BY id DESC";
     /* RULE: RATE-CAPS - what each order paid out, as a rate of its total */
     static const char rate_v[] =
         "SELECT MAX(r) FROM (SELECT SUM(c.earned_fen) * 10000 / o.total_fen AS r"
@@ -221,7 +218,8 @@ enum err audit_shop(struct db *db, int64_t shop_id, struct arena *a, struct audi
              "most commission one order paid, as a rate of its total", true, "order_id", "bps",
              NULL, NULL);
     f[8].limit = PLATFORM_MAX_COMMISSION_BPS;
-    if (!e && !(e = scalar(db, rate_v, p1, 1, v, 1)) && !(e = rows(db, rate_r, p_rate, 2, &f[8], a))) {
+    if (!e && !(e = scalar(db, rate_v, p1, 1, v, 1)) &&
+        !(e = rows(db, rate_r, p_rate, 2, &f[8], a))) {
         f[8].value = v[0];
         f[8].ok = v[0] <= PLATFORM_MAX_COMMISSION_BPS;
     }

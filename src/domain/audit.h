@@ -28,10 +28,10 @@ struct audit_finding {
     bool required;     /* must hold (see above) */
     bool ok;
     int64_t value;
-    int64_t limit;                      /* what `value` is compared with (when required) */
-    int64_t num, den;                   /* for shares: num of den */
-    const char *cols[AUDIT_COLS];       /* names of the row columns (NULL: unused) */
-    int64_t (*rows)[AUDIT_COLS];        /* up to AUDIT_ROWS_MAX */
+    int64_t limit;                /* what `value` is compared with (when required) */
+    int64_t num, den;             /* for shares: num of den */
+    const char *cols[AUDIT_COLS]; /* names of the row columns (NULL: unused) */
+    int64_t (*rows)[AUDIT_COLS];  /* up to AUDIT_ROWS_MAX */
     size_t n_rows;
     int64_t count; /* rows behind the finding, all of them */
 };

@@ -88,7 +88,9 @@ enum err withdrawal_request(struct db *db, int64_t shop_id, int64_t user_id, int
     if (e)
         goto out;
     struct ledger_entry en[] = {
-        {.kind = LEDGER_AVAILABLE, .promoter_id = p.id, .amount_fen = -amount_fen,
+        {.kind = LEDGER_AVAILABLE,
+         .promoter_id = p.id,
+         .amount_fen = -amount_fen,
          .keep_nonneg = true},
         {.kind = LEDGER_WITHDRAWING, .promoter_id = p.id, .amount_fen = amount_fen},
     };
@@ -222,9 +224,9 @@ enum err withdrawal_list(struct db *db, int64_t shop_id, int64_t promoter_id, in
                          int64_t limit, struct arena *a, struct withdrawal **out, size_t *n,
                          bool *more)
 {
-    static const char sql[] = WITHDRAWAL_SELECT
-        "WHERE w.shop_id = ? AND (? = 0 OR w.promoter_id = ?) AND w.id < ?"
-        " ORDER BY w.id DESC LIMIT ?";
+    static const char sql[] =
+        WITHDRAWAL_SELECT "WHERE w.shop_id = ? AND (? = 0 OR w.promoter_id = ?) AND w.id < ?"
+                          " ORDER BY w.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
     bool row = false;
     *n = 0;

@@ -193,6 +193,24 @@ static void rm_tree(const char *dir)
     rmdir(dir);
 }
 
+/* Runs `quanzi ledger check` on the server's database; its exit status. */
+static int ledger_check(const struct srv *s)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' ledger check --data-dir '%s' --db '%s' 2>&1",
+             getenv("QUANZI_BIN"), s->dir, s->db_url);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[512];
+    int lines = 0;
+    while (fgets(line, sizeof line, p))
+        if (lines++ < 40 && strncmp(line, "ledger check: ok", 16) != 0)
+            fprintf(stderr, "# %s", line);
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int srv_stop(struct srv *s)
 {
     if (s->db)
@@ -212,6 +230,8 @@ int srv_stop(struct srv *s)
         }
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (s->pid > 0 && code == 0 && ledger_check(s) != 0)
+        code = 99; /* DESIGN §9: the ledger's invariants hold after every test */
     test_db_drop(s->db_url);
     if (code != 0)
         dump_log(s);

@@ -11,6 +11,8 @@
  *   PUBLIC  - readable by anyone (a storefront): an outsider gets 200.
  *   SELF    - the id names another member in the caller's own relations
  *             (contacts): an outsider with no such relation gets 404.
+ *   APPLY   - any member may ask (to become the shop's promoter); an outsider
+ *             without experience of the shop gets 403 experience_required.
  * After the outsider's pass, nothing of shop A has changed.
  */
 #include <setjmp.h>
@@ -27,7 +29,7 @@
 #include "api/api.h"
 #include "harness.h"
 
-enum klass { PRIVATE, PUBLIC, SELF, SKIP };
+enum klass { PRIVATE, PUBLIC, SELF, APPLY, SKIP };
 
 static const struct {
     const char *method, *pattern;
@@ -65,10 +67,24 @@ static const struct {
     {"POST", "/api/v1/orders/{id}/refunds", PRIVATE},
     {"POST", "/api/v1/refunds/{id}/approve", PRIVATE},
     {"POST", "/api/v1/refunds/{id}/reject", PRIVATE},
+    {"POST", "/api/v1/shops/{id}/trials", PRIVATE},
+    {"GET", "/api/v1/shops/{id}/promoter-terms", PUBLIC},
+    {"POST", "/api/v1/shops/{id}/promoters", APPLY},
+    {"GET", "/api/v1/shops/{id}/promoters", PRIVATE},
+    {"POST", "/api/v1/promoters/{id}/approve", PRIVATE},
+    {"POST", "/api/v1/promoters/{id}/suspend", PRIVATE},
+    {"GET", "/api/v1/s/{token}", PUBLIC}, /* a share link is for anyone; it may bind them */
+    {"GET", "/api/v1/shops/{id}/withdrawals", PRIVATE},
+    {"POST", "/api/v1/withdrawals/{id}/approve", PRIVATE},
+    {"POST", "/api/v1/withdrawals/{id}/pay", PRIVATE},
+    {"POST", "/api/v1/withdrawals/{id}/reject", PRIVATE},
+    {"GET", "/api/v1/shops/{id}/ledger", PRIVATE},
+    {"GET", "/api/v1/shops/{id}/audit", PRIVATE},
 };
 
 static struct {
-    int64_t shop, staff, product, image, circle, member, order, refund;
+    int64_t shop, staff, product, image, circle, member, order, refund, promoter, withdrawal;
+    char token[64];
 } A;
 static char *outsider;
 
@@ -126,6 +142,48 @@ static int up(void **state)
     http(&S, "POST", fmt("/api/v1/orders/%lld/refunds", (long long)A.order), buyer,
          "{\"amount_fen\":100,\"reason\":\"BOLA\"}", &r);
     A.refund = created(&r, "refund_id");
+
+    /* a promoter with a withdrawal: experience, a sale through their link, settlement */
+    http(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)A.shop), owner,
+         "{\"promoter_auto_approve\":true}", &r);
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)A.shop), owner,
+         "{\"title\":\"A的礼盒\",\"price_fen\":20000,\"stock\":10,\"status\":\"on_sale\"}", &r);
+    int64_t gift = created(&r, "id");
+    char *promoter = register_user(&S, "13000000004", "A推广员", NULL);
+    char *customer = register_user(&S, "13000000005", "A顾客", NULL);
+    const char *buyers[] = {promoter, customer};
+    for (int i = 0; i < 2; i++) {
+        const char *hk2[] = {i ? "Idempotency-Key: bola-3" : "Idempotency-Key: bola-2", NULL};
+        http_ex(&S, "POST", "/api/v1/orders", buyers[i],
+                fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}]%s%s%s,"
+                    "\"address\":{\"name\":\"A\",\"phone\":\"13000000002\",\"region\":\"R\","
+                    "\"line\":\"L\"}}",
+                    (long long)A.shop, (long long)gift, i ? ",\"share_token\":\"" : "",
+                    i ? A.token : "", i ? "\"" : ""),
+                hk2, &r);
+        int64_t o = created(&r, "id");
+        http(&S, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)o), owner, NULL, &r);
+        resp_free(&r);
+        http(&S, "POST", fmt("/api/v1/orders/%lld/ship", (long long)o), owner,
+             "{\"carrier\":\"顺丰\",\"tracking\":\"SF1\"}", &r);
+        resp_free(&r);
+        http(&S, "POST", fmt("/api/v1/orders/%lld/receive", (long long)o), buyers[i], NULL, &r);
+        resp_free(&r);
+        if (i == 0) {
+            http(&S, "POST", fmt("/api/v1/shops/%lld/promoters", (long long)A.shop), promoter, NULL,
+                 &r);
+            snprintf(A.token, sizeof A.token, "%s", jstr(r.json, "ref_token"));
+            A.promoter = created(&r, "id");
+        }
+    }
+    http(&S, "POST", "/api/v1/test-clock", owner, "{\"advance_ms\":691200000}", &r); /* 8 days */
+    resp_free(&r);
+    http(&S, "POST", "/api/v1/me/withdrawals", promoter,
+         fmt("{\"shop_id\":%lld,\"amount_fen\":1000}", (long long)A.shop), &r);
+    A.withdrawal = created(&r, "id");
+    free(promoter);
+    free(customer);
     free(owner);
     free(buyer);
     free(staff);
@@ -163,6 +221,14 @@ static void fill(const char *pattern, char *out, size_t len)
                 v = A.order;
             else if (strstr(pattern, "/refunds/"))
                 v = A.refund;
+            else if (strstr(pattern, "/promoters/"))
+                v = A.promoter;
+            else if (strstr(pattern, "/withdrawals/"))
+                v = A.withdrawal;
+        } else if (!strncmp(p, "{token}", n)) {
+            k += (size_t)snprintf(out + k, len - k, "%s", A.token);
+            p = end + 1;
+            continue;
         } else if (!strncmp(p, "{image_id}", n)) {
             v = A.image;
         } else if (!strncmp(p, "{user_id}", n)) {
@@ -192,6 +258,10 @@ static uint64_t fingerprint(void)
         "SELECT COUNT(*) * 7 + COALESCE(SUM(updated_at), 0) FROM orders",
         "SELECT COUNT(*) FROM refunds WHERE status = 'requested'",
         "SELECT COUNT(*) FROM contacts",
+        "SELECT COUNT(*) * 7 + COALESCE(SUM(updated_at), 0) FROM promoters",
+        "SELECT COUNT(*) FROM trials",
+        "SELECT COUNT(*) FROM withdrawals WHERE status = 'requested'",
+        "SELECT COUNT(*) FROM ledger_entries",
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         sum = sum * 31 + (uint64_t)db_scalar(&S, q[i]);
@@ -222,13 +292,15 @@ static void every_id_route_is_classified_and_closed(void **state)
         const char *body = strcmp(rt->method, "GET") && strcmp(rt->method, "DELETE") ? "{}" : NULL;
         struct resp r;
         http(&S, rt->method, path, outsider, body, &r);
-        long want = k == PUBLIC ? 200 : 404;
+        long want = k == PUBLIC ? 200 : k == APPLY ? 403 : 404;
         if (r.status != want)
             fprintf(stderr, "outsider %s %s -> %ld %s\n", rt->method, path, r.status,
                     r.body ? r.body : "");
         assert_int_equal(r.status, want);
         if (want == 404)
             assert_string_equal(jstr(r.json, "error.code"), "not_found");
+        if (want == 403)
+            assert_string_equal(jstr(r.json, "error.code"), "experience_required");
         resp_free(&r);
         http(&S, rt->method, path, NULL, body, &r);
         long anon = rt->auth == AUTH_USER ? 401 : (k == PUBLIC ? 200 : 404);

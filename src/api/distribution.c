@@ -338,8 +338,7 @@ enum err api_me_unbind(struct req *r)
         return req_fail(r, e, "shop_id", "you are not bound to a promoter of this shop");
     if (e)
         return e;
-    r->status = 204;
-    return ERR_OK;
+    return req_reply(r, 200, json_pack("{s:I, s:b}", "shop_id", (json_int_t)shop_id, "bound", 0));
 }
 
 /* --- commission and balance --- */

@@ -43,6 +43,12 @@ static json_t *order_json(const struct order *o)
         opt_time(o->paid_at_ms), "shipped_at", opt_time(o->shipped_at_ms), "delivered_at",
         opt_time(o->delivered_at_ms), "completed_at", opt_time(o->completed_at_ms), "cancelled_at",
         opt_time(o->cancelled_at_ms), "updated_at", json_time(o->updated_at_ms));
+    if (o_json) /* RULE: BINDING - whose sale this is, and why */
+        json_object_set_new(o_json, "attribution",
+                            o->promoter_id
+                                ? json_pack("{s:I, s:s}", "promoter_id", (json_int_t)o->promoter_id,
+                                            "via", o->attributed_via ? o->attributed_via : "link")
+                                : json_null());
     if (!o_json || !o->events)
         return o_json;
     json_t *timeline = json_array();

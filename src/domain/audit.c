@@ -94,7 +94,8 @@ enum err audit_shop(struct db *db, int64_t shop_id, struct arena *a, struct audi
         "SELECT e.txn_id, e.id, a.promoter_id, -e.amount_fen FROM ledger_entries e"
         " JOIN ledger_accounts a ON a.id = e.account_id JOIN ledger_txns t ON t.id = e.txn_id"
         " WHERE e.shop_id = ? AND a.kind IN " PROMOTER_ACCOUNTS " AND e.amount_fen < 0"
-        " AND t.kind NOT IN ('settle', 'refund', 'withdraw_request', 'withdraw_paid')";
+        " AND t.kind NOT IN ('settle', 'refund', 'withdraw_request', 'withdraw_reject',"
+        " 'withdraw_paid')";
     static const char consumer_v[] =
         "SELECT SUM(i.qty), SUM(CASE WHEN p.id IS NULL THEN i.qty ELSE 0 END), SUM(i.line_fen),"
         " SUM(CASE WHEN p.id IS NULL THEN i.line_fen ELSE 0 END) FROM order_items i"

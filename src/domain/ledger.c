@@ -357,7 +357,7 @@ enum err ledger_check(struct db *db, FILE *out, int64_t *problems)
          " OR MAX(level) > 2 OR MIN(level) < 1",
          "order %0: commission at %1 levels (at most two)"},
         {"SELECT c.order_id, c.level FROM commissions c JOIN promoters p ON p.id = c.promoter_id"
-         " JOIN orders o ON o.id = c.order_id WHERE p.user_id = o.buyer_id",
+         " JOIN orders o ON o.id = c.order_id WHERE p.user_id = o.buyer_id AND c.earned_fen > 0",
          "order %0: its buyer earns level-%1 commission on it"},
         {"SELECT c.order_id, c.level, c.promoter_id FROM commissions c JOIN orders o"
          " ON o.id = c.order_id WHERE c.level = 1 AND (o.promoter_id IS NULL"

@@ -303,16 +303,16 @@ enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *m
         db_done(st);
         if (e || n == 0)
             goto out;
-        if ((e = db_prepare(db, upd, &st)))
-            goto out;
         for (size_t i = 0; i < n && e == ERR_OK; i++) {
+            if ((e = db_prepare(db, upd, &st)))
+                break;
             db_bind_int64(st, 1, now);
             db_bind_int64(st, 2, d[i].id);
             e = db_step_done(st);
             if (e == ERR_OK && db_changes(st) != 1)
                 e = ERR_CONFLICT;
+            db_done(st);
         }
-        db_done(st);
         /* one ledger transaction per shop (rows come ordered by shop) */
         for (size_t i = 0, j; e == ERR_OK && i < n; i = j) {
             for (j = i; j < n && d[j].shop_id == d[i].shop_id;)

@@ -24,8 +24,8 @@
 #include "harness.h"
 
 #define DAY 86400000LL
-#define ADDR                                                                                        \
-    "\"address\":{\"name\":\"张三\",\"phone\":\"13800000000\",\"region\":\"上海市\","               \
+#define ADDR                                                                                       \
+    "\"address\":{\"name\":\"张三\",\"phone\":\"13800000000\",\"region\":\"上海市\","         \
     "\"line\":\"梧桐路1号\"}"
 
 static char *owner, *outsider;
@@ -93,7 +93,8 @@ static int up(void **state)
          "{\"promoter_auto_approve\":true,\"buyer_cap_30d\":10}", &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    walnut = product("{\"title\":\"核桃\",\"price_fen\":10000,\"stock\":100000,\"status\":\"on_sale\"}");
+    walnut =
+        product("{\"title\":\"核桃\",\"price_fen\":10000,\"stock\":100000,\"status\":\"on_sale\"}");
     gift = product("{\"title\":\"礼盒\",\"price_fen\":999,\"stock\":100000,\"status\":\"on_sale\","
                    "\"l1_bps\":2000,\"l2_bps\":1000}");
     trial_product = product("{\"title\":\"试吃装\",\"price_fen\":100,\"stock\":1000,"
@@ -337,9 +338,9 @@ static void two_levels_chain(void **state)
     sale(b.ref);
     sale(c.ref);
     int64_t o = sale(d.ref);
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM commissions WHERE order_id = %lld",
-                                       (long long)o)),
-                     2);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM commissions WHERE order_id = %lld", (long long)o)),
+        2);
     assert_int_equal(commission(o, 1, "promoter_id"), d.id);
     assert_int_equal(commission(o, 1, "amount_fen"), 1000); /* 10% of 10000 */
     assert_int_equal(commission(o, 2, "promoter_id"), c.id);
@@ -475,9 +476,8 @@ static void rate_caps_and_rounding(void **state)
     http(&S, "PATCH", fmt("/api/v1/products/%lld", (long long)gift), owner,
          "{\"l1_bps\":2000,\"l2_bps\":1500}", &r);
     expect_err(&r, 400, "out_of_range", "l2_bps");
-    assert_int_equal(db_scalar(&S, fmt("SELECT l2_bps FROM products WHERE id = %lld",
-                                       (long long)gift)),
-                     1000);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT l2_bps FROM products WHERE id = %lld", (long long)gift)), 1000);
     struct promoter p = promoter("算账", NULL);
     struct member c = member("买礼盒");
     int64_t o = order(&c, gift, 1, p.ref); /* 999 fen at the product's 20% */
@@ -501,25 +501,26 @@ static void no_self_commission(void **state)
     struct promoter s1 = promoter("自买", NULL);
     struct promoter s2 = promoter("自买的下线", &s1);
     sale(s1.ref); /* S1 is an active seller */
-    int64_t before = db_scalar(&S, "SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'");
+    int64_t before =
+        db_scalar(&S, "SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'");
     int64_t o = order(&s1.m, walnut, 1, s1.ref);
     pay(o);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE id = %lld AND"
                                        " promoter_id IS NULL",
                                        (long long)o)),
                      1);
-    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM commissions WHERE order_id = %lld",
-                                       (long long)o)),
-                     0);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM commissions WHERE order_id = %lld", (long long)o)),
+        0);
     /* S1 buys through S2: S2 earns level 1, S1 nothing at level 2 */
     o = order(&s1.m, walnut, 1, s2.ref);
     pay(o);
     assert_int_equal(commission(o, 1, "promoter_id"), s2.id);
     assert_int_equal(commission(o, 1, "amount_fen"), 1000);
     assert_int_equal(commission(o, 2, "amount_fen"), 0);
-    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'") -
-                         before,
-                     2);
+    assert_int_equal(
+        db_scalar(&S, "SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'") - before,
+        2);
     free(s1.m.token);
     free(s2.m.token);
 }
@@ -544,8 +545,8 @@ static void no_stockpiling(void **state)
     bool flagged = false;
     json_t *rows = jget(r.json, "findings.6.rows");
     for (size_t i = 0; i < json_array_size(rows); i++)
-        flagged |= json_integer_value(json_object_get(json_array_get(rows, i), "promoter_id")) ==
-                   n.id;
+        flagged |=
+            json_integer_value(json_object_get(json_array_get(rows, i), "promoter_id")) == n.id;
     assert_true(flagged);
     assert_true(json_is_false(jget(r.json, "findings.6.ok")));
     resp_free(&r);
@@ -577,17 +578,15 @@ static void binding(void **state)
     assert_non_null(jstr(r.json, "expires_at"));
     resp_free(&r);
     int64_t o = order(&k, walnut, 1, p2.ref); /* another link: the binding wins */
-    assert_int_equal(db_scalar(&S, fmt("SELECT promoter_id FROM orders WHERE id = %lld",
-                                       (long long)o)),
-                     p1.id);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT promoter_id FROM orders WHERE id = %lld", (long long)o)), p1.id);
     o = order(&k, walnut, 1, NULL); /* no link at all */
     http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)o), k.token, NULL, &r);
     assert_int_equal(jint(r.json, "attribution.promoter_id"), p1.id);
     assert_string_equal(jstr(r.json, "attribution.via"), "binding");
     resp_free(&r);
     /* P1 sees the customer */
-    http(&S, "GET", fmt("/api/v1/me/promoter?shop_id=%lld", (long long)shop), p1.m.token, NULL,
-         &r);
+    http(&S, "GET", fmt("/api/v1/me/promoter?shop_id=%lld", (long long)shop), p1.m.token, NULL, &r);
     assert_int_equal(jint(r.json, "customers.0.user_id"), k.user_id);
     resp_free(&r);
     /* unbind; the next link binds anew */
@@ -600,9 +599,8 @@ static void binding(void **state)
     http(&S, "DELETE", fmt("/api/v1/me/binding?shop_id=%lld", (long long)shop), k.token, NULL, &r);
     expect_err(&r, 404, "not_found", "shop_id");
     o = order(&k, walnut, 1, p2.ref);
-    assert_int_equal(db_scalar(&S, fmt("SELECT promoter_id FROM orders WHERE id = %lld",
-                                       (long long)o)),
-                     p2.id);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT promoter_id FROM orders WHERE id = %lld", (long long)o)), p2.id);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM binding_history WHERE customer_id ="
                                        " %lld",
                                        (long long)k.user_id)),
@@ -817,9 +815,9 @@ static void audit(void **state)
     assert_true(json_is_true(jget(r.json, "ok")));
     assert_string_equal(jstr(r.json, "findings.0.name"), "max_chain_depth");
     assert_int_equal(jint(r.json, "findings.0.value"), 2);
-    assert_true(jint(r.json, "findings.3.value") > 0);   /* most volume reaches consumers */
-    assert_true(jint(r.json, "findings.5.count") >= 2);  /* self purchases blocked */
-    assert_true(jint(r.json, "findings.7.count") >= 3);  /* invite cycles refused */
+    assert_true(jint(r.json, "findings.3.value") > 0);  /* most volume reaches consumers */
+    assert_true(jint(r.json, "findings.5.count") >= 2); /* self purchases blocked */
+    assert_true(jint(r.json, "findings.7.count") >= 3); /* invite cycles refused */
     assert_true(jint(r.json, "findings.8.value") <= 3000);
     resp_free(&r);
     char cmd[1024];

@@ -28,6 +28,7 @@ test: build-debug
 bench: build
 	@sh bench/run.sh
 	@sh bench/orders.sh
+	@sh bench/settle.sh
 
 fmt:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

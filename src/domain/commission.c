@@ -271,53 +271,69 @@ static enum err post_settlement(struct db *db, const struct due *d, size_t n, in
 
 enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *moved)
 {
-    /* RULE: PENDING-THEN-SETTLED - completed: return window closed and no refund open */
-    static const char due_q[] =
-        "SELECT c.id, c.shop_id, c.promoter_id, c.amount_fen FROM commissions c"
-        " JOIN orders o ON o.id = c.order_id WHERE c.status = 'pending'"
-        " AND o.status = 'completed' ORDER BY c.shop_id, c.promoter_id LIMIT ?";
-    static const char upd[] = "UPDATE commissions SET status = 'available', settled_at = ?"
-                              " WHERE id = ? AND status = 'pending'";
+    /* RULE: PENDING-THEN-SETTLED - completed: return window closed and no refund open.
+     * A batch is the next `batch` due commissions in id order (the pending index);
+     * its sums and its update are set-based over that id range. */
+#define DUE                                                                                        \
+    " c.status = 'pending' AND c.id > ? AND EXISTS (SELECT 1 FROM orders o"                        \
+    " WHERE o.id = c.order_id AND o.status = 'completed')"
+    static const char range_q[] = "SELECT COUNT(*), MAX(id) FROM (SELECT c.id FROM commissions c"
+                                  " WHERE" DUE " ORDER BY c.id LIMIT ?) t";
+    static const char sums_q[] =
+        "SELECT c.shop_id, c.promoter_id, SUM(c.amount_fen) FROM commissions c WHERE" DUE
+        " AND c.id <= ? GROUP BY c.shop_id, c.promoter_id ORDER BY c.shop_id, c.promoter_id";
+    static const char upd[] =
+        "UPDATE commissions SET status = 'available', settled_at = ? WHERE status = 'pending'"
+        " AND id > ? AND id <= ? AND EXISTS (SELECT 1 FROM orders o WHERE o.id ="
+        " commissions.order_id AND o.status = 'completed')";
+#undef DUE
     *moved = 0;
-    struct due *d = NULL;
+    int64_t after = 0; /* the pending index is walked once, in id order */
+    struct due *d = calloc((size_t)batch, sizeof *d);
     enum err e = ERR_OK;
-    d = calloc((size_t)batch, sizeof *d);
     if (!d)
         return ERR_INTERNAL;
     for (;;) {
         struct db_stmt *st = NULL;
         bool row = false;
-        size_t n = 0;
+        int64_t n = 0, last = 0;
+        size_t k = 0;
         if ((e = db_begin(db, DB_TX_WRITE)))
             break;
-        if ((e = db_prepare(db, due_q, &st)))
+        if ((e = db_prepare(db, range_q, &st)))
             goto out;
-        db_bind_int64(st, 1, batch);
-        while ((e = db_step(st, &row)) == ERR_OK && row && n < (size_t)batch) {
-            d[n].id = db_col_int64(st, 0);
-            d[n].shop_id = db_col_int64(st, 1);
-            d[n].promoter_id = db_col_int64(st, 2);
-            d[n].amount = db_col_int64(st, 3);
-            n++;
+        db_bind_int64(st, 1, after);
+        db_bind_int64(st, 2, batch);
+        e = db_step(st, &row);
+        n = e == ERR_OK && row ? db_col_int64(st, 0) : 0;
+        last = n ? db_col_int64(st, 1) : 0;
+        db_done(st);
+        if (e || n == 0 || (e = db_prepare(db, sums_q, &st)))
+            goto out;
+        db_bind_int64(st, 1, after);
+        db_bind_int64(st, 2, last);
+        while ((e = db_step(st, &row)) == ERR_OK && row && k < (size_t)batch) {
+            d[k].shop_id = db_col_int64(st, 0);
+            d[k].promoter_id = db_col_int64(st, 1);
+            d[k].amount = db_col_int64(st, 2);
+            d[k].id = last;
+            k++;
         }
         db_done(st);
-        if (e || n == 0)
+        if (e || (e = db_prepare(db, upd, &st)))
             goto out;
-        for (size_t i = 0; i < n && e == ERR_OK; i++) {
-            if ((e = db_prepare(db, upd, &st)))
-                break;
-            db_bind_int64(st, 1, now);
-            db_bind_int64(st, 2, d[i].id);
-            e = db_step_done(st);
-            if (e == ERR_OK && db_changes(st) != 1)
-                e = ERR_CONFLICT;
-            db_done(st);
-        }
-        /* one ledger transaction per shop (rows come ordered by shop) */
-        for (size_t i = 0, j; e == ERR_OK && i < n; i = j) {
-            for (j = i; j < n && d[j].shop_id == d[i].shop_id;)
+        db_bind_int64(st, 1, now);
+        db_bind_int64(st, 2, after);
+        db_bind_int64(st, 3, last);
+        e = db_step_done(st);
+        if (e == ERR_OK && db_changes(st) != n)
+            e = ERR_CONFLICT;
+        db_done(st);
+        /* per shop (rows come ordered by shop, then promoter) */
+        for (size_t i = 0, j; e == ERR_OK && i < k; i = j) {
+            for (j = i; j < k && d[j].shop_id == d[i].shop_id;)
                 j++;
-            e = post_settlement(db, d + i, j - i, d[i].id, now);
+            e = post_settlement(db, d + i, j - i, last, now);
         }
         if (e == ERR_OK)
             e = db_commit(db);
@@ -325,8 +341,9 @@ enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *m
         db_rollback(db);
         if (e || n == 0)
             break;
-        *moved += (int64_t)n;
-        if (n < (size_t)batch)
+        after = last;
+        *moved += n;
+        if (n < batch)
             break;
     }
     free(d);

@@ -53,7 +53,7 @@ MUST_CHECK enum err commission_on_refund(struct db *db, const struct order *o, i
  * (one ledger transaction per shop in it). *moved counts commissions.
  */
 MUST_CHECK enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *moved);
-#define COMMISSION_SETTLE_BATCH 5000
+#define COMMISSION_SETTLE_BATCH 20000
 
 struct commission {
     int64_t id, shop_id, order_id, level, promoter_id;

@@ -167,8 +167,7 @@ static void expect_status(struct resp *r, long want)
 
 static bool binding_holds(const struct member *m)
 {
-    return m->bound >= 0 && now - m->bound_at < BINDING_DAYS * DAY &&
-           promoters[m->bound].active;
+    return m->bound >= 0 && now - m->bound_at < BINDING_DAYS * DAY && promoters[m->bound].active;
 }
 
 static bool sold_recently(int p)
@@ -366,8 +365,8 @@ static void op_order(void)
                  "{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":%lld},"
                  "{\"product_id\":%lld,\"qty\":%lld}]%s,\"address\":{\"name\":\"模\","
                  "\"phone\":\"13700000000\",\"region\":\"杭州\",\"line\":\"一号\"}}",
-                 (long long)shop, (long long)walnut, (long long)q1, (long long)gift,
-                 (long long)q2, share);
+                 (long long)shop, (long long)walnut, (long long)q1, (long long)gift, (long long)q2,
+                 share);
     else
         snprintf(body, sizeof body,
                  "{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":%lld}]%s,"
@@ -402,8 +401,7 @@ static void op_order(void)
         bind(mb, p);
     }
     json_t *attr = jget(r.json, "attribution");
-    EXPECT_EQ("order's promoter",
-              json_is_object(attr) ? jint(attr, "promoter_id") : -1,
+    EXPECT_EQ("order's promoter", json_is_object(attr) ? jint(attr, "promoter_id") : -1,
               o->promoter >= 0 ? promoters[o->promoter].id : -1);
     resp_free(&r);
 }
@@ -561,7 +559,10 @@ static void op_withdraw(void)
         return;
     int p = pick(n_promoters);
     struct promoter *pr = &promoters[p];
-    int64_t amount = pick(5) == 0 ? 500 : pr->available > 0 && pick(4) ? 1 + pick((int)(pr->available > 1000000 ? 1000000 : pr->available)) : 1500;
+    int64_t amount = pick(5) == 0 ? 500
+                     : pr->available > 0 && pick(4)
+                         ? 1 + pick((int)(pr->available > 1000000 ? 1000000 : pr->available))
+                         : 1500;
     struct resp r;
     call(members[pr->member].token, "POST", "/api/v1/me/withdrawals",
          fmt("{\"shop_id\":%lld,\"amount_fen\":%lld}", (long long)shop, (long long)amount), &r);
@@ -636,8 +637,7 @@ static void op_advance(void)
     }
     for (int i = 0; i < n_orders; i++) {
         struct order *o = &orders[i];
-        if (o->status == DELIVERED && now - o->delivered_at >= SETTLE_DAYS * DAY &&
-            !o->open_refund)
+        if (o->status == DELIVERED && now - o->delivered_at >= SETTLE_DAYS * DAY && !o->open_refund)
             o->status = COMPLETED;
     }
     for (int i = 0; i < n_orders; i++) /* RULE: PENDING-THEN-SETTLED */

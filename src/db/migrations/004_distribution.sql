@@ -82,7 +82,9 @@ CREATE TABLE commissions (
     CHECK (amount_fen <= earned_fen)
 );
 CREATE INDEX commissions_promoter ON commissions (promoter_id, id);
-CREATE INDEX commissions_shop_status ON commissions (shop_id, status, order_id);
+CREATE INDEX commissions_shop ON commissions (shop_id, order_id);
+-- The settlement job walks the pending ones only, in id order.
+CREATE INDEX commissions_pending ON commissions (id) WHERE status = 'pending';
 
 -- The ledger: accounts with a cached balance (verified by `quanzi ledger check`),
 -- append-only transactions whose entries sum to zero.

@@ -54,8 +54,14 @@ run_backend() {
     BASE="http://127.0.0.1:$(cat "$DIR/ready")"
     owner=$(api POST /api/v1/auth/register "" '{"login":"bench-owner@quanzi.test","password":"bench password 1","display_name":"Owner"}' | token_of)
     shop=$(api POST /api/v1/shops "$owner" '{"name":"Bench","slug":"bench"}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
-    api PATCH "/api/v1/shops/$shop" "$owner" '{"buyer_cap_30d":1000,"unpaid_timeout_min":1440}' >/dev/null
-    product=$(api POST "/api/v1/shops/$shop/products" "$owner" '{"title":"核桃","price_fen":1000,"stock":1000000,"status":"on_sale"}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+    api PATCH "/api/v1/shops/$shop" "$owner" '{"buyer_cap_30d":1000,"unpaid_timeout_min":1440,"promoter_auto_approve":true}' >/dev/null
+    product=$(api POST "/api/v1/shops/$shop/products" "$owner" '{"title":"核桃","price_fen":1000,"stock":1000000,"status":"on_sale","trial_available":true}' | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+    # a promoter (a trial is their experience) whose link the attributed runs use
+    promoter=$(api POST /api/v1/auth/register "" '{"login":"bench-promoter@quanzi.test","password":"bench password 1","display_name":"Promoter"}')
+    promoter_id=$(echo "$promoter" | sed -n 's/.*"user":{"id":\([0-9]*\).*/\1/p')
+    promoter_token=$(echo "$promoter" | token_of)
+    api POST "/api/v1/shops/$shop/trials" "$owner" "{\"user_id\":$promoter_id,\"product_id\":$product}" >/dev/null
+    ref=$(api POST "/api/v1/shops/$shop/promoters" "$promoter_token" | sed -n 's/.*"ref_token":"\([^"]*\)".*/\1/p')
     : >"$DIR/tokens"
     b=0
     while [ $b -lt $BUYERS ]; do
@@ -70,6 +76,15 @@ run_backend() {
     out=$(wrk -t2 -c4 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
         "$DIR/tokens" "$shop" "$product" "$owner")
     report "$backend" "create+confirm, 4 conns" "$out"
+    # the same with attribution: commission posted at every payment
+    out=$(wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
+        "$DIR/tokens" "$shop" "$product" "$owner" "$ref")
+    report "$backend" "create+confirm attributed, $CONNS conns" "$out"
+    out=$(wrk -t2 -c4 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
+        "$DIR/tokens" "$shop" "$product" "$owner" "$ref")
+    report "$backend" "create+confirm attributed, 4 conns" "$out"
+    commissions=$(api GET "/api/v1/me/balance?shop_id=$shop" "$promoter_token" | sed -n 's/.*"pending_fen":\([0-9]*\).*/\1/p')
+    echo "$backend: promoter's pending commission after the attributed runs: ${commissions:-?} fen" >&2
     paid=$(api GET "/api/v1/shops/$shop/orders?status=paid&limit=1" "$owner" | grep -c '"status":"paid"' || true)
     stop_server
 }

@@ -64,8 +64,9 @@ int main(int argc, char **argv)
     }
     if (db_kind(db) == DB_SQLITE && db_exec(db, "PRAGMA cache_size=-262144") != ERR_OK)
         return 1;
-    /* portable SQL (SQLite and PostgreSQL): recursive counters make the rows */
-#define COUNT_TO(lim) "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < " lim ")"
+        /* portable SQL (SQLite and PostgreSQL): recursive counters make the rows */
+#define COUNT_TO(lim)                                                                              \
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < " lim ")"
     static const char *const seed[] = {
         "INSERT INTO users (login, password_hash, display_name, is_admin, created_at) " COUNT_TO(
             "1001") " SELECT 'bench' || x, 'x', 'P' || x, 0, 0 FROM c",
@@ -76,14 +77,14 @@ int main(int argc, char **argv)
         " status, created_at, updated_at) VALUES (1, 'W', '', 10000, 0, 0, 0, 'on_sale', 0, 0)",
         "INSERT INTO promoters (shop_id, user_id, status, invite_code, ref_token, created_at,"
         " updated_at) " COUNT_TO("1000") " SELECT 1, x + 1, 'active', 'C' || x, 'R' || x, 0, 0"
-                                          " FROM c",
+                                         " FROM c",
     };
     static const char orders[] =
         "INSERT INTO orders (shop_id, buyer_id, status, total_fen, address_name, address_phone,"
         " address_region, address_line, pay_deadline_at, created_at, paid_at, delivered_at,"
-        " completed_at, updated_at, promoter_id, attributed_via) " COUNT_TO("?")
-        " SELECT 1, 1, 'completed', 10000, 'a', 'p', 'r', 'l', 0, 0, 0, 0, 0, 0,"
-        " 1 + x % 1000, 'link' FROM c";
+        " completed_at, updated_at, promoter_id, attributed_via) " COUNT_TO(
+            "?") " SELECT 1, 1, 'completed', 10000, 'a', 'p', 'r', 'l', 0, 0, 0, 0, 0, 0,"
+                 " 1 + x % 1000, 'link' FROM c";
     static const char commissions[] =
         "INSERT INTO commissions (shop_id, order_id, level, promoter_id, weighted_bps_fen,"
         " earned_fen, amount_fen, status, created_at) SELECT 1, id, 1, promoter_id, 10000000,"

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "db/db.h"
 #include "harness.h"
 
 #define DAY 86400000LL
@@ -827,6 +828,66 @@ static void audit(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* Runs `quanzi ledger check` on the server's database; its exit status and output. */
+static int ledger_check_cli(char *out, size_t len)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' ledger check --data-dir '%s' --db '%s' 2>&1",
+             getenv("QUANZI_BIN"), S.dir, S.db_url);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, len - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* `quanzi ledger check` names what is broken, and exits non-zero. */
+static void ledger_check_names_broken_rows(void **state)
+{
+    (void)state;
+    char out[8192];
+    assert_int_equal(ledger_check_cli(out, sizeof out), 0);
+    assert_non_null(strstr(out, "ledger check: ok (0 problems)"));
+    int64_t acc = db_scalar(&S, "SELECT MIN(id) FROM ledger_accounts WHERE kind = 'pending'"
+                                " AND balance_fen > 0");
+    int64_t entry = db_scalar(&S, "SELECT MAX(id) FROM ledger_entries");
+    int64_t c = db_scalar(&S, "SELECT MAX(id) FROM commissions WHERE amount_fen > 0");
+    assert_true(acc > 0 && entry > 0 && c > 0);
+    /* a cached balance off by one fen, an unbalanced entry, a commission over its rate */
+    assert_int_equal(db_exec(S.db, fmt("UPDATE ledger_accounts SET balance_fen = balance_fen + 1"
+                                       " WHERE id = %lld",
+                                       (long long)acc)),
+                     ERR_OK);
+    assert_int_equal(db_exec(S.db, fmt("UPDATE ledger_entries SET amount_fen = amount_fen + 7"
+                                       " WHERE id = %lld",
+                                       (long long)entry)),
+                     ERR_OK);
+    assert_int_equal(db_exec(S.db, fmt("UPDATE commissions SET amount_fen = amount_fen + 1,"
+                                       " earned_fen = earned_fen + 1 WHERE id = %lld",
+                                       (long long)c)),
+                     ERR_OK);
+    assert_int_equal(ledger_check_cli(out, sizeof out), 1);
+    assert_non_null(strstr(out, fmt("ledger account %lld: cached balance", (long long)acc)));
+    assert_non_null(strstr(out, "entries sum to 7 fen, not 0"));
+    assert_non_null(strstr(out, fmt("commission %lld of order", (long long)c)));
+    assert_non_null(strstr(out, "ledger check: FAILED"));
+    /* put it back: the harness checks the ledger once more at the end */
+    assert_int_equal(db_exec(S.db, fmt("UPDATE ledger_accounts SET balance_fen = balance_fen - 1"
+                                       " WHERE id = %lld",
+                                       (long long)acc)),
+                     ERR_OK);
+    assert_int_equal(db_exec(S.db, fmt("UPDATE ledger_entries SET amount_fen = amount_fen - 7"
+                                       " WHERE id = %lld",
+                                       (long long)entry)),
+                     ERR_OK);
+    assert_int_equal(db_exec(S.db, fmt("UPDATE commissions SET amount_fen = amount_fen - 1,"
+                                       " earned_fen = earned_fen - 1 WHERE id = %lld",
+                                       (long long)c)),
+                     ERR_OK);
+    assert_int_equal(ledger_check_cli(out, sizeof out), 0);
+}
+
 /* Bad input changes nothing; another shop's money is not there (404). */
 static void bad_input_and_authorization(void **state)
 {
@@ -873,6 +934,33 @@ static void bad_input_and_authorization(void **state)
     expect_err(&r, 404, "not_found", NULL);
     http(&S, "GET", "/api/v1/me/commissions?shop_id=0", outsider, NULL, &r);
     expect_err(&r, 400, "invalid_value", "shop_id");
+    http(&S, "GET", "/api/v1/me/binding", outsider, NULL, &r);
+    expect_err(&r, 400, "missing_field", "shop_id");
+    http(&S, "POST", fmt("/api/v1/shops/%lld/trials", (long long)shop), owner,
+         fmt("{\"user_id\":1,\"product_id\":%lld,\"extra\":1}", (long long)trial_product), &r);
+    expect_err(&r, 400, "unknown_field", "extra");
+    int64_t other_product = db_scalar(&S, "SELECT COUNT(*) FROM products") + 1000;
+    http(&S, "POST", fmt("/api/v1/shops/%lld/trials", (long long)shop), owner,
+         fmt("{\"user_id\":1,\"product_id\":%lld}", (long long)other_product), &r);
+    expect_err(&r, 404, "not_found", "product_id");
+    int64_t w = db_scalar(&S, "SELECT MAX(id) FROM withdrawals WHERE status = 'requested'");
+    assert_true(w > 0);
+    char longref[200];
+    memset(longref, 'x', sizeof longref - 1);
+    longref[sizeof longref - 1] = '\0';
+    http(&S, "POST", fmt("/api/v1/withdrawals/%lld/pay", (long long)w), owner,
+         fmt("{\"reference\":\"%s\"}", longref), &r);
+    expect_err(&r, 400, "invalid_value", "reference");
+    http(&S, "POST", fmt("/api/v1/withdrawals/%lld/pay", (long long)w), owner,
+         "{\"reference\":\"ok\",\"amount\":1}", &r);
+    expect_err(&r, 400, "unknown_field", "amount");
+    http(&S, "POST", fmt("/api/v1/withdrawals/%lld/pay", (long long)w), outsider,
+         "{\"reference\":\"ok\"}", &r);
+    expect_err(&r, 404, "not_found", NULL);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM withdrawals WHERE id = %lld AND"
+                                       " status = 'requested'",
+                                       (long long)w)),
+                     1);
     assert_int_equal(db_scalar(&S, "SELECT (SELECT COUNT(*) FROM withdrawals) * 1000 +"
                                    " (SELECT COUNT(*) FROM promoters)"),
                      before);
@@ -893,6 +981,7 @@ int main(void)
         cmocka_unit_test(settle_and_clawback),
         cmocka_unit_test(withdrawals),
         cmocka_unit_test(audit),
+        cmocka_unit_test(ledger_check_names_broken_rows),
         cmocka_unit_test(bad_input_and_authorization),
     };
     return cmocka_run_group_tests(tests, up, down);

@@ -6,6 +6,8 @@
 #include "domain/catalog.h"
 #include "domain/circle.h"
 #include "domain/contact.h"
+#include "domain/order.h"
+#include "domain/promoter.h"
 #include "domain/shop.h"
 #include "util/arena.h"
 
@@ -138,6 +140,7 @@ int demo_seed(struct db *db, FILE *out)
         rc = fail(out, "shop", &ei, e);
         goto out;
     }
+    int64_t first_product = 0, trial_product = 0;
     for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
         const struct demo_product *p = &products[i];
         struct tag tags[3];
@@ -164,6 +167,10 @@ int demo_seed(struct db *db, FILE *out)
             rc = fail(out, "product", &ei, e);
             goto out;
         }
+        if (!first_product)
+            first_product = id;
+        if (p->trial && !trial_product)
+            trial_product = id;
     }
     struct tag parents_tags[] = {{"母婴", 900}, {"零食", 500}};
     struct tag hiking_tags[] = {{"户外", 900}, {"跑步", 600}, {"坚果", 400}};
@@ -220,14 +227,49 @@ int demo_seed(struct db *db, FILE *out)
             rc = fail(out, "contacts", &ei, e);
             goto out;
         }
+    /* two promoters, one invited by the other, and a neighbour's order through the first
+     * one's link: the promoter centre, the ledger and the audit have something to show */
+    struct shop_patch auto_approve = {.has_auto_approve = true,
+                                      .settings.promoter_auto_approve = true};
+    struct promoter first, second;
+    bool created = false;
+    int64_t trial = 0, order_id = 0;
+    struct order_item_in item = {.product_id = first_product, .qty = 1};
+    static const char addr_name[] = "王芳", phone[] = "13910000005", region[] = "河北省邢台市",
+                      line[] = "阳光小区 6-302";
+    if ((e = shop_update(db, shop.id, &auto_approve, &ei)) ||
+        (e = trial_grant(db, shop.id, trial_product, ids[0], owner, &trial, &ei)) ||
+        (e = promoter_apply(db, shop.id, ids[0], NULL, &a, &first, &created, &ei)) ||
+        (e = trial_grant(db, shop.id, trial_product, ids[2], owner, &trial, &ei)) ||
+        (e = promoter_apply(db, shop.id, ids[2], first.invite_code, &a, &second, &created, &ei))) {
+        rc = fail(out, "promoters", &ei, e);
+        goto out;
+    }
+    struct order_new on = {.shop_id = shop.id,
+                           .buyer_id = ids[4],
+                           .items = &item,
+                           .n_items = 1,
+                           .share_token = first.ref_token,
+                           .address = {addr_name, phone, region, line, strlen(addr_name),
+                                       strlen(phone), strlen(region), strlen(line)}};
+    if ((e = order_create(db, &on, NULL, &a, &order_id, &ei)) ||
+        (e = payment_apply(
+             db, &(struct payment){.provider = "offline", .order_id = order_id, .actor_id = owner},
+             &ei))) {
+        rc = fail(out, "order", &ei, e);
+        goto out;
+    }
     fprintf(out,
             "demo shop created (id %lld): %zu products, 2 circles (invite codes %s, %s), %zu "
             "members\n"
             "  owner login %s, password %s\n"
-            "  members log in with 13910000001 .. 13910000005 and the same password\n",
+            "  members log in with 13910000001 .. 13910000005 and the same password\n"
+            "  promoters: %s (invite code %s) and %s, whom %s invited; order %lld came through\n"
+            "  %s's link and is paid, its commission pending\n",
             (long long)shop.id, sizeof products / sizeof products[0], circles[0].invite_code,
             circles[1].invite_code, sizeof members / sizeof members[0], DEMO_OWNER_LOGIN,
-            DEMO_PASSWORD);
+            DEMO_PASSWORD, first.display_name, first.invite_code, second.display_name,
+            first.display_name, (long long)order_id, first.display_name);
     rc = 0;
 out:
     arena_release(&a);

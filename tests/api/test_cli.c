@@ -88,8 +88,33 @@ static void migrate_and_demo(void **state)
         assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circle_members"), 7);
         assert_int_equal(
             db_scalar(&view, "SELECT COUNT(*) FROM contacts WHERE status = 'accepted'"), 4);
+        /* two promoters, the second invited by the first; a paid order with commission */
+        assert_int_equal(
+            db_scalar(&view, "SELECT COUNT(*) FROM promoters WHERE inviter_id IS NOT NULL"), 1);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM commissions WHERE level = 1"
+                                          " AND status = 'pending' AND amount_fen > 0"),
+                         1);
         db_close(view.db);
     }
+    /* the operator's money commands on the demo */
+    snprintf(args, sizeof args, "ledger check %s", db_arg);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "ledger check: ok (0 problems)"));
+    snprintf(args, sizeof args, "settle %s", db_arg);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "settle: ok, 0 commissions")); /* the order is not complete */
+    snprintf(args, sizeof args, "audit --shop 1 %s", db_arg);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "shop 1: ok"));
+    assert_non_null(strstr(out, "max_chain_depth"));
+    snprintf(args, sizeof args, "audit --json %s", db_arg);
+    assert_int_equal(run(args, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"name\": \"recruiting_commission_fen\""));
+    snprintf(args, sizeof args, "audit --shop x %s", db_arg);
+    assert_int_equal(run(args, NULL, out, sizeof out), 2);
+    snprintf(args, sizeof args, "ledger %s", db_arg);
+    assert_int_equal(run(args, NULL, out, sizeof out), 2);
+    snprintf(args, sizeof args, "demo %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "is there"));
 

@@ -39,7 +39,7 @@
 #define PROMOTERS_MAX 24
 #define ORDERS_MAX 4096
 #define WITHDRAWALS_MAX 1024
-#define VIRTUAL_DAYS_MAX 330 /* sessions last 365 days; later steps keep the clock */
+#define RELOGIN_DAYS 300 /* sessions last 365 days: everyone logs in again before that */
 #define L1_BPS 1000
 #define L2_BPS 500
 #define GIFT_L1 2000
@@ -94,6 +94,7 @@ enum cstatus { C_NONE, C_PENDING, C_AVAILABLE, C_REVERSED, C_WITHHELD };
 enum wstatus { W_REQUESTED, W_APPROVED, W_PAID, W_REJECTED };
 
 struct member {
+    char login[24];
     char *token;
     int64_t user_id;
     int promoter; /* index, or -1 */
@@ -140,6 +141,7 @@ struct withdrawal {
 static char *owner;
 static int64_t shop, walnut, gift, trial_product;
 static int64_t now; /* virtual time: the sum of the clock's advances */
+static int64_t logged_in_at;
 static struct member members[MEMBERS];
 static int n_members;
 static struct promoter promoters[PROMOTERS_MAX];
@@ -215,9 +217,8 @@ static void op_member(void)
     if (n_members == MEMBERS)
         return;
     struct member *m = &members[n_members];
-    char login[24];
-    snprintf(login, sizeof login, "1370000%04d", n_members);
-    m->token = register_user(&S, login, "成员", &m->user_id);
+    snprintf(m->login, sizeof m->login, "1370000%04d", n_members);
+    m->token = register_user(&S, m->login, "成员", &m->user_id);
     m->promoter = m->bound = -1;
     n_members++;
 }
@@ -611,13 +612,38 @@ static void op_withdraw_decide(void)
     }
 }
 
+static char *login(const char *who)
+{
+    struct resp r;
+    call(NULL, "POST", "/api/v1/auth/login",
+         fmt("{\"login\":\"%s\",\"password\":\"%s\"}", who, TEST_PASSWORD), &r);
+    expect_status(&r, 200);
+    char *token = strdup(jstr(r.json, "token"));
+    resp_free(&r);
+    return token;
+}
+
+/* New sessions for everyone, long before the old ones end. */
+static void relogin(void)
+{
+    op = "log in again";
+    free(owner);
+    owner = login("13700009999");
+    for (int i = 0; i < n_members; i++) {
+        free(members[i].token);
+        members[i].token = login(members[i].login);
+    }
+    logged_in_at = now;
+}
+
 static void op_advance(void)
 {
     op = "advance";
     static const int64_t choices[] = {HOUR, 6 * HOUR, DAY, 3 * DAY, 8 * DAY, 11 * DAY};
     int64_t ms = choices[pick(6)];
-    if (now + ms > VIRTUAL_DAYS_MAX * DAY)
-        return;
+    if (now + ms - logged_in_at > RELOGIN_DAYS * DAY)
+        relogin();
+    op = "advance";
     struct resp r;
     call(owner, "POST", "/api/v1/test-clock", fmt("{\"advance_ms\":%lld}", (long long)ms), &r);
     expect_status(&r, 200);

@@ -2,10 +2,10 @@
 
 #include <string.h>
 
+#include "domain/order.h"
 #include "util/clock.h"
 #include "util/limits.h"
 
-#define MS_PER_DAY (24LL * 60 * 60 * 1000)
 #define PROMOTER_ACCOUNTS "('pending', 'available', 'withdrawing')"
 
 /* Runs `sql` with the int64 parameters `p` and reads its first row's columns into v. */
@@ -137,7 +137,7 @@ enum err audit_shop(struct db *db, int64_t shop_id, struct arena *a, struct audi
 
     int64_t now = clock_now_ms();
     int64_t p1[] = {shop_id};
-    int64_t p_since[] = {shop_id, now - 30 * MS_PER_DAY};
+    int64_t p_since[] = {shop_id, now - ORDER_CAP_WINDOW_MS};
     int64_t p_rate[] = {shop_id, PLATFORM_MAX_COMMISSION_BPS};
     int64_t v[4];
     struct audit_finding *f = out->f;

@@ -7,10 +7,9 @@
 #include "domain/audit.h"
 #include "domain/ledger.h"
 #include "domain/order.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/money.h"
-
-#define MS_PER_DAY (24LL * 60 * 60 * 1000)
 
 /* The order's weighted rates: sum of line_fen x bps over its items, per level. */
 static enum err weighted_rates(struct db *db, int64_t order_id, int64_t *w1, int64_t *w2)

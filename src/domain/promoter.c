@@ -8,8 +8,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define MS_PER_DAY (24LL * 60 * 60 * 1000)
-
 static const char *const status_names[] = {"pending", "active", "suspended"};
 
 const char *promoter_status_name(enum promoter_status s)

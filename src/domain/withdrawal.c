@@ -10,7 +10,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-#define MS_PER_DAY (24LL * 60 * 60 * 1000)
 #define CHINA_OFFSET_MS (8LL * 60 * 60 * 1000)
 
 /* Midnight of the China calendar day that `now` falls in, as a UTC instant. */

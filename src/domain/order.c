@@ -510,7 +510,11 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
         snprintf(ref, sizeof ref, "%s", p->reference);
     else
         snprintf(ref, sizeof ref, "%s-%lld", p->provider, (long long)p->order_id);
-    enum err e = db_begin(db, DB_TX_WRITE);
+    /* Hot rows: every payment of a shop adds to the shop's ledger accounts. On
+     * PostgreSQL this runs at READ COMMITTED: the balance updates wait for the
+     * row and add to what is there; the order moves only from the status read
+     * (a conditional update), and the payment is unique by (provider, reference). */
+    enum err e = db_begin(db, DB_TX_WRITE_LOCKED);
     if (e)
         goto done;
     if ((e = load_head(db, p->order_id, &a, &o)))
@@ -551,6 +555,8 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
     db_bind_int64(st, 6, now);
     e = db_step_done(st);
     db_done(st);
+    if (e == ERR_CONFLICT)
+        e = ERR_RETRY; /* the same payment, applied meanwhile: run again to see it */
     char note[160];
     snprintf(note, sizeof note, "%s %s", p->provider, ref);
     if (e == ERR_OK)
@@ -754,7 +760,8 @@ enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t a
     enum err e = note ? check_text(note, note_len, "note", 200, ei) : ERR_OK;
     if (e)
         goto done;
-    if ((e = db_begin(db, DB_TX_WRITE)))
+    /* READ COMMITTED on PostgreSQL, as payment_apply(): the ledger's hot rows */
+    if ((e = db_begin(db, DB_TX_WRITE_LOCKED)))
         goto done;
     if ((e = db_prepare(db, get, &st)))
         goto out;
@@ -780,6 +787,8 @@ enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t a
         db_bind_str(st, 4, "");
     db_bind_int64(st, 5, refund_id);
     e = db_step_done(st);
+    if (e == ERR_OK && db_changes(st) != 1)
+        e = ERR_RETRY; /* decided meanwhile: run again to see how */
     db_done(st);
     char what[64];
     snprintf(what, sizeof what, "%lld fen", (long long)amount);

@@ -162,7 +162,9 @@ enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act
                            "reference is required: the transfer's number");
     else if (act == WITHDRAWAL_REJECT && text)
         e = check_text(text, text_len, "note", 200, ei);
-    if (e || (e = db_begin(db, DB_TX_WRITE)))
+    /* READ COMMITTED on PostgreSQL: payouts touch the shop's ledger rows too; the
+     * status moves only from what was read */
+    if (e || (e = db_begin(db, DB_TX_WRITE_LOCKED)))
         goto done;
     if ((e = withdrawal_get(db, id, &a, &w)))
         goto out;

@@ -721,6 +721,59 @@ static void *race_one(void *arg)
     return NULL;
 }
 
+struct confirm {
+    int64_t order;
+    long status;
+};
+
+static void *confirm_one(void *arg)
+{
+    struct confirm *x = arg;
+    struct resp r;
+    http(&S, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)x->order), owner, NULL,
+         &r);
+    x->status = r.status;
+    resp_free(&r);
+    return NULL;
+}
+
+/* Payments at once all add to the same ledger rows (the shop's, the promoter's): none is
+ * refused as busy, none is lost, and confirming one payment twice at once pays once. */
+static void concurrent_payments(void **state)
+{
+    (void)state;
+    enum { N = 24 };
+    struct promoter p = promoter("热门", NULL);
+    struct member c[4] = {member("连买一"), member("连买二"), member("连买三"), member("连买四")};
+    struct confirm x[N];
+    pthread_t t[N];
+    int64_t first = 0;
+    for (int i = 0; i < N; i++) { /* 20 orders of four buyers, and 4 repeats of the first */
+        x[i].order = i < N - 4 ? order(&c[i % 4], walnut, 1, p.ref) : first;
+        if (!first)
+            first = x[i].order;
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, confirm_one, &x[i]), 0);
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (x[i].status != 200)
+            fprintf(stderr, "confirm %lld: %ld\n", (long long)x[i].order, x[i].status);
+        assert_int_equal(x[i].status, 200);
+    }
+    assert_int_equal(balance(&p.m, "pending_fen"), (N - 4) * 1000);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)first)),
+        1);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'order_paid'"
+                                       " AND ref_id = %lld",
+                                       (long long)first)),
+                     1);
+    free(p.m.token);
+    for (int i = 0; i < 4; i++)
+        free(c[i].token);
+}
+
 /* Withdrawals: minimum, balance, daily limit, approve, pay, reject, and a race of 50. */
 static void withdrawals(void **state)
 {
@@ -979,6 +1032,7 @@ int main(void)
         cmocka_unit_test(no_stockpiling),
         cmocka_unit_test(binding),
         cmocka_unit_test(settle_and_clawback),
+        cmocka_unit_test(concurrent_payments),
         cmocka_unit_test(withdrawals),
         cmocka_unit_test(audit),
         cmocka_unit_test(ledger_check_names_broken_rows),

@@ -169,14 +169,16 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     static const char rows[] =
         "SELECT id, promoter_id, weighted_bps_fen, amount_fen, status FROM commissions"
         " WHERE order_id = ? AND status IN ('pending', 'available') ORDER BY level";
-    static const char upd[] = "UPDATE commissions SET amount_fen = ?, status = ? WHERE id = ?";
+    /* conditional on what was read: a settlement that ran meanwhile makes this rerun */
+    static const char upd[] = "UPDATE commissions SET amount_fen = ?, status = ? WHERE id = ?"
+                              " AND status = ? AND amount_fen = ?";
     struct ledger_entry en[6] = {
         {.kind = LEDGER_EXTERNAL, .amount_fen = amount_fen},
         {.kind = LEDGER_REVENUE, .amount_fen = -amount_fen},
     };
     struct {
-        int64_t id, amount;
-        const char *status;
+        int64_t id, amount, was_amount;
+        const char *status, *was;
     } change[2];
     size_t n = 2, changes = 0;
     int64_t back = 0, net = o->total_fen - o->refunded_fen;
@@ -203,6 +205,8 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
         back += amount - want;
         change[changes].id = id;
         change[changes].amount = want;
+        change[changes].was_amount = amount;
+        change[changes].was = pending ? "pending" : "available";
         change[changes].status = want == 0 && pending ? "reversed"
                                  : pending            ? "pending"
                                                       : "available";
@@ -217,7 +221,11 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
         db_bind_int64(st, 1, change[i].amount);
         db_bind_str(st, 2, change[i].status);
         db_bind_int64(st, 3, change[i].id);
+        db_bind_str(st, 4, change[i].was);
+        db_bind_int64(st, 5, change[i].was_amount);
         e = db_step_done(st);
+        if (e == ERR_OK && db_changes(st) != 1)
+            e = ERR_RETRY;
         db_done(st);
         if (e)
             return e;

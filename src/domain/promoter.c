@@ -499,6 +499,8 @@ static enum err bind_if_free(struct db *db, int64_t shop_id, int64_t customer, i
     }
     e = db_step_done(st);
     db_done(st);
+    if (e == ERR_CONFLICT)
+        e = ERR_RETRY; /* bound by a racing request: run again to see by whom */
     if (e == ERR_OK)
         e = history(db, shop_id, customer, promoter, exists ? "replaced" : "bound", now, expires);
     *bound = e == ERR_OK;

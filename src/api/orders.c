@@ -236,18 +236,27 @@ enum err api_order_create(struct req *r)
     return ERR_OK;
 }
 
-/* The order, if the caller is its buyer or runs its shop (else 404). */
+/*
+ * The order, if the caller is its buyer or runs its shop (else 404). With a
+ * NULL `o` only who may act is looked up (actions load what they need).
+ */
 static enum err visible_order(struct req *r, int64_t id, struct order *o, bool *buyer,
                               enum shop_role *role)
 {
-    enum err e = order_get(r->db, id, &r->arena, o);
+    int64_t shop_id = 0, buyer_id = 0;
+    enum err e =
+        o ? order_get(r->db, id, &r->arena, o) : order_parties(r->db, id, &shop_id, &buyer_id);
+    if (!e && o) {
+        shop_id = o->shop_id;
+        buyer_id = o->buyer_id;
+    }
     if (!e)
-        e = api_shop_role_of(r, o->shop_id, role);
+        e = api_shop_role_of(r, shop_id, role);
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, NULL, "no such order");
     if (e)
         return e;
-    *buyer = o->buyer_id == r->user.user_id;
+    *buyer = buyer_id == r->user.user_id;
     if (!*buyer && *role == SHOP_ROLE_NONE)
         return req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
     return ERR_OK;
@@ -313,23 +322,23 @@ enum err api_shop_orders(struct req *r)
     return e ? e : list(r, &f);
 }
 
-/* The order for a shop-side action: 404 unless the caller runs its shop. */
-static enum err shop_order(struct req *r, int64_t id, struct order *o)
+/* A shop-side action on an order: 404 unless the caller runs its shop. */
+static enum err shop_order(struct req *r, int64_t id)
 {
     bool buyer;
     enum shop_role role;
-    enum err e = visible_order(r, id, o, &buyer, &role);
+    enum err e = visible_order(r, id, NULL, &buyer, &role);
     if (!e && role == SHOP_ROLE_NONE)
         e = req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
     return e;
 }
 
-/* The order for a buyer-side action: 404 unless the caller bought it. */
-static enum err buyer_order(struct req *r, int64_t id, struct order *o)
+/* A buyer-side action on an order: 404 unless the caller bought it. */
+static enum err buyer_order(struct req *r, int64_t id)
 {
     bool buyer;
     enum shop_role role;
-    enum err e = visible_order(r, id, o, &buyer, &role);
+    enum err e = visible_order(r, id, NULL, &buyer, &role);
     if (!e && !buyer)
         e = req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
     return e;
@@ -339,11 +348,10 @@ enum err api_order_confirm_payment(struct req *r)
 {
     static const char *const fields[] = {"reference", "amount_fen", NULL};
     int64_t id = req_param_id(r, 0);
-    struct order o;
     const char *ref = NULL;
     size_t ref_len = 0;
     struct payment p = {.provider = "offline", .order_id = id, .actor_id = r->user.user_id};
-    enum err e = shop_order(r, id, &o);
+    enum err e = shop_order(r, id);
     if (!e && r->json)
         e = req_body(r, fields);
     if (!e)
@@ -362,10 +370,9 @@ enum err api_order_ship(struct req *r)
 {
     static const char *const fields[] = {"carrier", "tracking", NULL};
     int64_t id = req_param_id(r, 0);
-    struct order o;
     const char *carrier = NULL, *tracking = NULL;
     size_t cl = 0, tl = 0;
-    enum err e = shop_order(r, id, &o);
+    enum err e = shop_order(r, id);
     if (!e)
         e = req_body(r, fields);
     if (!e)
@@ -380,8 +387,7 @@ enum err api_order_ship(struct req *r)
 enum err api_order_receive(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
-    struct order o;
-    enum err e = buyer_order(r, id, &o);
+    enum err e = buyer_order(r, id);
     if (!e)
         e = order_receive(r->db, id, r->user.user_id, &r->ei);
     return e ? e : reply_order(r, id);
@@ -391,12 +397,11 @@ enum err api_order_cancel(struct req *r)
 {
     static const char *const fields[] = {"reason", NULL};
     int64_t id = req_param_id(r, 0);
-    struct order o;
     bool buyer;
     enum shop_role role;
     const char *reason = NULL;
     size_t len = 0;
-    enum err e = visible_order(r, id, &o, &buyer, &role);
+    enum err e = visible_order(r, id, NULL, &buyer, &role);
     if (!e && r->json)
         e = req_body(r, fields);
     if (!e)
@@ -415,10 +420,9 @@ enum err api_refund_request(struct req *r)
 {
     static const char *const fields[] = {"amount_fen", "reason", NULL};
     int64_t id = req_param_id(r, 0), amount = 0, refund_id = 0;
-    struct order o;
     const char *reason = NULL;
     size_t len = 0;
-    enum err e = buyer_order(r, id, &o);
+    enum err e = buyer_order(r, id);
     if (!e)
         e = req_body(r, fields);
     if (!e)

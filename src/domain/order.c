@@ -138,6 +138,19 @@ static enum err load_items(struct db *db, struct arena *a, struct order *o)
     return e;
 }
 
+enum err order_parties(struct db *db, int64_t id, int64_t *shop_id, int64_t *buyer_id)
+{
+    static const char sql[] = "SELECT shop_id, buyer_id FROM orders WHERE id = ?";
+    struct db_stmt *st = NULL;
+    enum err e = db_row_by_id(db, sql, id, &st);
+    if (e)
+        return e;
+    *shop_id = db_col_int64(st, 0);
+    *buyer_id = db_col_int64(st, 1);
+    db_done(st);
+    return ERR_OK;
+}
+
 enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char ev[] = "SELECT at, kind, from_status, to_status, actor_id, note"

@@ -1010,6 +1010,18 @@ static void bad_input_and_authorization(void **state)
     http(&S, "POST", fmt("/api/v1/withdrawals/%lld/pay", (long long)w), outsider,
          "{\"reference\":\"ok\"}", &r);
     expect_err(&r, 404, "not_found", NULL);
+    char longnote[700];
+    memset(longnote, 'n', sizeof longnote - 1);
+    longnote[sizeof longnote - 1] = '\0';
+    http(&S, "POST", fmt("/api/v1/withdrawals/%lld/reject", (long long)w), owner,
+         fmt("{\"note\":\"%s\"}", longnote), &r);
+    expect_err(&r, 400, "invalid_value", "note");
+    http(&S, "POST", fmt("/api/v1/withdrawals/%lld/approve", (long long)w), owner, "{\"x\":1}", &r);
+    expect_err(&r, 400, "unknown_field", "x");
+    http(&S, "POST", "/api/v1/withdrawals/999999/approve", owner, NULL, &r);
+    expect_err(&r, 404, "not_found", NULL);
+    http(&S, "POST", "/api/v1/promoters/999999/suspend", owner, NULL, &r);
+    expect_err(&r, 404, "not_found", NULL);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM withdrawals WHERE id = %lld AND"
                                        " status = 'requested'",
                                        (long long)w)),

@@ -613,22 +613,36 @@ enum err promoter_open_link(struct db *db, const char *token, int64_t visitor, s
                             struct landing *out)
 {
     struct promoter p;
+    int64_t current = 0;
+    bool exists = false, write = false;
     memset(out, 0, sizeof *out);
-    enum err e = db_begin(db, visitor ? DB_TX_WRITE : DB_TX_READ);
-    if (e)
-        return e;
-    if ((e = by_token(db, token, a, &p)))
-        goto out;
-    out->shop_id = p.shop_id;
-    out->promoter_id = p.id;
-    out->promoter_name = p.display_name;
-    if (visitor && visitor != p.user_id)
-        e = bind_if_free(db, p.shop_id, visitor, p.id, clock_now_ms(), &out->bound);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+    /* Links are opened far more often than they bind: a read first, and a write
+     * transaction only when a binding is to be made. */
+    for (int pass = 0; pass < 2; pass++) {
+        enum err e = db_begin(db, write ? DB_TX_WRITE : DB_TX_READ);
+        if (e)
+            return e;
+        e = by_token(db, token, a, &p);
+        bool self = e == ERR_OK && visitor == p.user_id;
+        if (e == ERR_OK && visitor && !self && !write)
+            e = bound_promoter(db, p.shop_id, visitor, clock_now_ms(), &current, &exists);
+        if (e == ERR_OK && visitor && !self && write)
+            e = bind_if_free(db, p.shop_id, visitor, p.id, clock_now_ms(), &out->bound);
+        if (e == ERR_OK) {
+            out->shop_id = p.shop_id;
+            out->promoter_id = p.id;
+            out->promoter_name = p.display_name;
+            if (!write)
+                out->bound = current && current == p.id;
+            e = db_commit(db);
+        }
+        db_rollback(db);
+        /* RULE: BINDING - nobody holds the visitor: bind them, in a write transaction */
+        if (e || write || !visitor || self || current)
+            return e;
+        write = true;
+    }
+    return ERR_OK;
 }
 
 enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,

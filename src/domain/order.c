@@ -151,7 +151,7 @@ enum err order_parties(struct db *db, int64_t id, int64_t *shop_id, int64_t *buy
     return ERR_OK;
 }
 
-enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
+static enum err order_read(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char ev[] = "SELECT at, kind, from_status, to_status, actor_id, note"
                              " FROM order_events WHERE order_id = ? ORDER BY id LIMIT 100";
@@ -197,6 +197,18 @@ enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
     }
     db_done(st);
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
+}
+
+enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
+{
+    if (db_in_tx(db))
+        return order_read(db, id, a, o);
+    /* one snapshot for the four reads (and one lock and cache check, not four) */
+    enum err e = db_begin(db, DB_TX_READ);
+    if (!e)
+        e = order_read(db, id, a, o);
+    db_rollback(db);
+    return e;
 }
 
 static enum err add_event(struct db *db, const struct order *o, const char *kind,

@@ -989,6 +989,20 @@ static void bad_input_and_authorization(void **state)
     expect_err(&r, 400, "invalid_value", "shop_id");
     http(&S, "GET", "/api/v1/me/binding", outsider, NULL, &r);
     expect_err(&r, 400, "missing_field", "shop_id");
+    http(&S, "GET", "/api/v1/me/withdrawals", outsider, NULL, &r);
+    expect_err(&r, 400, "missing_field", "shop_id");
+    http(&S, "GET", fmt("/api/v1/me/withdrawals?shop_id=%lld", (long long)shop), outsider, NULL,
+         &r);
+    expect_err(&r, 404, "not_found", "shop_id");
+    http(&S, "GET", fmt("/api/v1/shops/%lld/ledger?limit=0", (long long)shop), owner, NULL, &r);
+    expect_err(&r, 400, "out_of_range", "limit");
+    http(&S, "GET", fmt("/api/v1/shops/%lld/promoters?cursor=nope", (long long)shop), owner, NULL,
+         &r);
+    expect_err(&r, 400, "invalid_value", "cursor");
+    http(&S, "GET", "/api/v1/shops/999999/promoter-terms", NULL, NULL, &r);
+    expect_err(&r, 404, "not_found", NULL);
+    http(&S, "GET", "/api/v1/me/commissions?limit=500", outsider, NULL, &r);
+    expect_err(&r, 400, "out_of_range", "limit");
     http(&S, "POST", fmt("/api/v1/shops/%lld/trials", (long long)shop), owner,
          fmt("{\"user_id\":1,\"product_id\":%lld,\"extra\":1}", (long long)trial_product), &r);
     expect_err(&r, 400, "unknown_field", "extra");

@@ -220,11 +220,11 @@ struct balance {
 
 static enum err balance_of(struct req *r, int64_t shop_id, int64_t promoter_id, struct balance *b)
 {
-    enum err e = ledger_balance(r->db, shop_id, LEDGER_PENDING, promoter_id, &b->pending);
-    if (!e)
-        e = ledger_balance(r->db, shop_id, LEDGER_AVAILABLE, promoter_id, &b->available);
-    if (!e)
-        e = ledger_balance(r->db, shop_id, LEDGER_WITHDRAWING, promoter_id, &b->withdrawing);
+    struct ledger_promoter_balance lb;
+    enum err e = ledger_promoter_balance(r->db, shop_id, promoter_id, &lb);
+    b->pending = lb.pending;
+    b->available = lb.available;
+    b->withdrawing = lb.withdrawing;
     if (!e)
         e = withdrawal_paid_total(r->db, promoter_id, &b->withdrawn);
     return e;

@@ -319,7 +319,10 @@ static int64_t pg_col_int64(struct db_stmt *st, int col)
     struct pg_stmt *s = (struct pg_stmt *)st;
     if (PQgetisnull(s->res, s->row, col))
         return 0;
-    return strtoll(PQgetvalue(s->res, s->row, col), NULL, 10);
+    const char *v = PQgetvalue(s->res, s->row, col);
+    if (PQftype(s->res, col) == 16) /* boolean ('t'/'f'), as SQLite's 1/0 */
+        return v[0] == 't';
+    return strtoll(v, NULL, 10);
 }
 
 static const char *pg_col_text(struct db_stmt *st, int col, size_t *len)

@@ -63,8 +63,8 @@ static enum err sold_recently(struct db *db, int64_t shop_id, int64_t promoter_i
                               bool *yes)
 {
     static const char sql[] =
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM orders WHERE promoter_id = ? AND shop_id = ?"
-        " AND paid_at >= ? AND status <> 'refunded' AND status <> 'cancelled') THEN 1 ELSE 0 END";
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE promoter_id = ? AND shop_id = ?"
+        " AND paid_at >= ? AND status <> 'refunded' AND status <> 'cancelled')";
     struct db_stmt *st = NULL;
     bool row = false;
     enum err e = db_prepare(db, sql, &st);

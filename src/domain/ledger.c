@@ -130,21 +130,27 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
     return e;
 }
 
-enum err ledger_balance(struct db *db, int64_t shop_id, enum ledger_kind kind, int64_t promoter_id,
-                        int64_t *fen)
+enum err ledger_promoter_balance(struct db *db, int64_t shop_id, int64_t promoter_id,
+                                 struct ledger_promoter_balance *out)
 {
-    static const char sql[] = "SELECT balance_fen FROM ledger_accounts"
-                              " WHERE shop_id = ? AND kind = ? AND promoter_id = ?";
+    static const char sql[] = "SELECT kind, balance_fen FROM ledger_accounts"
+                              " WHERE shop_id = ? AND promoter_id = ?"
+                              " AND kind IN ('pending', 'available', 'withdrawing')";
     struct db_stmt *st = NULL;
     bool row = false;
+    memset(out, 0, sizeof *out);
     enum err e = db_prepare(db, sql, &st);
     if (e)
         return e;
     db_bind_int64(st, 1, shop_id);
-    db_bind_str(st, 2, kind_names[kind]);
-    db_bind_int64(st, 3, per_promoter(kind) ? promoter_id : 0);
-    e = db_step(st, &row);
-    *fen = e == ERR_OK && row ? db_col_int64(st, 0) : 0;
+    db_bind_int64(st, 2, promoter_id);
+    while ((e = db_step(st, &row)) == ERR_OK && row) {
+        const char *kind = db_col_text(st, 0, NULL);
+        int64_t *to = !strcmp(kind, "pending")     ? &out->pending
+                      : !strcmp(kind, "available") ? &out->available
+                                                   : &out->withdrawing;
+        *to = db_col_int64(st, 1);
+    }
     db_done(st);
     return e;
 }
@@ -155,7 +161,7 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
     static const char txns[] = "SELECT id, kind, ref_id, memo, created_at FROM ledger_txns"
                                " WHERE shop_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
     static const char lines[] =
-        "SELECT e.account_id, a.kind, a.promoter_id, e.amount_fen FROM ledger_entries e"
+        "SELECT a.kind, a.promoter_id, e.amount_fen FROM ledger_entries e"
         " JOIN ledger_accounts a ON a.id = e.account_id WHERE e.txn_id = ? ORDER BY e.id";
     struct db_stmt *st = NULL;
     bool row = false;
@@ -196,10 +202,9 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
         db_bind_int64(st, 1, x->id);
         while ((e = db_step(st, &row)) == ERR_OK && row && x->n_lines < LEDGER_ENTRIES_MAX) {
             struct ledger_line *l = &x->lines[x->n_lines++];
-            l->account_id = db_col_int64(st, 0);
-            l->account = arena_strdup(a, db_col_text(st, 1, NULL));
-            l->promoter_id = db_col_int64(st, 2);
-            l->amount_fen = db_col_int64(st, 3);
+            l->account = arena_strdup(a, db_col_text(st, 0, NULL));
+            l->promoter_id = db_col_int64(st, 1);
+            l->amount_fen = db_col_int64(st, 2);
             if (!l->account)
                 e = ERR_TOO_LARGE;
         }

@@ -62,12 +62,14 @@ MUST_CHECK enum err ledger_post(struct db *db, int64_t shop_id, const char *kind
                                 const char *memo, const struct ledger_entry *e, size_t n,
                                 int64_t now);
 
-/* A promoter's cached balance of one account (0 when it has none yet). */
-MUST_CHECK enum err ledger_balance(struct db *db, int64_t shop_id, enum ledger_kind kind,
-                                   int64_t promoter_id, int64_t *fen);
+/* A promoter's cached balances in a shop (0 for an account not opened yet). */
+struct ledger_promoter_balance {
+    int64_t pending, available, withdrawing;
+};
+MUST_CHECK enum err ledger_promoter_balance(struct db *db, int64_t shop_id, int64_t promoter_id,
+                                            struct ledger_promoter_balance *out);
 
 struct ledger_line {
-    int64_t account_id;
     const char *account; /* kind */
     int64_t promoter_id; /* 0: a shop account */
     int64_t amount_fen;

@@ -164,9 +164,9 @@ static enum err by_invite_code(struct db *db, int64_t shop_id, const char *code,
 static enum err has_experience(struct db *db, int64_t shop_id, int64_t user_id, bool *yes)
 {
     static const char sql[] =
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM orders WHERE shop_id = ? AND buyer_id = ?"
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ? AND buyer_id = ?"
         " AND delivered_at IS NOT NULL AND status <> 'refunded')"
-        " OR EXISTS (SELECT 1 FROM trials WHERE shop_id = ? AND user_id = ?) THEN 1 ELSE 0 END";
+        " OR EXISTS (SELECT 1 FROM trials WHERE shop_id = ? AND user_id = ?)";
     struct db_stmt *st = NULL;
     bool row = false;
     enum err e = db_prepare(db, sql, &st);

@@ -246,6 +246,24 @@ static void changes_count(void **state)
     db_done(st);
 }
 
+/* A truth value reads as 1 or 0 on both stores (PostgreSQL returns booleans as 't'/'f'). */
+static void booleans_read_as_integers(void **state)
+{
+    struct fixture *f = *state;
+    insert(f->db, 5, "b1", NULL);
+    static const char sql[] = "SELECT EXISTS (SELECT 1 FROM t WHERE n = 5),"
+                              " EXISTS (SELECT 1 FROM t WHERE n = 6), 1 = 1";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    assert_int_equal(db_prepare(f->db, sql, &st), ERR_OK);
+    assert_int_equal(db_step(st, &row), ERR_OK);
+    assert_true(row);
+    assert_int_equal(db_col_int64(st, 0), 1);
+    assert_int_equal(db_col_int64(st, 1), 0);
+    assert_int_equal(db_col_int64(st, 2), 1);
+    db_done(st);
+}
+
 struct writer {
     const char *url;
     int increments;
@@ -375,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unique_violation_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(nested_use_of_one_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(booleans_read_as_integers, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_once, setup, teardown),
         cmocka_unit_test(dialect_mapping),

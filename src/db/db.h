@@ -53,6 +53,8 @@ struct db_options {
      * commit returns only once durable; one fsync serves many commits.
      */
     bool group_commit;
+    /* group commit: the log size that starts a checkpoint; 0 is 16 MiB (tests set less) */
+    int64_t checkpoint_bytes;
 };
 
 MUST_CHECK enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei);

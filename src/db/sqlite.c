@@ -15,7 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
+#include <stdatomic.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +53,14 @@ struct sqlite_db {
 };
 
 /*
+ * SQLite has one writer at a time. Within this process, writers queue on a
+ * mutex instead of polling through SQLite's busy handler, whose sleeps (up to
+ * 100 ms each) would otherwise decide throughput and tail latency. Other
+ * processes (CLI commands) still meet the busy timeout.
+ */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
  * Group commit. Connections opened with group_commit commit with
  * synchronous=OFF: COMMIT only write()s the WAL frames. The committer then
  * takes a ticket and waits; the syncer thread fdatasync()s the WAL file and
@@ -75,21 +83,53 @@ static bool gc_stop;
 static pthread_t gc_thread;
 static char gc_db_path[512];
 static struct sq_conn gc_writer; /* used only under write_lock */
+static int64_t gc_checkpoint_bytes;
+static int64_t gc_page_size = 4096;
+static _Atomic int64_t gc_log_bytes; /* in the log since it last started over */
+
+/* The writer's commit hook: how much the log holds (its file keeps its size). */
+static int gc_log_hook(void *arg, sqlite3 *h, const char *db, int frames)
+{
+    (void)arg, (void)h, (void)db;
+    atomic_store(&gc_log_bytes, frames * gc_page_size);
+    return SQLITE_OK;
+}
+
+/*
+ * A passive checkpoint copies the log into the database while writers go on,
+ * but under steady writes it never catches up, and SQLite rewinds the log
+ * only once every frame is copied: the log would grow without bound (1.2 GB
+ * in a 40 s order bench), and with it every fsync (the file's size changes)
+ * and every reader's search of the log. So the bulk is copied passively, then
+ * the in-process writers are held on write_lock while a RESTART checkpoint
+ * copies the rest and waits for readers to leave the log; the next writer
+ * starts the log again from its beginning, overwriting it in place. A reader
+ * in another process that stays longer than GC_RESTART_WAIT_MS defers the
+ * restart to the next round rather than stall the writers.
+ */
+#define GC_RESTART_WAIT_MS 200
 
 static void gc_checkpoint(sqlite3 **ck)
 {
-    char wal[sizeof gc_db_path + 8];
-    struct stat st;
-    snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
-    if (stat(wal, &st) != 0 || st.st_size < GC_CHECKPOINT_BYTES)
+    if (atomic_load(&gc_log_bytes) < gc_checkpoint_bytes)
         return;
     if (!*ck && sqlite3_open_v2(gc_db_path, ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                 NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(*ck, 5000);
         sqlite3_exec(*ck, "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
     }
-    if (*ck)
-        sqlite3_exec(*ck, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+    if (!*ck)
+        return;
+    int log_frames = 0, copied = 0;
+    sqlite3_busy_timeout(*ck, 5000);
+    sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    sqlite3_busy_timeout(*ck, GC_RESTART_WAIT_MS);
+    pthread_mutex_lock(&write_lock);
+    int rc = sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &copied);
+    pthread_mutex_unlock(&write_lock);
+    if (rc == SQLITE_OK)
+        atomic_store(&gc_log_bytes, 0); /* until the next commit says otherwise */
+    else
+        LOG(LOG_INFO, "wal_restart_deferred", "rc=%d frames=%d copied=%d", rc, log_frames, copied);
 }
 
 static void *gc_syncer(void *arg)
@@ -143,6 +183,12 @@ static enum err gc_open_writer(const char *path)
     }
     sqlite3_busy_timeout(gc_writer.h, 5000);
     sqlite3_extended_result_codes(gc_writer.h, 1);
+    sqlite3_stmt *ps = NULL;
+    if (sqlite3_prepare_v2(gc_writer.h, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
+        sqlite3_step(ps) == SQLITE_ROW)
+        gc_page_size = sqlite3_column_int64(ps, 0);
+    sqlite3_finalize(ps);
+    sqlite3_wal_hook(gc_writer.h, gc_log_hook, NULL);
     stmt_cache_init(&gc_writer.cache);
     gc_writer.busy = 0;
     return ERR_OK;
@@ -157,12 +203,13 @@ static void gc_close_writer(void)
     gc_writer.h = NULL;
 }
 
-static enum err gc_attach(const char *path)
+static enum err gc_attach(const char *path, int64_t checkpoint_bytes)
 {
     enum err e = ERR_OK;
     pthread_mutex_lock(&gc_lock);
     if (gc_users == 0) {
         snprintf(gc_db_path, sizeof gc_db_path, "%s", path);
+        gc_checkpoint_bytes = checkpoint_bytes > 0 ? checkpoint_bytes : GC_CHECKPOINT_BYTES;
         gc_stop = false;
         e = gc_open_writer(path);
         if (e == ERR_OK && pthread_create(&gc_thread, NULL, gc_syncer, NULL) != 0) {
@@ -302,7 +349,7 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
         db_sqlite_driver.close(&d->base);
         return e;
     }
-    if (d->group_commit && gc_attach(path) != ERR_OK) {
+    if (d->group_commit && gc_attach(path, opt->checkpoint_bytes) != ERR_OK) {
         enum err e =
             err_set(ei, ERR_UNAVAILABLE, "db", "cannot start the commit syncer for %s", path);
         db_sqlite_driver.close(&d->base);
@@ -464,14 +511,6 @@ static void sq_done(struct db_stmt *st)
         free(s);
     }
 }
-
-/*
- * SQLite has one writer at a time. Within this process, writers queue on a
- * mutex instead of polling through SQLite's busy handler, whose sleeps (up to
- * 100 ms each) would otherwise decide throughput and tail latency. Other
- * processes (CLI commands) still meet the busy timeout.
- */
-static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void release_write_lock(struct sqlite_db *d)
 {

@@ -153,12 +153,17 @@ static enum err read_items(struct req *r, struct order_item_in **out, size_t *n)
     return ERR_OK;
 }
 
-/* Drops a claim so that the same key may be tried again; a failure is only logged (the
- * claim goes stale by itself after IDEM_STALE_MS). */
-static void release(struct req *r, const char *key)
+static enum err in_flight(struct req *r)
 {
-    if (idem_release(r->db, r->user.user_id, key) != ERR_OK)
-        LOG(LOG_WARN, "idempotency_release_failed", "user_id=%lld", (long long)r->user.user_id);
+    return req_fail(r, ERR_IDEMPOTENCY_IN_FLIGHT, "Idempotency-Key",
+                    "a request with this Idempotency-Key is still being handled");
+}
+
+static const char *render_refusal(void *ctx, enum err e, struct arena *a)
+{
+    (void)a; /* as render() */
+    json_t *body = req_error_json(ctx, e);
+    return body ? json_dumps(body, JSON_DUMP_FLAGS) : NULL;
 }
 
 enum err api_order_create(struct req *r)
@@ -192,45 +197,30 @@ enum err api_order_create(struct req *r)
     in.items = items;
     in.share_token = token;
 
-    enum idem_state state;
-    int status = 0;
-    const char *stored = NULL;
     idem_hash(r->body, r->body_len, hash);
-    if ((e = idem_claim(r->db, r->user.user_id, key, hash, &r->arena, &state, &status, &stored)))
-        return e;
-    switch (state) {
+    if (!idem_hold(r->user.user_id, key))
+        return in_flight(r);
+    int64_t id = 0;
+    struct order_idem idem = {
+        .key = key, .hash = hash, .render = render, .refusal = render_refusal, .ctx = r};
+    e = order_create(r->db, &in, &idem, &r->arena, &id, &r->ei);
+    idem_unhold(r->user.user_id, key);
+    if (e)
+        return e; /* a refusal was stored as rendered here, and is answered the same */
+    switch (idem.state) {
     case IDEM_REPLAY:
-        r->status = status;
-        r->raw_body = stored;
-        r->raw_len = strlen(stored);
         r->replayed = "true";
-        return ERR_OK;
+        break;
     case IDEM_MISMATCH:
         return req_fail(r, ERR_IDEMPOTENCY_MISMATCH, "Idempotency-Key",
                         "this Idempotency-Key was used with a different request");
     case IDEM_IN_FLIGHT:
-        return req_fail(r, ERR_IDEMPOTENCY_IN_FLIGHT, "Idempotency-Key",
-                        "a request with this Idempotency-Key is still being handled");
+        return in_flight(r);
     case IDEM_NEW:
         break;
     }
-    int64_t id = 0;
-    struct order_idem idem = {.key = key, .render = render, .ctx = r};
-    e = order_create(r->db, &in, &idem, &r->arena, &id, &r->ei);
-    if (e && err_status(e) < 500) {
-        /* a refusal is an answer too: the same request gets it again */
-        json_t *body = req_error_json(r, e);
-        char *text = body ? json_dumps(body, JSON_DUMP_FLAGS) : NULL;
-        if (!text || idem_store(r->db, r->user.user_id, key, err_status(e), text) != ERR_OK)
-            release(r, key);
-        return e;
-    }
-    if (e) {
-        release(r, key); /* worth retrying with the same key */
-        return e;
-    }
     /* the answer is what the idempotency record stores, rendered once inside the create */
-    r->status = 201;
+    r->status = idem.status;
     r->raw_body = idem.rendered;
     r->raw_len = strlen(idem.rendered);
     return ERR_OK;

@@ -1,8 +1,11 @@
 #include "domain/idempotency.h"
 
+#include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "util/arena.h"
 #include "util/clock.h"
 
 bool idem_key_valid(const char *key)
@@ -23,6 +26,48 @@ void idem_hash(const char *body, size_t len, char out[65])
     sodium_bin2hex(out, 65, d, sizeof d);
 }
 
+/*
+ * Requests being served, by (user, key). A handful at a time (one per
+ * server thread at most), so a short array under a mutex.
+ */
+struct held {
+    int64_t user_id;
+    char key[IDEM_KEY_MAX + 1];
+};
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct held *held;
+static size_t n_held, cap_held;
+
+bool idem_hold(int64_t user_id, const char *key)
+{
+    bool ok = true;
+    pthread_mutex_lock(&held_lock);
+    for (size_t i = 0; i < n_held && ok; i++)
+        ok = !(held[i].user_id == user_id && strcmp(held[i].key, key) == 0);
+    if (ok) {
+        if (n_held == cap_held) {
+            cap_held = cap_held ? cap_held * 2 : 64;
+            held = xrealloc(held, cap_held * sizeof *held);
+        }
+        held[n_held].user_id = user_id;
+        snprintf(held[n_held].key, sizeof held[n_held].key, "%s", key);
+        n_held++;
+    }
+    pthread_mutex_unlock(&held_lock);
+    return ok;
+}
+
+void idem_unhold(int64_t user_id, const char *key)
+{
+    pthread_mutex_lock(&held_lock);
+    for (size_t i = 0; i < n_held; i++)
+        if (held[i].user_id == user_id && strcmp(held[i].key, key) == 0) {
+            held[i] = held[--n_held];
+            break;
+        }
+    pthread_mutex_unlock(&held_lock);
+}
+
 enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
                     struct arena *a, enum idem_state *state, int *status, const char **response)
 {
@@ -35,11 +80,9 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
     struct db_stmt *st = NULL;
     bool row = false;
     int64_t now = clock_now_ms();
-    enum err e = db_begin(db, DB_TX_WRITE);
+    enum err e = db_prepare(db, get, &st);
     if (e)
         return e;
-    if ((e = db_prepare(db, get, &st)))
-        goto out;
     db_bind_int64(st, 1, user_id);
     db_bind_str(st, 2, key);
     e = db_step(st, &row);
@@ -57,36 +100,31 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
             *state = now - at < IDEM_STALE_MS ? IDEM_IN_FLIGHT : IDEM_NEW;
     }
     db_done(st);
-    if (e)
-        goto out;
-    if (row && *state == IDEM_NEW) { /* a stale claim: its request never finished */
+    if (e || (row && *state != IDEM_NEW))
+        return e;
+    if (row) { /* a stale claim: its request never finished */
         if ((e = db_prepare(db, retake, &st)))
-            goto out;
+            return e;
         db_bind_int64(st, 1, now);
         db_bind_int64(st, 2, user_id);
         db_bind_str(st, 3, key);
         e = db_step_done(st);
         db_done(st);
-    } else if (!row) {
-        if ((e = db_prepare(db, ins, &st)))
-            goto out;
-        db_bind_int64(st, 1, user_id);
-        db_bind_str(st, 2, key);
-        db_bind_str(st, 3, hash);
-        db_bind_int64(st, 4, now);
-        e = db_step_done(st);
-        db_done(st);
-        *state = IDEM_NEW;
-        if (e == ERR_CONFLICT) { /* a twin request claimed it a moment ago */
-            *state = IDEM_IN_FLIGHT;
-            e = ERR_OK;
-            goto out;
-        }
+        return e;
     }
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
+    if ((e = db_prepare(db, ins, &st)))
+        return e;
+    db_bind_int64(st, 1, user_id);
+    db_bind_str(st, 2, key);
+    db_bind_str(st, 3, hash);
+    db_bind_int64(st, 4, now);
+    e = db_step_done(st);
+    db_done(st);
+    *state = IDEM_NEW;
+    if (e == ERR_CONFLICT) { /* another process's twin request holds it */
+        *state = IDEM_IN_FLIGHT;
+        e = ERR_OK;
+    }
     return e;
 }
 
@@ -103,21 +141,6 @@ enum err idem_store(struct db *db, int64_t user_id, const char *key, int status,
     db_bind_str(st, 2, response);
     db_bind_int64(st, 3, user_id);
     db_bind_str(st, 4, key);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
-}
-
-enum err idem_release(struct db *db, int64_t user_id, const char *key)
-{
-    static const char sql[] = "DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ?"
-                              " AND state = 'pending'";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    db_bind_str(st, 2, key);
     e = db_step_done(st);
     db_done(st);
     return e;

@@ -1,16 +1,23 @@
 /*
  * idempotency.h - Idempotency-Key records for creates (POST /orders).
  *
- * Owns idempotency_keys, keyed by (member, key). idem_claim() runs in its
- * own transaction and decides what a request with a key may do:
- *   IDEM_NEW       - first use: go ahead; store the answer with idem_store()
- *                    inside the transaction that does the work;
- *   IDEM_REPLAY    - the same key and body were answered: send that answer;
- *   IDEM_MISMATCH  - the key was used with another body: 422;
- *   IDEM_IN_FLIGHT - the first request is still being served: 409.
- * A claim whose request never finished (crash) is taken over after
- * IDEM_STALE_MS. idem_release() drops a claim whose request failed in a way
- * worth retrying (5xx). Keys are kept IDEM_KEEP_MS, then purged by a job.
+ * Owns idempotency_keys, keyed by (member, key). A request with a key is
+ * decided in the transaction that does its work, so that a create is one
+ * commit:
+ *   idem_hold()     - first, outside any transaction: false when a request
+ *                     with the same key is running in this process (409);
+ *   idem_claim()    - in the work's write transaction:
+ *     IDEM_NEW       first use: go ahead, and store the answer with
+ *                    idem_store() before committing;
+ *     IDEM_REPLAY    the same key and body were answered: send that answer;
+ *     IDEM_MISMATCH  the key was used with another body: 422;
+ *     IDEM_IN_FLIGHT another process's request holds the key (409);
+ *   idem_unhold()   - when the request is answered.
+ * A work that fails leaves no record (its transaction rolls back), so the
+ * same key may be tried again. A 'pending' record (kept by versions that
+ * claimed in a transaction of their own) counts as in flight until
+ * IDEM_STALE_MS, then is taken over. Keys are kept IDEM_KEEP_MS, then purged
+ * by a job.
  */
 #ifndef QUANZI_DOMAIN_IDEMPOTENCY_H
 #define QUANZI_DOMAIN_IDEMPOTENCY_H
@@ -33,14 +40,20 @@ bool idem_key_valid(const char *key);
 /* hex SHA-256 of the request body into out[65] */
 void idem_hash(const char *body, size_t len, char out[65]);
 
-/* On IDEM_REPLAY, *status and *response (in `a`) hold the stored answer. */
+/* Marks (user, key) as being served in this process; false if it already is. */
+bool idem_hold(int64_t user_id, const char *key);
+void idem_unhold(int64_t user_id, const char *key);
+/*
+ * In the caller's write transaction. On IDEM_REPLAY, *status and *response
+ * (in `a`) hold the stored answer. On IDEM_IN_FLIGHT the transaction may be
+ * unusable (PostgreSQL): roll it back.
+ */
 MUST_CHECK enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
                                struct arena *a, enum idem_state *state, int *status,
                                const char **response);
-/* Stores the answer (in the caller's transaction, or alone). */
+/* Stores the answer, in the claim's transaction. */
 MUST_CHECK enum err idem_store(struct db *db, int64_t user_id, const char *key, int status,
                                const char *response);
-MUST_CHECK enum err idem_release(struct db *db, int64_t user_id, const char *key);
 MUST_CHECK enum err idem_purge(struct db *db, int64_t now_ms, int64_t *deleted);
 
 #endif

@@ -359,6 +359,17 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
      * queue, orders of different buyers do not. */
     if ((e = db_begin(db, DB_TX_WRITE_LOCKED)))
         return e;
+    bool claimed = false; /* a refusal is stored as the key's answer */
+    if (idem && idem->key) {
+        idem->state = IDEM_NEW;
+        e = idem_claim(db, in->buyer_id, idem->key, idem->hash, a, &idem->state, &idem->status,
+                       &idem->rendered);
+        if (e || idem->state != IDEM_NEW)
+            goto out;
+        if ((e = db_exec(db, "SAVEPOINT order_work")))
+            goto out;
+        claimed = true;
+    }
     if ((e = db_prepare(db, lock_buyer, &st)))
         goto out;
     db_bind_int64(st, 1, in->buyer_id);
@@ -481,10 +492,22 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
         }
         if ((e = idem_store(db, in->buyer_id, idem->key, 201, body)))
             goto out;
+        idem->status = 201;
         idem->rendered = body;
     }
     e = db_commit(db);
 out:
+    if (e && claimed && err_status(e) < 500) {
+        /* a refusal is an answer too: the same request gets it again */
+        const char *body = NULL;
+        if (db_exec(db, "ROLLBACK TO SAVEPOINT order_work") == ERR_OK &&
+            (body = idem->refusal(idem->ctx, e, a)) &&
+            idem_store(db, in->buyer_id, idem->key, err_status(e), body) == ERR_OK &&
+            db_commit(db) == ERR_OK) {
+            idem->status = err_status(e);
+            idem->rendered = body;
+        }
+    }
     db_rollback(db);
     if (e == ERR_OK)
         LOG(LOG_INFO, "order_created", "shop_id=%lld order_id=%lld total_fen=%lld",

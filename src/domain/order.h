@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "domain/idempotency.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -118,12 +119,24 @@ struct order {
  * transaction; returns the body (in `a`) or NULL.
  */
 typedef const char *(*order_render_fn)(void *ctx, const struct order *o, struct arena *a);
+/* Renders a refusal (a 4xx `e`, explained in the create's errinfo) the same way. */
+typedef const char *(*order_render_refusal_fn)(void *ctx, enum err e, struct arena *a);
 
+/*
+ * An order created under an Idempotency-Key: the key is claimed, and the
+ * answer (the order, or a refusal) stored, in the create's own transaction.
+ * When `state` comes back other than IDEM_NEW nothing was done: IDEM_REPLAY
+ * carries the stored answer in status and rendered.
+ */
 struct order_idem {
     const char *key; /* NULL: no record */
+    const char *hash;
     order_render_fn render;
+    order_render_refusal_fn refusal;
     void *ctx;
-    const char *rendered; /* out: what was stored, in the caller's arena */
+    enum idem_state state; /* out */
+    int status;            /* out: the answer's status, when one is stored or replayed */
+    const char *rendered;  /* out: the answer, in the caller's arena */
 };
 
 /* Errors name their field: items, address.*, or ERR_OUT_OF_STOCK / ERR_QUANTITY_CAP /

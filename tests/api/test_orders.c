@@ -564,6 +564,7 @@ struct racer {
     int n;
     long status;
     char code[32];
+    int64_t id; /* of the order answered */
 };
 
 static void *race_one(void *arg)
@@ -580,8 +581,59 @@ static void *race_one(void *arg)
     x->status = http_ex(&S, "POST", "/api/v1/orders", x->token, body, hs, &r);
     if (r.json && jstr(r.json, "error.code"))
         snprintf(x->code, sizeof x->code, "%s", jstr(r.json, "error.code"));
+    if (x->status == 201)
+        x->id = jint(r.json, "id");
     resp_free(&r);
     return NULL;
+}
+
+/*
+ * Twins: one request sent 12 times at once with one Idempotency-Key. One
+ * order is made; every other twin is told it is in flight (409) or gets the
+ * stored answer (the same order).
+ */
+static void twins_make_one_order(void **state)
+{
+    (void)state;
+    enum { N = 12 };
+    int64_t p = product(100, NULL);
+    char *twin = register_user(&S, "13100008888", "双击", NULL);
+    pthread_t t[N];
+    struct racer x[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = (struct racer){.token = twin, .product = p, .n = 77777};
+        assert_int_equal(pthread_create(&t[i], NULL, race_one, &x[i]), 0);
+    }
+    int answered = 0, in_flight = 0;
+    int64_t id = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        if (x[i].status == 201) {
+            answered++;
+            if (!id)
+                id = x[i].id;
+            assert_int_equal(x[i].id, id);
+        } else if (x[i].status == 409 && !strcmp(x[i].code, "idempotency_in_flight")) {
+            in_flight++;
+        } else {
+            fprintf(stderr, "twins: %ld %s\n", x[i].status, x[i].code);
+        }
+    }
+    assert_true(answered >= 1);
+    assert_int_equal(answered + in_flight, N);
+    assert_int_equal(stock_of(p), 99);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM order_items WHERE product_id = %lld",
+                                       (long long)p)),
+                     1);
+    assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM idempotency_keys WHERE"
+                                   " idem_key = 'race-77777'"),
+                     1);
+    /* and later the same request is the same order */
+    struct resp r;
+    assert_int_equal(order_with_key(twin, "race-77777", order_body(shop, p, 1), &r), 201);
+    assert_int_equal(jint(r.json, "id"), id);
+    resp_free(&r);
+    free(twin);
 }
 
 /* One buyer races themselves: 10 concurrent orders against a cap of 3 -> exactly 3. */
@@ -672,6 +724,7 @@ int main(void)
         cmocka_unit_test(only_buyer_and_shop_see_and_act),
         cmocka_unit_test(no_oversell_under_a_race),
         cmocka_unit_test(quantity_cap_holds_under_a_race),
+        cmocka_unit_test(twins_make_one_order),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

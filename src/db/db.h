@@ -115,6 +115,14 @@ bool db_in_tx(const struct db *db);
  */
 void db_defer_durable(void);
 void db_await_durable(void);
+/*
+ * From here to db_await_durable(), this thread's reads on SQLite with group
+ * commit run on the shared writer too, under its lock: its page cache is warm,
+ * where a reader connection's is dropped whenever anyone writes. For requests
+ * that write (the server marks every one but GET): their reads are a few
+ * short lookups. Keep slow work out of transactions then. No-op elsewhere.
+ */
+void db_warm_reads(void);
 
 /* Total time spent inside the store by this process, in microseconds. */
 int64_t db_time_us_total(void);

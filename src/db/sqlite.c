@@ -49,6 +49,8 @@ struct sqlite_db {
     struct sq_conn own;
     struct sq_conn *cur; /* own, or the shared writer during a write transaction */
     bool holds_write_lock;
+    bool writing;        /* a write transaction: its commit waits to be durable */
+    bool auto_on_writer; /* a statement outside a transaction runs on the writer */
     bool group_commit;
 };
 
@@ -168,6 +170,7 @@ static void *gc_syncer(void *arg)
 }
 
 static void free_stmt(void *p);
+static void release_write_lock(struct sqlite_db *d);
 
 static enum err gc_open_writer(const char *path)
 {
@@ -241,6 +244,7 @@ static void gc_detach(void)
 }
 
 static _Thread_local bool gc_deferring;
+static _Thread_local bool gc_warm;     /* this request reads on the shared writer too */
 static _Thread_local uint64_t gc_owed; /* this thread's last ticket not yet awaited */
 
 /* Takes a ticket for a commit just written and wakes the syncer. */
@@ -267,9 +271,15 @@ void db_defer_durable(void)
     gc_deferring = true;
 }
 
+void db_warm_reads(void)
+{
+    gc_warm = true;
+}
+
 void db_await_durable(void)
 {
     gc_deferring = false;
+    gc_warm = false;
     if (gc_owed) {
         gc_wait(gc_owed);
         gc_owed = 0;
@@ -405,6 +415,12 @@ static void free_stmt(void *p)
 static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db_stmt **out)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
+    if (gc_warm && d->group_commit && !d->holds_write_lock && d->own.busy == 0 &&
+        sqlite3_get_autocommit(d->own.h)) {
+        pthread_mutex_lock(&write_lock); /* released by sq_done() with its last statement */
+        d->holds_write_lock = d->auto_on_writer = true;
+        d->cur = &gc_writer;
+    }
     struct sq_conn *c = d->cur;
     struct sqlite_stmt *cached = stmt_cache_get(&c->cache, sql);
     struct sqlite_stmt *st = cache ? cached : NULL;
@@ -420,6 +436,8 @@ static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db
     int rc = sqlite3_prepare_v3(c->h, sql, -1, cache ? SQLITE_PREPARE_PERSISTENT : 0, &s, NULL);
     if (rc != SQLITE_OK) {
         LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(c->h), sql);
+        if (d->auto_on_writer && c->busy == 0)
+            release_write_lock(d);
         return ERR_DB;
     }
     struct sqlite_stmt *n = xcalloc(1, sizeof *n);
@@ -501,6 +519,8 @@ static int64_t sq_changes(struct db_stmt *st)
 static void sq_done(struct db_stmt *st)
 {
     struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    struct sqlite_db *d = (struct sqlite_db *)st->db;
+    bool wrote = d->auto_on_writer && !sqlite3_stmt_readonly(s->s);
     sqlite3_reset(s->s);
     sqlite3_clear_bindings(s->s);
     s->conn->busy--;
@@ -510,6 +530,11 @@ static void sq_done(struct db_stmt *st)
         sqlite3_finalize(s->s);
         free(s);
     }
+    if (d->auto_on_writer && d->cur->busy == 0 && sqlite3_get_autocommit(d->cur->h)) {
+        release_write_lock(d);
+        if (wrote) /* it committed by itself: durable before the answer */
+            gc_owed = gc_take_ticket();
+    }
 }
 
 static void release_write_lock(struct sqlite_db *d)
@@ -518,21 +543,28 @@ static void release_write_lock(struct sqlite_db *d)
         /* nothing may touch the shared writer once the lock is gone */
         ASSERT(d->cur->busy == 0);
         d->cur = &d->own;
-        d->holds_write_lock = false;
+        d->holds_write_lock = d->writing = d->auto_on_writer = false;
         pthread_mutex_unlock(&write_lock);
     }
 }
 
+/*
+ * A read transaction of a warm request (db_warm_reads) runs on the shared
+ * writer under the write lock; any other on the thread's own connection.
+ */
 static enum err sq_begin(struct db *db, enum db_tx kind)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    if (kind == DB_TX_READ)
+    ASSERT(!d->holds_write_lock); /* no statement left open across a begin */
+    bool warm = gc_warm && d->group_commit;
+    if (kind == DB_TX_READ && !warm)
         return sq_exec(db, "BEGIN");
     pthread_mutex_lock(&write_lock);
     d->holds_write_lock = true;
+    d->writing = kind != DB_TX_READ;
     if (d->group_commit)
         d->cur = &gc_writer;
-    enum err e = sq_exec(db, "BEGIN IMMEDIATE");
+    enum err e = sq_exec(db, d->writing ? "BEGIN IMMEDIATE" : "BEGIN");
     if (e)
         release_write_lock(d);
     return e;
@@ -541,7 +573,7 @@ static enum err sq_begin(struct db *db, enum db_tx kind)
 static enum err sq_commit(struct db *db)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    bool wrote = d->holds_write_lock;
+    bool wrote = d->writing;
     enum err e = sq_exec(db, "COMMIT");
     if (e != ERR_OK)
         return e; /* db_commit() rolls back, which releases the lock */

@@ -211,6 +211,8 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     jsonmem_use(&r->arena);
     log_set_request_id(r->rid);
     db_defer_durable();
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+        db_warm_reads(); /* a write's own lookups and answer read a warm cache */
     enum err e = cs->early;
     if (!e && cs->body.overflow)
         e = req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",

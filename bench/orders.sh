@@ -1,7 +1,8 @@
 #!/bin/sh
 # Order throughput: create (POST /orders) and confirm-payment, with wrk, on a
 # release server with durable commits (SQLite synchronous=FULL), then on a
-# throwaway PostgreSQL cluster. Prints orders/s and p99 for each phase.
+# throwaway PostgreSQL cluster. Prints orders/s and p99 for each phase, and
+# (bench_store_orders) what the SQLite store alone does with the same flow.
 #   BENCH_SECONDS=10 BENCH_BACKENDS="sqlite postgres" sh bench/orders.sh
 set -eu
 cd "$(dirname "$0")/.."
@@ -93,9 +94,13 @@ run_backend() {
     stop_server
 }
 
+STORE_ONLY=
 for b in $BACKENDS; do
     case $b in
-    sqlite) run_backend sqlite "--data-dir $DIR/sqlite ${BENCH_EXTRA:-}" "${BENCH_THREADS:-$((CORES * 4))}" ;;
+    sqlite)
+        # the same flow without HTTP: the store's own ceiling on this machine
+        STORE_ONLY=$(./build/release/bench_store_orders "$DIR/store.db" "$SECS" "${BENCH_THREADS:-$((CORES * 4))}" 2>&1 | tail -1)
+        run_backend sqlite "--data-dir $DIR/sqlite ${BENCH_EXTRA:-}" "${BENCH_THREADS:-$((CORES * 4))}" ;;
     postgres)
         if sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null 2>&1; then
             PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres psql -q -d postgres -c "CREATE DATABASE quanzi_orders" >/dev/null
@@ -108,5 +113,6 @@ echo
 echo "quanzi order bench: $CORES cores, wrk 2 threads x $CONNS connections, ${SECS}s per row; durable commits"
 printf '%-9s %-36s %10s %10s %8s %14s\n' backend flow "orders/s" "p99 (req)" non-2xx "server us/order"
 awk -F'|' '{printf "%-9s %-36s %10s %10s %8s %14s\n", $1, $2, $3, $4, $5, $6}' "$RESULTS"
+[ -n "$STORE_ONLY" ] && echo "$STORE_ONLY"
 echo "(orders/s = requests/s / 2: each order is a create and a confirm-payment;"
 echo " the PostgreSQL test cluster runs with fsync off: its rows are not durable figures)"

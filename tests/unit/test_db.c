@@ -3,7 +3,8 @@
  * QUANZI_TEST_DB=postgres): types round-trip, NULLs, int64 extremes, UTF-8
  * text, unique violations, rollback, the statement cache under nesting,
  * changes counts, concurrent writers, migrations applied exactly once, and
- * (SQLite) a group-committed log that starts over under steady load.
+ * (SQLite) a group-committed log that starts over under steady load and
+ * takes a transaction larger than walbuf gathers at once.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -444,6 +445,47 @@ static void log_starts_over_under_load(void **state)
     assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t"), 1000);
 }
 
+/*
+ * Group commit writes the log through walbuf (one write per commit): a
+ * transaction far larger than one write call of the default VFS, and one
+ * with a page cache so small that pages spill to the log and are read back
+ * before the commit.
+ */
+static void big_transaction_through_the_writer(void **state)
+{
+    struct fixture *f = *state;
+    if (on_postgres())
+        skip(); /* SQLite's log */
+    struct db *g = open_group(f->url);
+    assert_non_null(g);
+    char text[2001];
+    memset(text, 'y', sizeof text - 1);
+    text[sizeof text - 1] = '\0';
+    assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
+    for (int i = 0; i < 2500; i++) { /* 5 MB: more than walbuf gathers at once */
+        struct db_stmt *st = NULL;
+        assert_int_equal(db_prepare(g, "INSERT INTO t (n, s) VALUES (?, ?)", &st), ERR_OK);
+        db_bind_int64(st, 1, i);
+        snprintf(text, 16, "%06d", i);
+        text[6] = 'y';
+        db_bind_text(st, 2, text, sizeof text - 1);
+        assert_int_equal(db_step_done(st), ERR_OK);
+        db_done(st);
+    }
+    assert_int_equal(db_commit(g), ERR_OK);
+    assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
+    assert_int_equal(db_exec(g, "PRAGMA cache_size=8"), ERR_OK);
+    assert_int_equal(db_exec(g, "UPDATE t SET n = n + 1"), ERR_OK); /* reads spilled pages */
+    assert_int_equal(db_commit(g), ERR_OK);
+    assert_int_equal(db_exec(g, "PRAGMA cache_size=-65536"), ERR_OK);
+    /* another connection sees all of it, and so does the file after the writer closes */
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t"), 2500);
+    assert_int_equal(scalar(f->db, "SELECT SUM(n) FROM t"), 2500 * 2501 / 2);
+    db_close(g);
+    assert_int_equal(scalar(f->db, "SELECT SUM(LENGTH(s)) FROM t"), 2500 * 2000);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE n = 2500"), 1);
+}
+
 static void migrations_once(void **state)
 {
     struct fixture *f = *state;
@@ -504,6 +546,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(booleans_read_as_integers, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(log_starts_over_under_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(big_transaction_through_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_once, setup, teardown),
         cmocka_unit_test(dialect_mapping),
         cmocka_unit_test(bad_target_is_unavailable),

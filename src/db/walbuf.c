@@ -32,8 +32,7 @@ static int flush(struct walbuf_file *w)
     int rc = SQLITE_OK;
     for (size_t at = 0; rc == SQLITE_OK && at < w->len; at += WALBUF_CALL_MAX) {
         size_t n = w->len - at < WALBUF_CALL_MAX ? w->len - at : WALBUF_CALL_MAX;
-        rc = w->real->pMethods->xWrite(w->real, w->buf + at, (int)n,
-                                       w->start + (sqlite3_int64)at);
+        rc = w->real->pMethods->xWrite(w->real, w->buf + at, (int)n, w->start + (sqlite3_int64)at);
     }
     w->len = 0;
     return rc;

@@ -109,13 +109,16 @@ static int gc_log_hook(void *arg, sqlite3 *h, const char *db, int frames)
  * copies the rest and waits for readers to leave the log; the next writer
  * starts the log again from its beginning, overwriting it in place. A reader
  * in another process that stays longer than GC_RESTART_WAIT_MS defers the
- * restart to the next round rather than stall the writers.
+ * restart until the log has grown by another quarter of the threshold,
+ * rather than stall the writers again at every fsync meanwhile.
  */
 #define GC_RESTART_WAIT_MS 200
 
 static void gc_checkpoint(sqlite3 **ck)
 {
-    if (atomic_load(&gc_log_bytes) < gc_checkpoint_bytes)
+    static int64_t retry_at; /* after a deferred restart: hold the writers again only here */
+    int64_t log_bytes = atomic_load(&gc_log_bytes);
+    if (log_bytes < gc_checkpoint_bytes || log_bytes < retry_at)
         return;
     if (!*ck && sqlite3_open_v2(gc_db_path, ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                                 NULL) == SQLITE_OK) {
@@ -130,10 +133,13 @@ static void gc_checkpoint(sqlite3 **ck)
     pthread_mutex_lock(&write_lock);
     int rc = sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &copied);
     pthread_mutex_unlock(&write_lock);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
         atomic_store(&gc_log_bytes, 0); /* until the next commit says otherwise */
-    else
+        retry_at = 0;
+    } else {
+        retry_at = log_bytes + gc_checkpoint_bytes / 4;
         LOG(LOG_INFO, "wal_restart_deferred", "rc=%d frames=%d copied=%d", rc, log_frames, copied);
+    }
 }
 
 static void *gc_syncer(void *arg)

@@ -142,6 +142,17 @@ static void gc_checkpoint(sqlite3 **ck)
     }
 }
 
+/* fdatasync()s the log file; a failure stops the process (durability is unknown). */
+static void gc_sync_log(const char *wal)
+{
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fdatasync(fd) != 0) {
+        LOG(LOG_ERROR, "fsync_failed", "file=%s errno=%d", wal, errno);
+        abort(); /* stop rather than acknowledge */
+    }
+    close(fd);
+}
+
 static void *gc_syncer(void *arg)
 {
     (void)arg;
@@ -156,12 +167,7 @@ static void *gc_syncer(void *arg)
             break;
         uint64_t target = gc_ticket; /* every ticket up to here committed before now */
         pthread_mutex_unlock(&gc_lock);
-        int fd = open(wal, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fdatasync(fd) != 0) {
-            LOG(LOG_ERROR, "fsync_failed", "file=%s errno=%d", wal, errno);
-            abort(); /* durability is unknown: stop rather than acknowledge */
-        }
-        close(fd);
+        gc_sync_log(wal);
         pthread_mutex_lock(&gc_lock);
         gc_synced = target;
         pthread_cond_broadcast(&gc_done);
@@ -214,14 +220,7 @@ static void gc_close_writer(void)
      * fsync: the log is made durable here first, as the checkpoint needs. */
     char wal[sizeof gc_db_path + 8];
     snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
-    int fd = open(wal, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        if (fdatasync(fd) != 0) {
-            LOG(LOG_ERROR, "fsync_failed", "file=%s errno=%d", wal, errno);
-            abort();
-        }
-        close(fd);
-    }
+    gc_sync_log(wal);
     stmt_cache_release(&gc_writer.cache, free_stmt);
     sqlite3_close_v2(gc_writer.h);
     gc_writer.h = NULL;
@@ -285,6 +284,16 @@ static void gc_wait(uint64_t mine)
     while (gc_synced < mine)
         pthread_cond_wait(&gc_done, &gc_lock);
     pthread_mutex_unlock(&gc_lock);
+}
+
+/* A commit was written: it is durable when this returns, or (deferred) before the answer. */
+static void gc_committed(void)
+{
+    uint64_t mine = gc_take_ticket();
+    if (gc_deferring)
+        gc_owed = mine;
+    else
+        gc_wait(mine);
 }
 
 void db_defer_durable(void)
@@ -541,7 +550,8 @@ static void sq_done(struct db_stmt *st)
 {
     struct sqlite_stmt *s = (struct sqlite_stmt *)st;
     struct sqlite_db *d = (struct sqlite_db *)st->db;
-    bool wrote = d->auto_on_writer && !sqlite3_stmt_readonly(s->s);
+    if (d->auto_on_writer && !sqlite3_stmt_readonly(s->s))
+        d->writing = true;
     sqlite3_reset(s->s);
     sqlite3_clear_bindings(s->s);
     s->conn->busy--;
@@ -552,9 +562,10 @@ static void sq_done(struct db_stmt *st)
         free(s);
     }
     if (d->auto_on_writer && d->cur->busy == 0 && sqlite3_get_autocommit(d->cur->h)) {
+        bool wrote = d->writing; /* it committed by itself */
         release_write_lock(d);
-        if (wrote) /* it committed by itself: durable before the answer */
-            gc_owed = gc_take_ticket();
+        if (wrote)
+            gc_committed();
     }
 }
 
@@ -599,13 +610,8 @@ static enum err sq_commit(struct db *db)
     if (e != ERR_OK)
         return e; /* db_commit() rolls back, which releases the lock */
     release_write_lock(d);
-    if (wrote && d->group_commit) {
-        uint64_t mine = gc_take_ticket();
-        if (gc_deferring)
-            gc_owed = mine;
-        else
-            gc_wait(mine);
-    }
+    if (wrote && d->group_commit)
+        gc_committed();
     return ERR_OK;
 }
 

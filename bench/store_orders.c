@@ -88,7 +88,9 @@ static void *worker(void *arg)
         db_defer_durable();
         db_warm_reads();
         enum err e = order_create(db, &in, &idem, &a, &id, &ei);
-        db_await_durable();
+        enum err durable = db_await_durable();
+        if (!e)
+            e = durable;
         /* request 2: the shop confirms the payment, and is answered the order */
         db_defer_durable();
         db_warm_reads();
@@ -99,7 +101,9 @@ static void *worker(void *arg)
             e = payment_apply(db, &p, &ei);
         if (!e)
             e = order_get(db, id, &a, &o);
-        db_await_durable();
+        durable = db_await_durable();
+        if (!e)
+            e = durable;
         arena_release(&a);
         if (e) {
             if (atomic_fetch_add(&failures, 1) < 3)

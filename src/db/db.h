@@ -108,13 +108,14 @@ bool db_in_tx(const struct db *db);
 /*
  * One fsync wait per request instead of one per commit. Between
  * db_defer_durable() and db_await_durable() a group-committed SQLite commit on
- * this thread returns as soon as it is written; db_await_durable() returns
- * once an fsync covers every one of them. The server awaits before it
- * answers, so nothing is acknowledged before it is on disk. Without a
- * deferral each commit waits itself. No-op for other stores.
+ * this thread returns as soon as it is in the writer's batch;
+ * db_await_durable() returns once an fsync covers the batch. The server
+ * awaits before it answers, so nothing is acknowledged before it is on disk.
+ * Without a deferral each commit waits itself. No-op for other stores.
  */
 void db_defer_durable(void);
-void db_await_durable(void);
+/* ERR_UNAVAILABLE: a commit of this thread's was lost (storage failure); answer that. */
+MUST_CHECK enum err db_await_durable(void);
 /*
  * From here to db_await_durable(), this thread's reads on SQLite with group
  * commit run on the shared writer too, under its lock: its page cache is warm,

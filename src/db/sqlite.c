@@ -50,7 +50,8 @@ struct sqlite_db {
     struct sq_conn own;
     struct sq_conn *cur; /* own, or the shared writer during a write transaction */
     bool holds_write_lock;
-    bool writing;        /* a write transaction: its commit waits to be durable */
+    bool in_savepoint;   /* a transaction of this connection's, within the writer's batch */
+    bool wrote;          /* it ran a statement that may write, while holding the writer */
     bool auto_on_writer; /* a statement outside a transaction runs on the writer */
     bool group_commit;
 };
@@ -64,12 +65,26 @@ struct sqlite_db {
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
- * Group commit. Connections opened with group_commit write through the
- * shared writer, whose COMMIT only write()s the WAL frames (in one call, see
- * walbuf.h; its readers run synchronous=OFF and write nothing). The committer then
- * takes a ticket and waits; the syncer thread fdatasync()s the WAL file and
- * serves every ticket taken before that fsync began. So a commit returns only
- * once its frames are on disk, and one fsync serves many commits.
+ * Group commit. Connections opened with group_commit run every write
+ * transaction on the shared writer, inside one open SQLite transaction, the
+ * batch: a transaction of theirs is a savepoint in it, released at their
+ * commit and rolled back to at their rollback. Whoever uses the writer opens
+ * the batch if none is open. The syncer thread commits the batch (walbuf.h:
+ * its frames go to the kernel in one write; the writer's readers run
+ * synchronous=OFF and write nothing), fdatasync()s the log, and only then
+ * tells the batch's transactions that they are durable; meanwhile the next
+ * batch fills. So a commit returns only once it is on disk, one fsync
+ * serves many transactions, and so does one write of each page they share
+ * (the tails of the orders, events and ledger tables, a product's row...),
+ * where a commit per transaction wrote each of those pages again.
+ *
+ * A transaction that read or wrote on the writer while the batch held
+ * writes waits for the batch: what it saw may not be on disk yet. The other
+ * connections see a batch once it is committed, as a reader of the log sees
+ * any commit. If the batch is lost (its commit failed, or an error made
+ * SQLite roll it back whole: a full disk, an I/O error), every transaction
+ * in it is told so when it waits, and nothing of it is acknowledged.
+ *
  * Checkpoints (the only writes to the database file) are done by the syncer
  * on its own synchronous=FULL connection, which syncs the database file
  * before the WAL may be rewound; group connections never checkpoint
@@ -77,19 +92,118 @@ static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
  * stops the process: acknowledging after it would be a lie.
  */
 #define GC_CHECKPOINT_BYTES (16 * 1024 * 1024)
+#define GC_LOST_SLOTS 1024 /* lost batches remembered for their waiters */
 
 static pthread_mutex_t gc_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gc_done = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t gc_work = PTHREAD_COND_INITIALIZER;
-static uint64_t gc_ticket, gc_synced;
+/* under gc_lock */
+static uint64_t gc_synced;              /* the last batch committed and on disk */
+static uint64_t gc_lost[GC_LOST_SLOTS]; /* batch b lost: gc_lost[b % GC_LOST_SLOTS] == b */
+static bool gc_pending;                 /* a batch may be open: the syncer has work */
 static int gc_users;
 static bool gc_stop;
+/* under write_lock */
+static bool gc_open;          /* the writer's batch transaction is open */
+static bool gc_dirty;         /* ... and holds writes */
+static uint64_t gc_batch = 1; /* the open batch's number, or the next one's */
 static pthread_t gc_thread;
 static char gc_db_path[512];
 static struct sq_conn gc_writer; /* used only under write_lock */
 static int64_t gc_checkpoint_bytes;
 static int64_t gc_page_size = 4096;
 static _Atomic int64_t gc_log_bytes; /* in the log since it last started over */
+
+/* The writer's own statements, prepared once. */
+enum gc_ctl { GC_BEGIN, GC_COMMIT, GC_ROLLBACK, GC_SAVE, GC_RELEASE, GC_UNDO, GC_CTLS };
+static const char *const gc_ctl_sql[GC_CTLS] = {
+    [GC_BEGIN] = "BEGIN IMMEDIATE",     [GC_COMMIT] = "COMMIT",
+    [GC_ROLLBACK] = "ROLLBACK",         [GC_SAVE] = "SAVEPOINT quanzi_tx",
+    [GC_RELEASE] = "RELEASE quanzi_tx", [GC_UNDO] = "ROLLBACK TO quanzi_tx",
+};
+static sqlite3_stmt *gc_ctl_stmt[GC_CTLS];
+
+/* Runs one of them on the writer (under write_lock); SQLite's result code. */
+static int gc_run(enum gc_ctl c)
+{
+    if (!gc_ctl_stmt[c] &&
+        sqlite3_prepare_v3(gc_writer.h, gc_ctl_sql[c], -1, SQLITE_PREPARE_PERSISTENT,
+                           &gc_ctl_stmt[c], NULL) != SQLITE_OK)
+        return sqlite3_extended_errcode(gc_writer.h);
+    int rc = sqlite3_step(gc_ctl_stmt[c]);
+    sqlite3_reset(gc_ctl_stmt[c]);
+    return rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(gc_writer.h);
+}
+
+/* Under write_lock: opens the batch unless it is open. */
+static int gc_enter(void)
+{
+    if (gc_open)
+        return SQLITE_OK;
+    if (!sqlite3_get_autocommit(gc_writer.h))
+        gc_run(GC_ROLLBACK); /* left by a failed rollback: start clean */
+    int rc = gc_run(GC_BEGIN);
+    if (rc == SQLITE_OK) {
+        gc_open = true;
+        gc_dirty = false;
+    }
+    return rc;
+}
+
+/*
+ * Under write_lock: commits the open batch, if any, and returns its number
+ * (0: none was open). *dirty: it held writes (its frames want an fsync);
+ * *lost: its commit failed and it is rolled back.
+ */
+static uint64_t gc_close_batch(bool *dirty, bool *lost)
+{
+    *dirty = *lost = false;
+    if (!gc_open)
+        return 0;
+    uint64_t b = gc_batch++;
+    *dirty = gc_dirty;
+    int rc = gc_run(GC_COMMIT);
+    if (rc != SQLITE_OK) {
+        LOG(LOG_ERROR, "db_batch_lost", "rc=%d msg=\"%s\"", rc, sqlite3_errmsg(gc_writer.h));
+        if (!sqlite3_get_autocommit(gc_writer.h))
+            gc_run(GC_ROLLBACK);
+        *lost = true;
+    }
+    gc_open = gc_dirty = false;
+    return b;
+}
+
+/* Batch b is on disk, or lost: its waiters may go. */
+static void gc_resolve(uint64_t b, bool lost)
+{
+    pthread_mutex_lock(&gc_lock);
+    if (lost)
+        gc_lost[b % GC_LOST_SLOTS] = b;
+    else if (b > gc_synced)
+        gc_synced = b;
+    pthread_cond_broadcast(&gc_done);
+    pthread_mutex_unlock(&gc_lock);
+}
+
+static void gc_sync_log(const char *wal);
+
+/*
+ * Under write_lock, for a connection of its own that is about to write in a
+ * process with group connections: the open batch is committed and synced
+ * here, as the syncer would.
+ */
+static void gc_flush_batch(void)
+{
+    bool dirty, lost;
+    uint64_t b = gc_close_batch(&dirty, &lost);
+    if (b && !lost) { /* even a clean one: its number says every batch before it is synced */
+        char wal[sizeof gc_db_path + 8];
+        snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
+        gc_sync_log(wal);
+    }
+    if (b)
+        gc_resolve(b, lost);
+}
 
 /* The writer's commit hook: how much the log holds (its file keeps its size). */
 static int gc_log_hook(void *arg, sqlite3 *h, const char *db, int frames)
@@ -114,7 +228,7 @@ static int gc_log_hook(void *arg, sqlite3 *h, const char *db, int frames)
  */
 #define GC_RESTART_WAIT_MS 200
 
-static void gc_checkpoint(sqlite3 **ck)
+static void gc_checkpoint(sqlite3 **ck, const char *wal)
 {
     static int64_t retry_at; /* after a deferred restart: hold the writers again only here */
     int64_t log_bytes = atomic_load(&gc_log_bytes);
@@ -131,8 +245,14 @@ static void gc_checkpoint(sqlite3 **ck)
     sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     sqlite3_busy_timeout(*ck, GC_RESTART_WAIT_MS);
     pthread_mutex_lock(&write_lock);
+    bool dirty, lost; /* the batch filled meanwhile: it goes first, then the log may start over */
+    uint64_t b = gc_close_batch(&dirty, &lost);
     int rc = sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &copied);
     pthread_mutex_unlock(&write_lock);
+    if (b && dirty && !lost)
+        gc_sync_log(wal);
+    if (b)
+        gc_resolve(b, lost);
     if (rc == SQLITE_OK) {
         atomic_store(&gc_log_bytes, 0); /* until the next commit says otherwise */
         retry_at = 0;
@@ -161,19 +281,23 @@ static void *gc_syncer(void *arg)
     snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
     pthread_mutex_lock(&gc_lock);
     for (;;) {
-        while (gc_synced == gc_ticket && !gc_stop)
+        while (!gc_pending && !gc_stop)
             pthread_cond_wait(&gc_work, &gc_lock);
-        if (gc_synced == gc_ticket && gc_stop)
+        bool last = gc_stop; /* every connection is gone: close what they left */
+        gc_pending = false;
+        pthread_mutex_unlock(&gc_lock);
+        pthread_mutex_lock(&write_lock);
+        bool dirty, lost;
+        uint64_t b = gc_close_batch(&dirty, &lost);
+        pthread_mutex_unlock(&write_lock);
+        if (b && dirty && !lost)
+            gc_sync_log(wal); /* the next batch fills meanwhile */
+        if (b)
+            gc_resolve(b, lost);
+        gc_checkpoint(&ck, wal);
+        pthread_mutex_lock(&gc_lock);
+        if (last && !gc_pending)
             break;
-        uint64_t target = gc_ticket; /* every ticket up to here committed before now */
-        pthread_mutex_unlock(&gc_lock);
-        gc_sync_log(wal);
-        pthread_mutex_lock(&gc_lock);
-        gc_synced = target;
-        pthread_cond_broadcast(&gc_done);
-        pthread_mutex_unlock(&gc_lock);
-        gc_checkpoint(&ck);
-        pthread_mutex_lock(&gc_lock);
     }
     pthread_mutex_unlock(&gc_lock);
     if (ck) {
@@ -184,7 +308,7 @@ static void *gc_syncer(void *arg)
 }
 
 static void free_stmt(void *p);
-static void release_write_lock(struct sqlite_db *d);
+static uint64_t release_write_lock(struct sqlite_db *d);
 
 static enum err gc_open_writer(const char *path)
 {
@@ -220,7 +344,13 @@ static void gc_close_writer(void)
      * fsync: the log is made durable here first, as the checkpoint needs. */
     char wal[sizeof gc_db_path + 8];
     snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
+    bool dirty, lost; /* the syncer closed the last batch; this is for an open that failed */
+    gc_close_batch(&dirty, &lost);
     gc_sync_log(wal);
+    for (int c = 0; c < GC_CTLS; c++) {
+        sqlite3_finalize(gc_ctl_stmt[c]);
+        gc_ctl_stmt[c] = NULL;
+    }
     stmt_cache_release(&gc_writer.cache, free_stmt);
     sqlite3_close_v2(gc_writer.h);
     gc_writer.h = NULL;
@@ -265,35 +395,35 @@ static void gc_detach(void)
 
 static _Thread_local bool gc_deferring;
 static _Thread_local bool gc_warm;     /* this request reads on the shared writer too */
-static _Thread_local uint64_t gc_owed; /* this thread's last ticket not yet awaited */
+static _Thread_local uint64_t gc_owed; /* the last batch this thread used, not yet awaited */
 
-/* Takes a ticket for a commit just written and wakes the syncer. */
-static uint64_t gc_take_ticket(void)
+/* Returns once batch b is on disk: ERR_OK, or ERR_UNAVAILABLE if it was lost. */
+static enum err gc_wait(uint64_t b)
 {
     pthread_mutex_lock(&gc_lock);
-    uint64_t mine = ++gc_ticket;
-    pthread_cond_signal(&gc_work);
-    pthread_mutex_unlock(&gc_lock);
-    return mine;
-}
-
-/* Returns once an fsync that began after ticket `mine` was taken has finished. */
-static void gc_wait(uint64_t mine)
-{
-    pthread_mutex_lock(&gc_lock);
-    while (gc_synced < mine)
+    while (gc_synced < b && gc_lost[b % GC_LOST_SLOTS] != b)
         pthread_cond_wait(&gc_done, &gc_lock);
+    bool lost = gc_lost[b % GC_LOST_SLOTS] == b;
     pthread_mutex_unlock(&gc_lock);
+    return lost ? ERR_UNAVAILABLE : ERR_OK;
 }
 
-/* A commit was written: it is durable when this returns, or (deferred) before the answer. */
-static void gc_committed(void)
+/*
+ * This thread used batch b (0: none that held writes): it waits for it now,
+ * or (deferred) before the answer. A deferred thread reads on the writer from
+ * here on: its own connection would not see the batch until it is committed.
+ */
+static enum err gc_settle(uint64_t b)
 {
-    uint64_t mine = gc_take_ticket();
-    if (gc_deferring)
-        gc_owed = mine;
-    else
-        gc_wait(mine);
+    if (!b)
+        return ERR_OK;
+    if (gc_deferring) {
+        if (b > gc_owed)
+            gc_owed = b;
+        gc_warm = true;
+        return ERR_OK;
+    }
+    return gc_wait(b);
 }
 
 void db_defer_durable(void)
@@ -306,14 +436,18 @@ void db_warm_reads(void)
     gc_warm = true;
 }
 
-void db_await_durable(void)
+enum err db_await_durable(void)
 {
+    enum err e = ERR_OK;
     gc_deferring = false;
     gc_warm = false;
     if (gc_owed) {
-        gc_wait(gc_owed);
+        e = gc_wait(gc_owed);
         gc_owed = 0;
+        if (e)
+            LOG(LOG_ERROR, "db_not_durable", "msg=\"the batch of this request was lost\"");
     }
+    return e;
 }
 
 static enum err map_rc(struct sqlite_db *d, int rc)
@@ -341,6 +475,8 @@ static enum err map_rc(struct sqlite_db *d, int rc)
 static enum err sq_exec(struct db *db, const char *sql)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
+    if (d->cur == &gc_writer)
+        d->wrote = true; /* a script may write (migrations); a savepoint costs nothing */
     char *msg = NULL;
     int rc = sqlite3_exec(d->cur->h, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
@@ -442,24 +578,69 @@ static void free_stmt(void *p)
     free(st);
 }
 
+static enum err prepare_on(struct sqlite_db *d, struct sq_conn *c, const char *sql, bool cache,
+                           struct sqlite_stmt **out);
+static void unuse(struct sqlite_stmt *s);
+
+/* Takes the shared writer for this connection, inside the batch. */
+static enum err take_writer(struct sqlite_db *d)
+{
+    pthread_mutex_lock(&write_lock);
+    d->holds_write_lock = true;
+    d->wrote = false;
+    d->cur = &gc_writer;
+    int rc = gc_enter();
+    if (rc != SQLITE_OK) {
+        enum err e = map_rc(d, rc);
+        (void)gc_settle(release_write_lock(d));
+        return e;
+    }
+    return ERR_OK;
+}
+
+/*
+ * Outside a transaction, a group connection runs a statement on the writer
+ * (the lock is released by sq_done() with its last statement) when the
+ * request reads warm, or when the statement writes: on its own connection it
+ * would wait for the batch's lock.
+ */
 static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db_stmt **out)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    if (gc_warm && d->group_commit && !d->holds_write_lock && d->own.busy == 0 &&
+    struct sqlite_stmt *st = NULL;
+    enum err e;
+    if (d->group_commit && !d->holds_write_lock && d->own.busy == 0 &&
         sqlite3_get_autocommit(d->own.h)) {
-        pthread_mutex_lock(&write_lock); /* released by sq_done() with its last statement */
-        d->holds_write_lock = d->auto_on_writer = true;
-        d->cur = &gc_writer;
+        if (!gc_warm) {
+            if ((e = prepare_on(d, &d->own, sql, cache, &st)))
+                return e;
+            if (sqlite3_stmt_readonly(st->s)) {
+                *out = &st->base;
+                return ERR_OK;
+            }
+            unuse(st);
+        }
+        if ((e = take_writer(d)))
+            return e;
+        d->auto_on_writer = true;
     }
-    struct sq_conn *c = d->cur;
+    e = prepare_on(d, d->cur, sql, cache, &st);
+    if (e == ERR_OK)
+        *out = &st->base;
+    return e;
+}
+
+static enum err prepare_on(struct sqlite_db *d, struct sq_conn *c, const char *sql, bool cache,
+                           struct sqlite_stmt **out)
+{
     struct sqlite_stmt *cached = stmt_cache_get(&c->cache, sql);
     struct sqlite_stmt *st = cache ? cached : NULL;
     if (st && !st->in_use) {
-        st->base.db = db; /* the shared writer's statements serve every thread */
+        st->base.db = &d->base; /* the shared writer's statements serve every thread */
         st->in_use = true;
         st->changes = 0;
         c->busy++;
-        *out = &st->base;
+        *out = st;
         return ERR_OK;
     }
     sqlite3_stmt *s = NULL;
@@ -467,11 +648,11 @@ static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db
     if (rc != SQLITE_OK) {
         LOG(LOG_ERROR, "db_prepare_failed", "msg=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(c->h), sql);
         if (d->auto_on_writer && c->busy == 0)
-            release_write_lock(d);
+            (void)gc_settle(release_write_lock(d));
         return ERR_DB;
     }
     struct sqlite_stmt *n = xcalloc(1, sizeof *n);
-    n->base.db = db;
+    n->base.db = &d->base;
     n->conn = c;
     n->s = s;
     n->sql = cache ? sql : NULL;
@@ -481,7 +662,7 @@ static enum err sq_prepare(struct db *db, const char *sql, bool cache, struct db
         stmt_cache_put(&c->cache, sql, n);
     }
     c->busy++;
-    *out = &n->base;
+    *out = n;
     return ERR_OK;
 }
 
@@ -509,6 +690,13 @@ static enum err sq_step(struct db_stmt *st, bool *row)
     struct sqlite_stmt *s = (struct sqlite_stmt *)st;
     struct sqlite_db *d = (struct sqlite_db *)st->db;
     ASSERT(s->conn == d->cur); /* a statement does not outlive its transaction's connection */
+    if (d->cur == &gc_writer) {
+        if (sqlite3_get_autocommit(gc_writer.h))
+            return ERR_UNAVAILABLE; /* the batch was rolled back on an error: nothing may run
+                                     * outside it (the release reports the batch lost) */
+        if (!sqlite3_stmt_readonly(s->s))
+            d->wrote = true;
+    }
     int rc = sqlite3_step(s->s);
     if (rc == SQLITE_ROW) {
         *row = true;
@@ -546,12 +734,9 @@ static int64_t sq_changes(struct db_stmt *st)
     return ((struct sqlite_stmt *)st)->changes;
 }
 
-static void sq_done(struct db_stmt *st)
+/* Gives a statement back to its connection's cache (or frees a one-off). */
+static void unuse(struct sqlite_stmt *s)
 {
-    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
-    struct sqlite_db *d = (struct sqlite_db *)st->db;
-    if (d->auto_on_writer && !sqlite3_stmt_readonly(s->s))
-        d->writing = true;
     sqlite3_reset(s->s);
     sqlite3_clear_bindings(s->s);
     s->conn->busy--;
@@ -561,23 +746,60 @@ static void sq_done(struct db_stmt *st)
         sqlite3_finalize(s->s);
         free(s);
     }
-    if (d->auto_on_writer && d->cur->busy == 0 && sqlite3_get_autocommit(d->cur->h)) {
-        bool wrote = d->writing; /* it committed by itself */
-        release_write_lock(d);
-        if (wrote)
-            gc_committed();
+}
+
+static void sq_done(struct db_stmt *st)
+{
+    struct sqlite_stmt *s = (struct sqlite_stmt *)st;
+    struct sqlite_db *d = (struct sqlite_db *)st->db;
+    unuse(s);
+    if (d->auto_on_writer && d->cur->busy == 0) {
+        /* a statement outside a transaction is in the batch; if the batch is lost, the
+         * request hears it when it awaits (a thread that does not defer, only here) */
+        if (gc_settle(release_write_lock(d)) != ERR_OK)
+            LOG(LOG_ERROR, "db_not_durable", "msg=\"a statement's batch was lost\"");
     }
 }
 
-static void release_write_lock(struct sqlite_db *d)
+/*
+ * Lets the shared writer go. Returns the batch this connection must wait
+ * for: the open one if it holds writes (this connection's, or others' it may
+ * have read), the lost one if an error just made SQLite roll it back whole;
+ * 0 if none.
+ */
+static uint64_t release_write_lock(struct sqlite_db *d)
 {
-    if (d->holds_write_lock) {
-        /* nothing may touch the shared writer once the lock is gone */
-        ASSERT(d->cur->busy == 0);
-        d->cur = &d->own;
-        d->holds_write_lock = d->writing = d->auto_on_writer = false;
-        pthread_mutex_unlock(&write_lock);
+    if (!d->holds_write_lock)
+        return 0;
+    /* nothing may touch the shared writer once the lock is gone */
+    ASSERT(d->cur->busy == 0);
+    uint64_t owe = 0, lost = 0;
+    bool open = false;
+    if (d->cur == &gc_writer) {
+        if (gc_open && sqlite3_get_autocommit(gc_writer.h)) {
+            LOG(LOG_ERROR, "db_batch_lost", "msg=\"%s\"", sqlite3_errmsg(gc_writer.h));
+            lost = gc_batch++;
+            gc_open = gc_dirty = false;
+        } else if (gc_open) {
+            gc_dirty = gc_dirty || d->wrote;
+            owe = gc_dirty ? gc_batch : 0;
+            open = true;
+        }
     }
+    d->cur = &d->own;
+    d->holds_write_lock = d->in_savepoint = d->wrote = d->auto_on_writer = false;
+    pthread_mutex_unlock(&write_lock);
+    if (lost)
+        gc_resolve(lost, true);
+    if (open) {
+        pthread_mutex_lock(&gc_lock); /* the syncer closes the batch */
+        if (!gc_pending) {
+            gc_pending = true;
+            pthread_cond_signal(&gc_work);
+        }
+        pthread_mutex_unlock(&gc_lock);
+    }
+    return lost ? lost : owe;
 }
 
 /*
@@ -588,15 +810,25 @@ static enum err sq_begin(struct db *db, enum db_tx kind)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
     ASSERT(!d->holds_write_lock); /* no statement left open across a begin */
-    bool warm = gc_warm && d->group_commit;
-    if (kind == DB_TX_READ && !warm)
+    if (d->group_commit && (kind != DB_TX_READ || gc_warm)) {
+        enum err e = take_writer(d);
+        if (e)
+            return e;
+        int rc = gc_run(GC_SAVE);
+        if (rc != SQLITE_OK) {
+            e = map_rc(d, rc);
+            (void)gc_settle(release_write_lock(d));
+            return e;
+        }
+        d->in_savepoint = true;
+        return ERR_OK;
+    }
+    if (kind == DB_TX_READ)
         return sq_exec(db, "BEGIN");
-    pthread_mutex_lock(&write_lock);
+    pthread_mutex_lock(&write_lock); /* a connection of its own: queue here, not in SQLite */
     d->holds_write_lock = true;
-    d->writing = kind != DB_TX_READ;
-    if (d->group_commit)
-        d->cur = &gc_writer;
-    enum err e = sq_exec(db, d->writing ? "BEGIN IMMEDIATE" : "BEGIN");
+    gc_flush_batch(); /* the batch would hold SQLite's lock, and the syncer wait on ours */
+    enum err e = sq_exec(db, "BEGIN IMMEDIATE");
     if (e)
         release_write_lock(d);
     return e;
@@ -605,19 +837,33 @@ static enum err sq_begin(struct db *db, enum db_tx kind)
 static enum err sq_commit(struct db *db)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
-    bool wrote = d->writing;
+    if (d->in_savepoint) {
+        int rc = gc_run(GC_RELEASE);
+        if (rc != SQLITE_OK)
+            return map_rc(d, rc); /* db_commit() rolls back, which releases the writer */
+        d->in_savepoint = false;
+        return gc_settle(release_write_lock(d));
+    }
     enum err e = sq_exec(db, "COMMIT");
     if (e != ERR_OK)
-        return e; /* db_commit() rolls back, which releases the lock */
+        return e;
     release_write_lock(d);
-    if (wrote && d->group_commit)
-        gc_committed();
     return ERR_OK;
 }
 
 static void sq_rollback(struct db *db)
 {
     struct sqlite_db *d = (struct sqlite_db *)db;
+    if (d->cur == &gc_writer) {
+        if (d->in_savepoint && !sqlite3_get_autocommit(gc_writer.h) &&
+            (gc_run(GC_UNDO) != SQLITE_OK || gc_run(GC_RELEASE) != SQLITE_OK))
+            LOG(LOG_ERROR, "db_rollback_failed", "msg=\"%s\"", sqlite3_errmsg(gc_writer.h));
+        uint64_t b = release_write_lock(d);
+        /* nothing of this transaction stays, but an answer from what it read waits */
+        if (gc_deferring)
+            (void)gc_settle(b);
+        return;
+    }
     if (!sqlite3_get_autocommit(d->cur->h))
         sqlite3_exec(d->cur->h, "ROLLBACK", NULL, NULL, NULL);
     release_write_lock(d);

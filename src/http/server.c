@@ -248,7 +248,12 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
         e = ERR_TOO_LARGE;
     if (e == ERR_DB || e == ERR_INTERNAL)
         LOG(LOG_ERROR, "request_failed", "code=%s", err_code(e));
-    db_await_durable(); /* answer nothing that is not yet on disk */
+    /* answer nothing that is not yet on disk, and no success that did not get there */
+    if (db_await_durable() != ERR_OK && e == ERR_OK) {
+        e = err_set(&r->ei, ERR_UNAVAILABLE, NULL,
+                    "the change could not be stored; nothing was saved, try again");
+        r->set_cookie = NULL;
+    }
     enum MHD_Result ret = queue(s, cs, e);
     log_set_request_id(NULL);
     return ret;

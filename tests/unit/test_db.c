@@ -3,8 +3,10 @@
  * QUANZI_TEST_DB=postgres): types round-trip, NULLs, int64 extremes, UTF-8
  * text, unique violations, rollback, the statement cache under nesting,
  * changes counts, concurrent writers, migrations applied exactly once, and
- * (SQLite) a group-committed log that starts over under steady load and
- * takes a transaction larger than walbuf gathers at once.
+ * group commit: transactions that share a batch keep their commits and drop
+ * their rollbacks, and (SQLite) a lost batch is reported and leaves nothing,
+ * the log starts over under steady load and takes a transaction larger
+ * than walbuf gathers at once.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -486,6 +488,122 @@ static void big_transaction_through_the_writer(void **state)
     assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE n = 2500"), 1);
 }
 
+/*
+ * Group commit: threads that commit and roll back at once share batches (on
+ * SQLite). Each keeps exactly its commits, a refused statement inside a
+ * transaction costs only itself (SQLite), and every answer is durable when
+ * awaited.
+ */
+struct batch_load {
+    const char *url;
+    int id;
+    int committed;
+    int failures;
+};
+
+static void *batch_worker(void *arg)
+{
+    struct batch_load *b = arg;
+    struct db *db = open_group(b->url);
+    for (int i = 0; db && i < 60; i++) {
+        char s[32];
+        enum err e, dup = ERR_OK;
+        db_defer_durable(); /* as the server does for a request */
+        db_warm_reads();
+        e = db_begin(db, DB_TX_WRITE);
+        snprintf(s, sizeof s, "b%d-%d", b->id, i);
+        if (!e)
+            insert(db, i % 3 == 0 ? -1 : b->id, s, &e);
+        bool refused = i % 3 == 1 && !on_postgres(); /* PostgreSQL aborts the transaction */
+        if (!e && refused)
+            insert(db, -2, "taken", &dup); /* the fixture's row: a unique violation */
+        if (!e && i % 3 == 0) {
+            db_rollback(db); /* n = -1 rows are never kept */
+        } else if (!e) {
+            e = db_commit(db);
+        }
+        db_rollback(db);
+        enum err durable = db_await_durable();
+        if (e || durable || (refused && dup != ERR_CONFLICT))
+            b->failures++;
+        else if (i % 3)
+            b->committed++;
+    }
+    if (db)
+        db_close(db);
+    return NULL;
+}
+
+static void batch_keeps_commits_drops_rollbacks(void **state)
+{
+    struct fixture *f = *state;
+    insert(f->db, 0, "taken", NULL);
+    enum { THREADS = 6 };
+    pthread_t t[THREADS];
+    struct batch_load b[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        b[i] = (struct batch_load){.url = f->url, .id = i + 1};
+        assert_int_equal(pthread_create(&t[i], NULL, batch_worker, &b[i]), 0);
+    }
+    int committed = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(b[i].failures, 0);
+        assert_int_equal(b[i].committed, 40);
+        committed += b[i].committed;
+    }
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE n > 0"), committed);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE n < 0"), 0);
+    for (int i = 0; i < THREADS; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM t WHERE n = %d AND s LIKE 'b%d-%%'", i + 1,
+                 i + 1);
+        assert_int_equal(scalar(f->db, sql), 40);
+    }
+}
+
+/*
+ * A batch whose commit fails (here: a foreign key left dangling under
+ * defer_foreign_keys, checked only when the batch commits) is lost whole: a
+ * transaction in it hears ERR_UNAVAILABLE at its commit, or, deferred, when
+ * it awaits; none of its rows stay; the next transaction works.
+ */
+static void lost_batch_is_reported(void **state)
+{
+    struct fixture *f = *state;
+    if (on_postgres())
+        skip(); /* SQLite's batches */
+    assert_int_equal(db_exec(f->db, "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+                                    "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+                                    " parent_id BIGINT NOT NULL REFERENCES parent(id))"),
+                     ERR_OK);
+    struct db *g = open_group(f->url);
+    assert_non_null(g);
+    static const char dangling[] = "INSERT INTO child (parent_id) VALUES (42)";
+    /* a commit that waits for its batch */
+    assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
+    assert_int_equal(db_exec(g, "PRAGMA defer_foreign_keys=ON"), ERR_OK);
+    assert_int_equal(db_exec(g, dangling), ERR_OK);
+    insert(g, 7, "lost-1", NULL);
+    assert_int_equal(db_commit(g), ERR_UNAVAILABLE);
+    /* a deferred one (a request) */
+    db_defer_durable();
+    assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
+    assert_int_equal(db_exec(g, "PRAGMA defer_foreign_keys=ON"), ERR_OK);
+    assert_int_equal(db_exec(g, dangling), ERR_OK);
+    insert(g, 7, "lost-2", NULL);
+    assert_int_equal(db_commit(g), ERR_OK);
+    assert_int_equal(db_await_durable(), ERR_UNAVAILABLE);
+    /* the writer goes on */
+    assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
+    insert(g, 8, "kept", NULL);
+    assert_int_equal(db_commit(g), ERR_OK);
+    db_close(g);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM child"), 0);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE n = 7"), 0);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM t WHERE s = 'kept'"), 1);
+}
+
 static void migrations_once(void **state)
 {
     struct fixture *f = *state;
@@ -545,6 +663,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(changes_count, setup, teardown),
         cmocka_unit_test_setup_teardown(booleans_read_as_integers, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_keeps_commits_drops_rollbacks, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_batch_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(log_starts_over_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(big_transaction_through_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_once, setup, teardown),

@@ -351,9 +351,12 @@ enum err api_order_confirm_payment(struct req *r)
     if (!e)
         e = req_int(r, "amount_fen", false, 1, INT64_MAX, &p.amount_fen, &p.has_amount);
     p.reference = ref;
+    struct order o;
+    p.out = &o; /* read back in the payment's own transaction */
+    p.out_arena = &r->arena;
     if (!e)
         e = payment_apply(r->db, &p, &r->ei);
-    return e ? e : reply_order(r, id);
+    return e ? e : req_reply(r, 200, order_json(&o));
 }
 
 enum err api_order_ship(struct req *r)

@@ -73,6 +73,13 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
                                      " WHERE id = ? AND balance_fen + ? >= 0";
     static const char ins[] = "INSERT INTO ledger_entries (txn_id, shop_id, account_id, amount_fen)"
                               " VALUES (?, ?, ?, ?)";
+    /* the usual case in one statement: the account exists and takes the amount */
+    static const char add_to[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
+                                 " WHERE shop_id = ? AND kind = ? AND promoter_id = ? RETURNING id";
+    static const char add_to_nonneg[] =
+        "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
+        " WHERE shop_id = ? AND kind = ? AND promoter_id = ? AND balance_fen + ? >= 0"
+        " RETURNING id";
     struct db_stmt *st = NULL;
     bool row = false;
     int64_t sum = 0, txn_id = 0;
@@ -105,19 +112,34 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
         int64_t acc = 0;
         if (en[i].amount_fen == 0)
             continue;
-        if ((e = account_id(db, shop_id, en[i].kind, en[i].promoter_id, &acc)))
-            break;
         bool guard = en[i].keep_nonneg && en[i].amount_fen < 0;
-        if ((e = db_prepare(db, guard ? add_nonneg : add, &st)))
+        if ((e = db_prepare(db, guard ? add_to_nonneg : add_to, &st)))
             break;
         db_bind_int64(st, 1, en[i].amount_fen);
-        db_bind_int64(st, 2, acc);
+        db_bind_int64(st, 2, shop_id);
+        db_bind_str(st, 3, kind_names[en[i].kind]);
+        db_bind_int64(st, 4, per_promoter(en[i].kind) ? en[i].promoter_id : 0);
         if (guard)
-            db_bind_int64(st, 3, en[i].amount_fen);
-        e = db_step_done(st);
-        if (e == ERR_OK && db_changes(st) != 1)
-            e = ERR_INSUFFICIENT_BALANCE;
+            db_bind_int64(st, 5, en[i].amount_fen);
+        e = db_step(st, &row);
+        if (e == ERR_OK && row)
+            acc = db_col_int64(st, 0);
         db_done(st);
+        if (e)
+            break;
+        if (!acc) { /* no such account yet, or the guard refused: open it, then by id */
+            if ((e = account_id(db, shop_id, en[i].kind, en[i].promoter_id, &acc)) ||
+                (e = db_prepare(db, guard ? add_nonneg : add, &st)))
+                break;
+            db_bind_int64(st, 1, en[i].amount_fen);
+            db_bind_int64(st, 2, acc);
+            if (guard)
+                db_bind_int64(st, 3, en[i].amount_fen);
+            e = db_step_done(st);
+            if (e == ERR_OK && db_changes(st) != 1)
+                e = ERR_INSUFFICIENT_BALANCE;
+            db_done(st);
+        }
         if (e || (e = db_prepare(db, ins, &st)))
             break;
         db_bind_int64(st, 1, txn_id);

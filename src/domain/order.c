@@ -1,6 +1,7 @@
 #include "domain/order.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "domain/account.h"
@@ -323,6 +324,55 @@ static enum err check_items(const struct order_new *in, struct errinfo *ei)
     return ERR_OK;
 }
 
+static int by_product(const void *x, const void *y)
+{
+    const struct order_item *a = x, *b = y;
+    return (a->product_id > b->product_id) - (a->product_id < b->product_id);
+}
+
+/* The order just inserted, as order_get() reads it back, without reading it back. */
+static enum err created_order(const struct order_new *in, int64_t id, const char **titles,
+                              const int64_t *prices, int64_t total, const struct shop *shop,
+                              int64_t promoter, const char *via, int64_t now, struct arena *a,
+                              struct order *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = id;
+    o->shop_id = in->shop_id;
+    o->buyer_id = in->buyer_id;
+    o->status = ORDER_CREATED;
+    o->total_fen = total;
+    o->share_token = in->share_token ? arena_strdup(a, in->share_token) : NULL;
+    o->address.name = arena_strndup(a, in->address.name, in->address.name_len);
+    o->address.phone = arena_strndup(a, in->address.phone, in->address.phone_len);
+    o->address.region = arena_strndup(a, in->address.region, in->address.region_len);
+    o->address.line = arena_strndup(a, in->address.line, in->address.line_len);
+    o->pay_deadline_ms = now + shop->settings.unpaid_timeout_min * 60 * 1000;
+    o->created_at_ms = o->updated_at_ms = now;
+    o->promoter_id = promoter;
+    o->attributed_via = via ? arena_strdup(a, via) : NULL;
+    o->items = arena_alloc(a, (in->n_items + 1) * sizeof *o->items);
+    o->events = arena_alloc(a, sizeof *o->events);
+    o->refunds = arena_alloc(a, sizeof *o->refunds);
+    if (!o->items || !o->events || !o->refunds || a->exhausted)
+        return ERR_TOO_LARGE;
+    for (size_t i = 0; i < in->n_items; i++)
+        o->items[i] = (struct order_item){.product_id = in->items[i].product_id,
+                                          .title = titles[i],
+                                          .price_fen = prices[i],
+                                          .qty = in->items[i].qty,
+                                          .line_fen = prices[i] * in->items[i].qty};
+    o->n_items = in->n_items;
+    qsort(o->items, o->n_items, sizeof *o->items, by_product);
+    o->events[0] = (struct order_timeline_event){.at_ms = now,
+                                                 .kind = "created",
+                                                 .to = order_status_name(ORDER_CREATED),
+                                                 .note = "",
+                                                 .actor_id = in->buyer_id};
+    o->n_events = 1;
+    return ERR_OK;
+}
+
 enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
                       struct arena *a, int64_t *id, struct errinfo *ei)
 {
@@ -370,13 +420,15 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
             goto out;
         claimed = true;
     }
-    if ((e = db_prepare(db, lock_buyer, &st)))
-        goto out;
-    db_bind_int64(st, 1, in->buyer_id);
-    e = db_step_done(st);
-    db_done(st);
-    if (e)
-        goto out;
+    if (db_kind(db) != DB_SQLITE) { /* SQLite's write transactions queue whole anyway */
+        if ((e = db_prepare(db, lock_buyer, &st)))
+            goto out;
+        db_bind_int64(st, 1, in->buyer_id);
+        e = db_step_done(st);
+        db_done(st);
+        if (e)
+            goto out;
+    }
     e = shop_get(db, in->shop_id, a, &shop);
     if (e == ERR_NOT_FOUND)
         e = err_set(ei, ERR_NOT_FOUND, "shop_id", "no such shop");
@@ -484,7 +536,8 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     if (idem && idem->key) {
         struct order full;
         const char *body = NULL;
-        if ((e = order_get(db, *id, a, &full)))
+        if ((e = created_order(in, *id, titles, prices, total, &shop, promoter, via, now, a,
+                               &full)))
             goto out;
         if (!(body = idem->render(idem->ctx, &full, a))) {
             e = ERR_TOO_LARGE;
@@ -580,6 +633,8 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
         if (paid_order != p->order_id)
             e = err_set(ei, ERR_UNPROCESSABLE, "reference",
                         "this payment reference belongs to another order");
+        else if (p->out)
+            e = order_read(db, p->order_id, p->out_arena, p->out);
         goto out;
     }
     if (!order_transition(o.status, EV_PAY, &to)) {
@@ -614,6 +669,8 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
     /* RULE: PENDING-THEN-SETTLED - commission is earned (pending) when the order is paid */
     if (e == ERR_OK)
         e = commission_on_paid(db, &o, o.promoter_id, now);
+    if (e == ERR_OK && p->out)
+        e = order_read(db, o.id, p->out_arena, p->out);
     if (e == ERR_OK)
         e = db_commit(db);
 out:

@@ -156,6 +156,9 @@ struct payment {
     bool has_amount;
     int64_t amount_fen;
     int64_t actor_id; /* 0: the provider */
+    /* optional: the order as the payment leaves it, read in its transaction (in out_arena) */
+    struct order *out;
+    struct arena *out_arena;
 };
 MUST_CHECK enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *ei);
 

@@ -212,6 +212,45 @@ static void lifecycle_and_timeline(void **state)
     resp_free(&r);
 }
 
+/*
+ * The create answers the order it built without reading it back, and the
+ * payment answers the order read in its own transaction: both must be what
+ * GET shows (items in product order, the timeline, the address, the times).
+ */
+static void answers_are_what_is_stored(void **state)
+{
+    (void)state;
+    int64_t p1 = product(10, NULL), p2 = product(10, NULL);
+    struct resp made, got, paid;
+    const char *body = fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":2},"
+                           "{\"product_id\":%lld,\"qty\":1}]," ADDR "}",
+                           (long long)shop, (long long)p2, (long long)p1);
+    assert_int_equal(order_with_key(buyer, "stored-1", body, &made), 201);
+    int64_t id = jint(made.json, "id");
+    assert_int_equal(jint(made.json, "items.0.product_id"), p1);
+    assert_int_equal(jint(made.json, "total_fen"), 3000);
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &got);
+    assert_int_equal(got.status, 200);
+    assert_string_equal(made.body, got.body);
+    resp_free(&got);
+    assert_int_equal(act(owner, id, "confirm-payment", NULL, &paid), 200);
+    assert_string_equal(jstr(paid.json, "status"), "paid");
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), owner, NULL, &got);
+    assert_string_equal(paid.body, got.body);
+    resp_free(&got);
+    resp_free(&paid);
+    /* the same payment again: no second effect, the same order */
+    assert_int_equal(act(owner, id, "confirm-payment", NULL, &paid), 200);
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), owner, NULL, &got);
+    assert_string_equal(paid.body, got.body);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)),
+        1);
+    resp_free(&got);
+    resp_free(&paid);
+    resp_free(&made);
+}
+
 static void idempotency(void **state)
 {
     (void)state;
@@ -715,6 +754,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lifecycle_and_timeline),
+        cmocka_unit_test(answers_are_what_is_stored),
         cmocka_unit_test(idempotency),
         cmocka_unit_test(illegal_transitions),
         cmocka_unit_test(unpaid_timeout_and_auto_receive),

@@ -406,6 +406,18 @@ enum err ledger_check(struct db *db, FILE *out, int64_t *problems)
         {"SELECT id, stock, sold FROM products WHERE stock < 0 OR sold < 0"
          " OR stock + sold <> stock_in",
          "product %0: stock %1 and sold %2 do not add up to stock_in"},
+        /* RULE: NO-STOCKPILING - the cap counts exactly the units of live orders */
+        {"SELECT i.order_id, i.product_id, i.qty FROM order_items i JOIN orders o"
+         " ON o.id = i.order_id WHERE o.status <> 'cancelled' AND o.status <> 'refunded'"
+         " AND NOT EXISTS (SELECT 1 FROM buyer_cap_units u WHERE u.order_id = i.order_id"
+         " AND u.product_id = i.product_id AND u.buyer_id = o.buyer_id"
+         " AND u.created_at = o.created_at AND u.qty = i.qty)",
+         "order %0: %2 of product %1 not counted against the buyer's cap"},
+        {"SELECT u.order_id, u.product_id FROM buyer_cap_units u LEFT JOIN orders o"
+         " ON o.id = u.order_id WHERE o.id IS NULL OR o.status = 'cancelled'"
+         " OR o.status = 'refunded' OR (SELECT COUNT(*) FROM buyer_cap_units v"
+         " WHERE v.order_id = u.order_id AND v.product_id = u.product_id) > 1",
+         "order %0: product %1 counted against the buyer's cap, but not once for a live order"},
     };
     *problems = 0;
     enum err e = db_begin(db, DB_TX_READ);

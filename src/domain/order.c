@@ -271,6 +271,20 @@ static enum err move(struct db *db, struct order *o, enum order_status to, const
     db_done(st);
     if (e == ERR_OK && changed != 1)
         return illegal(ei, o->status, kind);
+    if (e == ERR_OK && (to == ORDER_CANCELLED || to == ORDER_REFUNDED)) {
+        /* RULE: NO-STOCKPILING - units of a dead order no longer count */
+        static const char uncount[] =
+            "DELETE FROM buyer_cap_units WHERE buyer_id = ? AND created_at = ? AND order_id = ?"
+            " AND product_id IN (SELECT product_id FROM order_items WHERE order_id = ?)";
+        if ((e = db_prepare(db, uncount, &st)))
+            return e;
+        db_bind_int64(st, 1, o->buyer_id);
+        db_bind_int64(st, 2, o->created_at_ms);
+        db_bind_int64(st, 3, o->id);
+        db_bind_int64(st, 4, o->id);
+        e = db_step_done(st);
+        db_done(st);
+    }
     if (e == ERR_OK)
         e = add_event(db, o, kind, to, true, actor, note, now);
     if (e == ERR_OK)
@@ -378,10 +392,10 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
 {
     static const char product[] = "SELECT shop_id, title, price_fen, status, buyer_cap_30d"
                                   " FROM products WHERE id = ?";
-    static const char bought[] =
-        "SELECT COALESCE(SUM(i.qty), 0) FROM order_items i JOIN orders o ON o.id = i.order_id"
-        " WHERE o.buyer_id = ? AND i.product_id = ? AND o.created_at > ?"
-        " AND o.status <> 'cancelled' AND o.status <> 'refunded'";
+    static const char bought[] = "SELECT COALESCE(SUM(qty), 0) FROM buyer_cap_units"
+                                 " WHERE buyer_id = ? AND product_id = ? AND created_at > ?";
+    static const char counted[] = "INSERT INTO buyer_cap_units (buyer_id, product_id, created_at,"
+                                  " order_id, qty) VALUES (?, ?, ?, ?, ?)";
     static const char ins_order[] =
         "INSERT INTO orders (shop_id, buyer_id, status, total_fen, share_token, address_name,"
         " address_phone, address_region, address_line, pay_deadline_at, created_at, updated_at,"
@@ -525,6 +539,15 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
         db_bind_int64(st, 5, prices[i]);
         db_bind_int64(st, 6, it->qty);
         db_bind_int64(st, 7, prices[i] * it->qty);
+        e = db_step_done(st);
+        db_done(st);
+        if (e || (e = db_prepare(db, counted, &st)))
+            goto out;
+        db_bind_int64(st, 1, in->buyer_id);
+        db_bind_int64(st, 2, it->product_id);
+        db_bind_int64(st, 3, now);
+        db_bind_int64(st, 4, *id);
+        db_bind_int64(st, 5, it->qty);
         e = db_step_done(st);
         db_done(st);
         if (e)

@@ -480,6 +480,30 @@ static void quantity_cap(void **state)
     expect_act(buyer, a, "cancel", NULL, 200, NULL);
     order(buyer, p, 2);
     order(other_buyer, p, 3);
+    /* a wholly refunded order stops counting; a partly refunded one does not */
+    int64_t q = product(100, ",\"buyer_cap_30d\":2");
+    int64_t x = order(buyer, q, 2);
+    expect_act(owner, x, "confirm-payment", NULL, 200, NULL);
+    for (int part = 0; part < 2; part++) {
+        act(buyer, x, "refunds", "{\"amount_fen\":1000,\"reason\":\"不要了\"}", &r);
+        assert_int_equal(r.status, 201);
+        int64_t refund = jint(r.json, "refund_id");
+        resp_free(&r);
+        http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
+        assert_int_equal(r.status, 200);
+        resp_free(&r);
+        if (part == 0) {
+            order_with_key(buyer, "cap-2", order_body(shop, q, 1), &r);
+            expect_error(&r, 409, "quantity_cap", "items");
+            resp_free(&r);
+        }
+    }
+    assert_string_equal(status_of(x), "refunded");
+    order(buyer, q, 2);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COALESCE(SUM(qty), 0) FROM buyer_cap_units"
+                                       " WHERE product_id = %lld",
+                                       (long long)q)),
+                     2);
     /* after 30 days the window has moved on */
     advance(31 * DAY);
     order(buyer, p, 3);

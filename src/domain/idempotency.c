@@ -112,6 +112,11 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
         db_done(st);
         return e;
     }
+    *state = IDEM_NEW;
+    /* SQLite runs write transactions one at a time, across processes too: nobody could
+     * see a claim before the answer, which idem_store() inserts */
+    if (db_kind(db) == DB_SQLITE)
+        return ERR_OK;
     if ((e = db_prepare(db, ins, &st)))
         return e;
     db_bind_int64(st, 1, user_id);
@@ -120,7 +125,6 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
     db_bind_int64(st, 4, now);
     e = db_step_done(st);
     db_done(st);
-    *state = IDEM_NEW;
     if (e == ERR_CONFLICT) { /* another process's twin request holds it */
         *state = IDEM_IN_FLIGHT;
         e = ERR_OK;
@@ -128,19 +132,24 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
     return e;
 }
 
-enum err idem_store(struct db *db, int64_t user_id, const char *key, int status,
+enum err idem_store(struct db *db, int64_t user_id, const char *key, const char *hash, int status,
                     const char *response)
 {
-    static const char sql[] = "UPDATE idempotency_keys SET state = 'done', status_code = ?,"
-                              " response = ? WHERE user_id = ? AND idem_key = ?";
+    static const char sql[] =
+        "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, state, status_code,"
+        " response, created_at) VALUES (?, ?, ?, 'done', ?, ?, ?)"
+        " ON CONFLICT (user_id, idem_key) DO UPDATE SET state = 'done',"
+        " status_code = excluded.status_code, response = excluded.response";
     struct db_stmt *st = NULL;
     enum err e = db_prepare(db, sql, &st);
     if (e)
         return e;
-    db_bind_int64(st, 1, status);
-    db_bind_str(st, 2, response);
-    db_bind_int64(st, 3, user_id);
-    db_bind_str(st, 4, key);
+    db_bind_int64(st, 1, user_id);
+    db_bind_str(st, 2, key);
+    db_bind_str(st, 3, hash);
+    db_bind_int64(st, 4, status);
+    db_bind_str(st, 5, response);
+    db_bind_int64(st, 6, clock_now_ms());
     e = db_step_done(st);
     db_done(st);
     return e;

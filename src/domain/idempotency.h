@@ -6,7 +6,9 @@
  * commit:
  *   idem_hold()     - first, outside any transaction: false when a request
  *                     with the same key is running in this process (409);
- *   idem_claim()    - in the work's write transaction:
+ *   idem_claim()    - in the work's write transaction (on PostgreSQL it
+ *                     inserts a 'pending' row there, so that another
+ *                     process's twin waits on it and then sees it held):
  *     IDEM_NEW       first use: go ahead, and store the answer with
  *                    idem_store() before committing;
  *     IDEM_REPLAY    the same key and body were answered: send that answer;
@@ -51,9 +53,9 @@ void idem_unhold(int64_t user_id, const char *key);
 MUST_CHECK enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
                                struct arena *a, enum idem_state *state, int *status,
                                const char **response);
-/* Stores the answer, in the claim's transaction. */
-MUST_CHECK enum err idem_store(struct db *db, int64_t user_id, const char *key, int status,
-                               const char *response);
+/* Stores the answer (`hash`: the request's), in the claim's transaction. */
+MUST_CHECK enum err idem_store(struct db *db, int64_t user_id, const char *key, const char *hash,
+                               int status, const char *response);
 MUST_CHECK enum err idem_purge(struct db *db, int64_t now_ms, int64_t *deleted);
 
 #endif

@@ -566,7 +566,7 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
             e = ERR_TOO_LARGE;
             goto out;
         }
-        if ((e = idem_store(db, in->buyer_id, idem->key, 201, body)))
+        if ((e = idem_store(db, in->buyer_id, idem->key, idem->hash, 201, body)))
             goto out;
         idem->status = 201;
         idem->rendered = body;
@@ -578,7 +578,7 @@ out:
         const char *body = NULL;
         if (db_exec(db, "ROLLBACK TO SAVEPOINT order_work") == ERR_OK &&
             (body = idem->refusal(idem->ctx, e, a)) &&
-            idem_store(db, in->buyer_id, idem->key, err_status(e), body) == ERR_OK &&
+            idem_store(db, in->buyer_id, idem->key, idem->hash, err_status(e), body) == ERR_OK &&
             db_commit(db) == ERR_OK) {
             idem->status = err_status(e);
             idem->rendered = body;

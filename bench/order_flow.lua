@@ -1,9 +1,11 @@
 -- wrk script: the order flow as buyers and the shop live it. Each connection
 -- creates an order (fresh Idempotency-Key, rotating buyers), and confirms the
 -- payment of the order it just created, parsed from the 201 answer.
--- Args: TOKENS_FILE SHOP_ID PRODUCT_ID OWNER_TOKEN [SHARE_TOKEN]
+-- Args: TOKENS_FILE SHOP_ID PRODUCT_ID OWNER_TOKEN [SHARE_TOKEN] [DELAY_MS]
 -- With a share token every order is attributed to that promoter (by the link,
--- then by the binding it made) and its payment posts commission.
+-- then by the binding it made) and its payment posts commission. With a delay
+-- each connection waits that long before each request: a paced load (wrk's
+-- delay(); latency is timed from the send, not from a schedule as wrk2 does).
 local counter = 0
 function setup(thread)
   counter = counter + 1
@@ -21,6 +23,10 @@ function init(args)
     '"address":{"name":"压测","phone":"13800000000","region":"北京","line":"1号"}}', args[2], args[3], share)
   owner = args[4]
   run = os.time() -- keys are unique per run: another run's keys would be replays
+  local pause = tonumber(args[6] or "")
+  if pause then -- wrk looks for delay() after init()
+    function delay() return pause end
+  end
   n = 0
   pending = {}
 end

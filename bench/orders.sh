@@ -1,14 +1,17 @@
 #!/bin/sh
 # Order throughput: create (POST /orders) and confirm-payment, with wrk, on a
 # release server with durable commits (SQLite synchronous=FULL), then on a
-# throwaway PostgreSQL cluster. Prints orders/s and p99 for each phase, and
-# (bench_store_orders) what the SQLite store alone does with the same flow.
+# throwaway PostgreSQL cluster. Prints orders/s and p99 for each phase (full
+# load, 4 connections, paced near 1,000 orders/s with wrk's delay(), and the
+# same attributed to a promoter), and (bench_store_orders) what the SQLite
+# store alone does with the same flow.
 #   BENCH_SECONDS=10 BENCH_BACKENDS="sqlite postgres" sh bench/orders.sh
 set -eu
 cd "$(dirname "$0")/.."
 BIN=./build/release/quanzi
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNS:-32}
+PACED_CONNS=${BENCH_PACED_CONNS:-26}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
 CORES=$(nproc)
 BUYERS=200
@@ -45,10 +48,10 @@ report() { # BACKEND LABEL WRK_OUTPUT CPU_TICKS_BEFORE
     echo "$1|$2|$((rps / 2))|$p99|${errs:-0}|$cpu" >>"$RESULTS"
 }
 
-flow() { # BACKEND LABEL CONNECTIONS [SHARE_TOKEN]
+flow() { # BACKEND LABEL CONNECTIONS [SHARE_TOKEN] [DELAY_MS]
     t0=$(cpu_ticks)
     out=$(wrk -t2 -c"$3" -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
-        "$DIR/tokens" "$shop" "$product" "$owner" ${4:-})
+        "$DIR/tokens" "$shop" "$product" "$owner" "${4:-}" ${5:-})
     report "$1" "$2" "$out" "$t0"
 }
 
@@ -86,6 +89,8 @@ run_backend() {
     # to a promoter (commission posted at every payment)
     flow "$backend" "create+confirm, $CONNS conns" "$CONNS"
     flow "$backend" "create+confirm, 4 conns" 4
+    # paced near 1,000 orders/s: each connection waits 10 ms before each request
+    flow "$backend" "create+confirm paced, ${PACED_CONNS} conns" "$PACED_CONNS" "" 10
     flow "$backend" "create+confirm attributed, $CONNS conns" "$CONNS" "$ref"
     flow "$backend" "create+confirm attributed, 4 conns" 4 "$ref"
     commissions=$(api GET "/api/v1/me/balance?shop_id=$shop" "$promoter_token" | sed -n 's/.*"pending_fen":\([0-9]*\).*/\1/p')

@@ -5,6 +5,8 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <unistd.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,12 +194,147 @@ static void acknowledged_orders_survive_kill_9(void **state)
     srv_stop(&s); /* removes the first server's directory */
 }
 
+/*
+ * kill -9 in the middle of concurrent orders and payments, whose
+ * transactions share the server's commit batches: every acknowledged order
+ * and payment is there after a restart, and nothing half done is (each
+ * order took its unit of stock and is counted against its buyer's cap once).
+ */
+struct crash_load {
+    struct srv *s;
+    const char *buyer, *owner;
+    int64_t shop, product;
+    int id;
+    atomic_int *acked;
+    int64_t orders[160], paid[160];
+    atomic_bool done;
+    int n_orders, n_paid;
+};
+
+static void *crash_worker(void *arg)
+{
+    struct crash_load *l = arg;
+    for (int i = 0; l->n_orders < 160; i++) {
+        char h[64];
+        snprintf(h, sizeof h, "Idempotency-Key: crash-%d-%d", l->id, i);
+        const char *hs[] = {h, NULL};
+        struct resp r;
+        http_ex(l->s, "POST", "/api/v1/orders", l->buyer,
+                fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
+                    "\"address\":{\"name\":\"A\",\"phone\":\"13600003333\",\"region\":\"R\","
+                    "\"line\":\"L\"}}",
+                    (long long)l->shop, (long long)l->product),
+                hs, &r);
+        int64_t id = r.status == 201 ? jint(r.json, "id") : 0;
+        resp_free(&r);
+        if (!id)
+            break; /* the server is gone */
+        l->orders[l->n_orders++] = id;
+        atomic_fetch_add(l->acked, 1);
+        if (i % 2)
+            continue;
+        http(l->s, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)id), l->owner,
+             NULL, &r);
+        long status = r.status;
+        resp_free(&r);
+        if (status != 200)
+            break;
+        l->paid[l->n_paid++] = id;
+    }
+    atomic_store(&l->done, true);
+    return NULL;
+}
+
+static void concurrent_acknowledged_writes_survive_kill_9(void **state)
+{
+    (void)state;
+    struct srv s;
+    srv_start(&s, NULL);
+    char url[sizeof s.db_url];
+    snprintf(url, sizeof url, "%s", s.db_url);
+    char *o = register_user(&s, "13600004444", "Owner", NULL);
+    char *b = register_user(&s, "13600005555", "Buyer", NULL);
+    int64_t shop_id = create_shop(&s, o, "crash-batch");
+    struct resp r;
+    http(&s, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop_id), o, "{\"buyer_cap_30d\":1000}",
+         &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(&s, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop_id), o,
+         "{\"title\":\"x\",\"price_fen\":100,\"stock\":100000,\"status\":\"on_sale\"}", &r);
+    int64_t product = jint(r.json, "id");
+    resp_free(&r);
+    enum { THREADS = 6 };
+    atomic_int acked = 0;
+    static struct crash_load l[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        l[i] = (struct crash_load){.s = &s,
+                                   .buyer = b,
+                                   .owner = o,
+                                   .shop = shop_id,
+                                   .product = product,
+                                   .id = i,
+                                   .acked = &acked};
+        assert_int_equal(pthread_create(&t[i], NULL, crash_worker, &l[i]), 0);
+    }
+    for (int running = THREADS; running && atomic_load(&acked) < 120;) {
+        usleep(2000);
+        running = 0;
+        for (int i = 0; i < THREADS; i++)
+            running += !atomic_load(&l[i].done);
+    }
+    assert_true(atomic_load(&acked) >= 120); /* the load was still running at the kill */
+    kill(s.pid, SIGKILL); /* mid-flight: no shutdown, no last batch, no checkpoint */
+    int status;
+    waitpid(s.pid, &status, 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    s.pid = 0;
+    db_close(s.db);
+    s.db = NULL;
+
+    struct srv again;
+    srv_start_db(&again, url, NULL);
+    int orders = 0, paid = 0;
+    for (int i = 0; i < THREADS; i++) {
+        for (int k = 0; k < l[i].n_orders; k++, orders++)
+            assert_int_equal(db_scalar(&again, fmt("SELECT COUNT(*) FROM orders WHERE id = %lld",
+                                                   (long long)l[i].orders[k])),
+                             1);
+        for (int k = 0; k < l[i].n_paid; k++, paid++)
+            assert_int_equal(db_scalar(&again, fmt("SELECT COUNT(*) FROM orders WHERE id = %lld"
+                                                   " AND status = 'paid'",
+                                                   (long long)l[i].paid[k])),
+                             1);
+    }
+    fprintf(stderr, "# acknowledged before the kill: %d orders, %d payments\n", orders, paid);
+    int64_t kept = db_scalar(&again, "SELECT COUNT(*) FROM orders");
+    assert_true(kept >= orders);
+    assert_int_equal(
+        db_scalar(&again, fmt("SELECT stock FROM products WHERE id = %lld", (long long)product)),
+        100000 - kept);
+    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM buyer_cap_units"), kept);
+    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM order_items"), kept);
+    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM ledger_txns"),
+                     db_scalar(&again, "SELECT COUNT(*) FROM orders WHERE status = 'paid'"));
+    if (!test_on_postgres())
+        assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM pragma_integrity_check"
+                                           " WHERE integrity_check <> 'ok'"),
+                         0);
+    assert_int_equal(srv_stop(&again), 0); /* the ledger check runs at the stop too */
+    srv_stop(&s);
+    free(o);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(concurrent_writes_all_succeed),
         cmocka_unit_test(lost_connection_is_503_then_recovers),
         cmocka_unit_test(acknowledged_orders_survive_kill_9),
+        cmocka_unit_test(concurrent_acknowledged_writes_survive_kill_9),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

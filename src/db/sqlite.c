@@ -109,7 +109,8 @@ static bool gc_dirty;         /* ... and holds writes */
 static uint64_t gc_batch = 1; /* the open batch's number, or the next one's */
 static pthread_t gc_thread;
 static char gc_db_path[512];
-static struct sq_conn gc_writer; /* used only under write_lock */
+static char gc_wal_path[sizeof gc_db_path + 8]; /* its log */
+static struct sq_conn gc_writer;                /* used only under write_lock */
 static int64_t gc_checkpoint_bytes;
 static int64_t gc_page_size = 4096;
 static _Atomic int64_t gc_log_bytes; /* in the log since it last started over */
@@ -185,24 +186,32 @@ static void gc_resolve(uint64_t b, bool lost)
     pthread_mutex_unlock(&gc_lock);
 }
 
-static void gc_sync_log(const char *wal);
+static void gc_sync_log(void);
+
+/*
+ * After gc_close_batch() gave batch b: fsyncs the log if `sync` (and the
+ * batch was not lost), then lets the batch's waiters go.
+ */
+static void gc_finish_batch(uint64_t b, bool sync, bool lost)
+{
+    if (!b)
+        return;
+    if (sync && !lost)
+        gc_sync_log();
+    gc_resolve(b, lost);
+}
 
 /*
  * Under write_lock, for a connection of its own that is about to write in a
  * process with group connections: the open batch is committed and synced
- * here, as the syncer would.
+ * here, as the syncer would; even a clean one, since its number tells its
+ * waiters that every batch before it is on disk.
  */
 static void gc_flush_batch(void)
 {
     bool dirty, lost;
     uint64_t b = gc_close_batch(&dirty, &lost);
-    if (b && !lost) { /* even a clean one: its number says every batch before it is synced */
-        char wal[sizeof gc_db_path + 8];
-        snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
-        gc_sync_log(wal);
-    }
-    if (b)
-        gc_resolve(b, lost);
+    gc_finish_batch(b, true, lost);
 }
 
 /* The writer's commit hook: how much the log holds (its file keeps its size). */
@@ -228,7 +237,7 @@ static int gc_log_hook(void *arg, sqlite3 *h, const char *db, int frames)
  */
 #define GC_RESTART_WAIT_MS 200
 
-static void gc_checkpoint(sqlite3 **ck, const char *wal)
+static void gc_checkpoint(sqlite3 **ck)
 {
     static int64_t retry_at; /* after a deferred restart: hold the writers again only here */
     int64_t log_bytes = atomic_load(&gc_log_bytes);
@@ -249,10 +258,7 @@ static void gc_checkpoint(sqlite3 **ck, const char *wal)
     uint64_t b = gc_close_batch(&dirty, &lost);
     int rc = sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &copied);
     pthread_mutex_unlock(&write_lock);
-    if (b && dirty && !lost)
-        gc_sync_log(wal);
-    if (b)
-        gc_resolve(b, lost);
+    gc_finish_batch(b, dirty, lost);
     if (rc == SQLITE_OK) {
         atomic_store(&gc_log_bytes, 0); /* until the next commit says otherwise */
         retry_at = 0;
@@ -263,11 +269,11 @@ static void gc_checkpoint(sqlite3 **ck, const char *wal)
 }
 
 /* fdatasync()s the log file; a failure stops the process (durability is unknown). */
-static void gc_sync_log(const char *wal)
+static void gc_sync_log(void)
 {
-    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    int fd = open(gc_wal_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || fdatasync(fd) != 0) {
-        LOG(LOG_ERROR, "fsync_failed", "file=%s errno=%d", wal, errno);
+        LOG(LOG_ERROR, "fsync_failed", "file=%s errno=%d", gc_wal_path, errno);
         abort(); /* stop rather than acknowledge */
     }
     close(fd);
@@ -277,8 +283,6 @@ static void *gc_syncer(void *arg)
 {
     (void)arg;
     sqlite3 *ck = NULL;
-    char wal[sizeof gc_db_path + 8];
-    snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
     pthread_mutex_lock(&gc_lock);
     for (;;) {
         while (!gc_pending && !gc_stop)
@@ -290,11 +294,8 @@ static void *gc_syncer(void *arg)
         bool dirty, lost;
         uint64_t b = gc_close_batch(&dirty, &lost);
         pthread_mutex_unlock(&write_lock);
-        if (b && dirty && !lost)
-            gc_sync_log(wal); /* the next batch fills meanwhile */
-        if (b)
-            gc_resolve(b, lost);
-        gc_checkpoint(&ck, wal);
+        gc_finish_batch(b, dirty, lost); /* the next batch fills meanwhile */
+        gc_checkpoint(&ck);
         pthread_mutex_lock(&gc_lock);
         if (last && !gc_pending)
             break;
@@ -342,11 +343,9 @@ static void gc_close_writer(void)
 {
     /* A checkpoint on close syncs the database file, but walbuf's log sync does not
      * fsync: the log is made durable here first, as the checkpoint needs. */
-    char wal[sizeof gc_db_path + 8];
-    snprintf(wal, sizeof wal, "%s-wal", gc_db_path);
-    bool dirty, lost; /* the syncer closed the last batch; this is for an open that failed */
+    bool dirty, lost; /* none is open: the syncer closed the last one (this is a safeguard) */
     gc_close_batch(&dirty, &lost);
-    gc_sync_log(wal);
+    gc_sync_log();
     for (int c = 0; c < GC_CTLS; c++) {
         sqlite3_finalize(gc_ctl_stmt[c]);
         gc_ctl_stmt[c] = NULL;
@@ -362,6 +361,7 @@ static enum err gc_attach(const char *path, int64_t checkpoint_bytes)
     pthread_mutex_lock(&gc_lock);
     if (gc_users == 0) {
         snprintf(gc_db_path, sizeof gc_db_path, "%s", path);
+        snprintf(gc_wal_path, sizeof gc_wal_path, "%s-wal", path);
         gc_checkpoint_bytes = checkpoint_bytes > 0 ? checkpoint_bytes : GC_CHECKPOINT_BYTES;
         gc_stop = false;
         e = gc_open_writer(path);

@@ -131,67 +131,113 @@ static void lost_connection_is_503_then_recovers(void **state)
     assert_true(unavailable <= 6); /* at most one per connection that was cut */
 }
 
+/* A server of its own, to be killed: a shop (1,000 units a buyer), a product, two members. */
+struct crash_site {
+    struct srv s;
+    char url[sizeof((struct srv *)0)->db_url];
+    char *owner, *buyer;
+    int64_t shop, product;
+};
+
+static void crash_site_up(struct crash_site *c, const char *slug, int64_t stock)
+{
+    static int n;
+    srv_start(&c->s, NULL);
+    snprintf(c->url, sizeof c->url, "%s", c->s.db_url);
+    c->owner = register_user(&c->s, fmt("136000%05d", ++n), "Owner", NULL);
+    c->buyer = register_user(&c->s, fmt("136000%05d", ++n), "Buyer", NULL);
+    c->shop = create_shop(&c->s, c->owner, slug);
+    struct resp r;
+    http(&c->s, "PATCH", fmt("/api/v1/shops/%lld", (long long)c->shop), c->owner,
+         "{\"buyer_cap_30d\":1000}", &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(&c->s, "POST", fmt("/api/v1/shops/%lld/products", (long long)c->shop), c->owner,
+         fmt("{\"title\":\"x\",\"price_fen\":100,\"stock\":%lld,\"status\":\"on_sale\"}",
+             (long long)stock),
+         &r);
+    c->product = jint(r.json, "id");
+    resp_free(&r);
+}
+
+/* kill -9 (no shutdown, no checkpoint), then a new server on the same database. */
+static void crash_site_restart(struct crash_site *c, struct srv *again)
+{
+    kill(c->s.pid, SIGKILL);
+    int status;
+    waitpid(c->s.pid, &status, 0);
+    c->s.pid = 0;
+    db_close(c->s.db);
+    c->s.db = NULL;
+    srv_start_db(again, c->url, NULL);
+}
+
+static void crash_site_down(struct crash_site *c)
+{
+    srv_stop(&c->s); /* removes the first server's directory */
+    free(c->owner);
+    free(c->buyer);
+}
+
+/* An order of one unit under an Idempotency-Key; returns its id, 0 if not created. */
+static int64_t crash_order(struct crash_site *c, const char *key)
+{
+    char h[96];
+    snprintf(h, sizeof h, "Idempotency-Key: %s", key);
+    const char *hs[] = {h, NULL};
+    struct resp r;
+    http_ex(&c->s, "POST", "/api/v1/orders", c->buyer,
+            fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
+                "\"address\":{\"name\":\"A\",\"phone\":\"13600003333\",\"region\":\"R\","
+                "\"line\":\"L\"}}",
+                (long long)c->shop, (long long)c->product),
+            hs, &r);
+    int64_t id = r.status == 201 ? jint(r.json, "id") : 0;
+    resp_free(&r);
+    return id;
+}
+
+/* After a restart: stock, items and cap units agree with the orders kept; the file is sound. */
+static void crash_site_consistent(struct srv *again, int64_t product, int64_t stock)
+{
+    int64_t kept = db_scalar(again, "SELECT COUNT(*) FROM orders");
+    assert_int_equal(
+        db_scalar(again, fmt("SELECT stock FROM products WHERE id = %lld", (long long)product)),
+        stock - kept);
+    assert_int_equal(
+        db_scalar(again, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"), 0);
+    assert_int_equal(db_scalar(again, "SELECT COUNT(*) FROM order_items"), kept);
+    assert_int_equal(db_scalar(again, "SELECT COUNT(*) FROM buyer_cap_units"), kept);
+    assert_int_equal(db_scalar(again, "SELECT COUNT(*) FROM ledger_txns"),
+                     db_scalar(again, "SELECT COUNT(*) FROM orders WHERE status = 'paid'"));
+    if (!test_on_postgres())
+        assert_int_equal(db_scalar(again, "SELECT COUNT(*) FROM pragma_integrity_check"
+                                          " WHERE integrity_check <> 'ok'"),
+                         0);
+}
+
 /* kill -9 right after answers: every acknowledged order is there after a restart. */
 static void acknowledged_orders_survive_kill_9(void **state)
 {
     (void)state;
-    struct srv s;
-    srv_start(&s, NULL);
-    char url[sizeof s.db_url];
-    snprintf(url, sizeof url, "%s", s.db_url);
-    char *o = register_user(&s, "13600002222", "Owner", NULL);
-    char *b = register_user(&s, "13600003333", "Buyer", NULL);
-    int64_t shop_id = create_shop(&s, o, "crash-test");
-    struct resp r;
-    http(&s, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop_id), o, "{\"buyer_cap_30d\":1000}",
-         &r);
-    resp_free(&r);
-    http(&s, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop_id), o,
-         "{\"title\":\"x\",\"price_fen\":100,\"stock\":500,\"status\":\"on_sale\"}", &r);
-    int64_t product = jint(r.json, "id");
-    resp_free(&r);
+    struct crash_site c;
+    crash_site_up(&c, "crash-test", 500);
     enum { N = 40 };
     int64_t ids[N];
     for (int i = 0; i < N; i++) {
-        char h[64];
-        snprintf(h, sizeof h, "Idempotency-Key: crash-%d", i);
-        const char *hs[] = {h, NULL};
-        http_ex(&s, "POST", "/api/v1/orders", b,
-                fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
-                    "\"address\":{\"name\":\"A\",\"phone\":\"13600003333\",\"region\":\"R\","
-                    "\"line\":\"L\"}}",
-                    (long long)shop_id, (long long)product),
-                hs, &r);
-        assert_int_equal(r.status, 201);
-        ids[i] = jint(r.json, "id");
-        resp_free(&r);
+        ids[i] = crash_order(&c, fmt("crash-%d", i));
+        assert_true(ids[i] > 0);
     }
-    kill(s.pid, SIGKILL); /* no shutdown, no checkpoint */
-    int status;
-    waitpid(s.pid, &status, 0);
-    s.pid = 0;
-    db_close(s.db);
-    s.db = NULL;
-    free(o);
-    free(b);
-
     struct srv again;
-    srv_start_db(&again, url, NULL);
+    crash_site_restart(&c, &again);
     for (int i = 0; i < N; i++)
         assert_int_equal(db_scalar(&again, fmt("SELECT COUNT(*) FROM orders WHERE id = %lld",
                                                (long long)ids[i])),
                          1);
-    assert_int_equal(
-        db_scalar(&again, fmt("SELECT stock FROM products WHERE id = %lld", (long long)product)),
-        500 - N);
-    assert_int_equal(
-        db_scalar(&again, "SELECT COUNT(*) FROM products WHERE stock + sold <> stock_in"), 0);
-    if (!test_on_postgres())
-        assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM pragma_integrity_check"
-                                           " WHERE integrity_check <> 'ok'"),
-                         0);
+    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM orders"), N);
+    crash_site_consistent(&again, c.product, 500);
     assert_int_equal(srv_stop(&again), 0);
-    srv_stop(&s); /* removes the first server's directory */
+    crash_site_down(&c);
 }
 
 /*
@@ -201,40 +247,28 @@ static void acknowledged_orders_survive_kill_9(void **state)
  * order took its unit of stock and is counted against its buyer's cap once).
  */
 struct crash_load {
-    struct srv *s;
-    const char *buyer, *owner;
-    int64_t shop, product;
+    struct crash_site *c;
     int id;
     atomic_int *acked;
     int64_t orders[160], paid[160];
-    atomic_bool done;
     int n_orders, n_paid;
+    atomic_bool done;
 };
 
 static void *crash_worker(void *arg)
 {
     struct crash_load *l = arg;
     for (int i = 0; l->n_orders < 160; i++) {
-        char h[64];
-        snprintf(h, sizeof h, "Idempotency-Key: crash-%d-%d", l->id, i);
-        const char *hs[] = {h, NULL};
-        struct resp r;
-        http_ex(l->s, "POST", "/api/v1/orders", l->buyer,
-                fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
-                    "\"address\":{\"name\":\"A\",\"phone\":\"13600003333\",\"region\":\"R\","
-                    "\"line\":\"L\"}}",
-                    (long long)l->shop, (long long)l->product),
-                hs, &r);
-        int64_t id = r.status == 201 ? jint(r.json, "id") : 0;
-        resp_free(&r);
+        int64_t id = crash_order(l->c, fmt("crash-%d-%d", l->id, i));
         if (!id)
             break; /* the server is gone */
         l->orders[l->n_orders++] = id;
         atomic_fetch_add(l->acked, 1);
         if (i % 2)
             continue;
-        http(l->s, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)id), l->owner,
-             NULL, &r);
+        struct resp r;
+        http(&l->c->s, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)id),
+             l->c->owner, NULL, &r);
         long status = r.status;
         resp_free(&r);
         if (status != 200)
@@ -248,34 +282,14 @@ static void *crash_worker(void *arg)
 static void concurrent_acknowledged_writes_survive_kill_9(void **state)
 {
     (void)state;
-    struct srv s;
-    srv_start(&s, NULL);
-    char url[sizeof s.db_url];
-    snprintf(url, sizeof url, "%s", s.db_url);
-    char *o = register_user(&s, "13600004444", "Owner", NULL);
-    char *b = register_user(&s, "13600005555", "Buyer", NULL);
-    int64_t shop_id = create_shop(&s, o, "crash-batch");
-    struct resp r;
-    http(&s, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop_id), o, "{\"buyer_cap_30d\":1000}",
-         &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
-    http(&s, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop_id), o,
-         "{\"title\":\"x\",\"price_fen\":100,\"stock\":100000,\"status\":\"on_sale\"}", &r);
-    int64_t product = jint(r.json, "id");
-    resp_free(&r);
+    struct crash_site c;
+    crash_site_up(&c, "crash-batch", 100000);
     enum { THREADS = 6 };
     atomic_int acked = 0;
     static struct crash_load l[THREADS];
     pthread_t t[THREADS];
     for (int i = 0; i < THREADS; i++) {
-        l[i] = (struct crash_load){.s = &s,
-                                   .buyer = b,
-                                   .owner = o,
-                                   .shop = shop_id,
-                                   .product = product,
-                                   .id = i,
-                                   .acked = &acked};
+        l[i] = (struct crash_load){.c = &c, .id = i, .acked = &acked};
         assert_int_equal(pthread_create(&t[i], NULL, crash_worker, &l[i]), 0);
     }
     for (int running = THREADS; running && atomic_load(&acked) < 120;) {
@@ -285,17 +299,10 @@ static void concurrent_acknowledged_writes_survive_kill_9(void **state)
             running += !atomic_load(&l[i].done);
     }
     assert_true(atomic_load(&acked) >= 120); /* the load was still running at the kill */
-    kill(s.pid, SIGKILL); /* mid-flight: no shutdown, no last batch, no checkpoint */
-    int status;
-    waitpid(s.pid, &status, 0);
+    struct srv again;
+    crash_site_restart(&c, &again); /* mid-flight: the open batch dies with the process */
     for (int i = 0; i < THREADS; i++)
         pthread_join(t[i], NULL);
-    s.pid = 0;
-    db_close(s.db);
-    s.db = NULL;
-
-    struct srv again;
-    srv_start_db(&again, url, NULL);
     int orders = 0, paid = 0;
     for (int i = 0; i < THREADS; i++) {
         for (int k = 0; k < l[i].n_orders; k++, orders++)
@@ -309,23 +316,10 @@ static void concurrent_acknowledged_writes_survive_kill_9(void **state)
                              1);
     }
     fprintf(stderr, "# acknowledged before the kill: %d orders, %d payments\n", orders, paid);
-    int64_t kept = db_scalar(&again, "SELECT COUNT(*) FROM orders");
-    assert_true(kept >= orders);
-    assert_int_equal(
-        db_scalar(&again, fmt("SELECT stock FROM products WHERE id = %lld", (long long)product)),
-        100000 - kept);
-    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM buyer_cap_units"), kept);
-    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM order_items"), kept);
-    assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM ledger_txns"),
-                     db_scalar(&again, "SELECT COUNT(*) FROM orders WHERE status = 'paid'"));
-    if (!test_on_postgres())
-        assert_int_equal(db_scalar(&again, "SELECT COUNT(*) FROM pragma_integrity_check"
-                                           " WHERE integrity_check <> 'ok'"),
-                         0);
+    assert_true(db_scalar(&again, "SELECT COUNT(*) FROM orders") >= orders);
+    crash_site_consistent(&again, c.product, 100000);
     assert_int_equal(srv_stop(&again), 0); /* the ledger check runs at the stop too */
-    srv_stop(&s);
-    free(o);
-    free(b);
+    crash_site_down(&c);
 }
 
 int main(void)

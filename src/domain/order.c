@@ -346,7 +346,7 @@ static int by_product(const void *x, const void *y)
 
 /* The order just inserted, as order_get() reads it back, without reading it back. */
 static enum err created_order(const struct order_new *in, int64_t id, const char **titles,
-                              const int64_t *prices, int64_t total, const struct shop *shop,
+                              const int64_t *prices, int64_t total, int64_t deadline,
                               int64_t promoter, const char *via, int64_t now, struct arena *a,
                               struct order *o)
 {
@@ -361,7 +361,7 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
     o->address.phone = arena_strndup(a, in->address.phone, in->address.phone_len);
     o->address.region = arena_strndup(a, in->address.region, in->address.region_len);
     o->address.line = arena_strndup(a, in->address.line, in->address.line_len);
-    o->pay_deadline_ms = now + shop->settings.unpaid_timeout_min * 60 * 1000;
+    o->pay_deadline_ms = deadline;
     o->created_at_ms = o->updated_at_ms = now;
     o->promoter_id = promoter;
     o->attributed_via = via ? arena_strdup(a, via) : NULL;
@@ -510,7 +510,8 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     db_bind_text(st, 6, in->address.phone, in->address.phone_len);
     db_bind_text(st, 7, in->address.region, in->address.region_len);
     db_bind_text(st, 8, in->address.line, in->address.line_len);
-    db_bind_int64(st, 9, now + shop.settings.unpaid_timeout_min * 60 * 1000);
+    int64_t deadline = now + shop.settings.unpaid_timeout_min * 60 * 1000;
+    db_bind_int64(st, 9, deadline);
     db_bind_int64(st, 10, now);
     db_bind_int64(st, 11, now);
     if (promoter)
@@ -559,7 +560,7 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     if (idem && idem->key) {
         struct order full;
         const char *body = NULL;
-        if ((e = created_order(in, *id, titles, prices, total, &shop, promoter, via, now, a,
+        if ((e = created_order(in, *id, titles, prices, total, deadline, promoter, via, now, a,
                                &full)))
             goto out;
         if (!(body = idem->render(idem->ctx, &full, a))) {

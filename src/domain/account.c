@@ -1,5 +1,7 @@
 #include "domain/account.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,8 +17,79 @@ static int64_t session_lifetime_ms = 30 * MS_PER_DAY;
 static struct ratelimit *fails_by_account;
 static struct ratelimit *fails_by_ip;
 
+/*
+ * Sessions this process looked up, so that a request need not read them
+ * again: on SQLite each lookup ran under the write lock for requests that
+ * write, two per order. An entry is good while its session is unexpired, for
+ * at most SESSION_CACHE_MS, and while nothing that revokes or changes a
+ * session (a logout, a change to a user's rights: session_changed()) happened
+ * in this process since it was filled. Only SQLite databases use it: their
+ * one server process makes those changes itself. Several processes sharing a
+ * PostgreSQL database would each miss the others' logouts, so they read the
+ * table every time. Direct-mapped by the token's hash, which is uniform.
+ */
+#define SESSION_CACHE_SLOTS 4096
+#define SESSION_CACHE_MS (10 * 1000)
+
+struct session_slot {
+    char hash[TOKEN_HASH_HEX];
+    int64_t user_id;
+    int64_t expires_at_ms;
+    int64_t filled_at_ms;
+    uint64_t gen;
+    bool is_admin;
+};
+
+static struct session_slot session_cache[SESSION_CACHE_SLOTS];
+static pthread_mutex_t session_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t session_gen = 1; /* a slot filled under an older one is stale */
+
+static void session_changed(void)
+{
+    atomic_fetch_add(&session_gen, 1);
+}
+
+static struct session_slot *session_slot(const char hash[TOKEN_HASH_HEX])
+{
+    unsigned idx = 0;
+    for (int i = 0; i < 8; i++)
+        idx = idx << 4 | (unsigned)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return &session_cache[idx % SESSION_CACHE_SLOTS];
+}
+
+static bool session_cached(const char hash[TOKEN_HASH_HEX], int64_t now, struct session_user *out)
+{
+    struct session_slot *s = session_slot(hash);
+    bool hit = false;
+    pthread_mutex_lock(&session_cache_lock);
+    if (s->gen == atomic_load(&session_gen) && now < s->expires_at_ms &&
+        now - s->filled_at_ms < SESSION_CACHE_MS && now >= s->filled_at_ms &&
+        memcmp(s->hash, hash, TOKEN_HASH_HEX) == 0) {
+        out->user_id = s->user_id;
+        out->is_admin = s->is_admin;
+        hit = true;
+    }
+    pthread_mutex_unlock(&session_cache_lock);
+    return hit;
+}
+
+static void session_remember(const char hash[TOKEN_HASH_HEX], uint64_t gen, int64_t now,
+                             int64_t expires_at, const struct session_user *u)
+{
+    struct session_slot *s = session_slot(hash);
+    pthread_mutex_lock(&session_cache_lock);
+    memcpy(s->hash, hash, TOKEN_HASH_HEX);
+    s->user_id = u->user_id;
+    s->is_admin = u->is_admin;
+    s->expires_at_ms = expires_at;
+    s->filled_at_ms = now;
+    s->gen = gen; /* read before the row: a logout meanwhile leaves the slot stale */
+    pthread_mutex_unlock(&session_cache_lock);
+}
+
 void account_init(int64_t lifetime_ms)
 {
+    session_changed();
     session_lifetime_ms = lifetime_ms;
     ratelimit_free(fails_by_account);
     ratelimit_free(fails_by_ip);
@@ -315,15 +388,21 @@ enum err account_session_lookup(struct db *db, const char *token, size_t len,
         return ERR_UNAUTHORIZED;
     char hash[TOKEN_HASH_HEX];
     token_hash(token, len, hash);
+    int64_t now = clock_now_ms();
+    bool cache = db_kind(db) == DB_SQLITE;
+    if (cache && session_cached(hash, now, out))
+        return ERR_OK;
+    uint64_t gen = atomic_load(&session_gen);
     struct db_stmt *st = NULL;
     bool row = false;
+    int64_t expires_at = 0;
     enum err e = db_prepare(db, sql, &st);
     if (e)
         return e;
     db_bind_str(st, 1, hash);
     e = db_step(st, &row);
     if (e == ERR_OK) {
-        if (row && db_col_int64(st, 1) > clock_now_ms()) {
+        if (row && (expires_at = db_col_int64(st, 1)) > now) {
             out->user_id = db_col_int64(st, 0);
             out->is_admin = db_col_int64(st, 2) != 0;
         } else {
@@ -331,6 +410,8 @@ enum err account_session_lookup(struct db *db, const char *token, size_t len,
         }
     }
     db_done(st);
+    if (e == ERR_OK && cache)
+        session_remember(hash, gen, now, expires_at, out);
     return e;
 }
 
@@ -346,6 +427,12 @@ enum err account_logout(struct db *db, const char *token, size_t len)
     db_bind_str(st, 1, hash);
     e = db_step_done(st);
     db_done(st);
+    /* Once the delete is committed, no lookup can read the session any more; only then
+     * may cached slots go: one filled from a reader that had not yet seen the delete
+     * would otherwise outlive it. (It waits for the fsync too: the logout's answer does.) */
+    if (e == ERR_OK)
+        e = db_await_durable();
+    session_changed();
     return e;
 }
 
@@ -455,6 +542,7 @@ enum err account_admin_create(struct db *db, const char *login, const char *pass
         db_bind_int64(st, 1, *id);
         e = db_step_done(st);
         db_done(st);
+        session_changed(); /* their sessions carry is_admin */
         return e;
     }
     e = account_check_password(password, strlen(password), norm, ei);

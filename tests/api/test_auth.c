@@ -4,18 +4,28 @@
  * and expired tokens; what is stored (argon2id hashes, token hashes only)
  * and that refused requests store nothing.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "domain/token.h"
 #include "harness.h"
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 static void register_stores_hashes_only(void **state)
 {
@@ -149,6 +159,71 @@ static void login_logout_and_me(void **state)
     resp_free(&r);
     free(t0);
     free(t1);
+}
+
+struct busy_session {
+    const char *token;
+    atomic_bool logged_out, stop;
+    atomic_int sent, ok_before, refused_after, ok_after, other;
+};
+
+static void *use_session(void *arg)
+{
+    struct busy_session *b = arg;
+    while (!atomic_load(&b->stop)) {
+        bool after = atomic_load(&b->logged_out);       /* read before the request is sent */
+        bool write = atomic_fetch_add(&b->sent, 1) % 2; /* reads look up on a reader, writes
+                                                         * on the writer */
+        struct resp r;
+        long status = write ? http(&S, "PUT", "/api/v1/me/interests", b->token,
+                                   "{\"tags\":{\"knitting\":1}}", &r)
+                            : http(&S, "GET", "/api/v1/me", b->token, NULL, &r);
+        resp_free(&r);
+        if (status == 200 && !after)
+            atomic_fetch_add(&b->ok_before, 1);
+        else if (status == 200)
+            atomic_fetch_add(&b->ok_after, 1);
+        else if (status == 401 && after)
+            atomic_fetch_add(&b->refused_after, 1);
+        else if (status != 401)
+            atomic_fetch_add(&b->other, 1);
+    }
+    return NULL;
+}
+
+/*
+ * Sessions are remembered in memory on SQLite: a logout must still end one
+ * that four threads keep using, for every request sent after it answered
+ * (none may be served from a copy read before the logout was committed).
+ */
+static void logout_ends_a_busy_session(void **state)
+{
+    (void)state;
+    char *t = register_user(&S, "busy@example.test", "忙", NULL);
+    struct busy_session b = {.token = t};
+    enum { N = 4 };
+    pthread_t th[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, use_session, &b), 0);
+    sleep_ms(150);
+    struct resp r;
+    http(&S, "POST", "/api/v1/auth/logout", t, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    atomic_store(&b.logged_out, true);
+    sleep_ms(300);
+    atomic_store(&b.stop, true);
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    assert_true(atomic_load(&b.ok_before) > 0);
+    assert_true(atomic_load(&b.refused_after) > 0);
+    assert_int_equal(atomic_load(&b.ok_after), 0);
+    assert_int_equal(atomic_load(&b.other), 0);
+    assert_int_equal(db_scalar(&S,
+                               "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id"
+                               " WHERE u.login = 'busy@example.test'"),
+                     0);
+    free(t);
 }
 
 static void missing_forged_and_malformed_tokens(void **state)
@@ -322,6 +397,7 @@ int main(void)
         cmocka_unit_test(register_stores_hashes_only),
         cmocka_unit_test(duplicate_and_invalid_registrations_write_nothing),
         cmocka_unit_test(login_logout_and_me),
+        cmocka_unit_test(logout_ends_a_busy_session),
         cmocka_unit_test(missing_forged_and_malformed_tokens),
         cmocka_unit_test(cookie_auth_and_csrf),
         cmocka_unit_test(interests_replace_and_validate),

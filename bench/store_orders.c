@@ -94,13 +94,13 @@ static void *worker(void *arg)
         /* request 2: the shop confirms the payment, and is answered the order */
         db_defer_durable();
         db_warm_reads();
+        enum shop_role role = SHOP_ROLE_NONE;
         if (!e)
-            e = order_parties(db, id, &shop, &buyer);
-        struct payment p = {.provider = "offline", .order_id = id, .actor_id = 1};
+            e = order_parties(db, id, 1, &shop, &buyer, &role);
+        struct payment p = {
+            .provider = "offline", .order_id = id, .actor_id = 1, .out = &o, .out_arena = &a};
         if (!e)
             e = payment_apply(db, &p, &ei);
-        if (!e)
-            e = order_get(db, id, &a, &o);
         durable = db_await_durable();
         if (!e)
             e = durable;

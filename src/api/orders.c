@@ -234,14 +234,16 @@ static enum err visible_order(struct req *r, int64_t id, struct order *o, bool *
                               enum shop_role *role)
 {
     int64_t shop_id = 0, buyer_id = 0;
-    enum err e =
-        o ? order_get(r->db, id, &r->arena, o) : order_parties(r->db, id, &shop_id, &buyer_id);
-    if (!e && o) {
-        shop_id = o->shop_id;
-        buyer_id = o->buyer_id;
+    enum err e;
+    if (o) {
+        e = order_get(r->db, id, &r->arena, o);
+        if (!e)
+            e = api_shop_role_of(r, o->shop_id, role);
+        if (!e)
+            buyer_id = o->buyer_id;
+    } else {
+        e = order_parties(r->db, id, r->authed ? r->user.user_id : 0, &shop_id, &buyer_id, role);
     }
-    if (!e)
-        e = api_shop_role_of(r, shop_id, role);
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, NULL, "no such order");
     if (e)

@@ -34,6 +34,7 @@
 
 #include "db/db.h"
 #include "domain/idempotency.h"
+#include "domain/shop.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -143,8 +144,10 @@ struct order_idem {
  * ERR_PRODUCT_UNAVAILABLE with the item. */
 MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
                                  struct arena *a, int64_t *id, struct errinfo *ei);
-/* Whose order it is: its shop and buyer (for authorization). ERR_NOT_FOUND when none. */
-MUST_CHECK enum err order_parties(struct db *db, int64_t id, int64_t *shop_id, int64_t *buyer_id);
+/* Whose order it is: its shop and buyer, and user_id's role in that shop (for
+ * authorization; user_id 0: nobody's). ERR_NOT_FOUND when there is none. */
+MUST_CHECK enum err order_parties(struct db *db, int64_t id, int64_t user_id, int64_t *shop_id,
+                                  int64_t *buyer_id, enum shop_role *role);
 /* With items, timeline and refunds. ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *out);
 

@@ -396,12 +396,17 @@ enum err shop_role_of(struct db *db, int64_t shop_id, int64_t user_id, enum shop
     db_bind_int64(st, 1, shop_id);
     db_bind_int64(st, 2, user_id);
     e = db_step(st, &row);
-    if (e == ERR_OK && row) {
-        const char *r = db_col_text(st, 0, NULL);
-        *out = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
-    }
+    if (e == ERR_OK && row)
+        *out = shop_role_from(db_col_text(st, 0, NULL));
     db_done(st);
     return e;
+}
+
+enum shop_role shop_role_from(const char *role)
+{
+    if (!role)
+        return SHOP_ROLE_NONE;
+    return strcmp(role, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
 }
 
 enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, struct errinfo *ei)

@@ -112,6 +112,8 @@ MUST_CHECK enum err shop_get_by_slug(struct db *db, const char *slug, struct are
                                      struct shop *out);
 MUST_CHECK enum err shop_role_of(struct db *db, int64_t shop_id, int64_t user_id,
                                  enum shop_role *out);
+/* A shop_roles.role value (NULL: no role). */
+enum shop_role shop_role_from(const char *role);
 /* Applies a patch (validated as a whole against the current settings). */
 MUST_CHECK enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p,
                                 struct errinfo *ei);

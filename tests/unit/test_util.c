@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -113,6 +115,24 @@ static void clock_iso(void **state)
     assert_string_equal(buf, "1970-01-01T00:00:00.000Z");
     clock_format_iso(1795329300123LL, buf, sizeof buf);
     assert_string_equal(buf, "2026-11-22T06:35:00.123Z");
+    clock_format_iso(-1, buf, sizeof buf);
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+    clock_format_iso(951782400000LL, buf, sizeof buf); /* a leap day of a century's leap year */
+    assert_string_equal(buf, "2000-02-29T00:00:00.000Z");
+    clock_format_iso(253402300799999LL, buf, sizeof buf);
+    assert_string_equal(buf, "9999-12-31T23:59:59.999Z");
+    /* the same as gmtime_r() over many days, both sides of the epoch */
+    for (int64_t ms = -62135596800000LL; ms < 253402300800000LL; ms += 86399999LL * 37 + 12345) {
+        char want[80];
+        time_t t = (time_t)(ms >= 0 || ms % 1000 == 0 ? ms / 1000 : ms / 1000 - 1);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(((ms % 1000) + 1000) % 1000));
+        clock_format_iso(ms, buf, sizeof buf);
+        assert_string_equal(buf, want);
+    }
     int64_t before = clock_now_ms();
     clock_advance(MS_PER_DAY);
     assert_true(clock_now_ms() - before >= MS_PER_DAY);

@@ -14,7 +14,7 @@
 #define LIMIT_PAGE_SIZE 100
 #define LIMIT_CONNECTIONS 1024
 #define LIMIT_CONNECTIONS_PER_IP 256
-#define LIMIT_CONNECTION_MEMORY (32 * 1024) /* MHD per-connection buffer; caps headers */
+#define LIMIT_CONNECTION_MEMORY (16 * 1024) /* MHD per-connection buffer; caps headers */
 #define LIMIT_CONNECTION_TIMEOUT_S 30
 #define LIMIT_PATH_SEGMENTS 8
 

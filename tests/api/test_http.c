@@ -33,6 +33,21 @@ static void healthz_and_request_id(void **state)
     resp_free(&r);
 }
 
+/* A request's headers share 16 KiB per connection: a few KiB of cookies fit, a flood does not. */
+static void header_room(void **state)
+{
+    (void)state;
+    static char big[6 * 1024], huge[20 * 1024];
+    snprintf(big, sizeof big, "Cookie: other_site=%0*d", (int)sizeof big - 40, 0);
+    snprintf(huge, sizeof huge, "X-Flood: %0*d", (int)sizeof huge - 20, 0);
+    const char *const fits[] = {big, NULL}, *const too_big[] = {huge, NULL};
+    struct resp r;
+    assert_int_equal(http_ex(&S, "GET", "/healthz", NULL, NULL, fits, &r), 200);
+    resp_free(&r);
+    assert_int_equal(http_ex(&S, "GET", "/healthz", NULL, NULL, too_big, &r), 431);
+    resp_free(&r);
+}
+
 static void metrics_prometheus(void **state)
 {
     (void)state;
@@ -254,15 +269,11 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(healthz_and_request_id),
-        cmocka_unit_test(metrics_prometheus),
-        cmocka_unit_test(openapi_matches_route_table),
-        cmocka_unit_test(unknown_path_and_method),
-        cmocka_unit_test(oversized_body),
-        cmocka_unit_test(oversized_chunked_body),
-        cmocka_unit_test(bad_json_changes_nothing),
-        cmocka_unit_test(wrong_media_type),
-        cmocka_unit_test(keep_alive),
+        cmocka_unit_test(healthz_and_request_id),  cmocka_unit_test(header_room),
+        cmocka_unit_test(metrics_prometheus),      cmocka_unit_test(openapi_matches_route_table),
+        cmocka_unit_test(unknown_path_and_method), cmocka_unit_test(oversized_body),
+        cmocka_unit_test(oversized_chunked_body),  cmocka_unit_test(bad_json_changes_nothing),
+        cmocka_unit_test(wrong_media_type),        cmocka_unit_test(keep_alive),
     };
     int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();

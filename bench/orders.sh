@@ -39,20 +39,28 @@ token_of() { sed -n 's/.*"token":"\([^"]*\)".*/\1/p'; echo; } # bodies end witho
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; } # the server's user + system time
 TICK=$(getconf CLK_TCK)
 
-report() { # BACKEND LABEL WRK_OUTPUT CPU_TICKS_BEFORE
+# SQLite's writer: seconds held, batches, writes (from /metrics)
+writer() { curl -s "$BASE/metrics" | awk '$1 == "quanzi_sqlite_writer_held_seconds_total" {h = $2}
+    $1 == "quanzi_sqlite_commit_batches_total" {b = $2} $1 == "quanzi_sqlite_batched_writes_total" {w = $2}
+    END {print h, b, w}'; }
+
+report() { # BACKEND LABEL WRK_OUTPUT CPU_TICKS_BEFORE WRITER_BEFORE
     rps=$(echo "$3" | awk '/^Requests\/sec:/ {printf "%d", $2}')
     p99=$(echo "$3" | awk '$1 == "99%" {print $2}')
     errs=$(echo "$3" | awk '/Non-2xx or 3xx responses:/ {print $5}')
     # the server's CPU time per order, in microseconds: steadier than orders/s on a noisy box
     cpu=$(( ($(cpu_ticks) - $4) * 1000000 / TICK * 2 / (rps * SECS + 1) ))
-    echo "$1|$2|$((rps / 2))|$p99|${errs:-0}|$cpu" >>"$RESULTS"
+    # how busy the one writer was (its limit is 100%), and the writes per committed batch
+    w=$(echo "$5 $(writer)" | awk -v s="$SECS" '$5 > $2 {printf "%d%%|%.1f", ($4 - $1) * 100 / s, ($6 - $3) / ($5 - $2); next} {print "-|-"}')
+    echo "$1|$2|$((rps / 2))|$p99|${errs:-0}|$cpu|$w" >>"$RESULTS"
 }
 
 flow() { # BACKEND LABEL CONNECTIONS [SHARE_TOKEN] [DELAY_MS]
     t0=$(cpu_ticks)
+    w0=$(writer)
     out=$(wrk -t2 -c"$3" -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
         "$DIR/tokens" "$shop" "$product" "$owner" "${4:-}" ${5:-})
-    report "$1" "$2" "$out" "$t0"
+    report "$1" "$2" "$out" "$t0" "$w0"
 }
 
 run_backend() {
@@ -116,8 +124,10 @@ for b in $BACKENDS; do
 done
 echo
 echo "quanzi order bench: $CORES cores, wrk 2 threads x $CONNS connections, ${SECS}s per row; durable commits"
-printf '%-9s %-36s %10s %10s %8s %14s\n' backend flow "orders/s" "p99 (req)" non-2xx "server us/order"
-awk -F'|' '{printf "%-9s %-36s %10s %10s %8s %14s\n", $1, $2, $3, $4, $5, $6}' "$RESULTS"
+printf '%-9s %-36s %9s %10s %8s %9s %7s %8s\n' backend flow "orders/s" "p99 (req)" non-2xx "us/order" writer "w/batch"
+awk -F'|' '{printf "%-9s %-36s %9s %10s %8s %9s %7s %8s\n", $1, $2, $3, $4, $5, $6, $7, $8}' "$RESULTS"
 [ -n "$STORE_ONLY" ] && echo "$STORE_ONLY"
-echo "(orders/s = requests/s / 2: each order is a create and a confirm-payment;"
+echo "(us/order: the server's CPU time per order; writer: the share of the time SQLite's one"
+echo " writer was held, which caps throughput at 100%; w/batch: writes per committed batch;"
+echo " orders/s = requests/s / 2: each order is a create and a confirm-payment;"
 echo " the PostgreSQL test cluster runs with fsync off: its rows are not durable figures)"

@@ -128,6 +128,18 @@ void db_warm_reads(void);
 /* Total time spent inside the store by this process, in microseconds. */
 int64_t db_time_us_total(void);
 
+/*
+ * SQLite's one writer in this process (zeros on other stores): how long it was
+ * held, in microseconds (its share of the time bounds write throughput), how
+ * many batches group commit committed, and how many writes they carried.
+ */
+struct db_writer_stats {
+    int64_t held_us;
+    uint64_t batches;
+    uint64_t writes;
+};
+void db_writer_stats(struct db_writer_stats *out);
+
 /* --- driver interface (db.c dispatches; drivers implement) --- */
 struct db_driver {
     const char *name;

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +64,35 @@ struct sqlite_db {
  * processes (CLI commands) still meet the busy timeout.
  */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t write_lock_since; /* under write_lock: when it was taken */
+static _Atomic int64_t stat_held_us;
+static _Atomic uint64_t stat_batches, stat_writes;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void lock_writer(void)
+{
+    pthread_mutex_lock(&write_lock);
+    write_lock_since = mono_us();
+}
+
+static void unlock_writer(void)
+{
+    atomic_fetch_add_explicit(&stat_held_us, mono_us() - write_lock_since, memory_order_relaxed);
+    pthread_mutex_unlock(&write_lock);
+}
+
+void db_writer_stats(struct db_writer_stats *out)
+{
+    out->held_us = atomic_load_explicit(&stat_held_us, memory_order_relaxed);
+    out->batches = atomic_load_explicit(&stat_batches, memory_order_relaxed);
+    out->writes = atomic_load_explicit(&stat_writes, memory_order_relaxed);
+}
 
 /*
  * Group commit. Connections opened with group_commit run every write
@@ -164,6 +194,8 @@ static uint64_t gc_close_batch(bool *dirty, bool *lost)
     uint64_t b = gc_batch++;
     *dirty = gc_dirty;
     int rc = gc_run(GC_COMMIT);
+    if (rc == SQLITE_OK && *dirty)
+        atomic_fetch_add_explicit(&stat_batches, 1, memory_order_relaxed);
     if (rc != SQLITE_OK) {
         LOG(LOG_ERROR, "db_batch_lost", "rc=%d msg=\"%s\"", rc, sqlite3_errmsg(gc_writer.h));
         if (!sqlite3_get_autocommit(gc_writer.h))
@@ -253,11 +285,11 @@ static void gc_checkpoint(sqlite3 **ck)
     sqlite3_busy_timeout(*ck, 5000);
     sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     sqlite3_busy_timeout(*ck, GC_RESTART_WAIT_MS);
-    pthread_mutex_lock(&write_lock);
+    lock_writer();
     bool dirty, lost; /* the batch filled meanwhile: it goes first, then the log may start over */
     uint64_t b = gc_close_batch(&dirty, &lost);
     int rc = sqlite3_wal_checkpoint_v2(*ck, NULL, SQLITE_CHECKPOINT_RESTART, &log_frames, &copied);
-    pthread_mutex_unlock(&write_lock);
+    unlock_writer();
     gc_finish_batch(b, dirty, lost);
     if (rc == SQLITE_OK) {
         atomic_store(&gc_log_bytes, 0); /* until the next commit says otherwise */
@@ -290,10 +322,10 @@ static void *gc_syncer(void *arg)
         bool last = gc_stop; /* every connection is gone: close what they left */
         gc_pending = false;
         pthread_mutex_unlock(&gc_lock);
-        pthread_mutex_lock(&write_lock);
+        lock_writer();
         bool dirty, lost;
         uint64_t b = gc_close_batch(&dirty, &lost);
-        pthread_mutex_unlock(&write_lock);
+        unlock_writer();
         gc_finish_batch(b, dirty, lost); /* the next batch fills meanwhile */
         gc_checkpoint(&ck);
         pthread_mutex_lock(&gc_lock);
@@ -590,7 +622,7 @@ static void unuse(struct sqlite_stmt *s);
 /* Takes the shared writer for this connection, inside the batch. */
 static enum err take_writer(struct sqlite_db *d)
 {
-    pthread_mutex_lock(&write_lock);
+    lock_writer();
     d->holds_write_lock = true;
     d->wrote = false;
     d->cur = &gc_writer;
@@ -759,6 +791,8 @@ static void sq_done(struct db_stmt *st)
     struct sqlite_db *d = (struct sqlite_db *)st->db;
     unuse(s);
     if (d->auto_on_writer && d->cur->busy == 0) {
+        if (d->wrote)
+            atomic_fetch_add_explicit(&stat_writes, 1, memory_order_relaxed);
         /* a statement outside a transaction is in the batch; if the batch is lost, the
          * request hears it when it awaits (a thread that does not defer, only here) */
         if (gc_settle(release_write_lock(d)) != ERR_OK)
@@ -793,7 +827,7 @@ static uint64_t release_write_lock(struct sqlite_db *d)
     }
     d->cur = &d->own;
     d->holds_write_lock = d->in_savepoint = d->wrote = d->auto_on_writer = false;
-    pthread_mutex_unlock(&write_lock);
+    unlock_writer();
     if (lost)
         gc_resolve(lost, true);
     if (open) {
@@ -830,7 +864,7 @@ static enum err sq_begin(struct db *db, enum db_tx kind)
     }
     if (kind == DB_TX_READ)
         return sq_exec(db, "BEGIN");
-    pthread_mutex_lock(&write_lock); /* a connection of its own: queue here, not in SQLite */
+    lock_writer(); /* a connection of its own: queue here, not in SQLite */
     d->holds_write_lock = true;
     gc_flush_batch(); /* the batch would hold SQLite's lock, and the syncer wait on ours */
     enum err e = sq_exec(db, "BEGIN IMMEDIATE");
@@ -847,6 +881,8 @@ static enum err sq_commit(struct db *db)
         if (rc != SQLITE_OK)
             return map_rc(d, rc); /* db_commit() rolls back, which releases the writer */
         d->in_savepoint = false;
+        if (d->wrote)
+            atomic_fetch_add_explicit(&stat_writes, 1, memory_order_relaxed);
         return gc_settle(release_write_lock(d));
     }
     enum err e = sq_exec(db, "COMMIT");

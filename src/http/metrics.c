@@ -126,6 +126,21 @@ void metrics_render(struct buf *out)
                "# TYPE quanzi_db_time_seconds_total counter\n"
                "quanzi_db_time_seconds_total %lld.%06lld\n",
                (long long)(db_us / 1000000), (long long)(db_us % 1000000));
+    struct db_writer_stats w;
+    db_writer_stats(&w);
+    buf_printf(out,
+               "# HELP quanzi_sqlite_writer_held_seconds_total Time SQLite's one writer was held"
+               " (its share of wall time bounds write throughput).\n"
+               "# TYPE quanzi_sqlite_writer_held_seconds_total counter\n"
+               "quanzi_sqlite_writer_held_seconds_total %lld.%06lld\n"
+               "# HELP quanzi_sqlite_commit_batches_total Batches committed by group commit.\n"
+               "# TYPE quanzi_sqlite_commit_batches_total counter\n"
+               "quanzi_sqlite_commit_batches_total %llu\n"
+               "# HELP quanzi_sqlite_batched_writes_total Writes those batches carried.\n"
+               "# TYPE quanzi_sqlite_batched_writes_total counter\n"
+               "quanzi_sqlite_batched_writes_total %llu\n",
+               (long long)(w.held_us / 1000000), (long long)(w.held_us % 1000000),
+               (unsigned long long)w.batches, (unsigned long long)w.writes);
     buf_printf(out,
                "# HELP quanzi_start_time_seconds When the server started (server clock).\n"
                "# TYPE quanzi_start_time_seconds gauge\n"

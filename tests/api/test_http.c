@@ -70,6 +70,48 @@ static void metrics_prometheus(void **state)
     resp_free(&r);
 }
 
+static double metric(const char *body, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *at = strstr(body, key);
+    assert_non_null(at);
+    return strtod(at + strlen(key), NULL);
+}
+
+/* The writer's counters: writes (a registration, a logout) are batched writes, in
+ * committed batches, under the lock. */
+static void metrics_writer(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"quanzi_sqlite_writer_held_seconds_total",
+                                        "quanzi_sqlite_commit_batches_total",
+                                        "quanzi_sqlite_batched_writes_total"};
+    double before[3], after[3];
+    struct resp r;
+    assert_int_equal(http(&S, "GET", "/metrics", NULL, NULL, &r), 200);
+    for (int i = 0; i < 3; i++)
+        before[i] = metric(r.body, names[i]);
+    resp_free(&r);
+    char *t = register_user(&S, "metrics@example.test", "Metrics", NULL);
+    http(&S, "POST", "/api/v1/auth/logout", t, NULL, &r); /* leaves no session behind */
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    free(t);
+    assert_int_equal(http(&S, "GET", "/metrics", NULL, NULL, &r), 200);
+    for (int i = 0; i < 3; i++)
+        after[i] = metric(r.body, names[i]);
+    resp_free(&r);
+    if (test_on_postgres()) {
+        for (int i = 0; i < 3; i++)
+            assert_true(after[i] == 0);
+        return;
+    }
+    assert_true(after[0] > before[0]);
+    assert_true(after[1] >= before[1] + 1);
+    assert_true(after[2] >= before[2] + 2);
+}
+
 /* The OpenAPI document lists exactly the route table: every route, no other. */
 static void openapi_matches_route_table(void **state)
 {
@@ -269,11 +311,17 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(healthz_and_request_id),  cmocka_unit_test(header_room),
-        cmocka_unit_test(metrics_prometheus),      cmocka_unit_test(openapi_matches_route_table),
-        cmocka_unit_test(unknown_path_and_method), cmocka_unit_test(oversized_body),
-        cmocka_unit_test(oversized_chunked_body),  cmocka_unit_test(bad_json_changes_nothing),
-        cmocka_unit_test(wrong_media_type),        cmocka_unit_test(keep_alive),
+        cmocka_unit_test(healthz_and_request_id),
+        cmocka_unit_test(header_room),
+        cmocka_unit_test(metrics_prometheus),
+        cmocka_unit_test(metrics_writer),
+        cmocka_unit_test(openapi_matches_route_table),
+        cmocka_unit_test(unknown_path_and_method),
+        cmocka_unit_test(oversized_body),
+        cmocka_unit_test(oversized_chunked_body),
+        cmocka_unit_test(bad_json_changes_nothing),
+        cmocka_unit_test(wrong_media_type),
+        cmocka_unit_test(keep_alive),
     };
     int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();

@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
-#include <time.h>
 #include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "db/walbuf.h"
 #include "util/arena.h"
 #include "util/assert.h"
+#include "util/clock.h"
 #include "util/log.h"
 
 struct sq_conn {
@@ -68,22 +68,16 @@ static int64_t write_lock_since; /* under write_lock: when it was taken */
 static _Atomic int64_t stat_held_us;
 static _Atomic uint64_t stat_batches, stat_writes;
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void lock_writer(void)
 {
     pthread_mutex_lock(&write_lock);
-    write_lock_since = mono_us();
+    write_lock_since = clock_mono_us();
 }
 
 static void unlock_writer(void)
 {
-    atomic_fetch_add_explicit(&stat_held_us, mono_us() - write_lock_since, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stat_held_us, clock_mono_us() - write_lock_since,
+                              memory_order_relaxed);
     pthread_mutex_unlock(&write_lock);
 }
 

@@ -1,6 +1,7 @@
 #include "domain/ledger.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "util/log.h"
@@ -17,6 +18,82 @@ const char *ledger_kind_name(enum ledger_kind k)
 static bool per_promoter(enum ledger_kind k)
 {
     return k == LEDGER_PENDING || k == LEDGER_AVAILABLE || k == LEDGER_WITHDRAWING;
+}
+
+/*
+ * Accounts' ids, remembered: an account keeps its id for good (none is ever
+ * deleted), and a payment then adds to its two or three accounts by id
+ * instead of looking each up by name. A remembered id is only a hint: the
+ * update by id names the account's shop, kind and promoter too, so a stale
+ * one (its opening rolled back, the id since taken by another account, or
+ * another database of the same process) changes no row, and the posting
+ * falls back to the lookup by name. Direct-mapped; a collision forgets.
+ */
+#define ACCOUNT_SLOTS 1024
+
+struct account_slot {
+    int64_t shop_id, promoter_id, id;
+    enum ledger_kind kind;
+};
+
+static struct account_slot account_slots[ACCOUNT_SLOTS];
+static pthread_mutex_t account_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct account_slot *slot_of(int64_t shop_id, enum ledger_kind kind, int64_t promoter_id)
+{
+    uint64_t h =
+        (uint64_t)shop_id * 0x9e3779b97f4a7c15u ^ (uint64_t)promoter_id * 0xc2b2ae3d27d4eb4fu;
+    return &account_slots[(h ^ (h >> 29) ^ (uint64_t)kind) % ACCOUNT_SLOTS];
+}
+
+static int64_t remembered(int64_t shop_id, enum ledger_kind kind, int64_t promoter_id)
+{
+    pthread_mutex_lock(&account_lock);
+    const struct account_slot *s = slot_of(shop_id, kind, promoter_id);
+    int64_t id =
+        s->shop_id == shop_id && s->kind == kind && s->promoter_id == promoter_id ? s->id : 0;
+    pthread_mutex_unlock(&account_lock);
+    return id;
+}
+
+static void remember(int64_t shop_id, enum ledger_kind kind, int64_t promoter_id, int64_t id)
+{
+    pthread_mutex_lock(&account_lock);
+    *slot_of(shop_id, kind, promoter_id) = (struct account_slot){
+        .shop_id = shop_id, .promoter_id = promoter_id, .id = id, .kind = kind};
+    pthread_mutex_unlock(&account_lock);
+}
+
+/* Adds to the account by its remembered id; *acc stays 0 if there is none or it changed nothing. */
+static enum err add_by_hint(struct db *db, int64_t shop_id, const struct ledger_entry *en,
+                            bool guard, int64_t *acc)
+{
+    static const char add[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
+                              " WHERE id = ? AND shop_id = ? AND kind = ? AND promoter_id = ?";
+    static const char add_nonneg[] =
+        "UPDATE ledger_accounts SET balance_fen = balance_fen + ? WHERE id = ? AND shop_id = ?"
+        " AND kind = ? AND promoter_id = ? AND balance_fen + ? >= 0";
+    int64_t owner = per_promoter(en->kind) ? en->promoter_id : 0;
+    int64_t hint = remembered(shop_id, en->kind, owner);
+    struct db_stmt *st = NULL;
+    *acc = 0;
+    if (!hint)
+        return ERR_OK;
+    enum err e = db_prepare(db, guard ? add_nonneg : add, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, en->amount_fen);
+    db_bind_int64(st, 2, hint);
+    db_bind_int64(st, 3, shop_id);
+    db_bind_str(st, 4, kind_names[en->kind]);
+    db_bind_int64(st, 5, owner);
+    if (guard)
+        db_bind_int64(st, 6, en->amount_fen);
+    e = db_step_done(st);
+    if (e == ERR_OK && db_changes(st) == 1)
+        *acc = hint;
+    db_done(st);
+    return e;
 }
 
 /* The account's id, opening it on first use. */
@@ -62,17 +139,14 @@ static enum err account_id(struct db *db, int64_t shop_id, enum ledger_kind kind
     return ERR_DB;
 }
 
-enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t ref_id,
-                     const char *memo, const struct ledger_entry *en, size_t n, int64_t now)
+/* Adds to the account found by its name, opening it on first use; remembers its id. */
+static enum err add_by_name(struct db *db, int64_t shop_id, const struct ledger_entry *en,
+                            bool guard, int64_t *acc)
 {
-    static const char txn[] = "INSERT INTO ledger_txns (shop_id, kind, ref_id, memo, created_at)"
-                              " VALUES (?, ?, ?, ?, ?) RETURNING id";
     static const char add[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
                               " WHERE id = ?";
     static const char add_nonneg[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
                                      " WHERE id = ? AND balance_fen + ? >= 0";
-    static const char ins[] = "INSERT INTO ledger_entries (txn_id, shop_id, account_id, amount_fen)"
-                              " VALUES (?, ?, ?, ?)";
     /* the usual case in one statement: the account exists and takes the amount */
     static const char add_to[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
                                  " WHERE shop_id = ? AND kind = ? AND promoter_id = ? RETURNING id";
@@ -80,6 +154,51 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
         "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
         " WHERE shop_id = ? AND kind = ? AND promoter_id = ? AND balance_fen + ? >= 0"
         " RETURNING id";
+    int64_t owner = per_promoter(en->kind) ? en->promoter_id : 0;
+    struct db_stmt *st = NULL;
+    bool row = false;
+    *acc = 0;
+    enum err e = db_prepare(db, guard ? add_to_nonneg : add_to, &st);
+    if (e)
+        return e;
+    db_bind_int64(st, 1, en->amount_fen);
+    db_bind_int64(st, 2, shop_id);
+    db_bind_str(st, 3, kind_names[en->kind]);
+    db_bind_int64(st, 4, owner);
+    if (guard)
+        db_bind_int64(st, 5, en->amount_fen);
+    e = db_step(st, &row);
+    if (e == ERR_OK && row)
+        *acc = db_col_int64(st, 0);
+    db_done(st);
+    if (e)
+        return e;
+    if (!*acc) { /* no such account yet, or the guard refused: open it, then by id */
+        if ((e = account_id(db, shop_id, en->kind, en->promoter_id, acc)) ||
+            (e = db_prepare(db, guard ? add_nonneg : add, &st)))
+            return e;
+        db_bind_int64(st, 1, en->amount_fen);
+        db_bind_int64(st, 2, *acc);
+        if (guard)
+            db_bind_int64(st, 3, en->amount_fen);
+        e = db_step_done(st);
+        if (e == ERR_OK && db_changes(st) != 1)
+            e = ERR_INSUFFICIENT_BALANCE;
+        db_done(st);
+        if (e)
+            return e;
+    }
+    remember(shop_id, en->kind, owner, *acc);
+    return ERR_OK;
+}
+
+enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t ref_id,
+                     const char *memo, const struct ledger_entry *en, size_t n, int64_t now)
+{
+    static const char txn[] = "INSERT INTO ledger_txns (shop_id, kind, ref_id, memo, created_at)"
+                              " VALUES (?, ?, ?, ?, ?) RETURNING id";
+    static const char ins[] = "INSERT INTO ledger_entries (txn_id, shop_id, account_id, amount_fen)"
+                              " VALUES (?, ?, ?, ?)";
     struct db_stmt *st = NULL;
     bool row = false;
     int64_t sum = 0, txn_id = 0;
@@ -113,34 +232,11 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
         if (en[i].amount_fen == 0)
             continue;
         bool guard = en[i].keep_nonneg && en[i].amount_fen < 0;
-        if ((e = db_prepare(db, guard ? add_to_nonneg : add_to, &st)))
+        if ((e = add_by_hint(db, shop_id, &en[i], guard, &acc)))
             break;
-        db_bind_int64(st, 1, en[i].amount_fen);
-        db_bind_int64(st, 2, shop_id);
-        db_bind_str(st, 3, kind_names[en[i].kind]);
-        db_bind_int64(st, 4, per_promoter(en[i].kind) ? en[i].promoter_id : 0);
-        if (guard)
-            db_bind_int64(st, 5, en[i].amount_fen);
-        e = db_step(st, &row);
-        if (e == ERR_OK && row)
-            acc = db_col_int64(st, 0);
-        db_done(st);
-        if (e)
+        if (!acc && (e = add_by_name(db, shop_id, &en[i], guard, &acc)))
             break;
-        if (!acc) { /* no such account yet, or the guard refused: open it, then by id */
-            if ((e = account_id(db, shop_id, en[i].kind, en[i].promoter_id, &acc)) ||
-                (e = db_prepare(db, guard ? add_nonneg : add, &st)))
-                break;
-            db_bind_int64(st, 1, en[i].amount_fen);
-            db_bind_int64(st, 2, acc);
-            if (guard)
-                db_bind_int64(st, 3, en[i].amount_fen);
-            e = db_step_done(st);
-            if (e == ERR_OK && db_changes(st) != 1)
-                e = ERR_INSUFFICIENT_BALANCE;
-            db_done(st);
-        }
-        if (e || (e = db_prepare(db, ins, &st)))
+        if ((e = db_prepare(db, ins, &st)))
             break;
         db_bind_int64(st, 1, txn_id);
         db_bind_int64(st, 2, shop_id);

@@ -6,7 +6,8 @@
  * group commit: transactions that share a batch keep their commits and drop
  * their rollbacks, and (SQLite) a lost batch is reported and leaves nothing,
  * the log starts over under steady load and takes a transaction larger
- * than walbuf gathers at once.
+ * than walbuf gathers at once. Also the ledger's remembered account ids,
+ * which must stay hints when a database reuses an id.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +26,7 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "domain/ledger.h"
 
 struct fixture {
     char dir[64];
@@ -626,6 +628,60 @@ static void migrations_once(void **state)
     assert_true(scalar(f->db, "SELECT MAX(id) FROM users") >= 1);
 }
 
+/* Posts a sale of `fen` to a shop's external and revenue accounts, and commits or not. */
+static void post_sale(struct db *db, int64_t shop_id, int64_t fen, bool commit)
+{
+    struct ledger_entry en[2] = {
+        {.kind = LEDGER_EXTERNAL, .amount_fen = -fen},
+        {.kind = LEDGER_REVENUE, .amount_fen = fen},
+    };
+    assert_int_equal(db_begin(db, DB_TX_WRITE), ERR_OK);
+    assert_int_equal(ledger_post(db, shop_id, "order_paid", 1, "", en, 2, 1), ERR_OK);
+    if (commit)
+        assert_int_equal(db_commit(db), ERR_OK);
+    db_rollback(db);
+}
+
+/*
+ * The ledger remembers accounts' ids, and a remembered id must never move
+ * money into another account: here shop 1's accounts are opened in a
+ * transaction that rolls back, SQLite gives their ids to shop 2's, and shop
+ * 1's next sale must still land in accounts of shop 1's own.
+ */
+static void ledger_ids_are_only_hints(void **state)
+{
+    struct fixture *f = *state;
+    int applied = 0;
+    struct errinfo ei = {0};
+    assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
+    assert_int_equal(db_exec(f->db, "INSERT INTO users (id, login, password_hash, display_name,"
+                                    " created_at) VALUES (1, 'a@b.test', 'x', 'A', 1)"),
+                     ERR_OK);
+    for (int shop = 1; shop <= 2; shop++) {
+        char sql[320];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO shops (id, owner_id, name, slug, trial_ends_at, l1_bps, l2_bps,"
+                 " settle_days, binding_days, similarity_milli, created_at, updated_at)"
+                 " VALUES (%d, 1, 'S', 's%d', 1, 1000, 500, 7, 30, 300, 1, 1)",
+                 shop, shop);
+        assert_int_equal(db_exec(f->db, sql), ERR_OK);
+    }
+    post_sale(f->db, 1, 100, false);
+    post_sale(f->db, 2, 5, true);
+    post_sale(f->db, 1, 100, true);
+    post_sale(f->db, 2, 5, true);
+    assert_int_equal(scalar(f->db, "SELECT balance_fen FROM ledger_accounts"
+                                   " WHERE shop_id = 2 AND kind = 'revenue'"),
+                     10);
+    assert_int_equal(scalar(f->db, "SELECT balance_fen FROM ledger_accounts"
+                                   " WHERE shop_id = 1 AND kind = 'revenue'"),
+                     100);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM ledger_accounts"), 4);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM ledger_entries e JOIN ledger_accounts a"
+                                   " ON a.id = e.account_id WHERE a.shop_id <> e.shop_id"),
+                     0);
+}
+
 static void dialect_mapping(void **state)
 {
     (void)state;
@@ -668,6 +724,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(log_starts_over_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(big_transaction_through_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(ledger_ids_are_only_hints, setup, teardown),
         cmocka_unit_test(dialect_mapping),
         cmocka_unit_test(bad_target_is_unavailable),
     };

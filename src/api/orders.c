@@ -219,7 +219,7 @@ enum err api_order_create(struct req *r)
     case IDEM_NEW:
         break;
     }
-    /* the answer is what the idempotency record stores, rendered once inside the create */
+    /* the answer: the order created (rendered once, after the commit), or what was stored */
     r->status = idem.status;
     r->raw_body = idem.rendered;
     r->raw_len = strlen(idem.rendered);

@@ -69,10 +69,11 @@ void idem_unhold(int64_t user_id, const char *key)
 }
 
 enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
-                    struct arena *a, enum idem_state *state, int *status, const char **response)
+                    struct arena *a, enum idem_state *state, int *status, const char **response,
+                    int64_t *order_id)
 {
-    static const char get[] = "SELECT request_hash, state, status_code, response, created_at"
-                              " FROM idempotency_keys WHERE user_id = ? AND idem_key = ?";
+    static const char get[] = "SELECT request_hash, state, status_code, response, created_at,"
+                              " order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ?";
     static const char ins[] = "INSERT INTO idempotency_keys (user_id, idem_key, request_hash,"
                               " state, created_at) VALUES (?, ?, ?, 'pending', ?)";
     static const char retake[] = "UPDATE idempotency_keys SET created_at = ?"
@@ -95,7 +96,11 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
         else if (done) {
             *state = IDEM_REPLAY;
             *status = (int)db_col_int64(st, 2);
-            *response = arena_strdup(a, db_col_text(st, 3, NULL) ? db_col_text(st, 3, NULL) : "");
+            *order_id = db_col_is_null(st, 5) ? 0 : db_col_int64(st, 5);
+            *response =
+                db_col_is_null(st, 3) && *order_id
+                    ? NULL
+                    : arena_strdup(a, db_col_text(st, 3, NULL) ? db_col_text(st, 3, NULL) : "");
         } else
             *state = now - at < IDEM_STALE_MS ? IDEM_IN_FLIGHT : IDEM_NEW;
     }
@@ -133,13 +138,14 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
 }
 
 enum err idem_store(struct db *db, int64_t user_id, const char *key, const char *hash, int status,
-                    const char *response)
+                    const char *response, int64_t order_id)
 {
     static const char sql[] =
         "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, state, status_code,"
-        " response, created_at) VALUES (?, ?, ?, 'done', ?, ?, ?)"
+        " response, created_at, order_id) VALUES (?, ?, ?, 'done', ?, ?, ?, ?)"
         " ON CONFLICT (user_id, idem_key) DO UPDATE SET state = 'done',"
-        " status_code = excluded.status_code, response = excluded.response";
+        " status_code = excluded.status_code, response = excluded.response,"
+        " order_id = excluded.order_id";
     struct db_stmt *st = NULL;
     enum err e = db_prepare(db, sql, &st);
     if (e)
@@ -150,6 +156,10 @@ enum err idem_store(struct db *db, int64_t user_id, const char *key, const char 
     db_bind_int64(st, 4, status);
     db_bind_str(st, 5, response);
     db_bind_int64(st, 6, clock_now_ms());
+    if (order_id)
+        db_bind_int64(st, 7, order_id);
+    else
+        db_bind_null(st, 7);
     e = db_step_done(st);
     db_done(st);
     return e;

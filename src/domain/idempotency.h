@@ -11,7 +11,9 @@
  *                     process's twin waits on it and then sees it held):
  *     IDEM_NEW       first use: go ahead, and store the answer with
  *                    idem_store() before committing;
- *     IDEM_REPLAY    the same key and body were answered: send that answer;
+ *     IDEM_REPLAY    the same key and body were answered: send that answer
+ *                    (stored whole, or, for a created order, the order as
+ *                    it was created: its caller renders it again);
  *     IDEM_MISMATCH  the key was used with another body: 422;
  *     IDEM_IN_FLIGHT another process's request holds the key (409);
  *   idem_unhold()   - when the request is answered.
@@ -46,16 +48,20 @@ void idem_hash(const char *body, size_t len, char out[65]);
 bool idem_hold(int64_t user_id, const char *key);
 void idem_unhold(int64_t user_id, const char *key);
 /*
- * In the caller's write transaction. On IDEM_REPLAY, *status and *response
- * (in `a`) hold the stored answer. On IDEM_IN_FLIGHT the transaction may be
- * unusable (PostgreSQL): roll it back.
+ * In the caller's write transaction. On IDEM_REPLAY, *status holds the stored
+ * answer's status and *response (in `a`) its body, or NULL and *order_id the
+ * order it created. On IDEM_IN_FLIGHT the transaction may be unusable
+ * (PostgreSQL): roll it back.
  */
 MUST_CHECK enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
                                struct arena *a, enum idem_state *state, int *status,
-                               const char **response);
-/* Stores the answer (`hash`: the request's), in the claim's transaction. */
+                               const char **response, int64_t *order_id);
+/*
+ * Stores the answer (`hash`: the request's), in the claim's transaction: its
+ * body, or (response NULL) the order it created (order_id).
+ */
 MUST_CHECK enum err idem_store(struct db *db, int64_t user_id, const char *key, const char *hash,
-                               int status, const char *response);
+                               int status, const char *response, int64_t order_id);
 MUST_CHECK enum err idem_purge(struct db *db, int64_t now_ms, int64_t *deleted);
 
 #endif

@@ -358,6 +358,24 @@ static int by_product(const void *x, const void *y)
 }
 
 /* The order just inserted, as order_get() reads it back, without reading it back. */
+/* The order as its create answered it: what it was created with, in its first state. */
+static void as_created(struct order *o)
+{
+    o->status = ORDER_CREATED;
+    o->refunded_fen = 0;
+    o->carrier = o->tracking = NULL;
+    o->paid_at_ms = o->shipped_at_ms = o->delivered_at_ms = o->completed_at_ms =
+        o->cancelled_at_ms = 0;
+    o->updated_at_ms = o->created_at_ms;
+    o->events[0] = (struct order_timeline_event){.at_ms = o->created_at_ms,
+                                                 .kind = "created",
+                                                 .to = order_status_name(ORDER_CREATED),
+                                                 .note = "",
+                                                 .actor_id = o->buyer_id};
+    o->n_events = 1;
+    o->n_refunds = 0;
+}
+
 static enum err created_order(const struct order_new *in, int64_t id, const char **titles,
                               const int64_t *prices, int64_t total, int64_t deadline,
                               int64_t promoter, const char *via, int64_t now, struct arena *a,
@@ -367,7 +385,6 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
     o->id = id;
     o->shop_id = in->shop_id;
     o->buyer_id = in->buyer_id;
-    o->status = ORDER_CREATED;
     o->total_fen = total;
     o->share_token = in->share_token ? arena_strdup(a, in->share_token) : NULL;
     o->address.name = arena_strndup(a, in->address.name, in->address.name_len);
@@ -375,7 +392,7 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
     o->address.region = arena_strndup(a, in->address.region, in->address.region_len);
     o->address.line = arena_strndup(a, in->address.line, in->address.line_len);
     o->pay_deadline_ms = deadline;
-    o->created_at_ms = o->updated_at_ms = now;
+    o->created_at_ms = now;
     o->promoter_id = promoter;
     o->attributed_via = via ? arena_strdup(a, via) : NULL;
     o->items = arena_alloc(a, (in->n_items + 1) * sizeof *o->items);
@@ -391,12 +408,23 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
                                           .line_fen = prices[i] * in->items[i].qty};
     o->n_items = in->n_items;
     qsort(o->items, o->n_items, sizeof *o->items, by_product);
-    o->events[0] = (struct order_timeline_event){.at_ms = now,
-                                                 .kind = "created",
-                                                 .to = order_status_name(ORDER_CREATED),
-                                                 .note = "",
-                                                 .actor_id = in->buyer_id};
-    o->n_events = 1;
+    as_created(o);
+    return ERR_OK;
+}
+
+/* A replayed create: the order it created, read back as it was created. */
+static enum err replayed_order(struct db *db, int64_t id, struct arena *a, struct order *o)
+{
+    enum err e = load_head(db, id, a, o);
+    if (!e)
+        e = load_items(db, a, o);
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_INTERNAL : e; /* orders are never deleted */
+    o->events = arena_alloc(a, sizeof *o->events);
+    o->refunds = arena_alloc(a, sizeof *o->refunds);
+    if (!o->events || !o->refunds)
+        return ERR_TOO_LARGE;
+    as_created(o);
     return ERR_OK;
 }
 
@@ -437,10 +465,17 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     if ((e = db_begin(db, DB_TX_WRITE_LOCKED)))
         return e;
     bool claimed = false; /* a refusal is stored as the key's answer */
+    /* the created order's answer is rendered after the commit, out of the write lock */
+    struct order full;
+    bool render = false;
     if (idem && idem->key) {
+        int64_t replayed = 0;
         idem->state = IDEM_NEW;
+        idem->rendered = NULL;
         e = idem_claim(db, in->buyer_id, idem->key, idem->hash, a, &idem->state, &idem->status,
-                       &idem->rendered);
+                       &idem->rendered, &replayed);
+        if (!e && idem->state == IDEM_REPLAY && !idem->rendered)
+            render = (e = replayed_order(db, replayed, a, &full)) == ERR_OK;
         if (e || idem->state != IDEM_NEW)
             goto out;
         if ((e = db_exec(db, "SAVEPOINT order_work")))
@@ -571,19 +606,12 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     if ((e = add_event(db, &o, "created", ORDER_CREATED, false, in->buyer_id, NULL, now)))
         goto out;
     if (idem && idem->key) {
-        struct order full;
-        const char *body = NULL;
         if ((e = created_order(in, *id, titles, prices, total, deadline, promoter, via, now, a,
-                               &full)))
-            goto out;
-        if (!(body = idem->render(idem->ctx, &full, a))) {
-            e = ERR_TOO_LARGE;
-            goto out;
-        }
-        if ((e = idem_store(db, in->buyer_id, idem->key, idem->hash, 201, body)))
+                               &full)) ||
+            (e = idem_store(db, in->buyer_id, idem->key, idem->hash, 201, NULL, *id)))
             goto out;
         idem->status = 201;
-        idem->rendered = body;
+        render = true;
     }
     e = db_commit(db);
 out:
@@ -592,14 +620,16 @@ out:
         const char *body = NULL;
         if (db_exec(db, "ROLLBACK TO SAVEPOINT order_work") == ERR_OK &&
             (body = idem->refusal(idem->ctx, e, a)) &&
-            idem_store(db, in->buyer_id, idem->key, idem->hash, err_status(e), body) == ERR_OK &&
+            idem_store(db, in->buyer_id, idem->key, idem->hash, err_status(e), body, 0) == ERR_OK &&
             db_commit(db) == ERR_OK) {
             idem->status = err_status(e);
             idem->rendered = body;
         }
     }
     db_rollback(db);
-    if (e == ERR_OK)
+    if (e == ERR_OK && render && !(idem->rendered = idem->render(idem->ctx, &full, a)))
+        e = ERR_TOO_LARGE;
+    if (e == ERR_OK && !(idem && idem->key && idem->state != IDEM_NEW))
         LOG(LOG_INFO, "order_created", "shop_id=%lld order_id=%lld total_fen=%lld",
             (long long)in->shop_id, (long long)*id, (long long)total);
     return e;

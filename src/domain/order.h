@@ -116,8 +116,9 @@ struct order {
 };
 
 /*
- * Renders the created order for the idempotency record, inside the create
- * transaction; returns the body (in `a`) or NULL.
+ * Renders the created order as the create's answer, after its commit (out of
+ * the write lock), and again for a replay of the create, from the order read
+ * back as it was created; returns the body (in `a`) or NULL.
  */
 typedef const char *(*order_render_fn)(void *ctx, const struct order *o, struct arena *a);
 /* Renders a refusal (a 4xx `e`, explained in the create's errinfo) the same way. */
@@ -125,9 +126,9 @@ typedef const char *(*order_render_refusal_fn)(void *ctx, enum err e, struct are
 
 /*
  * An order created under an Idempotency-Key: the key is claimed, and the
- * answer (the order, or a refusal) stored, in the create's own transaction.
- * When `state` comes back other than IDEM_NEW nothing was done: IDEM_REPLAY
- * carries the stored answer in status and rendered.
+ * answer (the order created, or a refusal's text) stored, in the create's own
+ * transaction. When `state` comes back other than IDEM_NEW nothing was done:
+ * IDEM_REPLAY carries the first answer in status and rendered.
  */
 struct order_idem {
     const char *key; /* NULL: no record */

@@ -265,8 +265,23 @@ static void idempotency(void **state)
     char *replayed = resp_header(&r2, "Idempotent-Replayed");
     assert_string_equal(replayed, "true");
     free(replayed);
+    resp_free(&r2);
+    /* still the first answer once the order has moved on: paid, shipped, a refund asked */
+    int64_t made = jint(r1.json, "id");
+    expect_act(owner, made, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, made, "ship", "{\"carrier\":\"SF\",\"tracking\":\"SF1\"}", 200, NULL);
+    expect_act(buyer, made, "refunds", "{\"amount_fen\":100,\"reason\":\"一袋破了\"}", 201, NULL);
+    assert_int_equal(order_with_key(buyer, "same-1", body, &r2), 201);
+    assert_string_equal(r1.body, r2.body);
+    assert_string_equal(jstr(r2.json, "status"), "created");
     resp_free(&r1);
     resp_free(&r2);
+    /* the record names the order; the text of the answer is not kept twice */
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = %lld"
+                                       " AND idem_key = 'same-1' AND order_id = %lld"
+                                       " AND response IS NULL",
+                                       (long long)buyer_id, (long long)made)),
+                     1);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM orders"), orders + 1);
     assert_int_equal(stock_of(p), 9);
     /* the same key with another body */

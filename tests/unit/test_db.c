@@ -214,6 +214,63 @@ static void unique_violation_and_rollback(void **state)
     assert_true(db_alive(f->db));
 }
 
+/*
+ * INSERT ... RETURNING id answers one row, the new id, then ends, on both
+ * drivers (SQLite answers a one-row insert's from its rowid; an upsert or an
+ * INSERT ... SELECT goes through RETURNING as written).
+ */
+static void returning_ids(void **state)
+{
+    struct fixture *f = *state;
+    static const char upsert[] = "INSERT INTO t (n, s) VALUES (?, ?) ON CONFLICT (s) DO NOTHING"
+                                 " RETURNING id";
+    static const char copy[] = "INSERT INTO t (n, s) SELECT n + 1, s || '-copy' FROM t"
+                               " WHERE s = ? RETURNING id";
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t ids[3] = {insert(f->db, 1, "r1", NULL)};
+    for (int i = 1; i <= 2; i++) { /* twice: the cached statement starts over */
+        assert_int_equal(db_prepare(f->db, SQL_INS, &st), ERR_OK);
+        db_bind_int64(st, 1, 2);
+        db_bind_str(st, 2, i == 1 ? "r2" : "r3");
+        assert_int_equal(db_step(st, &row), ERR_OK);
+        assert_true(row);
+        assert_int_equal(db_col_count(st), 1);
+        assert_false(db_col_is_null(st, 0));
+        ids[i] = db_col_int64(st, 0);
+        assert_int_equal(db_step(st, &row), ERR_OK);
+        assert_false(row);
+        assert_int_equal(db_changes(st), 1);
+        db_done(st);
+    }
+    assert_true(ids[0] > 0 && ids[1] > ids[0] && ids[2] > ids[1]);
+    assert_int_equal(scalar(f->db, "SELECT id FROM t WHERE s = 'r2'"), ids[1]);
+    assert_int_equal(scalar(f->db, "SELECT id FROM t WHERE s = 'r3'"), ids[2]);
+    /* an upsert that inserts nothing answers no row */
+    assert_int_equal(db_prepare(f->db, upsert, &st), ERR_OK);
+    db_bind_int64(st, 1, 9);
+    db_bind_str(st, 2, "r1");
+    assert_int_equal(db_step(st, &row), ERR_OK);
+    assert_false(row);
+    db_done(st);
+    assert_int_equal(db_prepare(f->db, copy, &st), ERR_OK);
+    db_bind_str(st, 1, "r2");
+    assert_int_equal(db_step(st, &row), ERR_OK);
+    assert_true(row);
+    int64_t copied = db_col_int64(st, 0);
+    assert_int_equal(db_step(st, &row), ERR_OK);
+    assert_false(row);
+    db_done(st);
+    assert_int_equal(scalar(f->db, "SELECT id FROM t WHERE s = 'r2-copy'"), copied);
+    /* a refused insert answers no id, and leaves its statement usable */
+    enum err e;
+    assert_int_equal(insert(f->db, 5, "r1", &e), 0);
+    assert_int_equal(e, ERR_CONFLICT);
+    int64_t last = insert(f->db, 5, "r4", &e);
+    assert_int_equal(e, ERR_OK);
+    assert_int_equal(scalar(f->db, "SELECT id FROM t WHERE s = 'r4'"), last);
+}
+
 static void nested_use_of_one_statement(void **state)
 {
     struct fixture *f = *state;
@@ -715,6 +772,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(unique_violation_and_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(returning_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(nested_use_of_one_statement, setup, teardown),
         cmocka_unit_test_setup_teardown(changes_count, setup, teardown),
         cmocka_unit_test_setup_teardown(booleans_read_as_integers, setup, teardown),

@@ -685,8 +685,20 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
     enum err e = db_begin(db, DB_TX_WRITE_LOCKED);
     if (e)
         goto done;
-    if ((e = load_head(db, p->order_id, &a, &o)))
+    if ((e = load_head(db, p->order_id, &a, &o))) {
+        if (e == ERR_NOT_FOUND)
+            e = err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
         goto out;
+    }
+    if (p->by_shop) {
+        enum shop_role role;
+        if ((e = shop_role_of(db, o.shop_id, p->actor_id, &role)))
+            goto out;
+        if (role == SHOP_ROLE_NONE) {
+            e = err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
+            goto out;
+        }
+    }
     if ((e = db_prepare(db, find, &st)))
         goto out;
     db_bind_str(st, 1, p->provider);

@@ -160,6 +160,9 @@ struct payment {
     bool has_amount;
     int64_t amount_fen;
     int64_t actor_id; /* 0: the provider */
+    /* the actor confirms for the shop: ERR_NOT_FOUND unless they run the order's shop
+     * (checked in the payment's own transaction, not in one of its own before it) */
+    bool by_shop;
     /* optional: the order as the payment leaves it, read in its transaction (in out_arena) */
     struct order *out;
     struct arena *out_arena;

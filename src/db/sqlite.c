@@ -519,8 +519,22 @@ static enum err sq_exec(struct db *db, const char *sql)
     return ERR_OK;
 }
 
+/*
+ * Before SQLite's first use in the process. SQLite keeps memory statistics by
+ * default, and to keep them it takes one process-wide mutex at every malloc
+ * and free, of every connection: the threads would queue on it tens of times
+ * per statement. Nothing here reads those statistics.
+ */
+static void configure_once(void)
+{
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        LOG(LOG_WARN, "sqlite_config", "msg=\"memory statistics stay on\"");
+}
+
 static enum err sq_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, configure_once);
     const char *path = opt->url;
     if (strncmp(path, "sqlite:", 7) == 0)
         path += 7;

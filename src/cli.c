@@ -47,6 +47,8 @@ static void usage(FILE *f)
                "  audit [--shop ID] [--json] the compliance audit of one shop or all;\n"
                "                             non-zero exit if a required finding fails\n"
                "  migrate-data --from FILE --to URL   copy a SQLite database into PostgreSQL\n"
+               "  backup FILE                an online backup of the SQLite database into\n"
+               "                             FILE (new), while the server runs\n"
                "  version                    print the version\n"
                "  help                       this text and every setting\n"
                "\n");
@@ -367,6 +369,25 @@ static int cmd_settle(int rest_len)
     return e != ERR_OK;
 }
 
+static int cmd_backup(const char **rest, int rest_len)
+{
+    if (rest_len != 1 || rest[0][0] == '-' || !rest[0][0]) {
+        fprintf(stderr, "usage: quanzi backup FILE\n");
+        return 2;
+    }
+    struct db *db = NULL;
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    struct errinfo ei = {0};
+    int64_t bytes = 0, t0 = clock_mono_us();
+    if (db_backup(db, rest[0], &bytes, &ei) != ERR_OK)
+        return fail(&ei);
+    printf("backup: %s, %lld KiB, checked (%lld ms)\n", rest[0], (long long)(bytes / 1024),
+           (long long)((clock_mono_us() - t0) / 1000));
+    return 0;
+}
+
 static int cmd_ledger(const char **rest, int rest_len)
 {
     struct db *db = NULL;
@@ -498,6 +519,8 @@ int cli_main(int argc, char **argv)
         rc = cmd_audit(rest, rest_len);
     else if (!strcmp(cmd, "migrate-data"))
         rc = cmd_migrate_data(&cfg, rest, rest_len);
+    else if (!strcmp(cmd, "backup"))
+        rc = cmd_backup(rest, rest_len);
     else {
         fprintf(stderr, "quanzi: unknown command \"%s\"\n", cmd);
         usage(stderr);

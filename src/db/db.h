@@ -140,6 +140,17 @@ struct db_writer_stats {
 };
 void db_writer_stats(struct db_writer_stats *out);
 
+/*
+ * An online backup of a SQLite database into a new file `dest`, while others
+ * go on reading and writing it: one consistent snapshot (SQLite's backup API
+ * in one step, under one read transaction), written to a temporary file next
+ * to `dest`, verified (quick_check), synced, and only then renamed to `dest`;
+ * the result is a single self-contained file (rollback journal, not WAL).
+ * ERR_CONFLICT if `dest` exists; ERR_UNPROCESSABLE on PostgreSQL (whose own
+ * tools back it up). `bytes`, if not NULL, gets the size of the copy.
+ */
+MUST_CHECK enum err db_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei);
+
 /* --- driver interface (db.c dispatches; drivers implement) --- */
 struct db_driver {
     const char *name;

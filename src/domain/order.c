@@ -357,7 +357,6 @@ static int by_product(const void *x, const void *y)
     return (a->product_id > b->product_id) - (a->product_id < b->product_id);
 }
 
-/* The order just inserted, as order_get() reads it back, without reading it back. */
 /* The order as its create answered it: what it was created with, in its first state. */
 static void as_created(struct order *o)
 {
@@ -376,6 +375,7 @@ static void as_created(struct order *o)
     o->n_refunds = 0;
 }
 
+/* The order just inserted, as order_get() reads it back, without reading it back. */
 static enum err created_order(const struct order_new *in, int64_t id, const char **titles,
                               const int64_t *prices, int64_t total, int64_t deadline,
                               int64_t promoter, const char *via, int64_t now, struct arena *a,

@@ -344,6 +344,12 @@ static void online_backup(void **state)
     assert_int_equal((long long)now.st_mtime, (long long)was.st_mtime);
     snprintf(args, sizeof args, "backup --db '%s'", s.db_url);
     assert_int_equal(run(args, NULL, out, sizeof out), 2);
+    /* a folder that is not there: the file is named, and nothing is left behind */
+    snprintf(args, sizeof args, "backup '%s/no/such/dir/b.db' --db '%s'", dir, s.db_url);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "no/such/dir/b.db"));
+    snprintf(side, sizeof side, "%s/no", dir);
+    assert_int_equal(access(side, F_OK), -1);
     assert_int_equal(srv_stop(&s), 0);
 }
 

@@ -124,6 +124,10 @@ static int cmd_serve(const struct config *cfg, int rest_len)
         fprintf(stderr, "quanzi: serve: unexpected arguments\n");
         return 2;
     }
+    if (cfg->metrics_token[0] && strlen(cfg->metrics_token) < 16) {
+        fprintf(stderr, "quanzi: metrics_token must have at least 16 characters\n");
+        return 1;
+    }
     if (cfg->test_clock && !is_loopback(cfg->listen)) {
         fprintf(stderr,
                 "quanzi: test_clock is only allowed with a loopback listen address "
@@ -141,6 +145,10 @@ static int cmd_serve(const struct config *cfg, int rest_len)
     if (rc)
         return rc;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    api_settings.metrics_token = cfg->metrics_token[0] ? cfg->metrics_token : NULL;
+    if (!api_settings.metrics_token && !is_loopback(cfg->listen))
+        LOG(LOG_WARN, "metrics_open",
+            "msg=\"GET /metrics answers anyone who reaches %s; set metrics_token\"", cfg->listen);
     api_settings.test_clock = cfg->test_clock;
     api_settings.cookie_secure = cfg->cookie_secure;
     api_settings.session_ms = cfg->session_days * MS_PER_DAY;

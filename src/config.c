@@ -56,6 +56,8 @@ static const struct cfg_entry table[] = {
      "allow POST /api/v1/test-clock (tests only; loopback only)"},
     {"ready_file", CFG_STR, F(ready_file), 0, 0, "", NULL,
      "write the listening port to this file once serving"},
+    {"metrics_token", CFG_STR, F(metrics_token), 0, 0, "", NULL,
+     "bearer token that GET /metrics requires (16+ characters; empty: none)"},
 };
 
 #undef F

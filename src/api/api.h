@@ -14,11 +14,12 @@
 #include "http/router.h"
 
 struct api_settings {
-    bool test_clock;      /* POST /api/v1/test-clock is served */
-    bool cookie_secure;   /* session cookie gets the Secure attribute */
-    int64_t session_ms;   /* cookie Max-Age */
-    int64_t trial_days;   /* free trial of a new shop */
-    const char *data_dir; /* images live in <data_dir>/images */
+    bool test_clock;           /* POST /api/v1/test-clock is served */
+    bool cookie_secure;        /* session cookie gets the Secure attribute */
+    int64_t session_ms;        /* cookie Max-Age */
+    int64_t trial_days;        /* free trial of a new shop */
+    const char *data_dir;      /* images live in <data_dir>/images */
+    const char *metrics_token; /* GET /metrics needs "Authorization: Bearer <it>"; NULL: open */
 };
 
 extern struct api_settings api_settings;

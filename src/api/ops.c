@@ -5,6 +5,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "api/api.h"
 #include "domain/jobs.h"
 #include "http/metrics.h"
@@ -26,8 +28,20 @@ enum err api_healthz(struct req *r)
     return req_reply(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* True when the request carries "Bearer <token>" (compared in constant time). */
+static bool bearer_is(const struct req *r, const char *token)
+{
+    const char *h = req_header(r, "Authorization");
+    size_t n = strlen(token);
+    return h && strncmp(h, "Bearer ", 7) == 0 && strlen(h + 7) == n &&
+           sodium_memcmp(h + 7, token, n) == 0;
+}
+
 enum err api_metrics(struct req *r)
 {
+    if (api_settings.metrics_token && !bearer_is(r, api_settings.metrics_token))
+        return req_fail(r, ERR_UNAUTHORIZED, "Authorization",
+                        "GET /metrics needs the metrics token: Authorization: Bearer <token>");
     struct buf b;
     buf_init(&b, 4 * 1024 * 1024);
     metrics_render(&b);

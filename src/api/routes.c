@@ -18,7 +18,8 @@ struct api_settings api_settings;
 const struct route api_routes[] = {
     /* operations */
     {"GET", "/healthz", api_healthz, AUTH_NONE, SMALL_BODY, "Liveness and database check", JSON},
-    {"GET", "/metrics", api_metrics, AUTH_NONE, SMALL_BODY, "Prometheus metrics", JSON},
+    {"GET", "/metrics", api_metrics, AUTH_NONE, SMALL_BODY,
+     "Prometheus metrics (with metrics_token set: only for that bearer token)", JSON},
     {"GET", "/api/v1/openapi.json", api_openapi, AUTH_NONE, SMALL_BODY,
      "This API's OpenAPI 3 document", JSON},
     {"POST", "/api/v1/test-clock", api_test_clock, AUTH_USER, SMALL_BODY,

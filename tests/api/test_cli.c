@@ -165,6 +165,9 @@ static void config_errors_name_the_setting(void **state)
     snprintf(args, sizeof args, "serve --listen nowhere --port 0 --data-dir '%s/b'", dir);
     assert_int_equal(run(args, NULL, out, sizeof out), 1);
     assert_non_null(strstr(out, "listen must be an IPv4 or IPv6 address"));
+    snprintf(args, sizeof args, "serve --port 0 --metrics-token short --data-dir '%s/b'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "metrics_token must have at least 16 characters"));
     assert_int_equal(run("frobnicate", NULL, out, sizeof out), 2);
     assert_non_null(strstr(out, "unknown command"));
     assert_int_equal(run("help", NULL, out, sizeof out), 0);

@@ -112,6 +112,42 @@ static void metrics_writer(void **state)
     assert_true(after[2] >= before[2] + 2);
 }
 
+/* With metrics_token set, /metrics answers only that bearer token, and never logs it. */
+static void metrics_token(void **state)
+{
+    (void)state;
+    static const char token[] = "metrics-0123456789abcdef";
+    const char *const extra[] = {"--metrics-token", token, NULL};
+    const char *const wrong[] = {"Authorization: Bearer metrics-0123456789abcdeF", NULL};
+    const char *const shorter[] = {"Authorization: Bearer metrics-0123456789abcde", NULL};
+    const char *const right[] = {"Authorization: Bearer metrics-0123456789abcdef", NULL};
+    struct srv s;
+    srv_start(&s, extra);
+    struct resp r;
+    http(&s, "GET", "/metrics", NULL, NULL, &r);
+    expect_error(&r, 401, "unauthorized", "Authorization");
+    resp_free(&r);
+    http_ex(&s, "GET", "/metrics", NULL, NULL, wrong, &r);
+    expect_error(&r, 401, "unauthorized", "Authorization");
+    resp_free(&r);
+    http_ex(&s, "GET", "/metrics", NULL, NULL, shorter, &r);
+    expect_error(&r, 401, "unauthorized", "Authorization");
+    resp_free(&r);
+    assert_int_equal(http_ex(&s, "GET", "/metrics", NULL, NULL, right, &r), 200);
+    assert_non_null(strstr(r.body, "quanzi_http_requests_total"));
+    resp_free(&r);
+    assert_int_equal(http(&s, "GET", "/healthz", NULL, NULL, &r), 200); /* the rest is open */
+    resp_free(&r);
+    FILE *f = fopen(s.log_path, "r");
+    assert_non_null(f);
+    static char log[256 * 1024];
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    assert_null(strstr(log, "0123456789abcde"));
+    assert_int_equal(srv_stop(&s), 0);
+}
+
 /* The OpenAPI document lists exactly the route table: every route, no other. */
 static void openapi_matches_route_table(void **state)
 {
@@ -311,17 +347,12 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(healthz_and_request_id),
-        cmocka_unit_test(header_room),
-        cmocka_unit_test(metrics_prometheus),
-        cmocka_unit_test(metrics_writer),
-        cmocka_unit_test(openapi_matches_route_table),
-        cmocka_unit_test(unknown_path_and_method),
-        cmocka_unit_test(oversized_body),
-        cmocka_unit_test(oversized_chunked_body),
-        cmocka_unit_test(bad_json_changes_nothing),
-        cmocka_unit_test(wrong_media_type),
-        cmocka_unit_test(keep_alive),
+        cmocka_unit_test(healthz_and_request_id),  cmocka_unit_test(header_room),
+        cmocka_unit_test(metrics_prometheus),      cmocka_unit_test(metrics_writer),
+        cmocka_unit_test(metrics_token),           cmocka_unit_test(openapi_matches_route_table),
+        cmocka_unit_test(unknown_path_and_method), cmocka_unit_test(oversized_body),
+        cmocka_unit_test(oversized_chunked_body),  cmocka_unit_test(bad_json_changes_nothing),
+        cmocka_unit_test(wrong_media_type),        cmocka_unit_test(keep_alive),
     };
     int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();

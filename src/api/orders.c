@@ -354,12 +354,13 @@ enum err api_order_confirm_payment(struct req *r)
     if (!e)
         e = req_int(r, "amount_fen", false, 1, INT64_MAX, &p.amount_fen, &p.has_amount);
     p.reference = ref;
-    struct order o;
-    p.out = &o; /* read back in the payment's own transaction */
-    p.out_arena = &r->arena;
     if (!e)
         e = payment_apply(r->db, &p, &r->ei);
-    return e ? e : req_reply(r, 200, order_json(&o));
+    /* The answer is read once the payment is on disk, on this thread's own connection:
+     * not under the write lock, which every write of the process waits for. */
+    if (!e)
+        e = db_await_durable();
+    return e ? e : reply_order(r, id);
 }
 
 enum err api_order_ship(struct req *r)

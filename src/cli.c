@@ -184,6 +184,7 @@ static int cmd_serve(const struct config *cfg, int rest_len)
         .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
         .connection_timeout_s = (unsigned)cfg->connection_timeout_s,
         .access_log = cfg->access_log,
+        .trusted_proxies = cfg->trusted_proxies,
     };
     struct server *srv = NULL;
     struct errinfo ei = {0};

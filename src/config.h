@@ -38,8 +38,9 @@ struct config {
     bool cookie_secure;
     char db_sync[16]; /* "full" or "normal" */
     bool test_clock;
-    char ready_file[CONFIG_STR_MAX];    /* written with the port once serving */
-    char metrics_token[CONFIG_STR_MAX]; /* GET /metrics needs it as a bearer token; "": open */
+    char ready_file[CONFIG_STR_MAX];      /* written with the port once serving */
+    char metrics_token[CONFIG_STR_MAX];   /* GET /metrics needs it as a bearer token; "": open */
+    char trusted_proxies[CONFIG_STR_MAX]; /* X-Forwarded-For is believed from these peers */
 };
 
 /*

@@ -18,6 +18,7 @@
 #include "http/jsonmem.h"
 #include "http/metrics.h"
 #include "http/req.h"
+#include "util/buf.h"
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
@@ -29,6 +30,8 @@ struct server {
     size_t body_limit;
     bool access_log;
     uint16_t port;
+    char proxies[SERVER_PROXIES_MAX][INET6_ADDRSTRLEN]; /* trusted, normalized */
+    size_t n_proxies;
 };
 
 /* Per-request state kept between libmicrohttpd callbacks. */
@@ -189,7 +192,67 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
     return ret;
 }
 
-static void client_ip(struct MHD_Connection *c, char *out, size_t len)
+/* An address in its normal text form (inet_ntop of inet_pton); false if it is none. */
+static bool normal_ip(const char *in, size_t n, char out[INET6_ADDRSTRLEN])
+{
+    char text[INET6_ADDRSTRLEN];
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (n == 0 || n >= sizeof text)
+        return false;
+    memcpy(text, in, n);
+    text[n] = '\0';
+    if (inet_pton(AF_INET, text, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, INET6_ADDRSTRLEN) != NULL;
+    if (inet_pton(AF_INET6, text, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN) != NULL;
+    return false;
+}
+
+bool server_parse_proxies(const char *list, char out[][INET6_ADDRSTRLEN], size_t *n, char *bad,
+                          size_t bad_len)
+{
+    *n = 0;
+    for (const char *p = list ? list : ""; *p;) {
+        p += strspn(p, " ,");
+        size_t len = strcspn(p, " ,");
+        if (!len)
+            break;
+        if (*n == SERVER_PROXIES_MAX || !normal_ip(p, len, out[*n])) {
+            snprintf(bad, bad_len, "%.*s", (int)len, p);
+            return false;
+        }
+        (*n)++;
+        p += len;
+    }
+    return true;
+}
+
+static bool is_proxy(const struct server *s, const char *ip)
+{
+    for (size_t i = 0; i < s->n_proxies; i++)
+        if (strcmp(s->proxies[i], ip) == 0)
+            return true;
+    return false;
+}
+
+/* Every X-Forwarded-For header of the request, in order, joined with commas. */
+static enum MHD_Result gather_xff(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    struct buf *b = cls;
+    if (value && strcasecmp(key, "X-Forwarded-For") == 0)
+        buf_printf(b, "%s%s", b->len ? "," : "", value);
+    return MHD_YES;
+}
+
+/*
+ * The client's address: the peer's, or, when the peer is a trusted proxy, the
+ * rightmost address of X-Forwarded-For that is not itself a trusted proxy
+ * (what is left of it was written by the client and proves nothing). An
+ * entry that is not an address ends the walk at the last good one.
+ */
+static void client_ip(const struct server *s, struct MHD_Connection *c, char *out, size_t len)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -203,6 +266,30 @@ static void client_ip(struct MHD_Connection *c, char *out, size_t len)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)len);
+    if (!s->n_proxies || !is_proxy(s, out))
+        return;
+    struct buf xff;
+    buf_init(&xff, 4096);
+    MHD_get_connection_values(c, MHD_HEADER_KIND, gather_xff, &xff);
+    for (size_t end = xff.len; end > 0;) {
+        size_t start = end;
+        while (start > 0 && xff.ptr[start - 1] != ',')
+            start--;
+        size_t from = start;
+        while (from < end && xff.ptr[from] == ' ')
+            from++;
+        size_t to = end;
+        while (to > from && xff.ptr[to - 1] == ' ')
+            to--;
+        char ip[INET6_ADDRSTRLEN];
+        if (!normal_ip(xff.ptr + from, to - from, ip))
+            break;
+        snprintf(out, len, "%s", ip);
+        if (!is_proxy(s, ip))
+            break;
+        end = start ? start - 1 : 0;
+    }
+    buf_release(&xff);
 }
 
 static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
@@ -278,7 +365,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->route_idx = -1;
         snprintf(r->rid, sizeof r->rid, "%llx",
                  (unsigned long long)atomic_fetch_add(&next_rid, 1) + 1);
-        client_ip(conn, r->client_ip, sizeof r->client_ip);
+        client_ip(s, conn, r->client_ip, sizeof r->client_ip);
         r->method = arena_strdup(&r->arena, method);
         r->path = arena_strdup(&r->arena, url);
         char *path = arena_strdup(&r->arena, url);
@@ -375,6 +462,13 @@ enum err server_start(const struct server_options *o, const struct route *routes
     s->n_routes = n;
     s->body_limit = o->body_limit;
     s->access_log = o->access_log;
+    char bad[INET6_ADDRSTRLEN + 1];
+    if (!server_parse_proxies(o->trusted_proxies, s->proxies, &s->n_proxies, bad, sizeof bad)) {
+        free(s);
+        return err_set(ei, ERR_INVALID, "trusted_proxies",
+                       "trusted_proxies: \"%s\" is not an IPv4 or IPv6 address (at most %d)", bad,
+                       SERVER_PROXIES_MAX);
+    }
     metrics_init(routes, n);
     s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                             mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

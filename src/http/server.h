@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <netinet/in.h>
+
 #include "http/router.h"
 #include "util/err.h"
 
@@ -31,7 +33,17 @@ struct server_options {
     unsigned max_connections_per_ip;
     unsigned connection_timeout_s;
     bool access_log;
+    /* comma-separated addresses of reverse proxies: from these peers the client's
+     * address is taken from X-Forwarded-For (NULL or "": from none) */
+    const char *trusted_proxies;
 };
+
+#define SERVER_PROXIES_MAX 8
+
+/* Parses a trusted_proxies list into normalized addresses; false (naming the entry in
+ * `bad`) if an entry is not an IPv4 or IPv6 address or there are too many. */
+bool server_parse_proxies(const char *list, char out[][INET6_ADDRSTRLEN], size_t *n, char *bad,
+                          size_t bad_len);
 
 struct server;
 

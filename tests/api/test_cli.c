@@ -168,6 +168,10 @@ static void config_errors_name_the_setting(void **state)
     snprintf(args, sizeof args, "serve --port 0 --metrics-token short --data-dir '%s/b'", dir);
     assert_int_equal(run(args, NULL, out, sizeof out), 1);
     assert_non_null(strstr(out, "metrics_token must have at least 16 characters"));
+    snprintf(args, sizeof args,
+             "serve --port 0 --trusted-proxies '10.0.0.1, proxy' --data-dir '%s/b'", dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "trusted_proxies: \"proxy\" is not an IPv4 or IPv6 address"));
     assert_int_equal(run("frobnicate", NULL, out, sizeof out), 2);
     assert_non_null(strstr(out, "unknown command"));
     assert_int_equal(run("help", NULL, out, sizeof out), 0);

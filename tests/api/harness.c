@@ -20,6 +20,19 @@
 
 #include "db/db.h"
 
+const char *srv_log(const struct srv *s)
+{
+    static char log[512 * 1024];
+    size_t n = 0;
+    FILE *f = fopen(s->log_path, "r");
+    if (f) {
+        n = fread(log, 1, sizeof log - 1, f);
+        fclose(f);
+    }
+    log[n] = '\0';
+    return log;
+}
+
 static void dump_log(const struct srv *s)
 {
     FILE *f = fopen(s->log_path, "r");

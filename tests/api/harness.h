@@ -77,6 +77,8 @@ const char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
 /* One integer from the server's database, e.g. "SELECT COUNT(*) FROM users". */
 int64_t db_scalar(struct srv *s, const char *sql);
+/* The server's log so far (stderr), in a buffer of the harness's (the last 512 KiB read). */
+const char *srv_log(const struct srv *s);
 
 /* Registers a member; returns its token (malloc'd) and id. Fails the test on error. */
 char *register_user(struct srv *s, const char *login, const char *name, int64_t *id);

@@ -18,10 +18,40 @@
 #include "harness.h"
 #include "util/limits.h"
 
+/* A login through `s`, with an X-Forwarded-For header when xff is not NULL. */
+static long login_via(struct srv *s, const char *xff, const char *who, const char *password,
+                      struct resp *r)
+{
+    char h[128];
+    snprintf(h, sizeof h, "X-Forwarded-For: %s", xff ? xff : "");
+    const char *const headers[] = {xff ? h : NULL, NULL};
+    return http_ex(s, "POST", "/api/v1/auth/login", NULL,
+                   fmt("{\"login\":\"%s\",\"password\":\"%s\"}", who, password), headers, r);
+}
+
 static long login(const char *who, const char *password, struct resp *r)
 {
-    return http(&S, "POST", "/api/v1/auth/login", NULL,
-                fmt("{\"login\":\"%s\",\"password\":\"%s\"}", who, password), r);
+    return login_via(&S, NULL, who, password, r);
+}
+
+/*
+ * LIMIT_LOGIN_FAILS_PER_IP failed logins from one address, spread over accounts
+ * "<prefix>NNNN" so that none reaches its own limit; xff(i) names the header of
+ * the i-th (NULL: none).
+ */
+static void spray(struct srv *s, const char *prefix, const char *(*xff)(int i))
+{
+    struct resp r;
+    int fails = 0;
+    for (int a = 0; fails < LIMIT_LOGIN_FAILS_PER_IP; a++) {
+        for (int i = 0; i < LIMIT_LOGIN_FAILS_PER_ACCOUNT - 1 && fails < LIMIT_LOGIN_FAILS_PER_IP;
+             i++, fails++) {
+            char who[32];
+            snprintf(who, sizeof who, "%s%04d", prefix, a);
+            assert_int_equal(login_via(s, xff ? xff(fails) : NULL, who, "wrong password", &r), 401);
+            resp_free(&r);
+        }
+    }
 }
 
 static void advance(const char *token, long long ms)
@@ -69,16 +99,7 @@ static void per_address(void **state)
     char *t = register_user(&S, "13922220000", "Spray", NULL);
     struct resp r;
     /* spray many accounts from one address: 5 per account stays under that limit */
-    int fails = 0;
-    for (int a = 0; fails < LIMIT_LOGIN_FAILS_PER_IP; a++) {
-        for (int i = 0; i < LIMIT_LOGIN_FAILS_PER_ACCOUNT - 1 && fails < LIMIT_LOGIN_FAILS_PER_IP;
-             i++, fails++) {
-            char who[32];
-            snprintf(who, sizeof who, "1393333%04d", a);
-            assert_int_equal(login(who, "wrong password", &r), 401);
-            resp_free(&r);
-        }
-    }
+    spray(&S, "1393333", NULL);
     assert_int_equal(login("13922220000", TEST_PASSWORD, &r), 429);
     assert_string_equal(jstr(r.json, "error.code"), "rate_limited");
     resp_free(&r);
@@ -88,26 +109,10 @@ static void per_address(void **state)
     free(t);
 }
 
-static long login_via(struct srv *s, const char *xff, const char *who, const char *password,
-                      struct resp *r)
+/* One client behind the proxy, half the time with an address prefix of its own. */
+static const char *one_client(int i)
 {
-    char h[128];
-    snprintf(h, sizeof h, "X-Forwarded-For: %s", xff);
-    const char *const headers[] = {h, NULL};
-    return http_ex(s, "POST", "/api/v1/auth/login", NULL,
-                   fmt("{\"login\":\"%s\",\"password\":\"%s\"}", who, password), headers, r);
-}
-
-/* Reads a server's log into a static buffer. */
-static const char *server_log(const struct srv *s)
-{
-    static char log[512 * 1024];
-    FILE *f = fopen(s->log_path, "r");
-    assert_non_null(f);
-    size_t n = fread(log, 1, sizeof log - 1, f);
-    log[n] = '\0';
-    fclose(f);
-    return log;
+    return i % 2 ? "203.0.113.1, 198.51.100.7" : "198.51.100.7";
 }
 
 static void per_address_behind_a_proxy(void **state)
@@ -117,24 +122,14 @@ static void per_address_behind_a_proxy(void **state)
     struct resp r;
     login_via(&S, "198.51.100.50", "13944440000", "wrong password", &r);
     resp_free(&r);
-    assert_null(strstr(server_log(&S), "ip=198.51.100.50"));
+    assert_null(strstr(srv_log(&S), "ip=198.51.100.50"));
 
     const char *const extra[] = {"--trusted-proxies", "127.0.0.1", NULL};
     struct srv s;
     srv_start(&s, extra);
     free(register_user(&s, "13955550000", "Behind", NULL));
     /* one client behind the proxy sprays; a prefix it writes itself changes nothing */
-    int fails = 0;
-    for (int a = 0; fails < LIMIT_LOGIN_FAILS_PER_IP; a++) {
-        for (int i = 0; i < LIMIT_LOGIN_FAILS_PER_ACCOUNT - 1 && fails < LIMIT_LOGIN_FAILS_PER_IP;
-             i++, fails++) {
-            char who[32];
-            snprintf(who, sizeof who, "1396666%04d", a);
-            const char *xff = fails % 2 ? "203.0.113.1, 198.51.100.7" : "198.51.100.7";
-            assert_int_equal(login_via(&s, xff, who, "wrong password", &r), 401);
-            resp_free(&r);
-        }
-    }
+    spray(&s, "1396666", one_client);
     assert_int_equal(login_via(&s, "198.51.100.7", "13955550000", TEST_PASSWORD, &r), 429);
     resp_free(&r);
     assert_int_equal(login_via(&s, "203.0.113.1, 198.51.100.7", "13955550000", TEST_PASSWORD, &r),
@@ -143,7 +138,7 @@ static void per_address_behind_a_proxy(void **state)
     /* the other clients of the same proxy are not blocked with it */
     assert_int_equal(login_via(&s, "198.51.100.8", "13955550000", TEST_PASSWORD, &r), 200);
     resp_free(&r);
-    assert_non_null(strstr(server_log(&s), "ip=198.51.100.7"));
+    assert_non_null(strstr(srv_log(&s), "ip=198.51.100.7"));
     assert_int_equal(srv_stop(&s), 0);
 }
 

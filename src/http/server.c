@@ -43,7 +43,7 @@ struct conn_state {
     size_t discarded; /* bytes dropped after the body passed its limit */
 };
 
-#define HANDLER_ATTEMPTS 8
+#define HANDLER_ATTEMPTS 12
 
 static _Atomic long in_flight;
 static _Atomic uint64_t next_rid;
@@ -318,11 +318,18 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
          * handlers are whole transactions and leave nothing behind when they fail. */
         for (int attempt = 1;; attempt++) {
             e = r->route->handler(r);
-            if (e != ERR_RETRY || attempt == HANDLER_ATTEMPTS)
+            if (e != ERR_RETRY)
                 break;
+            if (attempt == HANDLER_ATTEMPTS) {
+                LOG(LOG_WARN, "retries_exhausted", "attempts=%d", attempt);
+                break;
+            }
             db_rollback(r->db);
-            /* jittered backoff so that the contenders do not collide again in step */
-            usleep((useconds_t)(attempt * (200 + randombytes_uniform(800))));
+            /* Exponential backoff with full jitter: each contender waits a random time
+             * in a window that doubles (1, 2, 4 ... 64 ms), so that a crowd on one row
+             * spreads out instead of colliding again in step. */
+            uint32_t window = attempt < 7 ? 1000u << (attempt - 1) : 64000u;
+            usleep((useconds_t)(100 + randombytes_uniform(window)));
             r->status = 0;
             r->resp = NULL;
             r->set_cookie = NULL;

@@ -73,6 +73,7 @@ enum err api_order_create(struct req *r);
 enum err api_order_get(struct req *r);
 enum err api_me_orders(struct req *r);
 enum err api_shop_orders(struct req *r);
+enum err api_shop_refunds(struct req *r);
 enum err api_order_confirm_payment(struct req *r);
 enum err api_order_ship(struct req *r);
 enum err api_order_receive(struct req *r);

@@ -18,6 +18,15 @@ static json_t *opt_time(int64_t ms)
     return ms ? json_time(ms) : json_null();
 }
 
+static json_t *refund_json(const struct refund *f)
+{
+    return json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)f->id,
+                     "order_id", (json_int_t)f->order_id, "amount_fen", (json_int_t)f->amount_fen,
+                     "reason", f->reason, "status", f->status, "note", f->note ? f->note : "",
+                     "created_at", json_time(f->created_at_ms), "decided_at",
+                     opt_time(f->decided_at_ms));
+}
+
 static json_t *order_json(const struct order *o)
 {
     json_t *items = json_array();
@@ -61,15 +70,8 @@ static json_t *order_json(const struct order *o)
                                 t->actor_id ? json_integer(t->actor_id) : json_string("system")));
     }
     json_t *refunds = json_array();
-    for (size_t i = 0; refunds && i < o->n_refunds; i++) {
-        const struct refund *f = &o->refunds[i];
-        json_array_append_new(
-            refunds,
-            json_pack("{s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)f->id, "amount_fen",
-                      (json_int_t)f->amount_fen, "reason", f->reason, "status", f->status, "note",
-                      f->note ? f->note : "", "created_at", json_time(f->created_at_ms),
-                      "decided_at", opt_time(f->decided_at_ms)));
-    }
+    for (size_t i = 0; refunds && i < o->n_refunds; i++)
+        json_array_append_new(refunds, refund_json(&o->refunds[i]));
     json_object_set_new(o_json, "timeline", timeline);
     json_object_set_new(o_json, "refunds", refunds);
     return o_json;
@@ -312,6 +314,33 @@ enum err api_shop_orders(struct req *r)
     struct order_filter f = {.shop_id = shop_id};
     enum err e = api_shop_role(r, shop_id, false, &role);
     return e ? e : list(r, &f);
+}
+
+/* The shop's after-sales queue: its refunds, newest first, in ?status= if given. */
+enum err api_shop_refunds(struct req *r)
+{
+    int64_t shop_id = req_param_id(r, 0);
+    enum shop_role role;
+    struct refund_filter f = {.shop_id = shop_id, .status = req_query(r, "status")};
+    struct refund *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_shop_role(r, shop_id, false, &role);
+    if (!e)
+        e = api_page(r, &f.limit, &f.before_id);
+    if (!e && f.status && strcmp(f.status, "requested") != 0 && strcmp(f.status, "approved") != 0 &&
+        strcmp(f.status, "rejected") != 0)
+        e = req_fail(r, ERR_INVALID, "status", "status must be requested, approved or rejected");
+    if (!e)
+        e = refund_list(r->db, &f, &r->arena, &items, &n, &more);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, refund_json(&items[i]));
+    return req_reply(r, 200,
+                     json_pack("{s:o, s:o}", "items", arr, "next_cursor",
+                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
 }
 
 /* A shop-side action on an order: 404 unless the caller runs its shop. */

@@ -1047,6 +1047,48 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
 
+enum err refund_list(struct db *db, const struct refund_filter *f, struct arena *a,
+                     struct refund **out, size_t *n, bool *more)
+{
+#define REFUND_COLS "id, order_id, amount_fen, reason, status, note, created_at, decided_at"
+    static const char any[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ? AND id < ?"
+                              " ORDER BY id DESC LIMIT ?";
+    static const char in_status[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ?"
+                                    " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
+#undef REFUND_COLS
+    struct db_stmt *st = NULL;
+    bool row = false;
+    size_t len = 0;
+    struct refund *list = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *list);
+    if (!list)
+        return ERR_TOO_LARGE;
+    enum err e = db_prepare(db, f->status ? in_status : any, &st);
+    if (e)
+        return e;
+    int i = 1;
+    db_bind_int64(st, i++, f->shop_id);
+    if (f->status)
+        db_bind_str(st, i++, f->status);
+    db_bind_int64(st, i++, f->before_id > 0 ? f->before_id : INT64_MAX);
+    db_bind_int64(st, i, f->limit + 1);
+    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)f->limit) {
+        struct refund *r = &list[len++];
+        r->id = db_col_int64(st, 0);
+        r->order_id = db_col_int64(st, 1);
+        r->amount_fen = db_col_int64(st, 2);
+        r->reason = dup(a, st, 3);
+        r->status = dup(a, st, 4);
+        r->note = dup(a, st, 5);
+        r->created_at_ms = db_col_int64(st, 6);
+        r->decided_at_ms = db_col_int64(st, 7);
+    }
+    db_done(st);
+    *more = len > (size_t)f->limit;
+    *n = *more ? (size_t)f->limit : len;
+    *out = list;
+    return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
+}
+
 /* --- jobs --- */
 
 typedef enum err (*order_fn)(struct db *, int64_t, struct errinfo *);

@@ -193,6 +193,17 @@ struct order_filter {
     int64_t before_id;
     int64_t limit;
 };
+/* A shop's refunds, newest first: all of them, or those in one status
+ * ("requested", "approved", "rejected"), from before_id on. */
+struct refund_filter {
+    int64_t shop_id;
+    const char *status; /* NULL: any */
+    int64_t before_id;
+    int64_t limit;
+};
+MUST_CHECK enum err refund_list(struct db *db, const struct refund_filter *f, struct arena *a,
+                                struct refund **out, size_t *n, bool *more);
+
 /* Newest first, without timeline and refunds. */
 MUST_CHECK enum err order_list(struct db *db, const struct order_filter *f, struct arena *a,
                                struct order **out, size_t *n, bool *more);

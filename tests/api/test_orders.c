@@ -481,6 +481,89 @@ static void refunds(void **state)
                      0);
 }
 
+/* The seller's after-sales queue: open refunds first to hand, decided ones by status,
+ * paged; nobody else sees it. */
+static void refund_queue(void **state)
+{
+    (void)state;
+    struct resp r;
+    int64_t p = product(10, NULL);
+    int64_t a = order(buyer, p, 1), b = order(other_buyer, p, 2);
+    expect_act(owner, a, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, b, "confirm-payment", NULL, 200, NULL);
+    act(buyer, a, "refunds", "{\"amount_fen\":1000,\"reason\":\"拍错了\"}", &r);
+    int64_t ra = jint(r.json, "refund_id");
+    resp_free(&r);
+    act(other_buyer, b, "refunds", "{\"amount_fen\":500,\"reason\":\"少了一袋\"}", &r);
+    int64_t rb = jint(r.json, "refund_id");
+    resp_free(&r);
+    char queue[96];
+    snprintf(queue, sizeof queue, "/api/v1/shops/%lld/refunds?status=requested", (long long)shop);
+
+    http(&S, "GET", fmt("%s&limit=1", queue), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(jget(r.json, "items")), 1);
+    assert_int_equal(jint(r.json, "items.0.id"), rb); /* newest first */
+    assert_int_equal(jint(r.json, "items.0.order_id"), b);
+    assert_int_equal(jint(r.json, "items.0.amount_fen"), 500);
+    assert_string_equal(jstr(r.json, "items.0.reason"), "少了一袋");
+    assert_string_equal(jstr(r.json, "items.0.status"), "requested");
+    assert_true(json_is_null(jget(r.json, "items.0.decided_at")));
+    char *next = strdup(jstr(r.json, "next_cursor"));
+    resp_free(&r);
+    http(&S, "GET", fmt("%s&limit=1&cursor=%s", queue, next), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "items.0.id"), ra);
+    resp_free(&r);
+    free(next);
+
+    /* decided: out of the queue, into its status */
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)ra), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(&S, "GET", queue, owner, NULL, &r);
+    assert_int_equal(jint(r.json, "items.0.id"), rb);
+    for (size_t i = 0; i < json_array_size(jget(r.json, "items")); i++)
+        assert_int_not_equal(jint(r.json, fmt("items.%zu.id", i)), ra);
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?status=approved", (long long)shop), owner, NULL,
+         &r);
+    assert_int_equal(jint(r.json, "items.0.id"), ra);
+    assert_false(json_is_null(jget(r.json, "items.0.decided_at")));
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds", (long long)shop), owner, NULL, &r);
+    assert_int_equal(jint(r.json, "items.0.id"), rb);
+    assert_int_equal(jint(r.json, "items.1.id"), ra);
+    resp_free(&r);
+    /* the order carries its refunds too, naming it */
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)a), buyer, NULL, &r);
+    assert_int_equal(jint(r.json, "refunds.0.order_id"), a);
+    resp_free(&r);
+
+    /* bad input, and people who do not run the shop */
+    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?status=open", (long long)shop), owner, NULL,
+         &r);
+    expect_error(&r, 400, "invalid_value", "status");
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?limit=0", (long long)shop), owner, NULL, &r);
+    expect_error(&r, 400, "out_of_range", "limit");
+    resp_free(&r);
+    http(&S, "GET", queue, buyer, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "GET", queue, other_owner, NULL, &r);
+    expect_error(&r, 404, "not_found", NULL);
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds", (long long)other_shop), other_owner, NULL,
+         &r);
+    assert_int_equal(r.status, 200);
+    for (size_t i = 0; i < json_array_size(jget(r.json, "items")); i++) {
+        int64_t id = jint(r.json, fmt("items.%zu.id", i));
+        assert_true(id != ra && id != rb);
+    }
+    resp_free(&r);
+}
+
 static void quantity_cap(void **state)
 {
     (void)state;
@@ -798,6 +881,7 @@ int main(void)
         cmocka_unit_test(illegal_transitions),
         cmocka_unit_test(unpaid_timeout_and_auto_receive),
         cmocka_unit_test(refunds),
+        cmocka_unit_test(refund_queue),
         cmocka_unit_test(quantity_cap),
         cmocka_unit_test(bad_orders_write_nothing),
         cmocka_unit_test(only_buyer_and_shop_see_and_act),

@@ -5,8 +5,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/clock.h"
+#include "util/limits.h"
+#include "util/text.h"
 
 int64_t req_param_id(const struct req *r, int i)
 {
@@ -40,6 +43,7 @@ enum err req_fail(struct req *r, enum err e, const char *field, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(r->ei.message, sizeof r->ei.message, fmt, ap);
     va_end(ap);
+    text_utf8_repair(r->ei.message); /* input quoted in it may be cut mid-character */
     return e;
 }
 
@@ -47,6 +51,55 @@ enum err req_reply(struct req *r, int status, json_t *body)
 {
     r->status = status;
     r->resp = body ? body : json_object();
+    return ERR_OK;
+}
+
+static int json_depth_ok(json_t *v, int depth)
+{
+    if (depth > LIMIT_JSON_DEPTH)
+        return 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            if (!json_depth_ok(x, depth + 1))
+                return 0;
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+        {
+            if (!json_depth_ok(x, depth + 1))
+                return 0;
+        }
+    }
+    return 1;
+}
+
+enum err req_parse_body(struct req *r, const char *ct)
+{
+    if (r->body_len == 0)
+        return ERR_OK;
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
+        return req_fail(r, ERR_UNSUPPORTED_MEDIA, NULL,
+                        "send the body as Content-Type: application/json");
+    json_error_t jerr;
+    r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!r->json) {
+        if (r->arena.exhausted || json_error_code(&jerr) == json_error_out_of_memory)
+            return req_fail(r, ERR_TOO_LARGE, NULL, "the request body is too complex");
+        if (json_error_code(&jerr) == json_error_duplicate_key)
+            return req_fail(r, ERR_BAD_JSON, NULL, "duplicate key in JSON at line %d column %d",
+                            jerr.line, jerr.column);
+        return req_fail(r, ERR_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
+    }
+    if (!json_depth_ok(r->json, 1))
+        return req_fail(r, ERR_TOO_DEEP, NULL, "JSON is nested deeper than %d levels",
+                        LIMIT_JSON_DEPTH);
     return ERR_OK;
 }
 
@@ -168,6 +221,8 @@ json_t *req_error_json(struct req *r, enum err e)
     if (e == ERR_INTERNAL || e == ERR_DB)
         msg = err_default_message(e); /* never leak internals */
     json_t *inner = json_pack("{s:s, s:s}", "code", err_code(e), "message", msg);
+    if (!inner) /* a message that is not UTF-8 after all: the code still answers */
+        inner = json_pack("{s:s, s:s}", "code", err_code(e), "message", err_default_message(e));
     if (inner && r->ei.field)
         json_object_set_new(inner, "field", json_string(r->ei.field));
     return inner ? json_pack("{s:o}", "error", inner) : NULL;

@@ -82,6 +82,14 @@ json_t *req_error_json(struct req *r, enum err e);
 enum err req_reply(struct req *r, int status, json_t *body);
 
 /*
+ * Parses r->body (r->body_len bytes) into r->json, in the request's arena. An
+ * empty body is no JSON (r->json stays NULL). Errors: 415 unless content_type
+ * is application/json; 400 bad_json for invalid JSON or a duplicate key; 400
+ * too_deep past LIMIT_JSON_DEPTH; 413 when the parse outgrows the arena.
+ */
+MUST_CHECK enum err req_parse_body(struct req *r, const char *content_type);
+
+/*
  * The body must be a JSON object whose keys are all in `allowed`
  * (NULL-terminated). Errors: missing body, not an object (400 bad_json),
  * unknown field (400 unknown_field, naming it).

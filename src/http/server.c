@@ -65,56 +65,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     LOG(LOG_WARN, "httpd", "msg=\"%s\"", msg);
 }
 
-static int json_depth_ok(json_t *v, int depth)
-{
-    if (depth > LIMIT_JSON_DEPTH)
-        return 0;
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        json_object_foreach(v, k, x)
-        {
-            if (!json_depth_ok(x, depth + 1))
-                return 0;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x)
-        {
-            if (!json_depth_ok(x, depth + 1))
-                return 0;
-        }
-    }
-    return 1;
-}
-
-static enum err parse_body(struct req *r)
-{
-    if (r->body_len == 0)
-        return ERR_OK;
-    const char *ct = req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
-        return req_fail(r, ERR_UNSUPPORTED_MEDIA, NULL,
-                        "send the body as Content-Type: application/json");
-    json_error_t jerr;
-    r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!r->json) {
-        if (r->arena.exhausted || json_error_code(&jerr) == json_error_out_of_memory)
-            return req_fail(r, ERR_TOO_LARGE, NULL, "the request body is too complex");
-        if (json_error_code(&jerr) == json_error_duplicate_key)
-            return req_fail(r, ERR_BAD_JSON, NULL, "duplicate key in JSON at line %d column %d",
-                            jerr.line, jerr.column);
-        return req_fail(r, ERR_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s", jerr.line,
-                        jerr.column, jerr.text);
-    }
-    if (!json_depth_ok(r->json, 1))
-        return req_fail(r, ERR_TOO_DEEP, NULL, "JSON is nested deeper than %d levels",
-                        LIMIT_JSON_DEPTH);
-    return ERR_OK;
-}
-
 static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e)
 {
     struct req *r = &cs->r;
@@ -312,7 +262,7 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     if (!e)
         e = api_authenticate(r);
     if (!e && strcmp(r->method, "GET") != 0 && !r->route->raw_body)
-        e = parse_body(r);
+        e = req_parse_body(r, req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
     if (!e) {
         /* A write that lost a serialization race (PostgreSQL) is rerun from the start;
          * handlers are whole transactions and leave nothing behind when they fail. */

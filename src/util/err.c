@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "util/text.h"
+
 static const int statuses[] = {
 #define X(name, status, code) status,
     ERR_TABLE(X)
@@ -70,6 +72,7 @@ enum err err_set(struct errinfo *ei, enum err e, const char *field, const char *
         va_start(ap, fmt);
         vsnprintf(ei->message, sizeof ei->message, fmt, ap);
         va_end(ap);
+        text_utf8_repair(ei->message); /* input quoted in it may be cut mid-character */
     }
     return e;
 }

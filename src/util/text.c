@@ -2,46 +2,70 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The length of the valid UTF-8 sequence at s (at most len bytes), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+    unsigned char c = s[0];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if ((c & 0xE0) == 0xC0) {
+        n = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n > len)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3F);
+    }
+    /* overlong forms, surrogates and values past U+10FFFF are invalid */
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
 
 long text_utf8_chars(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     long count = 0;
-    size_t i = 0;
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            n = 1;
-            cp = c;
-        } else if ((c & 0xE0) == 0xC0) {
-            n = 2;
-            cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 3;
-            cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 4;
-            cp = c & 0x07;
-        } else {
-            return -1;
-        }
-        if (i + n > len)
-            return -1;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        /* overlong forms, surrogates and values past U+10FFFF are invalid */
-        if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    for (size_t i = 0; i < len; count++) {
+        size_t n = utf8_seq(s + i, len - i);
+        if (!n)
             return -1;
         i += n;
-        count++;
     }
     return count;
+}
+
+void text_utf8_repair(char *str)
+{
+    unsigned char *s = (unsigned char *)str;
+    size_t len = strlen(str);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(s + i, len - i);
+        if (n) {
+            i += n;
+        } else if (len - i < 4 && (s[i] & 0xC0) == 0xC0) {
+            s[i] = '\0'; /* a character cut short by truncation: drop it */
+            return;
+        } else {
+            s[i++] = '?';
+        }
+    }
 }
 
 static bool has_control(const char *str, size_t len, bool allow_newline)

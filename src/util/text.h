@@ -11,6 +11,9 @@
 
 /* Number of code points, or -1 when `s` is not valid UTF-8. */
 long text_utf8_chars(const char *s, size_t len);
+/* Makes a NUL-terminated string valid UTF-8 in place: a multi-byte character cut
+ * short at the end (by truncation) is dropped, any other invalid byte becomes '?'. */
+void text_utf8_repair(char *s);
 /* True when `s` has a C0/C1 control character or DEL (tab and newline too). */
 bool text_has_control(const char *s, size_t len);
 /* Like text_has_control() but allows '\n' and '\t' (multi-line text). */

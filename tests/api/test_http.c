@@ -259,8 +259,19 @@ static void bad_json_changes_nothing(void **state)
     snprintf(deep_obj, sizeof deep_obj,
              "{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":%s}",
              deep);
+    /* an unknown key too long for the error message: cut between characters, not inside one */
+    static char long_key[80 * 3 + 1], long_key_obj[400];
+    for (int i = 0; i < 80; i++)
+        memcpy(long_key + 3 * i, "键", 3);
+    snprintf(long_key_obj, sizeof long_key_obj,
+             "{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"x\","
+             "\"%s\":1}",
+             long_key);
     const struct bad_case cases[] = {
         {"{", 400, "bad_json", NULL},
+        {long_key_obj, 400, "unknown_field", long_key},
+        {"{\"login\":tru\xe9\x94\xae}", 400, "bad_json", NULL},
+        {"{\"login\":\"\xe9\x94", 400, "bad_json", NULL},
         {"not json", 400, "bad_json", NULL},
         {"[1,2]", 400, "bad_json", NULL},
         {"\"a string\"", 400, "bad_json", NULL},

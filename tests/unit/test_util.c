@@ -58,6 +58,18 @@ static void text_utf8(void **state)
     assert_int_equal(text_utf8_chars("\xC0\xAF", 2), -1);        /* overlong */
     assert_int_equal(text_utf8_chars("\xED\xA0\x80", 3), -1);    /* surrogate */
     assert_int_equal(text_utf8_chars("\xE6\xA0", 2), -1);        /* truncated */
+    char cut[] = "ab\xE9\x94";                                   /* 键 cut short */
+    text_utf8_repair(cut);
+    assert_string_equal(cut, "ab");
+    char bad[] = "a\xFF"
+                 "b\xC0\xAF"
+                 "核桃\xED\xA0\x80"
+                 "c";
+    text_utf8_repair(bad);
+    assert_string_equal(bad, "a?b??核桃???c");
+    char fine[] = "核桃 ok \xF0\x9F\x8C\xB0";
+    text_utf8_repair(fine);
+    assert_string_equal(fine, "核桃 ok \xF0\x9F\x8C\xB0");
     assert_true(text_has_control("a\tb", 3));
     assert_false(text_has_control_but_newline("a\tb\nc", 5));
     assert_true(text_has_control("a\xC2\x85", 3)); /* NEL, a C1 control */

@@ -91,7 +91,15 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
             len = strlen(dumped);
         }
     }
-    if (!body && !(e == ERR_OK && r->has_file)) {
+    char plain[256];
+    if (!body && e != ERR_OK) {
+        /* the error body could not be built (the request's arena ran out): the same
+         * error without its details, from constants (no quotes: tests/unit/test_util) */
+        len = (size_t)snprintf(plain, sizeof plain,
+                               "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", err_code(e),
+                               err_default_message(e));
+        body = plain;
+    } else if (!body && !(e == ERR_OK && r->has_file)) {
         status = 500;
         body = FALLBACK_BODY;
         len = sizeof FALLBACK_BODY - 1;
@@ -177,12 +185,35 @@ bool server_parse_proxies(const char *list, char out[][INET6_ADDRSTRLEN], size_t
     return true;
 }
 
-static bool is_proxy(const struct server *s, const char *ip)
+static bool is_proxy(const char proxies[][INET6_ADDRSTRLEN], size_t n, const char *ip)
 {
-    for (size_t i = 0; i < s->n_proxies; i++)
-        if (strcmp(s->proxies[i], ip) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(proxies[i], ip) == 0)
             return true;
     return false;
+}
+
+void server_forwarded_ip(const char proxies[][INET6_ADDRSTRLEN], size_t n, const char *xff,
+                         size_t xff_len, char *out, size_t len)
+{
+    for (size_t end = xff_len; end > 0;) {
+        size_t start = end;
+        while (start > 0 && xff[start - 1] != ',')
+            start--;
+        size_t from = start;
+        while (from < end && xff[from] == ' ')
+            from++;
+        size_t to = end;
+        while (to > from && xff[to - 1] == ' ')
+            to--;
+        char ip[INET6_ADDRSTRLEN];
+        if (!normal_ip(xff + from, to - from, ip))
+            break;
+        snprintf(out, len, "%s", ip);
+        if (!is_proxy(proxies, n, ip))
+            break;
+        end = start ? start - 1 : 0;
+    }
 }
 
 /* Every X-Forwarded-For header of the request, in order, joined with commas. */
@@ -216,29 +247,12 @@ static void client_ip(const struct server *s, struct MHD_Connection *c, char *ou
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)len);
-    if (!s->n_proxies || !is_proxy(s, out))
+    if (!s->n_proxies || !is_proxy(s->proxies, s->n_proxies, out))
         return;
     struct buf xff;
     buf_init(&xff, 4096);
     MHD_get_connection_values(c, MHD_HEADER_KIND, gather_xff, &xff);
-    for (size_t end = xff.len; end > 0;) {
-        size_t start = end;
-        while (start > 0 && xff.ptr[start - 1] != ',')
-            start--;
-        size_t from = start;
-        while (from < end && xff.ptr[from] == ' ')
-            from++;
-        size_t to = end;
-        while (to > from && xff.ptr[to - 1] == ' ')
-            to--;
-        char ip[INET6_ADDRSTRLEN];
-        if (!normal_ip(xff.ptr + from, to - from, ip))
-            break;
-        snprintf(out, len, "%s", ip);
-        if (!is_proxy(s, ip))
-            break;
-        end = start ? start - 1 : 0;
-    }
+    server_forwarded_ip(s->proxies, s->n_proxies, xff.ptr, xff.len, out, len);
     buf_release(&xff);
 }
 

@@ -44,6 +44,12 @@ struct server_options {
  * `bad`) if an entry is not an IPv4 or IPv6 address or there are too many. */
 bool server_parse_proxies(const char *list, char out[][INET6_ADDRSTRLEN], size_t *n, char *bad,
                           size_t bad_len);
+/* The client's address behind `n` trusted proxies, from X-Forwarded-For (all of its
+ * headers joined with commas, xff_len bytes): the rightmost entry that is not a proxy,
+ * walking left over proxies; an entry that is not an address ends the walk. `out`
+ * (len bytes) holds the peer's address on entry and is left alone if none is taken. */
+void server_forwarded_ip(const char proxies[][INET6_ADDRSTRLEN], size_t n, const char *xff,
+                         size_t xff_len, char *out, size_t len);
 
 struct server;
 

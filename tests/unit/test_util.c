@@ -117,6 +117,18 @@ static void err_table(void **state)
     assert_string_equal(ei.field, "slug");
     assert_string_equal(ei.message, "bad slug");
     assert_int_equal(err_set(NULL, ERR_INVALID, "x", "y"), ERR_INVALID);
+    /* the server writes codes and default messages into JSON as they are, when an error
+     * body cannot be built: none may need escaping, and all must be UTF-8 */
+    for (int e = 0; e < ERR__COUNT; e++) {
+        const char *texts[] = {err_code((enum err)e), err_default_message((enum err)e)};
+        for (int k = 0; k < 2; k++) {
+            assert_non_null(texts[k]);
+            assert_true(texts[k][0] != '\0');
+            assert_null(strpbrk(texts[k], "\"\\"));
+            assert_true(text_utf8_chars(texts[k], strlen(texts[k])) > 0);
+            assert_false(text_has_control(texts[k], strlen(texts[k])));
+        }
+    }
 }
 
 static void clock_iso(void **state)

@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DATA ?= data
 PORT ?= 8080
 
-.PHONY: all setup build build-debug run test bench fmt clean
+.PHONY: all setup build build-debug run test bench fuzz fmt clean
 
 all: build
 
@@ -29,6 +29,13 @@ bench: build
 	@sh bench/run.sh
 	@sh bench/orders.sh
 	@sh bench/settle.sh
+
+# libFuzzer over tests/fuzz (clang); new inputs join the corpus that make test replays
+fuzz:
+	@QUANZI_SETUP_FUZZ=1 sh scripts/setup.sh
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build/fuzz -j $(JOBS) --target fuzz_targets
+	@sh tests/fuzz/run.sh
 
 fmt:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

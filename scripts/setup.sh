@@ -6,6 +6,8 @@ set -eu
 PKGS="build-essential cmake pkg-config
 libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev
 libcmocka-dev libcurl4-openssl-dev postgresql wrk"
+# make fuzz builds with clang and links libFuzzer (clang's runtime)
+[ "${QUANZI_SETUP_FUZZ:-0}" = 1 ] && PKGS="$PKGS clang libclang-rt-dev"
 
 missing=""
 for p in $PKGS; do

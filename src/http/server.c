@@ -51,7 +51,7 @@ static _Atomic uint64_t next_rid;
 static const char FALLBACK_BODY[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}";
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];

@@ -43,7 +43,7 @@ static const struct field forms[][8] = {
      {"l1_bps", NINT, false},
      {"trial_available", BOOL, false},
      {"description", TEXT, false}},
-    {{"interests", TAGS, false}},
+    {{"tags", TAGS, false}},
     {{"weight", FRAC, true}, {"reason", TEXT, false}, {"amount_fen", INT, true}},
 };
 #define N_FORMS (sizeof forms / sizeof forms[0])

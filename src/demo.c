@@ -259,17 +259,43 @@ int demo_seed(struct db *db, FILE *out)
         rc = fail(out, "order", &ei, e);
         goto out;
     }
+    /* 王老师 bought two bags directly, received them, and one arrived crushed: a partial
+     * refund waits in the shop's after-sales queue (GET /shops/{id}/refunds) */
+    static const char name2[] = "王老师", phone2[] = "13910000002", region2[] = "河北省邢台市",
+                      line2[] = "书香苑 2-101", carrier[] = "顺丰", tracking[] = "SF1402837465",
+                      reason[] = "有一袋路上压碎了，核桃仁都碎成渣";
+    struct order_item_in two = {.product_id = first_product, .qty = 2};
+    struct order_new direct = {.shop_id = shop.id,
+                               .buyer_id = ids[1],
+                               .items = &two,
+                               .n_items = 1,
+                               .address = {name2, phone2, region2, line2, strlen(name2),
+                                           strlen(phone2), strlen(region2), strlen(line2)}};
+    int64_t direct_id = 0, refund_id = 0;
+    if ((e = order_create(db, &direct, NULL, &a, &direct_id, &ei)) ||
+        (e = payment_apply(
+             db, &(struct payment){.provider = "offline", .order_id = direct_id, .actor_id = owner},
+             &ei)) ||
+        (e = order_ship(db, direct_id, carrier, strlen(carrier), tracking, strlen(tracking), owner,
+                        &ei)) ||
+        (e = order_receive(db, direct_id, ids[1], &ei)) ||
+        (e = refund_request(db, direct_id, ids[1], products[0].price_fen, reason, strlen(reason),
+                            &refund_id, &ei))) {
+        rc = fail(out, "refund", &ei, e);
+        goto out;
+    }
     fprintf(out,
             "demo shop created (id %lld): %zu products, 2 circles (invite codes %s, %s), %zu "
             "members\n"
             "  owner login %s, password %s\n"
             "  members log in with 13910000001 .. 13910000005 and the same password\n"
             "  promoters: %s (invite code %s) and %s, whom %s invited; order %lld came through\n"
-            "  %s's link and is paid, its commission pending\n",
+            "  %s's link and is paid, its commission pending; order %lld, received, has a\n"
+            "  refund request waiting for the shop's decision\n",
             (long long)shop.id, sizeof products / sizeof products[0], circles[0].invite_code,
             circles[1].invite_code, sizeof members / sizeof members[0], DEMO_OWNER_LOGIN,
             DEMO_PASSWORD, first.display_name, first.invite_code, second.display_name,
-            first.display_name, (long long)order_id, first.display_name);
+            first.display_name, (long long)order_id, first.display_name, (long long)direct_id);
     rc = 0;
 out:
     arena_release(&a);

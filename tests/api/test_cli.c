@@ -96,6 +96,12 @@ static void migrate_and_demo(void **state)
         assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM commissions WHERE level = 1"
                                           " AND status = 'pending' AND amount_fen > 0"),
                          1);
+        /* a received order with a partial refund awaiting the shop's decision */
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM refunds r JOIN orders o"
+                                          " ON o.id = r.order_id WHERE r.status = 'requested'"
+                                          " AND o.status = 'delivered' AND r.amount_fen > 0"
+                                          " AND r.amount_fen < o.total_fen"),
+                         1);
         db_close(view.db);
     }
     /* the operator's money commands on the demo */

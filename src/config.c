@@ -153,6 +153,11 @@ static enum err load_file(struct config *cfg, const char *path, struct errinfo *
     enum err e = ERR_OK;
     while (e == ERR_OK && fgets(line, sizeof line, f)) {
         lineno++;
+        if (!strchr(line, '\n') && !feof(f)) { /* the rest would be read as a line of its own */
+            e = err_set(ei, ERR_INVALID, "config", "config: %s:%d: line longer than %zu bytes",
+                        path, lineno, sizeof line - 2);
+            break;
+        }
         const char *s = line;
         size_t len = strcspn(line, "#\n");
         text_trim(&s, &len);

@@ -178,6 +178,16 @@ static void config_errors_name_the_setting(void **state)
              "serve --port 0 --trusted-proxies '10.0.0.1, proxy' --data-dir '%s/b'", dir);
     assert_int_equal(run(args, NULL, out, sizeof out), 1);
     assert_non_null(strstr(out, "trusted_proxies: \"proxy\" is not an IPv4 or IPv6 address"));
+    /* a config file line too long to read whole is refused, not read as two lines */
+    char path[512];
+    snprintf(path, sizeof path, "%s/long.conf", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "port = 0\n# %01100d threads = 1\n", 0);
+    fclose(f);
+    snprintf(args, sizeof args, "serve --config '%s/long.conf' --data-dir '%s/b'", dir, dir);
+    assert_int_equal(run(args, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "long.conf:2: line longer than 1022 bytes"));
     assert_int_equal(run("frobnicate", NULL, out, sizeof out), 2);
     assert_non_null(strstr(out, "unknown command"));
     assert_int_equal(run("help", NULL, out, sizeof out), 0);

@@ -216,9 +216,7 @@ enum err api_circle_members(struct req *r)
                                                list[i].display_name, "role",
                                                circle_role_name(list[i].role), "joined_at",
                                                json_time(list[i].joined_at_ms)));
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                               api_next_cursor(r, more, n ? list[n - 1].user_id : 0)));
+    return api_reply_page(r, items, more, n ? list[n - 1].user_id : 0);
 }
 
 enum err api_circle_member_patch(struct req *r)

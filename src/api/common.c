@@ -109,6 +109,13 @@ json_t *api_next_cursor(struct req *r, bool more, int64_t last_id)
     return json_string(out);
 }
 
+enum err api_reply_page(struct req *r, json_t *items, bool more, int64_t last_id)
+{
+    return req_reply(
+        r, 200,
+        json_pack("{s:o, s:o}", "items", items, "next_cursor", api_next_cursor(r, more, last_id)));
+}
+
 enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max, int64_t *v,
                           bool *is_null, bool *present)
 {

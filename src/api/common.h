@@ -25,6 +25,8 @@ json_t *api_tags_json(const struct tag *tags, size_t n);
 MUST_CHECK enum err api_page(struct req *r, int64_t *limit, int64_t *before_id);
 /* The cursor that continues after `last_id`, or JSON null when there is no more. */
 json_t *api_next_cursor(struct req *r, bool more, int64_t last_id);
+/* Replies 200 {"items": items, "next_cursor": ...}: a page of a list, its last id last_id. */
+enum err api_reply_page(struct req *r, json_t *items, bool more, int64_t last_id);
 
 /* ?NAME= as a positive id; ERR_MISSING_FIELD / ERR_INVALID name it. */
 MUST_CHECK enum err api_query_id(struct req *r, const char *name, int64_t *id);

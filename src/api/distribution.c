@@ -173,9 +173,7 @@ enum err api_promoter_list(struct req *r)
         e = promoter_list(r->db, shop_id, 0, before, limit, &r->arena, &rows, &n, &more);
     if (e)
         return e;
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", promoter_rows_json(rows, n, true),
-                               "next_cursor", api_next_cursor(r, more, n ? rows[n - 1].p.id : 0)));
+    return api_reply_page(r, promoter_rows_json(rows, n, true), more, n ? rows[n - 1].p.id : 0);
 }
 
 /* The promoter for a shop-side action: 404 unless the caller runs its shop. */
@@ -374,9 +372,7 @@ enum err api_me_commissions(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, commission_json(&c[i]));
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", arr, "next_cursor",
-                               api_next_cursor(r, more, n ? c[n - 1].id : 0)));
+    return api_reply_page(r, arr, more, n ? c[n - 1].id : 0);
 }
 
 enum err api_me_balance(struct req *r)
@@ -441,9 +437,7 @@ static enum err withdrawal_page(struct req *r, int64_t shop_id, int64_t promoter
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, withdrawal_json(&w[i]));
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", arr, "next_cursor",
-                               api_next_cursor(r, more, n ? w[n - 1].id : 0)));
+    return api_reply_page(r, arr, more, n ? w[n - 1].id : 0);
 }
 
 enum err api_me_withdrawals(struct req *r)

@@ -296,9 +296,7 @@ static enum err list(struct req *r, struct order_filter *f)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, order_json(&items[i]));
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", arr, "next_cursor",
-                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+    return api_reply_page(r, arr, more, n ? items[n - 1].id : 0);
 }
 
 enum err api_me_orders(struct req *r)
@@ -338,9 +336,7 @@ enum err api_shop_refunds(struct req *r)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, refund_json(&items[i]));
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", arr, "next_cursor",
-                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+    return api_reply_page(r, arr, more, n ? items[n - 1].id : 0);
 }
 
 /* A shop-side action on an order: 404 unless the caller runs its shop. */

@@ -215,9 +215,7 @@ enum err api_product_list(struct req *r)
     json_t *list = json_array();
     for (size_t i = 0; list && i < n; i++)
         json_array_append_new(list, product_json(&items[i], &s, role));
-    return req_reply(r, 200,
-                     json_pack("{s:o, s:o}", "items", list, "next_cursor",
-                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+    return api_reply_page(r, list, more, n ? items[n - 1].id : 0);
 }
 
 /* --- images --- */

@@ -165,12 +165,27 @@ enum err order_parties(struct db *db, int64_t id, int64_t user_id, int64_t *shop
     return e;
 }
 
+#define REFUND_COLS "id, order_id, amount_fen, reason, status, note, created_at, decided_at"
+
+/* One row of REFUND_COLS. */
+static void read_refund(struct db_stmt *st, struct arena *a, struct refund *r)
+{
+    r->id = db_col_int64(st, 0);
+    r->order_id = db_col_int64(st, 1);
+    r->amount_fen = db_col_int64(st, 2);
+    r->reason = dup(a, st, 3);
+    r->status = dup(a, st, 4);
+    r->note = dup(a, st, 5);
+    r->created_at_ms = db_col_int64(st, 6);
+    r->decided_at_ms = db_col_int64(st, 7);
+}
+
 static enum err order_read(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char ev[] = "SELECT at, kind, from_status, to_status, actor_id, note"
                              " FROM order_events WHERE order_id = ? ORDER BY id LIMIT 100";
-    static const char rf[] = "SELECT id, amount_fen, reason, status, note, created_at, decided_at"
-                             " FROM refunds WHERE order_id = ? ORDER BY id LIMIT 50";
+    static const char rf[] = "SELECT " REFUND_COLS " FROM refunds WHERE order_id = ?"
+                             " ORDER BY id LIMIT 50";
     struct db_stmt *st = NULL;
     bool row = false;
     enum err e = load_head(db, id, a, o);
@@ -198,17 +213,8 @@ static enum err order_read(struct db *db, int64_t id, struct arena *a, struct or
     if (e || (e = db_prepare(db, rf, &st)))
         return e;
     db_bind_int64(st, 1, id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && o->n_refunds < 50) {
-        struct refund *r = &o->refunds[o->n_refunds++];
-        r->id = db_col_int64(st, 0);
-        r->order_id = id;
-        r->amount_fen = db_col_int64(st, 1);
-        r->reason = dup(a, st, 2);
-        r->status = dup(a, st, 3);
-        r->note = dup(a, st, 4);
-        r->created_at_ms = db_col_int64(st, 5);
-        r->decided_at_ms = db_col_int64(st, 6);
-    }
+    while ((e = db_step(st, &row)) == ERR_OK && row && o->n_refunds < 50)
+        read_refund(st, a, &o->refunds[o->n_refunds++]);
     db_done(st);
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
@@ -1050,12 +1056,10 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
 enum err refund_list(struct db *db, const struct refund_filter *f, struct arena *a,
                      struct refund **out, size_t *n, bool *more)
 {
-#define REFUND_COLS "id, order_id, amount_fen, reason, status, note, created_at, decided_at"
     static const char any[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ? AND id < ?"
                               " ORDER BY id DESC LIMIT ?";
     static const char in_status[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ?"
                                     " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
-#undef REFUND_COLS
     struct db_stmt *st = NULL;
     bool row = false;
     size_t len = 0;
@@ -1071,17 +1075,8 @@ enum err refund_list(struct db *db, const struct refund_filter *f, struct arena 
         db_bind_str(st, i++, f->status);
     db_bind_int64(st, i++, f->before_id > 0 ? f->before_id : INT64_MAX);
     db_bind_int64(st, i, f->limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)f->limit) {
-        struct refund *r = &list[len++];
-        r->id = db_col_int64(st, 0);
-        r->order_id = db_col_int64(st, 1);
-        r->amount_fen = db_col_int64(st, 2);
-        r->reason = dup(a, st, 3);
-        r->status = dup(a, st, 4);
-        r->note = dup(a, st, 5);
-        r->created_at_ms = db_col_int64(st, 6);
-        r->decided_at_ms = db_col_int64(st, 7);
-    }
+    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)f->limit)
+        read_refund(st, a, &list[len++]);
     db_done(st);
     *more = len > (size_t)f->limit;
     *n = *more ? (size_t)f->limit : len;

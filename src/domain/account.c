@@ -129,17 +129,19 @@ enum err account_normalize_login(const char *in, size_t len, char out[LIMIT_LOGI
                        LIMIT_LOGIN_BYTES);
     if (memchr(in, '@', len)) {
         size_t at = 0, dots_after = 0, n = 0;
+        bool seen_at = false; /* at alone cannot tell: an '@' may come first */
         for (size_t i = 0; i < len; i++) {
             char c = in[i];
             if (c >= 'A' && c <= 'Z')
                 c = (char)(c - 'A' + 'a');
             if (c == '@') {
-                if (at)
+                if (seen_at)
                     goto bad_email;
+                seen_at = true;
                 at = i;
-            } else if (!email_char(c, at != 0)) {
+            } else if (!email_char(c, seen_at)) {
                 goto bad_email;
-            } else if (at && c == '.') {
+            } else if (seen_at && c == '.') {
                 if (in[i - 1] == '.' || in[i - 1] == '@')
                     goto bad_email;
                 dots_after++;

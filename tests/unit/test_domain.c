@@ -41,6 +41,7 @@ static void logins(void **state)
     assert_int_equal(norm("a@b", out), ERR_INVALID);
     assert_int_equal(norm("a@@b.test", out), ERR_INVALID);
     assert_int_equal(norm("@b.test", out), ERR_INVALID);
+    assert_int_equal(norm("@a@b.test", out), ERR_INVALID); /* found by tests/fuzz/fuzz_login */
     assert_int_equal(norm("a@b..test", out), ERR_INVALID);
     assert_int_equal(norm("a b@c.test", out), ERR_INVALID);
     assert_int_equal(norm("", out), ERR_INVALID);

@@ -5,9 +5,9 @@
  * text checks, and the error body built from whatever was refused.
  *
  * Input: byte 0 picks one of the forms below, byte 1 the Content-Type, the
- * rest is the body. Invariants: an accepted field has its type and range; a
- * refusal is a 4xx whose JSON body is valid, carries the refusal's code and
- * names a field only when that field is valid UTF-8.
+ * rest is the body. Invariants: an accepted field has its type and range, a
+ * normalised tag is its own normal form; a refusal is a 4xx whose JSON body is valid, carries the
+ * refusal's code and names a field only when that field is valid UTF-8.
  */
 #include <string.h>
 
@@ -130,6 +130,11 @@ static enum err read_field(struct req *r, const struct field *f)
         for (size_t i = 0; !e && i < n; i++) {
             FUZZ_CHECK(tags[i].weight_milli >= 1 && tags[i].weight_milli <= 1000);
             FUZZ_CHECK(text_utf8_chars(tags[i].name, strlen(tags[i].name)) > 0);
+            /* a normal name is its own normal form: one tag, one spelling */
+            const char *again = NULL;
+            FUZZ_CHECK(tag_normalize(&r->arena, tags[i].name, strlen(tags[i].name), f->name, &again,
+                                     &r->ei) == ERR_OK);
+            FUZZ_CHECK(strcmp(again, tags[i].name) == 0);
         }
         return e;
     }

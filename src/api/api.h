@@ -79,6 +79,7 @@ enum err api_order_ship(struct req *r);
 enum err api_order_receive(struct req *r);
 enum err api_order_cancel(struct req *r);
 enum err api_refund_request(struct req *r);
+enum err api_refund_withdraw(struct req *r);
 enum err api_refund_approve(struct req *r);
 enum err api_refund_reject(struct req *r);
 

@@ -327,8 +327,9 @@ enum err api_shop_refunds(struct req *r)
     if (!e)
         e = api_page(r, &f.limit, &f.before_id);
     if (!e && f.status && strcmp(f.status, "requested") != 0 && strcmp(f.status, "approved") != 0 &&
-        strcmp(f.status, "rejected") != 0)
-        e = req_fail(r, ERR_INVALID, "status", "status must be requested, approved or rejected");
+        strcmp(f.status, "rejected") != 0 && strcmp(f.status, "withdrawn") != 0)
+        e = req_fail(r, ERR_INVALID, "status",
+                     "status must be requested, approved, rejected or withdrawn");
     if (!e)
         e = refund_list(r->db, &f, &r->arena, &items, &n, &more);
     if (e)
@@ -481,6 +482,17 @@ static enum err decide(struct req *r, bool approve)
         e = req_str(r, "note", false, &note, &len);
     if (!e)
         e = refund_decide(r->db, refund_id, approve, r->user.user_id, note, len, &r->ei);
+    return e ? e : reply_order(r, order_id);
+}
+
+enum err api_refund_withdraw(struct req *r)
+{
+    int64_t order_id = 0;
+    enum err e = r->body_len ? req_body(r, (const char *const[]){NULL}) : ERR_OK;
+    if (!e)
+        e = refund_withdraw(r->db, req_param_id(r, 0), r->user.user_id, &order_id, &r->ei);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such refund");
     return e ? e : reply_order(r, order_id);
 }
 

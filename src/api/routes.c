@@ -120,8 +120,11 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/orders/{id}/refunds", api_refund_request, AUTH_USER, SMALL_BODY,
      "Ask for a refund of part or all of the order (the buyer)", JSON},
     {"GET", "/api/v1/shops/{id}/refunds", api_shop_refunds, AUTH_USER, SMALL_BODY,
-     "The shop's refunds, newest first, in ?status=requested|approved|rejected (owner or staff)",
+     "The shop's refunds, newest first, in ?status=requested|approved|rejected|withdrawn "
+     "(owner or staff)",
      JSON},
+    {"POST", "/api/v1/refunds/{id}/withdraw", api_refund_withdraw, AUTH_USER, SMALL_BODY,
+     "Withdraw a refund request the shop has not decided yet (the buyer)", JSON},
     {"POST", "/api/v1/refunds/{id}/approve", api_refund_approve, AUTH_USER, SMALL_BODY,
      "Approve a refund (owner or staff)", JSON},
     {"POST", "/api/v1/refunds/{id}/reject", api_refund_reject, AUTH_USER, SMALL_BODY,

@@ -933,6 +933,62 @@ enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id, int64
     return ERR_OK;
 }
 
+enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer, int64_t *order_id,
+                         struct errinfo *ei)
+{
+    static const char get[] = "SELECT r.order_id, r.amount_fen, r.status, o.buyer_id FROM refunds r"
+                              " JOIN orders o ON o.id = r.order_id WHERE r.id = ?";
+    static const char withdraw[] = "UPDATE refunds SET status = 'withdrawn', decided_at = ?,"
+                                   " decided_by = ? WHERE id = ? AND status = 'requested'";
+    struct arena a;
+    struct order o;
+    struct db_stmt *st = NULL;
+    bool row = false;
+    int64_t now = clock_now_ms(), amount = 0;
+    char status[16] = "";
+    arena_init(&a, 256 * 1024);
+    enum err e = db_begin(db, DB_TX_WRITE);
+    if (e)
+        goto done;
+    if ((e = db_prepare(db, get, &st)))
+        goto out;
+    db_bind_int64(st, 1, refund_id);
+    e = db_step(st, &row);
+    if (row && db_col_int64(st, 3) == buyer) { /* only the buyer's own request */
+        *order_id = db_col_int64(st, 0);
+        amount = db_col_int64(st, 1);
+        snprintf(status, sizeof status, "%s", db_col_text(st, 2, NULL));
+    }
+    db_done(st);
+    if (e == ERR_OK && !status[0])
+        e = ERR_NOT_FOUND;
+    if (e == ERR_OK && strcmp(status, "requested") != 0)
+        e = err_set(ei, ERR_ILLEGAL_TRANSITION, "status",
+                    "this refund is %s already, no longer open to withdraw", status);
+    if (e || (e = load_head(db, *order_id, &a, &o)))
+        goto out;
+    if ((e = db_prepare(db, withdraw, &st)))
+        goto out;
+    db_bind_int64(st, 1, now);
+    db_bind_int64(st, 2, buyer);
+    db_bind_int64(st, 3, refund_id);
+    e = db_step_done(st);
+    if (e == ERR_OK && db_changes(st) != 1)
+        e = ERR_RETRY; /* decided meanwhile: run again to see how */
+    db_done(st);
+    char what[64];
+    snprintf(what, sizeof what, "%lld fen", (long long)amount);
+    if (e == ERR_OK)
+        e = add_event(db, &o, "refund_withdrawn", o.status, true, buyer, what, now);
+    if (e == ERR_OK)
+        e = db_commit(db);
+out:
+    db_rollback(db);
+done:
+    arena_release(&a);
+    return e;
+}
+
 enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,
                        const char *note, size_t note_len, struct errinfo *ei)
 {

@@ -182,6 +182,11 @@ MUST_CHECK enum err refund_request(struct db *db, int64_t order_id, int64_t buye
 /* The order the refund belongs to (for authorization). */
 MUST_CHECK enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id,
                                  int64_t *shop_id);
+/* The buyer takes back a request the shop has not decided (status 'withdrawn', a
+ * timeline event); *order_id is its order. ERR_NOT_FOUND unless it is the buyer's own,
+ * ERR_ILLEGAL_TRANSITION once it was approved, rejected or withdrawn. */
+MUST_CHECK enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer,
+                                    int64_t *order_id, struct errinfo *ei);
 MUST_CHECK enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,
                                   const char *note, size_t note_len, struct errinfo *ei);
 

@@ -66,6 +66,7 @@ static const struct {
     {"POST", "/api/v1/orders/{id}/cancel", PRIVATE},
     {"POST", "/api/v1/orders/{id}/refunds", PRIVATE},
     {"GET", "/api/v1/shops/{id}/refunds", PRIVATE},
+    {"POST", "/api/v1/refunds/{id}/withdraw", PRIVATE},
     {"POST", "/api/v1/refunds/{id}/approve", PRIVATE},
     {"POST", "/api/v1/refunds/{id}/reject", PRIVATE},
     {"POST", "/api/v1/shops/{id}/trials", PRIVATE},

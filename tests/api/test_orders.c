@@ -564,6 +564,82 @@ static void refund_queue(void **state)
     resp_free(&r);
 }
 
+/* The buyer takes back an undecided request: the shop can no longer decide it, the
+ * order is free to complete, and a new request may follow. */
+static void refund_withdrawn(void **state)
+{
+    (void)state;
+    struct resp r;
+    int64_t p = product(10, NULL);
+    int64_t id = order(buyer, p, 2);
+    expect_act(owner, id, "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"W1\"}", 200, NULL);
+    expect_act(buyer, id, "receive", NULL, 200, NULL);
+    act(buyer, id, "refunds", "{\"amount_fen\":1000,\"reason\":\"少了一袋\"}", &r);
+    int64_t refund = jint(r.json, "refund_id");
+    resp_free(&r);
+    const char *path = fmt("/api/v1/refunds/%lld/withdraw", (long long)refund);
+    char withdraw[64];
+    snprintf(withdraw, sizeof withdraw, "%s", path);
+
+    /* only the buyer: the shop, another buyer and strangers get 404; bad bodies 400 */
+    const char *others[] = {owner, other_buyer, other_owner};
+    for (size_t i = 0; i < 3; i++) {
+        http(&S, "POST", withdraw, others[i], NULL, &r);
+        expect_error(&r, 404, "not_found", NULL);
+        resp_free(&r);
+    }
+    http(&S, "POST", withdraw, buyer, "{\"reason\":\"x\"}", &r);
+    expect_error(&r, 400, "unknown_field", "reason");
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM refunds WHERE id = %lld"
+                                       " AND status = 'requested'",
+                                       (long long)refund)),
+                     1);
+
+    http(&S, "POST", withdraw, buyer, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "status"), "delivered");
+    assert_int_equal(jint(r.json, "refunded_fen"), 0);
+    assert_string_equal(jstr(r.json, "refunds.0.status"), "withdrawn");
+    assert_false(json_is_null(jget(r.json, "refunds.0.decided_at")));
+    size_t n = json_array_size(jget(r.json, "timeline"));
+    assert_string_equal(jstr(r.json, fmt("timeline.%zu.kind", n - 1)), "refund_withdrawn");
+    assert_int_equal(jint(r.json, fmt("timeline.%zu.by", n - 1)), buyer_id);
+    resp_free(&r);
+    assert_int_equal(
+        db_scalar(&S, fmt("SELECT decided_by FROM refunds WHERE id = %lld", (long long)refund)),
+        buyer_id);
+
+    /* no longer open: not again, and the shop cannot decide it */
+    http(&S, "POST", withdraw, buyer, NULL, &r);
+    expect_error(&r, 409, "illegal_transition", "status");
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
+    expect_error(&r, 409, "illegal_transition", NULL);
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?status=withdrawn", (long long)shop), owner,
+         NULL, &r);
+    assert_int_equal(jint(r.json, "items.0.id"), refund);
+    resp_free(&r);
+
+    /* a new request may follow; once it is decided, withdrawing it is refused */
+    act(buyer, id, "refunds", "{\"amount_fen\":1000,\"reason\":\"还是少了一袋\"}", &r);
+    assert_int_equal(r.status, 201);
+    int64_t second = jint(r.json, "refund_id");
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)second), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/refunds/%lld/withdraw", (long long)second), buyer, NULL, &r);
+    expect_error(&r, 409, "illegal_transition", "status");
+    resp_free(&r);
+
+    /* with nothing open the order completes when its return window closes */
+    advance(8 * DAY);
+    assert_string_equal(status_of(id), "completed");
+}
+
 static void quantity_cap(void **state)
 {
     (void)state;
@@ -882,6 +958,7 @@ int main(void)
         cmocka_unit_test(unpaid_timeout_and_auto_receive),
         cmocka_unit_test(refunds),
         cmocka_unit_test(refund_queue),
+        cmocka_unit_test(refund_withdrawn),
         cmocka_unit_test(quantity_cap),
         cmocka_unit_test(bad_orders_write_nothing),
         cmocka_unit_test(only_buyer_and_shop_see_and_act),

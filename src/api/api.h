@@ -74,6 +74,10 @@ enum err api_order_get(struct req *r);
 enum err api_me_orders(struct req *r);
 enum err api_shop_orders(struct req *r);
 enum err api_shop_refunds(struct req *r);
+/* The body of POST /orders read strictly into `in` (pointing into the request's JSON);
+ * the domain's own checks (order_check_new) come after. Also driven by tests/fuzz. */
+struct order_new;
+MUST_CHECK enum err api_order_input(struct req *r, struct order_new *in);
 enum err api_order_confirm_payment(struct req *r);
 enum err api_order_ship(struct req *r);
 enum err api_order_receive(struct req *r);

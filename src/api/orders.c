@@ -168,14 +168,34 @@ static const char *render_refusal(void *ctx, enum err e, struct arena *a)
     return body ? json_dumps(body, JSON_DUMP_FLAGS) : NULL;
 }
 
-enum err api_order_create(struct req *r)
+enum err api_order_input(struct req *r, struct order_new *in)
 {
     static const char *const fields[] = {"shop_id", "items", "share_token", "address", NULL};
-    const char *key = req_header(r, "Idempotency-Key");
-    struct order_new in = {.buyer_id = r->user.user_id};
     struct order_item_in *items = NULL;
     const char *token = NULL;
     size_t token_len = 0;
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_int(r, "shop_id", true, 1, INT64_MAX, &in->shop_id, NULL);
+    if (!e)
+        e = read_items(r, &items, &in->n_items);
+    if (!e)
+        e = req_str(r, "share_token", false, &token, &token_len);
+    if (!e && token && (token_len < 1 || token_len > 64))
+        e = req_fail(r, ERR_INVALID, "share_token", "share_token is not a valid token");
+    if (!e)
+        e = read_address(r, &in->address);
+    if (e)
+        return e;
+    in->items = items;
+    in->share_token = token;
+    return ERR_OK;
+}
+
+enum err api_order_create(struct req *r)
+{
+    const char *key = req_header(r, "Idempotency-Key");
+    struct order_new in = {.buyer_id = r->user.user_id};
     char hash[65];
     if (!key)
         return req_fail(r, ERR_MISSING_FIELD, "Idempotency-Key",
@@ -183,22 +203,9 @@ enum err api_order_create(struct req *r)
     if (!idem_key_valid(key))
         return req_fail(r, ERR_INVALID, "Idempotency-Key",
                         "Idempotency-Key must be 1 to %d printable characters", IDEM_KEY_MAX);
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "shop_id", true, 1, INT64_MAX, &in.shop_id, NULL);
-    if (!e)
-        e = read_items(r, &items, &in.n_items);
-    if (!e)
-        e = req_str(r, "share_token", false, &token, &token_len);
-    if (!e && token && (token_len < 1 || token_len > 64))
-        e = req_fail(r, ERR_INVALID, "share_token", "share_token is not a valid token");
-    if (!e)
-        e = read_address(r, &in.address);
+    enum err e = api_order_input(r, &in);
     if (e)
         return e;
-    in.items = items;
-    in.share_token = token;
-
     idem_hash(r->body, r->body_len, hash);
     if (!idem_hold(r->user.user_id, key))
         return in_flight(r);

@@ -434,6 +434,12 @@ static enum err replayed_order(struct db *db, int64_t id, struct arena *a, struc
     return ERR_OK;
 }
 
+enum err order_check_new(const struct order_new *in, struct errinfo *ei)
+{
+    enum err e = check_items(in, ei);
+    return e ? e : check_address(&in->address, ei);
+}
+
 enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
                       struct arena *a, int64_t *id, struct errinfo *ei)
 {
@@ -457,9 +463,7 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     int64_t total = 0, now = clock_now_ms();
     const char **titles = arena_alloc(a, (in->n_items + 1) * sizeof *titles);
     int64_t *prices = arena_alloc(a, (in->n_items + 1) * sizeof *prices);
-    enum err e = check_items(in, ei);
-    if (!e)
-        e = check_address(&in->address, ei);
+    enum err e = order_check_new(in, ei);
     if (e)
         return e;
     if (!titles || !prices)

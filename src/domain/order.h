@@ -141,6 +141,9 @@ struct order_idem {
     const char *rendered;  /* out: the answer, in the caller's arena */
 };
 
+/* The checks of an order's input that need no data (1..ORDER_ITEMS_MAX items, each once,
+ * quantities, the address); order_create() runs them first. Errors name their field. */
+MUST_CHECK enum err order_check_new(const struct order_new *in, struct errinfo *ei);
 /* Errors name their field: items, address.*, or ERR_OUT_OF_STOCK / ERR_QUANTITY_CAP /
  * ERR_PRODUCT_UNAVAILABLE with the item. */
 MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,

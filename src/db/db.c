@@ -2,9 +2,13 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "util/assert.h"
 #include "util/clock.h"
+#include "util/log.h"
 
 static _Atomic int64_t time_us_total;
 
@@ -107,19 +111,7 @@ enum err db_step(struct db_stmt *st, bool *row)
 
 enum err db_row_by_id(struct db *db, const char *sql, int64_t id, struct db_stmt **st)
 {
-    bool row = false;
-    enum err e = db_prepare(db, sql, st);
-    if (e)
-        return e;
-    db_bind_int64(*st, 1, id);
-    e = db_step(*st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e) {
-        db_done(*st);
-        *st = NULL;
-    }
-    return e;
+    return db_first(db, sql, st, DB_INT(id));
 }
 
 enum err db_step_done(struct db_stmt *st)
@@ -130,6 +122,93 @@ enum err db_step_done(struct db_stmt *st)
         e = db_step(st, &row);
     } while (e == ERR_OK && row);
     return e;
+}
+
+static void bind_args(struct db_stmt *st, const struct db_arg *args, size_t n)
+{
+    int idx = 1;
+    for (size_t k = 0; k < n; k++) {
+        const struct db_arg *v = &args[k];
+        switch (v->kind) {
+        case DB_ARG_SKIP:
+            continue;
+        case DB_ARG_NULL:
+            db_bind_null(st, idx);
+            break;
+        case DB_ARG_INT:
+            db_bind_int64(st, idx, v->i);
+            break;
+        case DB_ARG_TEXT:
+            db_bind_text(st, idx, v->s, v->len);
+            break;
+        }
+        idx++;
+    }
+}
+
+enum err db_query_(struct db *db, const char *sql, struct db_stmt **st, const struct db_arg *args,
+                   size_t n)
+{
+    *st = NULL;
+    enum err e = db_prepare(db, sql, st);
+    if (e == ERR_OK)
+        bind_args(*st, args, n);
+    return e;
+}
+
+enum err db_run_(struct db *db, const char *sql, int64_t *changes, const struct db_arg *args,
+                 size_t n)
+{
+    struct db_stmt *st = NULL;
+    enum err e = db_query_(db, sql, &st, args, n);
+    if (e == ERR_OK)
+        e = db_step_done(st);
+    if (changes)
+        *changes = e == ERR_OK ? db_changes(st) : 0;
+    db_done(st);
+    return e;
+}
+
+enum err db_first_(struct db *db, const char *sql, struct db_stmt **st, const struct db_arg *args,
+                   size_t n)
+{
+    bool row = false;
+    enum err e = db_query_(db, sql, st, args, n);
+    if (e == ERR_OK)
+        e = db_step(*st, &row);
+    if (e == ERR_OK && !row)
+        e = ERR_NOT_FOUND;
+    if (e) {
+        db_done(*st);
+        *st = NULL;
+    }
+    return e;
+}
+
+enum err db_value_(struct db *db, const char *sql, int64_t *out, const struct db_arg *args,
+                    size_t n)
+{
+    struct db_stmt *st = NULL;
+    enum err e = db_first_(db, sql, &st, args, n);
+    if (e == ERR_OK) {
+        *out = db_col_int64(st, 0);
+        db_done(st);
+    }
+    return e;
+}
+
+bool db_next(struct db_stmt *st, enum err *e)
+{
+    bool row = false;
+    *e = db_step(st, &row);
+    return *e == ERR_OK && row;
+}
+
+const char *db_col_dup(struct db_stmt *st, int col, struct arena *a)
+{
+    size_t len = 0;
+    const char *t = db_col_text(st, col, &len);
+    return t ? arena_strndup(a, t, len) : NULL;
 }
 
 int64_t db_col_int64(struct db_stmt *st, int col)
@@ -192,4 +271,29 @@ void db_rollback(struct db *db)
 bool db_in_tx(const struct db *db)
 {
     return db->in_tx;
+}
+
+enum err db_tx_run(struct db *db, enum db_tx kind, db_tx_fn fn, void *ctx)
+{
+    if (db->in_tx)
+        return fn(db, ctx);
+    enum err e = ERR_OK;
+    for (int attempt = 1;; attempt++) {
+        if ((e = db_begin(db, kind)) == ERR_OK) {
+            e = fn(db, ctx);
+            if (e == ERR_OK)
+                e = db_commit(db); /* rolls back when it fails */
+            else
+                db_rollback(db);
+        }
+        if (e != ERR_RETRY)
+            return e;
+        if (attempt == DB_TX_ATTEMPTS) {
+            LOG(LOG_WARN, "retries_exhausted", "attempts=%d", attempt);
+            return e;
+        }
+        /* full jitter in a window that doubles: 1, 2, 4 ... 64 ms */
+        uint32_t window = attempt < 7 ? 1000u << (attempt - 1) : 64000u;
+        usleep((useconds_t)(100 + randombytes_uniform(window)));
+    }
 }

@@ -25,7 +25,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "util/arena.h"
 #include "util/err.h"
 
 enum db_kind { DB_SQLITE, DB_POSTGRES };
@@ -99,6 +101,96 @@ MUST_CHECK enum err db_row_by_id(struct db *db, const char *sql, int64_t id, str
 /* Runs a statement that returns no rows (or ignores them). */
 MUST_CHECK enum err db_step_done(struct db_stmt *st);
 
+/*
+ * One call per query. The shapes that are one thought - prepare, bind, step,
+ * give back - are one call each, with the values to bind listed after the
+ * out-parameters, in placeholder order:
+ *
+ *     e = db_run(db, "UPDATE t SET x = ? WHERE id = ?", DB_STR(x), DB_INT(id));
+ *     e = db_first(db, "SELECT a, b FROM t WHERE id = ?", &st, DB_INT(id));
+ *     ... db_col_int64(st, 0) ...; db_done(st);
+ *     e = db_value(db, "SELECT COUNT(*) FROM t WHERE k = ?", &n, DB_INT(k));
+ *
+ * A value is DB_INT(v), DB_STR(s) (NULL binds NULL), DB_TEXT(s, len),
+ * DB_REF(id) (an optional reference: 0 binds NULL), DB_NULL, or DB_SKIP (binds
+ * nothing, for a placeholder only some variants of a query have).
+ * A statement left to the caller (db_query, db_first on ERR_OK) is given back
+ * with db_done(); on an error nothing is left to give back.
+ */
+enum db_arg_kind { DB_ARG_SKIP, DB_ARG_NULL, DB_ARG_INT, DB_ARG_TEXT };
+struct db_arg {
+    enum db_arg_kind kind;
+    int64_t i;
+    const char *s;
+    size_t len;
+};
+static inline struct db_arg db_arg_str(const char *s)
+{
+    return s ? (struct db_arg){.kind = DB_ARG_TEXT, .s = s, .len = strlen(s)}
+             : (struct db_arg){.kind = DB_ARG_NULL};
+}
+static inline struct db_arg db_arg_ref(int64_t id)
+{
+    return id ? (struct db_arg){.kind = DB_ARG_INT, .i = id} : (struct db_arg){.kind = DB_ARG_NULL};
+}
+#define DB_INT(value) ((struct db_arg){.kind = DB_ARG_INT, .i = (value)})
+#define DB_STR(s) db_arg_str(s)
+#define DB_TEXT(text, n) ((struct db_arg){.kind = DB_ARG_TEXT, .s = (text), .len = (n)})
+#define DB_REF(id) db_arg_ref(id)
+#define DB_NULL ((struct db_arg){.kind = DB_ARG_NULL})
+/* No value at all: for a placeholder that only some variants of a query have. */
+#define DB_SKIP ((struct db_arg){.kind = DB_ARG_SKIP})
+/* The list of values: a leading placeholder (skipped) keeps an empty list valid C. */
+#define DB_ARGV_(...)                                                                              \
+    (const struct db_arg[]){{.kind = DB_ARG_SKIP}, __VA_ARGS__},                                   \
+        sizeof((const struct db_arg[]){{.kind = DB_ARG_SKIP}, __VA_ARGS__}) / sizeof(struct db_arg)
+
+/* Runs a statement to its end; *changes (if not NULL): the rows it changed. */
+MUST_CHECK enum err db_run_(struct db *db, const char *sql, int64_t *changes,
+                            const struct db_arg *args, size_t n);
+/* Prepares and binds; the caller steps (db_next) and gives it back. */
+MUST_CHECK enum err db_query_(struct db *db, const char *sql, struct db_stmt **st,
+                              const struct db_arg *args, size_t n);
+/* Prepares, binds and steps to the first row: ERR_NOT_FOUND when there is none. */
+MUST_CHECK enum err db_first_(struct db *db, const char *sql, struct db_stmt **st,
+                              const struct db_arg *args, size_t n);
+/* The first column of the first row as an integer: ERR_NOT_FOUND when there is none. */
+MUST_CHECK enum err db_value_(struct db *db, const char *sql, int64_t *out,
+                               const struct db_arg *args, size_t n);
+#define db_run(db, sql, ...) db_run_((db), (sql), NULL, DB_ARGV_(__VA_ARGS__))
+#define db_run_changes(db, sql, changes, ...) db_run_((db), (sql), (changes), DB_ARGV_(__VA_ARGS__))
+#define db_query(db, sql, st, ...) db_query_((db), (sql), (st), DB_ARGV_(__VA_ARGS__))
+#define db_first(db, sql, st, ...) db_first_((db), (sql), (st), DB_ARGV_(__VA_ARGS__))
+#define db_value(db, sql, out, ...) db_value_((db), (sql), (out), DB_ARGV_(__VA_ARGS__))
+
+/*
+ * Steps a query: true when a row is there to read; false at the end or on an
+ * error, which it leaves in *e (ERR_OK at the end).
+ *     while (db_next(st, &e)) { ... }
+ */
+bool db_next(struct db_stmt *st, enum err *e);
+/* A text column copied into `a`; NULL stays NULL. */
+const char *db_col_dup(struct db_stmt *st, int col, struct arena *a);
+
+/*
+ * Runs fn(db, ctx) as one transaction of `kind`: begins, commits when fn
+ * returns ERR_OK, rolls back otherwise, and when fn or the commit lost a
+ * serialization race (ERR_RETRY: PostgreSQL, or a domain rule that saw a
+ * racing change) runs it again from its start after a random pause, in a
+ * window that doubles from 1 ms to 64 ms (DB_TX_ATTEMPTS in all, about 0.4 s
+ * at most): contenders on one row spread out instead of colliding again in
+ * step. fn must therefore be safe to run again: it reads what it decides on
+ * inside the transaction and writes its results only through ctx.
+ * Every transaction of the domain, for requests, jobs and the CLI alike,
+ * runs through here. Inside an open transaction fn simply joins it (the
+ * outer one commits and retries). Returns fn's error, the commit's, or
+ * ERR_RETRY once the attempts are spent (logged as retries_exhausted).
+ */
+#define DB_TX_ATTEMPTS 12
+typedef enum err (*db_tx_fn)(struct db *db, void *ctx);
+MUST_CHECK enum err db_tx_run(struct db *db, enum db_tx kind, db_tx_fn fn, void *ctx);
+
+/* The steps db_tx_run() is made of; migrations and copies use them directly. */
 MUST_CHECK enum err db_begin(struct db *db, enum db_tx kind);
 MUST_CHECK enum err db_commit(struct db *db);
 /* Safe to call when no transaction is open. */

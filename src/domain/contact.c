@@ -15,8 +15,13 @@ const char *contact_state_name(enum contact_state s)
     }
 }
 
-enum err contact_request(struct db *db, int64_t me, int64_t other, enum contact_state *state,
-                         struct errinfo *ei)
+struct contact_req {
+    int64_t me, other;
+    enum contact_state *state;
+    struct errinfo *ei;
+};
+
+static enum err request_tx(struct db *db, void *arg)
 {
     static const char user[] = "SELECT 1 FROM users WHERE id = ?";
     static const char get[] = "SELECT requested_by, status FROM contacts"
@@ -26,71 +31,45 @@ enum err contact_request(struct db *db, int64_t me, int64_t other, enum contact_
                               " created_at) VALUES (?, ?, ?, 'pending', ?)";
     static const char acc[] = "UPDATE contacts SET status = 'accepted', accepted_at = ?"
                               " WHERE user_lo = ? AND user_hi = ?";
-    if (other == me)
-        return err_set(ei, ERR_INVALID, "user_id", "you cannot add yourself");
-    int64_t lo = me < other ? me : other, hi = me < other ? other : me;
+    const struct contact_req *q = arg;
+    int64_t me = q->me, other = q->other;
+    int64_t lo = me < other ? me : other, hi = me < other ? other : me, one, n;
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_begin(db, DB_TX_WRITE);
+    enum err e = db_value(db, user, &one, DB_INT(other));
+    if (e == ERR_NOT_FOUND)
+        return err_set(q->ei, ERR_NOT_FOUND, "user_id", "no member has this id");
     if (e)
         return e;
-    if ((e = db_prepare(db, user, &st)))
-        goto out;
-    db_bind_int64(st, 1, other);
-    e = db_step(st, &row);
-    db_done(st);
-    if (e == ERR_OK && !row)
-        e = err_set(ei, ERR_NOT_FOUND, "user_id", "no member has this id");
-    if (e || (e = db_prepare(db, get, &st)))
-        goto out;
-    db_bind_int64(st, 1, lo);
-    db_bind_int64(st, 2, hi);
-    e = db_step(st, &row);
+    e = db_first(db, get, &st, DB_INT(lo), DB_INT(hi));
+    if (e && e != ERR_NOT_FOUND)
+        return e;
+    bool row = e == ERR_OK;
     int64_t by = row ? db_col_int64(st, 0) : 0;
     bool accepted = row && db_col_text(st, 1, NULL)[0] == 'a';
     db_done(st);
-    if (e)
-        goto out;
-    if (row && (accepted || by == me)) {
-        e = err_set(ei, ERR_ALREADY_CONTACT, "user_id",
-                    accepted ? "you are already contacts" : "you have already asked");
-        goto out;
-    }
+    if (row && (accepted || by == me))
+        return err_set(q->ei, ERR_ALREADY_CONTACT, "user_id",
+                       accepted ? "you are already contacts" : "you have already asked");
     if (row) { /* they asked first: this is a yes */
-        if ((e = db_prepare(db, acc, &st)))
-            goto out;
-        db_bind_int64(st, 1, clock_now_ms());
-        db_bind_int64(st, 2, lo);
-        db_bind_int64(st, 3, hi);
-        e = db_step_done(st);
-        db_done(st);
-        *state = CONTACT_ACCEPTED;
-    } else {
-        if ((e = db_prepare(db, count, &st)))
-            goto out;
-        db_bind_int64(st, 1, me);
-        db_bind_int64(st, 2, me);
-        e = db_step(st, &row);
-        int64_t n = db_col_int64(st, 0);
-        db_done(st);
-        if (e == ERR_OK && n >= LIMIT_CONTACTS)
-            e = err_set(ei, ERR_CONFLICT, "user_id", "a member has at most %d contacts",
-                        LIMIT_CONTACTS);
-        if (e || (e = db_prepare(db, ins, &st)))
-            goto out;
-        db_bind_int64(st, 1, lo);
-        db_bind_int64(st, 2, hi);
-        db_bind_int64(st, 3, me);
-        db_bind_int64(st, 4, clock_now_ms());
-        e = db_step_done(st);
-        db_done(st);
-        *state = CONTACT_OUTGOING;
+        *q->state = CONTACT_ACCEPTED;
+        return db_run(db, acc, DB_INT(clock_now_ms()), DB_INT(lo), DB_INT(hi));
     }
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+    if ((e = db_value(db, count, &n, DB_INT(me), DB_INT(me))))
+        return e;
+    if (n >= LIMIT_CONTACTS)
+        return err_set(q->ei, ERR_CONFLICT, "user_id", "a member has at most %d contacts",
+                       LIMIT_CONTACTS);
+    *q->state = CONTACT_OUTGOING;
+    return db_run(db, ins, DB_INT(lo), DB_INT(hi), DB_INT(me), DB_INT(clock_now_ms()));
+}
+
+enum err contact_request(struct db *db, int64_t me, int64_t other, enum contact_state *state,
+                         struct errinfo *ei)
+{
+    if (other == me)
+        return err_set(ei, ERR_INVALID, "user_id", "you cannot add yourself");
+    struct contact_req q = {.me = me, .other = other, .state = state, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, request_tx, &q);
 }
 
 enum err contact_accept(struct db *db, int64_t me, int64_t other, struct errinfo *ei)
@@ -98,37 +77,20 @@ enum err contact_accept(struct db *db, int64_t me, int64_t other, struct errinfo
     static const char sql[] = "UPDATE contacts SET status = 'accepted', accepted_at = ?"
                               " WHERE user_lo = ? AND user_hi = ? AND status = 'pending'"
                               " AND requested_by = ?";
-    int64_t lo = me < other ? me : other, hi = me < other ? other : me;
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, clock_now_ms());
-    db_bind_int64(st, 2, lo);
-    db_bind_int64(st, 3, hi);
-    db_bind_int64(st, 4, other);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
+    int64_t lo = me < other ? me : other, hi = me < other ? other : me, changed;
+    enum err e = db_run_changes(db, sql, &changed, DB_INT(clock_now_ms()), DB_INT(lo), DB_INT(hi),
+                                DB_INT(other));
+    if (e == ERR_OK && changed != 1)
         e = err_set(ei, ERR_NOT_FOUND, "user_id", "this member has not asked you");
-    db_done(st);
     return e;
 }
 
 enum err contact_remove(struct db *db, int64_t me, int64_t other)
 {
     static const char sql[] = "DELETE FROM contacts WHERE user_lo = ? AND user_hi = ?";
-    int64_t lo = me < other ? me : other, hi = me < other ? other : me;
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, lo);
-    db_bind_int64(st, 2, hi);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
-        e = ERR_NOT_FOUND;
-    db_done(st);
-    return e;
+    int64_t lo = me < other ? me : other, hi = me < other ? other : me, changed;
+    enum err e = db_run_changes(db, sql, &changed, DB_INT(lo), DB_INT(hi));
+    return e == ERR_OK && changed != 1 ? ERR_NOT_FOUND : e;
 }
 
 enum err contact_list(struct db *db, int64_t me, int64_t limit, struct arena *a,
@@ -140,22 +102,15 @@ enum err contact_list(struct db *db, int64_t me, int64_t limit, struct arena *a,
         " ELSE c.user_lo END WHERE c.user_lo = ? OR c.user_hi = ?"
         " ORDER BY CASE WHEN c.status = 'accepted' THEN 0 ELSE 1 END, u.id LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0;
     struct contact *list = arena_alloc(a, (size_t)limit * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, me);
-    db_bind_int64(st, 2, me);
-    db_bind_int64(st, 3, me);
-    db_bind_int64(st, 4, limit);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < (size_t)limit) {
+    enum err e = db_query(db, sql, &st, DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(limit));
+    while (e == ERR_OK && db_next(st, &e) && len < (size_t)limit) {
         struct contact *c = &list[len++];
         c->user_id = db_col_int64(st, 0);
-        c->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+        c->display_name = db_col_dup(st, 1, a);
         bool accepted = db_col_text(st, 2, NULL)[0] == 'a';
         int64_t by = db_col_int64(st, 3);
         c->state = accepted ? CONTACT_ACCEPTED : by == me ? CONTACT_OUTGOING : CONTACT_INCOMING;

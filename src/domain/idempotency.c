@@ -107,29 +107,14 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
     db_done(st);
     if (e || (row && *state != IDEM_NEW))
         return e;
-    if (row) { /* a stale claim: its request never finished */
-        if ((e = db_prepare(db, retake, &st)))
-            return e;
-        db_bind_int64(st, 1, now);
-        db_bind_int64(st, 2, user_id);
-        db_bind_str(st, 3, key);
-        e = db_step_done(st);
-        db_done(st);
-        return e;
-    }
+    if (row) /* a stale claim: its request never finished */
+        return db_run(db, retake, DB_INT(now), DB_INT(user_id), DB_STR(key));
     *state = IDEM_NEW;
     /* SQLite runs write transactions one at a time, across processes too: nobody could
      * see a claim before the answer, which idem_store() inserts */
     if (db_kind(db) == DB_SQLITE)
         return ERR_OK;
-    if ((e = db_prepare(db, ins, &st)))
-        return e;
-    db_bind_int64(st, 1, user_id);
-    db_bind_str(st, 2, key);
-    db_bind_str(st, 3, hash);
-    db_bind_int64(st, 4, now);
-    e = db_step_done(st);
-    db_done(st);
+    e = db_run(db, ins, DB_INT(user_id), DB_STR(key), DB_STR(hash), DB_INT(now));
     if (e == ERR_CONFLICT) { /* another process's twin request holds it */
         *state = IDEM_IN_FLIGHT;
         e = ERR_OK;
@@ -146,35 +131,12 @@ enum err idem_store(struct db *db, int64_t user_id, const char *key, const char 
         " ON CONFLICT (user_id, idem_key) DO UPDATE SET state = 'done',"
         " status_code = excluded.status_code, response = excluded.response,"
         " order_id = excluded.order_id";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    db_bind_str(st, 2, key);
-    db_bind_str(st, 3, hash);
-    db_bind_int64(st, 4, status);
-    db_bind_str(st, 5, response);
-    db_bind_int64(st, 6, clock_now_ms());
-    if (order_id)
-        db_bind_int64(st, 7, order_id);
-    else
-        db_bind_null(st, 7);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_INT(user_id), DB_STR(key), DB_STR(hash), DB_INT(status),
+                  DB_STR(response), DB_INT(clock_now_ms()), DB_REF(order_id));
 }
 
 enum err idem_purge(struct db *db, int64_t now_ms, int64_t *deleted)
 {
     static const char sql[] = "DELETE FROM idempotency_keys WHERE created_at < ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, now_ms - IDEM_KEEP_MS);
-    e = db_step_done(st);
-    *deleted = e == ERR_OK ? db_changes(st) : 0;
-    db_done(st);
-    return e;
+    return db_run_changes(db, sql, deleted, DB_INT(now_ms - IDEM_KEEP_MS));
 }

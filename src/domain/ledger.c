@@ -75,24 +75,15 @@ static enum err add_by_hint(struct db *db, int64_t shop_id, const struct ledger_
         " AND kind = ? AND promoter_id = ? AND balance_fen + ? >= 0";
     int64_t owner = per_promoter(en->kind) ? en->promoter_id : 0;
     int64_t hint = remembered(shop_id, en->kind, owner);
-    struct db_stmt *st = NULL;
+    int64_t changed = 0;
     *acc = 0;
     if (!hint)
         return ERR_OK;
-    enum err e = db_prepare(db, guard ? add_nonneg : add, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, en->amount_fen);
-    db_bind_int64(st, 2, hint);
-    db_bind_int64(st, 3, shop_id);
-    db_bind_str(st, 4, kind_names[en->kind]);
-    db_bind_int64(st, 5, owner);
-    if (guard)
-        db_bind_int64(st, 6, en->amount_fen);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) == 1)
+    enum err e = db_run_changes(db, guard ? add_nonneg : add, &changed, DB_INT(en->amount_fen),
+                                DB_INT(hint), DB_INT(shop_id), DB_STR(kind_names[en->kind]),
+                                DB_INT(owner), guard ? DB_INT(en->amount_fen) : DB_SKIP);
+    if (e == ERR_OK && changed == 1)
         *acc = hint;
-    db_done(st);
     return e;
 }
 
@@ -106,37 +97,13 @@ static enum err account_id(struct db *db, int64_t shop_id, enum ledger_kind kind
                                " VALUES (?, ?, ?) ON CONFLICT (shop_id, kind, promoter_id)"
                                " DO NOTHING";
     int64_t owner = per_promoter(kind) ? promoter_id : 0;
-    for (int pass = 0; pass < 2; pass++) {
-        struct db_stmt *st = NULL;
-        bool row = false;
-        enum err e = db_prepare(db, pass ? open : find, &st);
-        if (e)
-            return e;
-        db_bind_int64(st, 1, shop_id);
-        db_bind_str(st, 2, kind_names[kind]);
-        db_bind_int64(st, 3, owner);
-        e = db_step(st, &row);
-        if (e == ERR_OK && row && !pass)
-            *id = db_col_int64(st, 0);
-        db_done(st);
-        if (e)
-            return e;
-        if (!pass && row)
-            return ERR_OK;
-        if (pass) {
-            if ((e = db_prepare(db, find, &st)))
-                return e;
-            db_bind_int64(st, 1, shop_id);
-            db_bind_str(st, 2, kind_names[kind]);
-            db_bind_int64(st, 3, owner);
-            e = db_step(st, &row);
-            if (e == ERR_OK && row)
-                *id = db_col_int64(st, 0);
-            db_done(st);
-            return e ? e : row ? ERR_OK : ERR_DB;
-        }
-    }
-    return ERR_DB;
+    enum err e = db_value(db, find, id, DB_INT(shop_id), DB_STR(kind_names[kind]), DB_INT(owner));
+    if (e != ERR_NOT_FOUND)
+        return e;
+    if ((e = db_run(db, open, DB_INT(shop_id), DB_STR(kind_names[kind]), DB_INT(owner))))
+        return e;
+    e = db_value(db, find, id, DB_INT(shop_id), DB_STR(kind_names[kind]), DB_INT(owner));
+    return e == ERR_NOT_FOUND ? ERR_DB : e;
 }
 
 /* Adds to the account found by its name, opening it on first use; remembers its id. */
@@ -155,38 +122,20 @@ static enum err add_by_name(struct db *db, int64_t shop_id, const struct ledger_
         " WHERE shop_id = ? AND kind = ? AND promoter_id = ? AND balance_fen + ? >= 0"
         " RETURNING id";
     int64_t owner = per_promoter(en->kind) ? en->promoter_id : 0;
-    struct db_stmt *st = NULL;
-    bool row = false;
+    struct db_arg guarded = guard ? DB_INT(en->amount_fen) : DB_SKIP;
+    int64_t changed = 0;
     *acc = 0;
-    enum err e = db_prepare(db, guard ? add_to_nonneg : add_to, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, en->amount_fen);
-    db_bind_int64(st, 2, shop_id);
-    db_bind_str(st, 3, kind_names[en->kind]);
-    db_bind_int64(st, 4, owner);
-    if (guard)
-        db_bind_int64(st, 5, en->amount_fen);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *acc = db_col_int64(st, 0);
-    db_done(st);
-    if (e)
+    enum err e = db_value(db, guard ? add_to_nonneg : add_to, acc, DB_INT(en->amount_fen),
+                          DB_INT(shop_id), DB_STR(kind_names[en->kind]), DB_INT(owner), guarded);
+    if (e && e != ERR_NOT_FOUND)
         return e;
     if (!*acc) { /* no such account yet, or the guard refused: open it, then by id */
         if ((e = account_id(db, shop_id, en->kind, en->promoter_id, acc)) ||
-            (e = db_prepare(db, guard ? add_nonneg : add, &st)))
+            (e = db_run_changes(db, guard ? add_nonneg : add, &changed, DB_INT(en->amount_fen),
+                                DB_INT(*acc), guarded)))
             return e;
-        db_bind_int64(st, 1, en->amount_fen);
-        db_bind_int64(st, 2, *acc);
-        if (guard)
-            db_bind_int64(st, 3, en->amount_fen);
-        e = db_step_done(st);
-        if (e == ERR_OK && db_changes(st) != 1)
-            e = ERR_INSUFFICIENT_BALANCE;
-        db_done(st);
-        if (e)
-            return e;
+        if (changed != 1)
+            return ERR_INSUFFICIENT_BALANCE;
     }
     remember(shop_id, en->kind, owner, *acc);
     return ERR_OK;
@@ -199,8 +148,6 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
                               " VALUES (?, ?, ?, ?, ?) RETURNING id";
     static const char ins[] = "INSERT INTO ledger_entries (txn_id, shop_id, account_id, amount_fen)"
                               " VALUES (?, ?, ?, ?)";
-    struct db_stmt *st = NULL;
-    bool row = false;
     int64_t sum = 0, txn_id = 0;
     size_t nonzero = 0;
     for (size_t i = 0; i < n; i++) {
@@ -215,18 +162,8 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
     }
     if (nonzero == 0)
         return ERR_OK; /* nothing moved: no transaction */
-    enum err e = db_prepare(db, txn, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_str(st, 2, kind);
-    db_bind_int64(st, 3, ref_id);
-    db_bind_str(st, 4, memo ? memo : "");
-    db_bind_int64(st, 5, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        txn_id = db_col_int64(st, 0);
-    db_done(st);
+    enum err e = db_value(db, txn, &txn_id, DB_INT(shop_id), DB_STR(kind), DB_INT(ref_id),
+                          DB_STR(memo ? memo : ""), DB_INT(now));
     for (size_t i = 0; e == ERR_OK && i < n; i++) {
         int64_t acc = 0;
         if (en[i].amount_fen == 0)
@@ -236,14 +173,8 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
             break;
         if (!acc && (e = add_by_name(db, shop_id, &en[i], guard, &acc)))
             break;
-        if ((e = db_prepare(db, ins, &st)))
-            break;
-        db_bind_int64(st, 1, txn_id);
-        db_bind_int64(st, 2, shop_id);
-        db_bind_int64(st, 3, acc);
-        db_bind_int64(st, 4, en[i].amount_fen);
-        e = db_step_done(st);
-        db_done(st);
+        e = db_run(db, ins, DB_INT(txn_id), DB_INT(shop_id), DB_INT(acc),
+                   DB_INT(en[i].amount_fen));
     }
     return e;
 }
@@ -255,14 +186,9 @@ enum err ledger_promoter_balance(struct db *db, int64_t shop_id, int64_t promote
                               " WHERE shop_id = ? AND promoter_id = ?"
                               " AND kind IN ('pending', 'available', 'withdrawing')";
     struct db_stmt *st = NULL;
-    bool row = false;
     memset(out, 0, sizeof *out);
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, promoter_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(promoter_id));
+    while (e == ERR_OK && db_next(st, &e)) {
         const char *kind = db_col_text(st, 0, NULL);
         int64_t *to = !strcmp(kind, "pending")     ? &out->pending
                       : !strcmp(kind, "available") ? &out->available
@@ -282,28 +208,23 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
         "SELECT a.kind, a.promoter_id, e.amount_fen FROM ledger_entries e"
         " JOIN ledger_accounts a ON a.id = e.account_id WHERE e.txn_id = ? ORDER BY e.id";
     struct db_stmt *st = NULL;
-    bool row = false;
     *n = 0;
     *more = false;
     struct ledger_txn *t = arena_alloc(a, (size_t)(limit + 1) * sizeof *t);
     if (!t)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, txns, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, before_id > 0 ? before_id : INT64_MAX);
-    db_bind_int64(st, 3, limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    enum err e = db_query(db, txns, &st, DB_INT(shop_id),
+                          DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
+    while (e == ERR_OK && db_next(st, &e)) {
         if (*n == (size_t)limit) {
             *more = true;
             break;
         }
         struct ledger_txn *x = &t[(*n)++];
         x->id = db_col_int64(st, 0);
-        x->kind = arena_strdup(a, db_col_text(st, 1, NULL));
+        x->kind = db_col_dup(st, 1, a);
         x->ref_id = db_col_int64(st, 2);
-        x->memo = arena_strdup(a, db_col_text(st, 3, NULL));
+        x->memo = db_col_dup(st, 3, a);
         x->created_at_ms = db_col_int64(st, 4);
         if (!x->kind || !x->memo) {
             e = ERR_TOO_LARGE;
@@ -315,12 +236,12 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
         struct ledger_txn *x = &t[i];
         x->lines = arena_alloc(a, LEDGER_ENTRIES_MAX * sizeof *x->lines);
         x->n_lines = 0;
-        if (!x->lines || (e = db_prepare(db, lines, &st)))
-            return e ? e : ERR_TOO_LARGE;
-        db_bind_int64(st, 1, x->id);
-        while ((e = db_step(st, &row)) == ERR_OK && row && x->n_lines < LEDGER_ENTRIES_MAX) {
+        if (!x->lines)
+            return ERR_TOO_LARGE;
+        e = db_query(db, lines, &st, DB_INT(x->id));
+        while (e == ERR_OK && db_next(st, &e) && x->n_lines < LEDGER_ENTRIES_MAX) {
             struct ledger_line *l = &x->lines[x->n_lines++];
-            l->account = arena_strdup(a, db_col_text(st, 0, NULL));
+            l->account = db_col_dup(st, 0, a);
             l->promoter_id = db_col_int64(st, 1);
             l->amount_fen = db_col_int64(st, 2);
             if (!l->account)
@@ -339,22 +260,19 @@ enum err ledger_accounts(struct db *db, int64_t shop_id, struct arena *a,
     static const char sql[] = "SELECT kind, promoter_id, balance_fen FROM ledger_accounts"
                               " WHERE shop_id = ? ORDER BY promoter_id, id";
     struct db_stmt *st = NULL;
-    bool row = false;
+    int64_t count_of = 0;
     *n = 0;
-    enum err e = db_row_by_id(db, count, shop_id, &st);
+    enum err e = db_value(db, count, &count_of, DB_INT(shop_id));
     if (e)
         return e;
-    size_t cap = (size_t)db_col_int64(st, 0);
-    db_done(st);
+    size_t cap = (size_t)count_of;
     struct ledger_account *acc = arena_alloc(a, (cap + 1) * sizeof *acc);
     if (!acc)
         return ERR_TOO_LARGE;
-    if ((e = db_prepare(db, sql, &st)))
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && *n < cap) {
+    e = db_query(db, sql, &st, DB_INT(shop_id));
+    while (e == ERR_OK && db_next(st, &e) && *n < cap) {
         struct ledger_account *x = &acc[(*n)++];
-        x->kind = arena_strdup(a, db_col_text(st, 0, NULL));
+        x->kind = db_col_dup(st, 0, a);
         x->promoter_id = db_col_int64(st, 1);
         x->balance_fen = db_col_int64(st, 2);
         if (!x->kind)
@@ -387,11 +305,8 @@ static enum err report(struct db *db, FILE *out, int64_t *problems, const char *
                        const char *fmt)
 {
     struct db_stmt *st = NULL;
-    bool row = false;
     enum err e = db_prepare_uncached(db, sql, &st);
-    if (e)
-        return e;
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    while (e == ERR_OK && db_next(st, &e)) {
         int cols = db_col_count(st);
         long long v[3] = {0, 0, 0};
         for (int i = 0; i < cols && i < 3; i++)
@@ -410,11 +325,8 @@ static enum err check_commissions(struct db *db, FILE *out, int64_t *problems)
         "SELECT c.id, c.order_id, c.weighted_bps_fen, c.earned_fen, c.amount_fen, c.status,"
         " o.total_fen, o.refunded_fen FROM commissions c JOIN orders o ON o.id = c.order_id";
     struct db_stmt *st = NULL;
-    bool row = false;
     enum err e = db_prepare_uncached(db, sql, &st);
-    if (e)
-        return e;
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    while (e == ERR_OK && db_next(st, &e)) {
         int64_t id = db_col_int64(st, 0), order = db_col_int64(st, 1);
         int64_t weighted = db_col_int64(st, 2), earned = db_col_int64(st, 3);
         int64_t amount = db_col_int64(st, 4), total = db_col_int64(st, 6);

@@ -146,10 +146,10 @@ static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
 {
     out->id = db_col_int64(st, 0);
     out->owner_id = db_col_int64(st, 1);
-    out->owner_name = arena_strdup(a, db_col_text(st, 2, NULL));
-    out->name = arena_strdup(a, db_col_text(st, 3, NULL));
-    out->slug = arena_strdup(a, db_col_text(st, 4, NULL));
-    out->story = arena_strdup(a, db_col_text(st, 5, NULL));
+    out->owner_name = db_col_dup(st, 2, a);
+    out->name = db_col_dup(st, 3, a);
+    out->slug = db_col_dup(st, 4, a);
+    out->story = db_col_dup(st, 5, a);
     out->trial_ends_at_ms = db_col_int64(st, 6);
     out->created_at_ms = db_col_int64(st, 7);
     out->updated_at_ms = db_col_int64(st, 8);
@@ -174,19 +174,10 @@ static enum err get_by(struct db *db, const char *sql, int64_t id, const char *s
                        struct arena *a, struct shop *out)
 {
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_first(db, sql, &st, slug ? DB_STR(slug) : DB_INT(id));
     if (e)
         return e;
-    if (slug)
-        db_bind_str(st, 1, slug);
-    else
-        db_bind_int64(st, 1, id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        e = read_shop(st, a, out);
+    e = read_shop(st, a, out);
     db_done(st);
     return e;
 }
@@ -294,9 +285,15 @@ enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a, stru
     return get_by(db, sql, 0, slug, a, out);
 }
 
-enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t name_len,
-                     const char *slug, size_t slug_len, const char *story, size_t story_len,
-                     int64_t trial_days, struct arena *a, struct shop *out, struct errinfo *ei)
+struct create_args {
+    int64_t owner_id, trial_days, now;
+    const char *name, *slug, *story;
+    size_t name_len, slug_len, story_len;
+    int64_t *id;
+    struct errinfo *ei;
+};
+
+static enum err create_tx(struct db *db, void *arg)
 {
     static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE user_id = ?"
                                     " AND role = 'owner'";
@@ -306,9 +303,32 @@ enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t n
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
     static const char sql_role[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
                                    " VALUES (?, ?, 'owner', ?)";
+    const struct create_args *q = arg;
     struct shop_settings s;
-    struct db_stmt *st = NULL;
-    bool row = false;
+    int64_t owned = 0, now = q->now;
+    shop_settings_default(&s);
+    enum err e = db_value(db, sql_count, &owned, DB_INT(q->owner_id));
+    if (e)
+        return e;
+    if (owned >= SHOPS_PER_OWNER_MAX)
+        return err_set(q->ei, ERR_CONFLICT, NULL, "a member may own at most %d shops",
+                       SHOPS_PER_OWNER_MAX);
+    e = db_value(db, sql_ins, q->id, DB_INT(q->owner_id), DB_TEXT(q->name, q->name_len),
+                 DB_TEXT(q->slug, q->slug_len), DB_TEXT(q->story, q->story_len),
+                 DB_INT(now + q->trial_days * MS_PER_DAY), DB_INT(s.l1_bps), DB_INT(s.l2_bps),
+                 DB_INT(s.settle_days), DB_INT(s.binding_days), DB_INT(s.similarity_milli),
+                 DB_INT(s.promoter_auto_approve), DB_INT(now), DB_INT(now));
+    if (e == ERR_CONFLICT)
+        return err_set(q->ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
+    if (e)
+        return e;
+    return db_run(db, sql_role, DB_INT(*q->id), DB_INT(q->owner_id), DB_INT(now));
+}
+
+enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t name_len,
+                     const char *slug, size_t slug_len, const char *story, size_t story_len,
+                     int64_t trial_days, struct arena *a, struct shop *out, struct errinfo *ei)
+{
     int64_t id = 0;
     enum err e = account_check_name(name, name_len, "name", LIMIT_SHOP_NAME_CHARS, ei);
     if (!e)
@@ -317,64 +337,10 @@ enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t n
         e = shop_check_story(story, story_len, ei);
     if (e)
         return e;
-    shop_settings_default(&s);
-    int64_t now = clock_now_ms();
-
-    e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        return e;
-    e = db_prepare(db, sql_count, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, owner_id);
-    e = db_step(st, &row);
-    int64_t owned = (e == ERR_OK && row) ? db_col_int64(st, 0) : 0;
-    db_done(st);
-    if (e)
-        goto out;
-    if (owned >= SHOPS_PER_OWNER_MAX) {
-        e = err_set(ei, ERR_CONFLICT, NULL, "a member may own at most %d shops",
-                    SHOPS_PER_OWNER_MAX);
-        goto out;
-    }
-    e = db_prepare(db, sql_ins, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, owner_id);
-    db_bind_text(st, 2, name, name_len);
-    db_bind_text(st, 3, slug, slug_len);
-    db_bind_text(st, 4, story, story_len);
-    db_bind_int64(st, 5, now + trial_days * MS_PER_DAY);
-    db_bind_int64(st, 6, s.l1_bps);
-    db_bind_int64(st, 7, s.l2_bps);
-    db_bind_int64(st, 8, s.settle_days);
-    db_bind_int64(st, 9, s.binding_days);
-    db_bind_int64(st, 10, s.similarity_milli);
-    db_bind_int64(st, 11, s.promoter_auto_approve);
-    db_bind_int64(st, 12, now);
-    db_bind_int64(st, 13, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        id = db_col_int64(st, 0);
-    db_done(st);
-    if (e == ERR_CONFLICT) {
-        e = err_set(ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
-        goto out;
-    }
-    if (e)
-        goto out;
-    e = db_prepare(db, sql_role, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, id);
-    db_bind_int64(st, 2, owner_id);
-    db_bind_int64(st, 3, now);
-    e = db_step_done(st);
-    db_done(st);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
+    struct create_args q = {.owner_id = owner_id, .trial_days = trial_days, .now = clock_now_ms(),
+                            .name = name, .name_len = name_len, .slug = slug, .slug_len = slug_len,
+                            .story = story, .story_len = story_len, .id = &id, .ei = ei};
+    e = db_tx_run(db, DB_TX_WRITE, create_tx, &q);
     if (e == ERR_OK) {
         shops_changed();
         LOG(LOG_INFO, "shop_created", "shop_id=%lld owner_id=%lld", (long long)id,
@@ -388,18 +354,13 @@ enum err shop_role_of(struct db *db, int64_t shop_id, int64_t user_id, enum shop
 {
     static const char sql[] = "SELECT role FROM shop_roles WHERE shop_id = ? AND user_id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *out = SHOP_ROLE_NONE;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_first(db, sql, &st, DB_INT(shop_id), DB_INT(user_id));
     if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, user_id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *out = shop_role_from(db_col_text(st, 0, NULL));
+        return e == ERR_NOT_FOUND ? ERR_OK : e;
+    *out = shop_role_from(db_col_text(st, 0, NULL));
     db_done(st);
-    return e;
+    return ERR_OK;
 }
 
 enum shop_role shop_role_from(const char *role)
@@ -409,7 +370,14 @@ enum shop_role shop_role_from(const char *role)
     return strcmp(role, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
 }
 
-enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, struct errinfo *ei)
+struct update_args {
+    int64_t id;
+    const struct shop_patch *p;
+    struct arena *a;
+    struct errinfo *ei;
+};
+
+static enum err update_tx(struct db *db, void *arg)
 {
     static const char sql_upd[] =
         "UPDATE shops SET name = ?, slug = ?, story = ?, l1_bps = ?, l2_bps = ?,"
@@ -417,26 +385,13 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
         " buyer_cap_30d = ?, unpaid_timeout_min = ?, auto_receive_days = ?,"
         " l2_active_days = ?, withdraw_min_fen = ?, withdraw_daily_fen = ?,"
         " updated_at = ? WHERE id = ?";
-    struct arena a;
+    const struct update_args *q = arg;
+    const struct shop_patch *p = q->p;
+    int64_t id = q->id;
     struct shop cur;
-    struct db_stmt *st = NULL;
-    enum err e;
-    arena_init(&a, 64 * 1024);
-
-    if (p->name &&
-        (e = account_check_name(p->name, p->name_len, "name", LIMIT_SHOP_NAME_CHARS, ei)) != ERR_OK)
-        goto done;
-    if (p->slug && (e = shop_check_slug(p->slug, p->slug_len, ei)) != ERR_OK)
-        goto done;
-    if (p->story && (e = shop_check_story(p->story, p->story_len, ei)) != ERR_OK)
-        goto done;
-
-    e = db_begin(db, DB_TX_WRITE);
+    enum err e = shop_get(db, id, q->a, &cur);
     if (e)
-        goto done;
-    e = shop_get(db, id, &a, &cur);
-    if (e)
-        goto out;
+        return e;
     struct shop_settings s = cur.settings;
     if (p->has_l1_bps)
         s.l1_bps = p->settings.l1_bps;
@@ -462,118 +417,82 @@ enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, stru
         s.withdraw_min_fen = p->settings.withdraw_min_fen;
     if (p->has_withdraw_daily)
         s.withdraw_daily_fen = p->settings.withdraw_daily_fen;
-    e = shop_check_settings(&s, ei);
+    e = shop_check_settings(&s, q->ei);
     if (e)
-        goto out;
-    e = db_prepare(db, sql_upd, &st);
-    if (e)
-        goto out;
-    if (p->name)
-        db_bind_text(st, 1, p->name, p->name_len);
-    else
-        db_bind_str(st, 1, cur.name);
-    if (p->slug)
-        db_bind_text(st, 2, p->slug, p->slug_len);
-    else
-        db_bind_str(st, 2, cur.slug);
-    if (p->story)
-        db_bind_text(st, 3, p->story, p->story_len);
-    else
-        db_bind_str(st, 3, cur.story);
-    db_bind_int64(st, 4, s.l1_bps);
-    db_bind_int64(st, 5, s.l2_bps);
-    db_bind_int64(st, 6, s.settle_days);
-    db_bind_int64(st, 7, s.binding_days);
-    db_bind_int64(st, 8, s.similarity_milli);
-    db_bind_int64(st, 9, s.promoter_auto_approve);
-    db_bind_int64(st, 10, s.buyer_cap_30d);
-    db_bind_int64(st, 11, s.unpaid_timeout_min);
-    db_bind_int64(st, 12, s.auto_receive_days);
-    db_bind_int64(st, 13, s.l2_active_days);
-    db_bind_int64(st, 14, s.withdraw_min_fen);
-    db_bind_int64(st, 15, s.withdraw_daily_fen);
-    db_bind_int64(st, 16, clock_now_ms());
-    db_bind_int64(st, 17, id);
-    e = db_step_done(st);
-    db_done(st);
+        return e;
+    e = db_run(db, sql_upd, p->name ? DB_TEXT(p->name, p->name_len) : DB_STR(cur.name),
+               p->slug ? DB_TEXT(p->slug, p->slug_len) : DB_STR(cur.slug),
+               p->story ? DB_TEXT(p->story, p->story_len) : DB_STR(cur.story), DB_INT(s.l1_bps),
+               DB_INT(s.l2_bps), DB_INT(s.settle_days), DB_INT(s.binding_days),
+               DB_INT(s.similarity_milli), DB_INT(s.promoter_auto_approve),
+               DB_INT(s.buyer_cap_30d), DB_INT(s.unpaid_timeout_min), DB_INT(s.auto_receive_days),
+               DB_INT(s.l2_active_days), DB_INT(s.withdraw_min_fen), DB_INT(s.withdraw_daily_fen),
+               DB_INT(clock_now_ms()), DB_INT(id));
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
-    if (e == ERR_OK)
-        e = db_commit(db);
+        e = err_set(q->ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
+    return e;
+}
+
+enum err shop_update(struct db *db, int64_t id, const struct shop_patch *p, struct errinfo *ei)
+{
+    enum err e;
+    if (p->name &&
+        (e = account_check_name(p->name, p->name_len, "name", LIMIT_SHOP_NAME_CHARS, ei)) != ERR_OK)
+        return e;
+    if (p->slug && (e = shop_check_slug(p->slug, p->slug_len, ei)) != ERR_OK)
+        return e;
+    if (p->story && (e = shop_check_story(p->story, p->story_len, ei)) != ERR_OK)
+        return e;
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    struct update_args q = {.id = id, .p = p, .a = &a, .ei = ei};
+    e = db_tx_run(db, DB_TX_WRITE, update_tx, &q);
     if (e == ERR_OK)
         shops_changed();
-out:
-    db_rollback(db);
-done:
     arena_release(&a);
     return e;
 }
 
-enum err shop_staff_add(struct db *db, int64_t shop_id, int64_t user_id, struct errinfo *ei)
+struct staff_args {
+    int64_t shop_id, user_id;
+    struct errinfo *ei;
+};
+
+static enum err staff_add_tx(struct db *db, void *arg)
 {
     static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE shop_id = ?";
     static const char sql_user[] = "SELECT 1 FROM users WHERE id = ?";
     static const char sql_ins[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
                                   " VALUES (?, ?, 'staff', ?)";
-    struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (e)
+    const struct staff_args *q = arg;
+    int64_t one, n;
+    enum err e = db_value(db, sql_user, &one, DB_INT(q->user_id));
+    if (e == ERR_NOT_FOUND)
+        return err_set(q->ei, ERR_NOT_FOUND, "user_id", "no member has this id");
+    if (e || (e = db_value(db, sql_count, &n, DB_INT(q->shop_id))))
         return e;
-    e = db_prepare(db, sql_user, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, user_id);
-    e = db_step(st, &row);
-    db_done(st);
-    if (e == ERR_OK && !row)
-        e = err_set(ei, ERR_NOT_FOUND, "user_id", "no member has this id");
-    if (e)
-        goto out;
-    e = db_prepare(db, sql_count, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    e = db_step(st, &row);
-    int64_t n = (e == ERR_OK && row) ? db_col_int64(st, 0) : 0;
-    db_done(st);
-    if (e == ERR_OK && n >= LIMIT_STAFF_PER_SHOP)
-        e = err_set(ei, ERR_CONFLICT, "user_id", "a shop has at most %d staff",
-                    LIMIT_STAFF_PER_SHOP);
-    if (e)
-        goto out;
-    e = db_prepare(db, sql_ins, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, user_id);
-    db_bind_int64(st, 3, clock_now_ms());
-    e = db_step_done(st);
-    db_done(st);
+    if (n >= LIMIT_STAFF_PER_SHOP)
+        return err_set(q->ei, ERR_CONFLICT, "user_id", "a shop has at most %d staff",
+                       LIMIT_STAFF_PER_SHOP);
+    e = db_run(db, sql_ins, DB_INT(q->shop_id), DB_INT(q->user_id), DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_ALREADY_MEMBER, "user_id", "this member already runs the shop");
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
+        e = err_set(q->ei, ERR_ALREADY_MEMBER, "user_id", "this member already runs the shop");
     return e;
+}
+
+enum err shop_staff_add(struct db *db, int64_t shop_id, int64_t user_id, struct errinfo *ei)
+{
+    struct staff_args q = {.shop_id = shop_id, .user_id = user_id, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, staff_add_tx, &q);
 }
 
 enum err shop_staff_remove(struct db *db, int64_t shop_id, int64_t user_id)
 {
     static const char sql[] =
         "DELETE FROM shop_roles WHERE shop_id = ? AND user_id = ? AND role = 'staff'";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, user_id);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) == 0)
-        e = ERR_NOT_FOUND;
-    db_done(st);
-    return e;
+    int64_t changed = 0;
+    enum err e = db_run_changes(db, sql, &changed, DB_INT(shop_id), DB_INT(user_id));
+    return e == ERR_OK && changed == 0 ? ERR_NOT_FOUND : e;
 }
 
 enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct shop_staff **out,
@@ -583,19 +502,15 @@ enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct
                               " FROM shop_roles r JOIN users u ON u.id = r.user_id"
                               " WHERE r.shop_id = ? ORDER BY r.role, r.created_at, r.user_id";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t cap = LIMIT_STAFF_PER_SHOP + 1, len = 0;
     struct shop_staff *list = arena_alloc(a, cap * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+    enum err e = db_query(db, sql, &st, DB_INT(shop_id));
+    while (e == ERR_OK && db_next(st, &e) && len < cap) {
         struct shop_staff *s = &list[len++];
         s->user_id = db_col_int64(st, 0);
-        s->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+        s->display_name = db_col_dup(st, 1, a);
         const char *r = db_col_text(st, 2, NULL);
         s->role = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
         s->since_ms = db_col_int64(st, 3);
@@ -617,20 +532,16 @@ enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
                               " JOIN shops s ON s.id = r.shop_id WHERE r.user_id = ?"
                               " ORDER BY s.id LIMIT 100";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t cap = 100, len = 0;
     struct shop_membership *list = arena_alloc(a, cap * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+    enum err e = db_query(db, sql, &st, DB_INT(user_id));
+    while (e == ERR_OK && db_next(st, &e) && len < cap) {
         struct shop_membership *m = &list[len++];
         m->shop_id = db_col_int64(st, 0);
-        m->name = arena_strdup(a, db_col_text(st, 1, NULL));
-        m->slug = arena_strdup(a, db_col_text(st, 2, NULL));
+        m->name = db_col_dup(st, 1, a);
+        m->slug = db_col_dup(st, 2, a);
         const char *r = db_col_text(st, 3, NULL);
         m->role = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
         if (!m->name || !m->slug) {

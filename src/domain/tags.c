@@ -99,23 +99,10 @@ enum err tags_validate(struct arena *a, struct tag *tags, size_t n, const char *
 enum err tags_replace(struct db *db, const char *del, const char *ins, int64_t shop_id, int64_t id,
                       const struct tag *tags, size_t n)
 {
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, del, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, id);
-    e = db_step_done(st);
-    db_done(st);
-    for (size_t i = 0; e == ERR_OK && i < n; i++) {
-        if ((e = db_prepare(db, ins, &st)))
-            break;
-        db_bind_int64(st, 1, shop_id);
-        db_bind_int64(st, 2, id);
-        db_bind_str(st, 3, tags[i].name);
-        db_bind_int64(st, 4, tags[i].weight_milli);
-        e = db_step_done(st);
-        db_done(st);
-    }
+    enum err e = db_run(db, del, DB_INT(id));
+    for (size_t i = 0; e == ERR_OK && i < n; i++)
+        e = db_run(db, ins, DB_INT(shop_id), DB_INT(id), DB_STR(tags[i].name),
+                   DB_INT(tags[i].weight_milli));
     return e;
 }
 
@@ -123,19 +110,15 @@ enum err tags_read(struct db *db, const char *sql, int64_t id, size_t max, struc
                    struct tag **out, size_t *n)
 {
     struct db_stmt *st = NULL;
-    bool row = false;
     struct tag *tags = arena_alloc(a, max * sizeof *tags);
     size_t len = 0;
     *out = tags;
     *n = 0;
     if (!tags)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < max) {
-        tags[len].name = arena_strdup(a, db_col_text(st, 0, NULL));
+    enum err e = db_query(db, sql, &st, DB_INT(id));
+    while (e == ERR_OK && db_next(st, &e) && len < max) {
+        tags[len].name = db_col_dup(st, 0, a);
         tags[len++].weight_milli = db_col_int64(st, 1);
     }
     db_done(st);

@@ -76,65 +76,57 @@ static enum err write_tags(struct db *db, int64_t shop_id, int64_t id, const str
     return tags_replace(db, del, ins, shop_id, id, tags, n);
 }
 
-static void bind_nullable(struct db_stmt *st, int idx, bool is_null, int64_t v)
+/* An integer, or NULL when `is_null`. */
+static struct db_arg nullable(bool is_null, int64_t v)
 {
-    if (is_null)
-        db_bind_null(st, idx);
-    else
-        db_bind_int64(st, idx, v);
+    return is_null ? DB_NULL : DB_INT(v);
 }
 
-enum err catalog_create(struct db *db, int64_t shop_id, struct product_input *in, struct arena *a,
-                        int64_t *id, struct errinfo *ei)
+struct write_args {
+    int64_t shop_id, id; /* id: the product (update), or the one created */
+    const struct product_input *in;
+    struct arena *a;
+};
+
+static enum err create_tx(struct db *db, void *arg)
 {
     static const char sql[] =
         "INSERT INTO products (shop_id, title, description, price_fen, stock, sold, stock_in,"
         " status, buyer_cap_30d, repurchase_days, trial_available, l1_bps, l2_bps, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
-    struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = validate(a, in, true, ei);
-    if (e)
-        return e;
+    struct write_args *q = arg;
+    const struct product_input *in = q->in;
     int64_t now = clock_now_ms();
     int64_t stock = in->has_stock ? in->stock : 0;
     bool no_cap = !in->has_buyer_cap || in->buyer_cap_null;
     bool no_rates = !in->has_rates || in->rates_null;
-    if ((e = db_begin(db, DB_TX_WRITE)))
-        return e;
-    if ((e = db_prepare(db, sql, &st)))
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_text(st, 2, in->title, in->title_len);
-    if (in->description)
-        db_bind_text(st, 3, in->description, in->description_len);
-    else
-        db_bind_str(st, 3, "");
-    db_bind_int64(st, 4, in->price_fen);
-    db_bind_int64(st, 5, stock);
-    db_bind_int64(st, 6, stock);
-    db_bind_str(st, 7, product_status_name(in->has_status ? in->status : PRODUCT_DRAFT));
-    bind_nullable(st, 8, no_cap, in->buyer_cap_30d);
-    db_bind_int64(st, 9, in->has_repurchase ? in->repurchase_days : 0);
-    db_bind_int64(st, 10, in->has_trial && in->trial_available);
-    bind_nullable(st, 11, no_rates, in->l1_bps);
-    bind_nullable(st, 12, no_rates, in->l2_bps);
-    db_bind_int64(st, 13, now);
-    db_bind_int64(st, 14, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *id = db_col_int64(st, 0);
-    db_done(st);
+    enum err e = db_value(
+        db, sql, &q->id, DB_INT(q->shop_id), DB_TEXT(in->title, in->title_len),
+        in->description ? DB_TEXT(in->description, in->description_len) : DB_STR(""),
+        DB_INT(in->price_fen), DB_INT(stock), DB_INT(stock),
+        DB_STR(product_status_name(in->has_status ? in->status : PRODUCT_DRAFT)),
+        nullable(no_cap, in->buyer_cap_30d), DB_INT(in->has_repurchase ? in->repurchase_days : 0),
+        DB_INT(in->has_trial && in->trial_available), nullable(no_rates, in->l1_bps),
+        nullable(no_rates, in->l2_bps), DB_INT(now), DB_INT(now));
     if (e == ERR_OK && in->has_tags)
-        e = write_tags(db, shop_id, *id, in->tags, in->n_tags);
-    if (e == ERR_OK)
-        e = db_commit(db);
+        e = write_tags(db, q->shop_id, q->id, in->tags, in->n_tags);
+    return e;
+}
+
+enum err catalog_create(struct db *db, int64_t shop_id, struct product_input *in, struct arena *a,
+                        int64_t *id, struct errinfo *ei)
+{
+    enum err e = validate(a, in, true, ei);
+    if (e)
+        return e;
+    struct write_args q = {.shop_id = shop_id, .in = in, .a = a};
+    e = db_tx_run(db, DB_TX_WRITE, create_tx, &q);
     memo_invalidate(MEMO_PRODUCT);
-out:
-    db_rollback(db);
-    if (e == ERR_OK)
+    if (e == ERR_OK) {
+        *id = q.id;
         LOG(LOG_INFO, "product_created", "shop_id=%lld product_id=%lld", (long long)shop_id,
             (long long)*id);
+    }
     return e;
 }
 
@@ -147,8 +139,8 @@ static enum err read_row(struct db_stmt *st, struct arena *a, struct product *p)
     memset(p, 0, sizeof *p);
     p->id = db_col_int64(st, 0);
     p->shop_id = db_col_int64(st, 1);
-    p->title = arena_strdup(a, db_col_text(st, 2, NULL));
-    p->description = arena_strdup(a, db_col_text(st, 3, NULL));
+    p->title = db_col_dup(st, 2, a);
+    p->description = db_col_dup(st, 3, a);
     p->price_fen = db_col_int64(st, 4);
     p->stock = db_col_int64(st, 5);
     p->sold = db_col_int64(st, 6);
@@ -173,21 +165,18 @@ static enum err read_extras(struct db *db, struct arena *a, struct product *p)
     static const char sql_imgs[] = "SELECT id, file, content_type, bytes FROM product_images"
                                    " WHERE product_id = ? ORDER BY position, id";
     struct db_stmt *st = NULL;
-    bool row = false;
     enum err e = tags_read(db, sql_tags, p->id, PRODUCT_TAGS_MAX, a, &p->tags, &p->n_tags);
     if (e)
         return e;
     p->images = arena_alloc(a, PRODUCT_IMAGES_MAX * sizeof *p->images);
     if (!p->images)
         return ERR_TOO_LARGE;
-    if ((e = db_prepare(db, sql_imgs, &st)))
-        return e;
-    db_bind_int64(st, 1, p->id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && p->n_images < PRODUCT_IMAGES_MAX) {
+    e = db_query(db, sql_imgs, &st, DB_INT(p->id));
+    while (e == ERR_OK && db_next(st, &e) && p->n_images < PRODUCT_IMAGES_MAX) {
         struct product_image *im = &p->images[p->n_images++];
         im->id = db_col_int64(st, 0);
-        im->file = arena_strdup(a, db_col_text(st, 1, NULL));
-        im->content_type = arena_strdup(a, db_col_text(st, 2, NULL));
+        im->file = db_col_dup(st, 1, a);
+        im->content_type = db_col_dup(st, 2, a);
         im->bytes = db_col_int64(st, 3);
     }
     db_done(st);
@@ -206,58 +195,47 @@ enum err catalog_get(struct db *db, int64_t id, struct arena *a, struct product 
     return e ? e : read_extras(db, a, out);
 }
 
-enum err catalog_update(struct db *db, int64_t id, struct product_input *in, struct arena *a,
-                        struct errinfo *ei)
+static enum err update_tx(struct db *db, void *arg)
 {
     static const char sql[] =
         "UPDATE products SET title = ?, description = ?, price_fen = ?,"
         " stock_in = stock_in + (? - stock), stock = ?, status = ?, buyer_cap_30d = ?,"
         " repurchase_days = ?, trial_available = ?, l1_bps = ?, l2_bps = ?, updated_at = ?"
         " WHERE id = ?";
+    const struct write_args *q = arg;
+    const struct product_input *in = q->in;
     struct product cur;
-    struct db_stmt *st = NULL;
+    enum err e = catalog_get(db, q->id, q->a, &cur);
+    if (e)
+        return e;
+    int64_t stock = in->has_stock ? in->stock : cur.stock;
+    bool no_rates = in->has_rates ? in->rates_null : !cur.has_rates;
+    e = db_run(db, sql, in->title ? DB_TEXT(in->title, in->title_len) : DB_STR(cur.title),
+               in->description ? DB_TEXT(in->description, in->description_len)
+                               : DB_STR(cur.description),
+               DB_INT(in->has_price ? in->price_fen : cur.price_fen), DB_INT(stock), DB_INT(stock),
+               DB_STR(product_status_name(in->has_status ? in->status : cur.status)),
+               in->has_buyer_cap ? nullable(in->buyer_cap_null, in->buyer_cap_30d)
+                                 : nullable(!cur.has_buyer_cap, cur.buyer_cap_30d),
+               DB_INT(in->has_repurchase ? in->repurchase_days : cur.repurchase_days),
+               DB_INT(in->has_trial ? in->trial_available : cur.trial_available),
+               nullable(no_rates, in->has_rates ? in->l1_bps : cur.l1_bps),
+               nullable(no_rates, in->has_rates ? in->l2_bps : cur.l2_bps),
+               DB_INT(clock_now_ms()), DB_INT(q->id));
+    if (e == ERR_OK && in->has_tags)
+        e = write_tags(db, cur.shop_id, q->id, in->tags, in->n_tags);
+    return e;
+}
+
+enum err catalog_update(struct db *db, int64_t id, struct product_input *in, struct arena *a,
+                        struct errinfo *ei)
+{
     enum err e = validate(a, in, false, ei);
     if (e)
         return e;
-    if ((e = db_begin(db, DB_TX_WRITE)))
-        return e;
-    if ((e = catalog_get(db, id, a, &cur)))
-        goto out;
-    if ((e = db_prepare(db, sql, &st)))
-        goto out;
-    if (in->title)
-        db_bind_text(st, 1, in->title, in->title_len);
-    else
-        db_bind_str(st, 1, cur.title);
-    if (in->description)
-        db_bind_text(st, 2, in->description, in->description_len);
-    else
-        db_bind_str(st, 2, cur.description);
-    db_bind_int64(st, 3, in->has_price ? in->price_fen : cur.price_fen);
-    int64_t stock = in->has_stock ? in->stock : cur.stock;
-    db_bind_int64(st, 4, stock);
-    db_bind_int64(st, 5, stock);
-    db_bind_str(st, 6, product_status_name(in->has_status ? in->status : cur.status));
-    if (in->has_buyer_cap)
-        bind_nullable(st, 7, in->buyer_cap_null, in->buyer_cap_30d);
-    else
-        bind_nullable(st, 7, !cur.has_buyer_cap, cur.buyer_cap_30d);
-    db_bind_int64(st, 8, in->has_repurchase ? in->repurchase_days : cur.repurchase_days);
-    db_bind_int64(st, 9, in->has_trial ? in->trial_available : cur.trial_available);
-    bool no_rates = in->has_rates ? in->rates_null : !cur.has_rates;
-    bind_nullable(st, 10, no_rates, in->has_rates ? in->l1_bps : cur.l1_bps);
-    bind_nullable(st, 11, no_rates, in->has_rates ? in->l2_bps : cur.l2_bps);
-    db_bind_int64(st, 12, clock_now_ms());
-    db_bind_int64(st, 13, id);
-    e = db_step_done(st);
-    db_done(st);
-    if (e == ERR_OK && in->has_tags)
-        e = write_tags(db, cur.shop_id, id, in->tags, in->n_tags);
-    if (e == ERR_OK)
-        e = db_commit(db);
+    struct write_args q = {.id = id, .in = in, .a = a};
+    e = db_tx_run(db, DB_TX_WRITE, update_tx, &q);
     memo_invalidate(MEMO_PRODUCT);
-out:
-    db_rollback(db);
     return e;
 }
 
@@ -270,23 +248,16 @@ enum err catalog_list(struct db *db, const struct catalog_filter *f, struct aren
         " AND (? = '' OR id IN (SELECT product_id FROM product_tags WHERE shop_id = ? AND tag = ?))"
         " ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0;
     struct product *items = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *items);
     if (!items)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, f->shop_id);
-    db_bind_int64(st, 2, f->before_id > 0 ? f->before_id : INT64_MAX);
-    db_bind_int64(st, 3, f->any_status);
-    db_bind_str(st, 4, product_status_name(f->status));
-    db_bind_str(st, 5, f->tag ? f->tag : "");
-    db_bind_int64(st, 6, f->shop_id);
-    db_bind_str(st, 7, f->tag ? f->tag : "");
-    db_bind_int64(st, 8, f->limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)f->limit)
+    const char *tag = f->tag ? f->tag : "";
+    enum err e = db_query(db, sql, &st, DB_INT(f->shop_id),
+                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
+                          DB_INT(f->any_status), DB_STR(product_status_name(f->status)),
+                          DB_STR(tag), DB_INT(f->shop_id), DB_STR(tag), DB_INT(f->limit + 1));
+    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
         if ((e = read_row(st, a, &items[len++])))
             break;
     db_done(st);
@@ -300,47 +271,40 @@ enum err catalog_list(struct db *db, const struct catalog_filter *f, struct aren
     return e;
 }
 
-enum err catalog_image_add(struct db *db, int64_t product_id, const char *file,
-                           const char *content_type, int64_t bytes, int64_t *id, struct errinfo *ei)
+struct image_args {
+    int64_t product_id, bytes, *id;
+    const char *file, *content_type;
+    struct errinfo *ei;
+};
+
+static enum err image_add_tx(struct db *db, void *arg)
 {
     static const char count[] = "SELECT COUNT(*), COALESCE(MAX(position), 0) FROM product_images"
                                 " WHERE product_id = ?";
     static const char ins[] =
         "INSERT INTO product_images (shop_id, product_id, position, file, content_type, bytes,"
         " created_at) SELECT shop_id, id, ?, ?, ?, ?, ? FROM products WHERE id = ? RETURNING id";
+    const struct image_args *q = arg;
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_begin(db, DB_TX_WRITE);
+    enum err e = db_first(db, count, &st, DB_INT(q->product_id));
     if (e)
         return e;
-    if ((e = db_prepare(db, count, &st)))
-        goto out;
-    db_bind_int64(st, 1, product_id);
-    e = db_step(st, &row);
     int64_t n = db_col_int64(st, 0), pos = db_col_int64(st, 1);
     db_done(st);
-    if (e == ERR_OK && n >= PRODUCT_IMAGES_MAX)
-        e = err_set(ei, ERR_CONFLICT, "image", "a product has at most %d images",
-                    PRODUCT_IMAGES_MAX);
-    if (e || (e = db_prepare(db, ins, &st)))
-        goto out;
-    db_bind_int64(st, 1, pos + 1);
-    db_bind_str(st, 2, file);
-    db_bind_str(st, 3, content_type);
-    db_bind_int64(st, 4, bytes);
-    db_bind_int64(st, 5, clock_now_ms());
-    db_bind_int64(st, 6, product_id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        *id = db_col_int64(st, 0);
-    db_done(st);
-    if (e == ERR_OK)
-        e = db_commit(db);
+    if (n >= PRODUCT_IMAGES_MAX)
+        return err_set(q->ei, ERR_CONFLICT, "image", "a product has at most %d images",
+                       PRODUCT_IMAGES_MAX);
+    return db_value(db, ins, q->id, DB_INT(pos + 1), DB_STR(q->file), DB_STR(q->content_type),
+                    DB_INT(q->bytes), DB_INT(clock_now_ms()), DB_INT(q->product_id));
+}
+
+enum err catalog_image_add(struct db *db, int64_t product_id, const char *file,
+                           const char *content_type, int64_t bytes, int64_t *id, struct errinfo *ei)
+{
+    struct image_args q = {.product_id = product_id, .bytes = bytes, .id = id, .file = file,
+                           .content_type = content_type, .ei = ei};
+    enum err e = db_tx_run(db, DB_TX_WRITE, image_add_tx, &q);
     memo_invalidate(MEMO_PRODUCT);
-out:
-    db_rollback(db);
     return e;
 }
 
@@ -348,17 +312,9 @@ enum err catalog_image_remove(struct db *db, int64_t product_id, int64_t image_i
 {
     memo_invalidate(MEMO_PRODUCT);
     static const char sql[] = "DELETE FROM product_images WHERE id = ? AND product_id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, image_id);
-    db_bind_int64(st, 2, product_id);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) == 0)
-        e = ERR_NOT_FOUND;
-    db_done(st);
-    return e;
+    int64_t changed = 0;
+    enum err e = db_run_changes(db, sql, &changed, DB_INT(image_id), DB_INT(product_id));
+    return e == ERR_OK && changed == 0 ? ERR_NOT_FOUND : e;
 }
 
 enum err catalog_take_stock(struct db *db, int64_t shop_id, int64_t product_id, int64_t qty,
@@ -368,18 +324,9 @@ enum err catalog_take_stock(struct db *db, int64_t shop_id, int64_t product_id, 
     static const char take[] = "UPDATE products SET stock = stock - ?, sold = sold + ?"
                                " WHERE id = ? AND shop_id = ? AND status = 'on_sale'"
                                " AND stock >= ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, take, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, qty);
-    db_bind_int64(st, 2, qty);
-    db_bind_int64(st, 3, product_id);
-    db_bind_int64(st, 4, shop_id);
-    db_bind_int64(st, 5, qty);
-    e = db_step_done(st);
-    int64_t changed = e == ERR_OK ? db_changes(st) : 0;
-    db_done(st);
+    int64_t changed = 0;
+    enum err e = db_run_changes(db, take, &changed, DB_INT(qty), DB_INT(qty), DB_INT(product_id),
+                                DB_INT(shop_id), DB_INT(qty));
     if (e == ERR_OK && changed != 1)
         e = err_set(ei, ERR_CONFLICT, "items",
                     "product %lld is not on sale or has fewer than %lld left",
@@ -392,17 +339,10 @@ enum err catalog_return_stock(struct db *db, int64_t product_id, int64_t qty)
     memo_invalidate(MEMO_PRODUCT);
     static const char give[] = "UPDATE products SET stock = stock + ?, sold = sold - ?"
                                " WHERE id = ? AND sold >= ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, give, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, qty);
-    db_bind_int64(st, 2, qty);
-    db_bind_int64(st, 3, product_id);
-    db_bind_int64(st, 4, qty);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
+    int64_t changed = 0;
+    enum err e = db_run_changes(db, give, &changed, DB_INT(qty), DB_INT(qty), DB_INT(product_id),
+                                DB_INT(qty));
+    if (e == ERR_OK && changed != 1)
         e = ERR_INTERNAL; /* would break stock + sold = stock_in */
-    db_done(st);
     return e;
 }

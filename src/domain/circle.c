@@ -78,8 +78,14 @@ static enum err write_tags(struct db *db, int64_t shop_id, int64_t id, const str
     return tags_replace(db, del, ins, shop_id, id, tags, n);
 }
 
-enum err circle_create(struct db *db, int64_t shop_id, int64_t owner_id, struct circle_input *in,
-                       struct arena *a, int64_t *id, struct errinfo *ei)
+struct write_args {
+    int64_t shop_id, owner_id, id; /* id: the circle (update), or the one created */
+    const struct circle_input *in;
+    struct arena *a;
+    struct errinfo *ei;
+};
+
+static enum err create_tx(struct db *db, void *arg)
 {
     static const char count[] = "SELECT COUNT(*) FROM circles WHERE shop_id = ?";
     static const char ins[] =
@@ -87,56 +93,40 @@ enum err circle_create(struct db *db, int64_t shop_id, int64_t owner_id, struct 
         " created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?) RETURNING id";
     static const char member[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
                                  " joined_at) VALUES (?, ?, ?, 'owner', ?)";
-    struct db_stmt *st = NULL;
-    bool row = false;
+    struct write_args *q = arg;
+    const struct circle_input *in = q->in;
+    int64_t n = 0, now = clock_now_ms();
+    enum err e = db_value(db, count, &n, DB_INT(q->shop_id));
+    if (e)
+        return e;
+    if (n >= LIMIT_CIRCLES_PER_SHOP)
+        return err_set(q->ei, ERR_CONFLICT, NULL, "a shop has at most %d circles",
+                       LIMIT_CIRCLES_PER_SHOP);
+    char code[CIRCLE_CODE_LEN + 1];
+    new_code(code); /* 31^8 codes: a clash is practically impossible and fails loudly */
+    if ((e = db_value(db, ins, &q->id, DB_INT(q->shop_id), DB_TEXT(in->name, in->name_len),
+                      DB_STR(circle_kind_name(in->kind)),
+                      DB_INT(in->has_capacity ? in->capacity : LIMIT_CIRCLE_CAPACITY), DB_STR(code),
+                      DB_INT(now), DB_INT(now))) ||
+        (e = db_run(db, member, DB_INT(q->shop_id), DB_INT(q->id), DB_INT(q->owner_id),
+                    DB_INT(now))))
+        return e;
+    return in->has_tags ? write_tags(db, q->shop_id, q->id, in->tags, in->n_tags) : ERR_OK;
+}
+
+enum err circle_create(struct db *db, int64_t shop_id, int64_t owner_id, struct circle_input *in,
+                       struct arena *a, int64_t *id, struct errinfo *ei)
+{
     enum err e = validate(a, in, true, ei);
     if (e)
         return e;
-    int64_t now = clock_now_ms();
-    if ((e = db_begin(db, DB_TX_WRITE)))
+    struct write_args q = {.shop_id = shop_id, .owner_id = owner_id, .in = in, .a = a, .ei = ei};
+    if ((e = db_tx_run(db, DB_TX_WRITE, create_tx, &q)))
         return e;
-    if ((e = db_prepare(db, count, &st)))
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    e = db_step(st, &row);
-    int64_t n = db_col_int64(st, 0);
-    db_done(st);
-    if (e == ERR_OK && n >= LIMIT_CIRCLES_PER_SHOP)
-        e = err_set(ei, ERR_CONFLICT, NULL, "a shop has at most %d circles",
-                    LIMIT_CIRCLES_PER_SHOP);
-    if (e || (e = db_prepare(db, ins, &st)))
-        goto out;
-    char code[CIRCLE_CODE_LEN + 1];
-    new_code(code); /* 31^8 codes: a clash is practically impossible and fails loudly */
-    db_bind_int64(st, 1, shop_id);
-    db_bind_text(st, 2, in->name, in->name_len);
-    db_bind_str(st, 3, circle_kind_name(in->kind));
-    db_bind_int64(st, 4, in->has_capacity ? in->capacity : LIMIT_CIRCLE_CAPACITY);
-    db_bind_str(st, 5, code);
-    db_bind_int64(st, 6, now);
-    db_bind_int64(st, 7, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *id = db_col_int64(st, 0);
-    db_done(st);
-    if (e || (e = db_prepare(db, member, &st)))
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, *id);
-    db_bind_int64(st, 3, owner_id);
-    db_bind_int64(st, 4, now);
-    e = db_step_done(st);
-    db_done(st);
-    if (e == ERR_OK && in->has_tags)
-        e = write_tags(db, shop_id, *id, in->tags, in->n_tags);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    if (e == ERR_OK)
-        LOG(LOG_INFO, "circle_created", "shop_id=%lld circle_id=%lld", (long long)shop_id,
-            (long long)*id);
-    return e;
+    *id = q.id;
+    LOG(LOG_INFO, "circle_created", "shop_id=%lld circle_id=%lld", (long long)shop_id,
+        (long long)*id);
+    return ERR_OK;
 }
 
 #define CIRCLE_COLS                                                                                \
@@ -147,11 +137,11 @@ static enum err read_row(struct db_stmt *st, struct arena *a, struct circle *c)
     memset(c, 0, sizeof *c);
     c->id = db_col_int64(st, 0);
     c->shop_id = db_col_int64(st, 1);
-    c->name = arena_strdup(a, db_col_text(st, 2, NULL));
+    c->name = db_col_dup(st, 2, a);
     (void)circle_kind_parse(db_col_text(st, 3, NULL), &c->kind);
     c->capacity = db_col_int64(st, 4);
     c->member_count = db_col_int64(st, 5);
-    c->invite_code = arena_strdup(a, db_col_text(st, 6, NULL));
+    c->invite_code = db_col_dup(st, 6, a);
     c->created_at_ms = db_col_int64(st, 7);
     c->updated_at_ms = db_col_int64(st, 8);
     return c->name && c->invite_code ? ERR_OK : ERR_TOO_LARGE;
@@ -176,169 +166,131 @@ enum err circle_get(struct db *db, int64_t id, struct arena *a, struct circle *o
     return e ? e : read_tags(db, a, out);
 }
 
-enum err circle_update(struct db *db, int64_t id, struct circle_input *in, struct arena *a,
-                       struct errinfo *ei)
+static enum err update_tx(struct db *db, void *arg)
 {
     static const char sql[] = "UPDATE circles SET name = ?, kind = ?, capacity = ?,"
                               " updated_at = ? WHERE id = ?";
+    const struct write_args *q = arg;
+    const struct circle_input *in = q->in;
     struct circle cur;
-    struct db_stmt *st = NULL;
+    enum err e = circle_get(db, q->id, q->a, &cur);
+    if (e)
+        return e;
+    if (in->has_capacity && in->capacity < cur.member_count)
+        return err_set(q->ei, ERR_OUT_OF_RANGE, "capacity",
+                       "capacity cannot go below the %lld members the circle has",
+                       (long long)cur.member_count);
+    if ((e = db_run(db, sql, in->name ? DB_TEXT(in->name, in->name_len) : DB_STR(cur.name),
+                    DB_STR(circle_kind_name(in->has_kind ? in->kind : cur.kind)),
+                    DB_INT(in->has_capacity ? in->capacity : cur.capacity),
+                    DB_INT(clock_now_ms()), DB_INT(q->id))))
+        return e;
+    return in->has_tags ? write_tags(db, cur.shop_id, q->id, in->tags, in->n_tags) : ERR_OK;
+}
+
+enum err circle_update(struct db *db, int64_t id, struct circle_input *in, struct arena *a,
+                       struct errinfo *ei)
+{
     enum err e = validate(a, in, false, ei);
     if (e)
         return e;
-    if ((e = db_begin(db, DB_TX_WRITE)))
-        return e;
-    if ((e = circle_get(db, id, a, &cur)))
-        goto out;
-    if (in->has_capacity && in->capacity < cur.member_count) {
-        e = err_set(ei, ERR_OUT_OF_RANGE, "capacity",
-                    "capacity cannot go below the %lld members the circle has",
-                    (long long)cur.member_count);
-        goto out;
-    }
-    if ((e = db_prepare(db, sql, &st)))
-        goto out;
-    if (in->name)
-        db_bind_text(st, 1, in->name, in->name_len);
-    else
-        db_bind_str(st, 1, cur.name);
-    db_bind_str(st, 2, circle_kind_name(in->has_kind ? in->kind : cur.kind));
-    db_bind_int64(st, 3, in->has_capacity ? in->capacity : cur.capacity);
-    db_bind_int64(st, 4, clock_now_ms());
-    db_bind_int64(st, 5, id);
-    e = db_step_done(st);
-    db_done(st);
-    if (e == ERR_OK && in->has_tags)
-        e = write_tags(db, cur.shop_id, id, in->tags, in->n_tags);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+    struct write_args q = {.id = id, .in = in, .a = a, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, update_tx, &q);
 }
 
 enum err circle_rotate_code(struct db *db, int64_t id, char *code)
 {
     static const char sql[] = "UPDATE circles SET invite_code = ?, updated_at = ? WHERE id = ?";
-    struct db_stmt *st = NULL;
+    int64_t changed = 0;
     new_code(code);
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_str(st, 1, code);
-    db_bind_int64(st, 2, clock_now_ms());
-    db_bind_int64(st, 3, id);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
-        e = ERR_NOT_FOUND;
-    db_done(st);
-    return e;
+    enum err e =
+        db_run_changes(db, sql, &changed, DB_STR(code), DB_INT(clock_now_ms()), DB_INT(id));
+    return e == ERR_OK && changed != 1 ? ERR_NOT_FOUND : e;
 }
 
-enum err circle_join(struct db *db, int64_t user_id, const char *code, int64_t *circle_id,
-                     struct errinfo *ei)
+struct join_args {
+    int64_t user_id, *circle_id;
+    const char *code;
+    struct errinfo *ei;
+};
+
+static enum err join_tx(struct db *db, void *arg)
 {
     static const char find[] = "SELECT id, shop_id FROM circles WHERE invite_code = ?";
     static const char seat[] = "UPDATE circles SET member_count = member_count + 1"
                                " WHERE id = ? AND member_count < capacity";
     static const char ins[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
                               " joined_at) VALUES (?, ?, ?, 'member', ?)";
+    const struct join_args *q = arg;
     struct db_stmt *st = NULL;
-    bool row = false;
-    int64_t shop_id = 0;
-    enum err e = db_begin(db, DB_TX_WRITE);
+    int64_t changed = 0;
+    enum err e = db_first(db, find, &st, DB_STR(q->code));
+    if (e == ERR_NOT_FOUND)
+        return err_set(q->ei, ERR_NOT_FOUND, "invite_code", "no circle has this invite code");
     if (e)
         return e;
-    if ((e = db_prepare(db, find, &st)))
-        goto out;
-    db_bind_str(st, 1, code);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row) {
-        *circle_id = db_col_int64(st, 0);
-        shop_id = db_col_int64(st, 1);
-    }
+    int64_t circle_id = *q->circle_id = db_col_int64(st, 0), shop_id = db_col_int64(st, 1);
     db_done(st);
-    if (e == ERR_OK && !row)
-        e = err_set(ei, ERR_NOT_FOUND, "invite_code", "no circle has this invite code");
-    if (e || (e = db_prepare(db, ins, &st)))
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, *circle_id);
-    db_bind_int64(st, 3, user_id);
-    db_bind_int64(st, 4, clock_now_ms());
-    e = db_step_done(st);
-    db_done(st);
+    e = db_run(db, ins, DB_INT(shop_id), DB_INT(circle_id), DB_INT(q->user_id),
+               DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_ALREADY_MEMBER, "invite_code", "you are already in this circle");
-    if (e || (e = db_prepare(db, seat, &st)))
-        goto out;
-    db_bind_int64(st, 1, *circle_id);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
-        e = err_set(ei, ERR_CIRCLE_FULL, "invite_code",
-                    "this circle is full; ask the shop about another circle");
-    db_done(st);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+        return err_set(q->ei, ERR_ALREADY_MEMBER, "invite_code", "you are already in this circle");
+    if (e || (e = db_run_changes(db, seat, &changed, DB_INT(circle_id))))
+        return e;
+    if (changed != 1)
+        return err_set(q->ei, ERR_CIRCLE_FULL, "invite_code",
+                       "this circle is full; ask the shop about another circle");
+    return ERR_OK;
+}
+
+enum err circle_join(struct db *db, int64_t user_id, const char *code, int64_t *circle_id,
+                     struct errinfo *ei)
+{
+    struct join_args q = {.user_id = user_id, .circle_id = circle_id, .code = code, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, join_tx, &q);
 }
 
 enum err circle_role_of(struct db *db, int64_t circle_id, int64_t user_id, enum circle_role *out)
 {
     static const char sql[] = "SELECT role FROM circle_members WHERE circle_id = ? AND user_id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *out = CIRCLE_ROLE_NONE;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_first(db, sql, &st, DB_INT(circle_id), DB_INT(user_id));
     if (e)
-        return e;
-    db_bind_int64(st, 1, circle_id);
-    db_bind_int64(st, 2, user_id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        (void)circle_role_parse(db_col_text(st, 0, NULL), out);
+        return e == ERR_NOT_FOUND ? ERR_OK : e;
+    (void)circle_role_parse(db_col_text(st, 0, NULL), out);
     db_done(st);
-    return e;
+    return ERR_OK;
 }
 
-enum err circle_leave(struct db *db, int64_t circle_id, int64_t user_id, struct errinfo *ei)
+struct leave_args {
+    int64_t circle_id, user_id;
+    struct errinfo *ei;
+};
+
+static enum err leave_tx(struct db *db, void *arg)
 {
     static const char del[] = "DELETE FROM circle_members WHERE circle_id = ? AND user_id = ?"
                               " AND role <> 'owner'";
     static const char seat[] = "UPDATE circles SET member_count = member_count - 1 WHERE id = ?";
-    struct db_stmt *st = NULL;
+    const struct leave_args *q = arg;
     enum circle_role role;
-    enum err e = db_begin(db, DB_TX_WRITE);
+    enum err e = circle_role_of(db, q->circle_id, q->user_id, &role);
     if (e)
         return e;
-    if ((e = circle_role_of(db, circle_id, user_id, &role)))
-        goto out;
-    if (role == CIRCLE_ROLE_NONE) {
-        e = err_set(ei, ERR_NOT_FOUND, NULL, "not a member of this circle");
-        goto out;
-    }
-    if (role == CIRCLE_ROLE_OWNER) {
-        e = err_set(ei, ERR_CONFLICT, NULL, "the circle's owner cannot leave it");
-        goto out;
-    }
-    if ((e = db_prepare(db, del, &st)))
-        goto out;
-    db_bind_int64(st, 1, circle_id);
-    db_bind_int64(st, 2, user_id);
-    e = db_step_done(st);
-    db_done(st);
-    if (e || (e = db_prepare(db, seat, &st)))
-        goto out;
-    db_bind_int64(st, 1, circle_id);
-    e = db_step_done(st);
-    db_done(st);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+    if (role == CIRCLE_ROLE_NONE)
+        return err_set(q->ei, ERR_NOT_FOUND, NULL, "not a member of this circle");
+    if (role == CIRCLE_ROLE_OWNER)
+        return err_set(q->ei, ERR_CONFLICT, NULL, "the circle's owner cannot leave it");
+    if ((e = db_run(db, del, DB_INT(q->circle_id), DB_INT(q->user_id))))
+        return e;
+    return db_run(db, seat, DB_INT(q->circle_id));
+}
+
+enum err circle_leave(struct db *db, int64_t circle_id, int64_t user_id, struct errinfo *ei)
+{
+    struct leave_args q = {.circle_id = circle_id, .user_id = user_id, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, leave_tx, &q);
 }
 
 enum err circle_set_role(struct db *db, int64_t circle_id, int64_t user_id, enum circle_role role,
@@ -346,7 +298,6 @@ enum err circle_set_role(struct db *db, int64_t circle_id, int64_t user_id, enum
 {
     static const char sql[] = "UPDATE circle_members SET role = ? WHERE circle_id = ?"
                               " AND user_id = ? AND role <> 'owner'";
-    struct db_stmt *st = NULL;
     enum circle_role cur;
     if (role != CIRCLE_ROLE_ADMIN && role != CIRCLE_ROLE_MEMBER)
         return err_set(ei, ERR_INVALID, "role", "role must be admin or member");
@@ -357,14 +308,7 @@ enum err circle_set_role(struct db *db, int64_t circle_id, int64_t user_id, enum
         return err_set(ei, ERR_NOT_FOUND, "user_id", "not a member of this circle");
     if (cur == CIRCLE_ROLE_OWNER)
         return err_set(ei, ERR_CONFLICT, "user_id", "the circle's owner stays its owner");
-    if ((e = db_prepare(db, sql, &st)))
-        return e;
-    db_bind_str(st, 1, circle_role_name(role));
-    db_bind_int64(st, 2, circle_id);
-    db_bind_int64(st, 3, user_id);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_STR(circle_role_name(role)), DB_INT(circle_id), DB_INT(user_id));
 }
 
 enum err circle_members(struct db *db, int64_t circle_id, int64_t after_user_id, int64_t limit,
@@ -374,21 +318,16 @@ enum err circle_members(struct db *db, int64_t circle_id, int64_t after_user_id,
                               " FROM circle_members m JOIN users u ON u.id = m.user_id"
                               " WHERE m.circle_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0;
     struct circle_member *list = arena_alloc(a, (size_t)(limit + 1) * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, circle_id);
-    db_bind_int64(st, 2, after_user_id);
-    db_bind_int64(st, 3, limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)limit) {
+    enum err e =
+        db_query(db, sql, &st, DB_INT(circle_id), DB_INT(after_user_id), DB_INT(limit + 1));
+    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)limit) {
         struct circle_member *m = &list[len++];
         m->user_id = db_col_int64(st, 0);
-        m->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+        m->display_name = db_col_dup(st, 1, a);
         (void)circle_role_parse(db_col_text(st, 2, NULL), &m->role);
         m->joined_at_ms = db_col_int64(st, 3);
     }
@@ -405,16 +344,12 @@ enum err circle_list_shop(struct db *db, int64_t shop_id, struct arena *a, struc
     static const char sql[] =
         "SELECT " CIRCLE_COLS " FROM circles WHERE shop_id = ? ORDER BY id DESC LIMIT 200";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0;
     struct circle *list = arena_alloc(a, LIMIT_CIRCLES_PER_SHOP * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < LIMIT_CIRCLES_PER_SHOP)
+    enum err e = db_query(db, sql, &st, DB_INT(shop_id));
+    while (e == ERR_OK && db_next(st, &e) && len < LIMIT_CIRCLES_PER_SHOP)
         if ((e = read_row(st, a, &list[len++])))
             break;
     db_done(st);
@@ -433,17 +368,13 @@ enum err circle_list_member(struct db *db, int64_t user_id, struct arena *a, str
                               " FROM circle_members m JOIN circles c ON c.id = m.circle_id"
                               " WHERE m.user_id = ? ORDER BY c.id LIMIT 200";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0, cap = 200;
     struct circle *list = arena_alloc(a, cap * sizeof *list);
     enum circle_role *r = arena_alloc(a, cap * sizeof *r);
     if (!list || !r)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len < cap) {
+    enum err e = db_query(db, sql, &st, DB_INT(user_id));
+    while (e == ERR_OK && db_next(st, &e) && len < cap) {
         if ((e = read_row(st, a, &list[len])))
             break;
         (void)circle_role_parse(db_col_text(st, 9, NULL), &r[len]);

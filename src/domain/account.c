@@ -240,29 +240,36 @@ static enum err session_create(struct db *db, int64_t user_id, int64_t now,
     token_new(sess->token);
     token_hash(sess->token, TOKEN_LEN, hash);
     sess->expires_at_ms = now + session_lifetime_ms;
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    db_bind_str(st, 2, hash);
-    db_bind_int64(st, 3, now);
-    db_bind_int64(st, 4, sess->expires_at_ms);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_INT(user_id), DB_STR(hash), DB_INT(now), DB_INT(sess->expires_at_ms));
+}
+
+struct register_args {
+    const char *login, *hash, *name;
+    size_t name_len;
+    int64_t now;
+    struct account *out;
+    struct session_new *sess;
+    struct errinfo *ei;
+};
+
+static enum err register_tx(struct db *db, void *arg)
+{
+    static const char sql[] = "INSERT INTO users (login, password_hash, display_name, is_admin,"
+                              " created_at) VALUES (?, ?, ?, 0, ?) RETURNING id";
+    const struct register_args *q = arg;
+    enum err e = db_value(db, sql, &q->out->id, DB_STR(q->login), DB_STR(q->hash),
+                          DB_TEXT(q->name, q->name_len), DB_INT(q->now));
+    if (e == ERR_CONFLICT)
+        return err_set(q->ei, ERR_LOGIN_TAKEN, "login", "this login is already registered");
+    return e ? e : session_create(db, q->out->id, q->now, q->sess);
 }
 
 enum err account_register(struct db *db, const char *login, size_t login_len, const char *password,
                           size_t password_len, const char *name, size_t name_len, struct arena *a,
                           struct account *out, struct session_new *sess, struct errinfo *ei)
 {
-    static const char sql[] = "INSERT INTO users (login, password_hash, display_name, is_admin,"
-                              " created_at) VALUES (?, ?, ?, 0, ?) RETURNING id";
     char norm[LIMIT_LOGIN_BYTES + 1];
     char hash[PASSWORD_HASH_MAX];
-    struct db_stmt *st = NULL;
-    bool row = false;
     enum err e = account_normalize_login(login, login_len, norm, ei);
     if (!e)
         e = account_check_password(password, password_len, norm, ei);
@@ -273,38 +280,14 @@ enum err account_register(struct db *db, const char *login, size_t login_len, co
     e = password_hash(password, password_len, hash);
     if (e)
         return e;
-    int64_t now = clock_now_ms();
-    e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        return e;
-    e = db_prepare(db, sql, &st);
-    if (e)
-        goto out;
-    db_bind_str(st, 1, norm);
-    db_bind_str(st, 2, hash);
-    db_bind_text(st, 3, name, name_len);
-    db_bind_int64(st, 4, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        out->id = db_col_int64(st, 0);
-    db_done(st);
-    if (e == ERR_CONFLICT) {
-        e = err_set(ei, ERR_LOGIN_TAKEN, "login", "this login is already registered");
-        goto out;
-    }
-    if (e)
-        goto out;
-    e = session_create(db, out->id, now, sess);
-    if (e)
-        goto out;
-    e = db_commit(db);
-out:
-    db_rollback(db);
+    struct register_args q = {.login = norm, .hash = hash, .name = name, .name_len = name_len,
+                              .now = clock_now_ms(), .out = out, .sess = sess, .ei = ei};
+    e = db_tx_run(db, DB_TX_WRITE, register_tx, &q);
     if (e == ERR_OK) {
         out->login = arena_strdup(a, norm);
         out->display_name = arena_strndup(a, name, name_len);
         out->is_admin = false;
-        out->created_at_ms = now;
+        out->created_at_ms = q.now;
         if (!out->login || !out->display_name)
             e = ERR_TOO_LARGE;
         LOG(LOG_INFO, "account_registered", "user_id=%lld", (long long)out->id);
@@ -321,7 +304,6 @@ enum err account_login(struct db *db, const char *login, size_t login_len, const
         "SELECT id, password_hash, display_name, is_admin, created_at FROM users WHERE login = ?";
     char norm[LIMIT_LOGIN_BYTES + 1];
     struct db_stmt *st = NULL;
-    bool row = false;
     int64_t now = clock_now_ms();
     size_t ip_len = client_ip ? strlen(client_ip) : 0;
     *retry_after_ms = 0;
@@ -337,25 +319,22 @@ enum err account_login(struct db *db, const char *login, size_t login_len, const
                        (long long)(*retry_after_ms + 59999) / 60000);
     }
 
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_str(st, 1, norm);
-    e = db_step(st, &row);
+    enum err e = db_first(db, sql, &st, DB_STR(norm));
+    bool row = e == ERR_OK;
     char hash[PASSWORD_HASH_MAX] = "";
-    if (e == ERR_OK && row) {
+    if (row) {
         size_t hlen = 0;
         const char *h = db_col_text(st, 1, &hlen);
         if (h && hlen < sizeof hash)
             memcpy(hash, h, hlen + 1);
         out->id = db_col_int64(st, 0);
-        out->display_name = arena_strdup(a, db_col_text(st, 2, NULL));
+        out->display_name = db_col_dup(st, 2, a);
         out->is_admin = db_col_int64(st, 3) != 0;
         out->created_at_ms = db_col_int64(st, 4);
         out->login = arena_strdup(a, norm);
+        db_done(st);
     }
-    db_done(st);
-    if (e)
+    if (e && e != ERR_NOT_FOUND)
         return e;
 
     bool ok;
@@ -396,20 +375,17 @@ enum err account_session_lookup(struct db *db, const char *token, size_t len,
         return ERR_OK;
     uint64_t gen = atomic_load(&session_gen);
     struct db_stmt *st = NULL;
-    bool row = false;
     int64_t expires_at = 0;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_first(db, sql, &st, DB_STR(hash));
+    if (e == ERR_NOT_FOUND)
+        return ERR_UNAUTHORIZED;
     if (e)
         return e;
-    db_bind_str(st, 1, hash);
-    e = db_step(st, &row);
-    if (e == ERR_OK) {
-        if (row && (expires_at = db_col_int64(st, 1)) > now) {
-            out->user_id = db_col_int64(st, 0);
-            out->is_admin = db_col_int64(st, 2) != 0;
-        } else {
-            e = ERR_UNAUTHORIZED;
-        }
+    if ((expires_at = db_col_int64(st, 1)) > now) {
+        out->user_id = db_col_int64(st, 0);
+        out->is_admin = db_col_int64(st, 2) != 0;
+    } else {
+        e = ERR_UNAUTHORIZED;
     }
     db_done(st);
     if (e == ERR_OK && cache)
@@ -422,13 +398,7 @@ enum err account_logout(struct db *db, const char *token, size_t len)
     static const char sql[] = "DELETE FROM sessions WHERE token_hash = ?";
     char hash[TOKEN_HASH_HEX];
     token_hash(token, len, hash);
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_str(st, 1, hash);
-    e = db_step_done(st);
-    db_done(st);
+    enum err e = db_run(db, sql, DB_STR(hash));
     /* Once the delete is committed, no lookup can read the session any more; only then
      * may cached slots go: one filled from a reader that had not yet seen the delete
      * would otherwise outlive it. (It waits for the fsync too: the logout's answer does.) */
@@ -447,51 +417,43 @@ enum err account_get(struct db *db, int64_t id, struct arena *a, struct account 
     if (e)
         return e;
     out->id = id;
-    out->login = arena_strdup(a, db_col_text(st, 0, NULL));
-    out->display_name = arena_strdup(a, db_col_text(st, 1, NULL));
+    out->login = db_col_dup(st, 0, a);
+    out->display_name = db_col_dup(st, 1, a);
     out->is_admin = db_col_int64(st, 2) != 0;
     out->created_at_ms = db_col_int64(st, 3);
     db_done(st);
     return out->login && out->display_name ? ERR_OK : ERR_TOO_LARGE;
 }
 
-enum err account_set_interests(struct db *db, int64_t user_id, struct arena *a, struct tag *tags,
-                               size_t n, struct errinfo *ei)
+struct interests_args {
+    int64_t user_id;
+    const struct tag *tags;
+    size_t n;
+};
+
+static enum err interests_tx(struct db *db, void *arg)
 {
     static const char sql_del[] =
         "DELETE FROM member_interests WHERE user_id = ? AND source = 'declared'";
     static const char sql_ins[] = "INSERT INTO member_interests (user_id, source, tag,"
                                   " weight_milli, updated_at) VALUES (?, 'declared', ?, ?, ?)";
+    const struct interests_args *q = arg;
+    int64_t now = clock_now_ms();
+    enum err e = db_run(db, sql_del, DB_INT(q->user_id));
+    for (size_t i = 0; e == ERR_OK && i < q->n; i++)
+        e = db_run(db, sql_ins, DB_INT(q->user_id), DB_STR(q->tags[i].name),
+                   DB_INT(q->tags[i].weight_milli), DB_INT(now));
+    return e;
+}
+
+enum err account_set_interests(struct db *db, int64_t user_id, struct arena *a, struct tag *tags,
+                               size_t n, struct errinfo *ei)
+{
     enum err e = tags_validate(a, tags, n, "tags", ei);
     if (e)
         return e;
-    int64_t now = clock_now_ms();
-    struct db_stmt *st = NULL;
-    e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        return e;
-    e = db_prepare(db, sql_del, &st);
-    if (e)
-        goto out;
-    db_bind_int64(st, 1, user_id);
-    e = db_step_done(st);
-    db_done(st);
-    for (size_t i = 0; e == ERR_OK && i < n; i++) {
-        e = db_prepare(db, sql_ins, &st);
-        if (e)
-            break;
-        db_bind_int64(st, 1, user_id);
-        db_bind_str(st, 2, tags[i].name);
-        db_bind_int64(st, 3, tags[i].weight_milli);
-        db_bind_int64(st, 4, now);
-        e = db_step_done(st);
-        db_done(st);
-    }
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+    struct interests_args q = {.user_id = user_id, .tags = tags, .n = n};
+    return db_tx_run(db, DB_TX_WRITE, interests_tx, &q);
 }
 
 enum err account_interests(struct db *db, int64_t user_id, struct arena *a, struct tag **out,
@@ -521,29 +483,15 @@ enum err account_admin_create(struct db *db, const char *login, const char *pass
                                   " is_admin, created_at) VALUES (?, ?, ?, 1, ?) RETURNING id";
     char norm[LIMIT_LOGIN_BYTES + 1];
     char hash[PASSWORD_HASH_MAX];
-    struct db_stmt *st = NULL;
-    bool row = false;
     enum err e = account_normalize_login(login, strlen(login), norm, ei);
     if (e)
         return e;
-    e = db_prepare(db, sql_find, &st);
-    if (e)
+    e = db_value(db, sql_find, id, DB_STR(norm));
+    if (e && e != ERR_NOT_FOUND)
         return e;
-    db_bind_str(st, 1, norm);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *id = db_col_int64(st, 0);
-    db_done(st);
-    if (e)
-        return e;
-    if (row) {
+    if (e == ERR_OK) {
         *created = false;
-        e = db_prepare(db, sql_promote, &st);
-        if (e)
-            return e;
-        db_bind_int64(st, 1, *id);
-        e = db_step_done(st);
-        db_done(st);
+        e = db_run(db, sql_promote, DB_INT(*id));
         session_changed(); /* their sessions carry is_admin */
         return e;
     }
@@ -554,17 +502,8 @@ enum err account_admin_create(struct db *db, const char *login, const char *pass
         e = password_hash(password, strlen(password), hash);
     if (e)
         return e;
-    e = db_prepare(db, sql_ins, &st);
-    if (e)
-        return e;
-    db_bind_str(st, 1, norm);
-    db_bind_str(st, 2, hash);
-    db_bind_str(st, 3, name);
-    db_bind_int64(st, 4, clock_now_ms());
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *id = db_col_int64(st, 0);
-    db_done(st);
+    e = db_value(db, sql_ins, id, DB_STR(norm), DB_STR(hash), DB_STR(name),
+                 DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
         e = err_set(ei, ERR_LOGIN_TAKEN, "login", "this login is already registered");
     *created = e == ERR_OK;
@@ -574,13 +513,5 @@ enum err account_admin_create(struct db *db, const char *login, const char *pass
 enum err account_purge_sessions(struct db *db, int64_t now_ms, int64_t *deleted)
 {
     static const char sql[] = "DELETE FROM sessions WHERE expires_at <= ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, now_ms);
-    e = db_step_done(st);
-    *deleted = e == ERR_OK ? db_changes(st) : 0;
-    db_done(st);
-    return e;
+    return db_run_changes(db, sql, deleted, DB_INT(now_ms));
 }

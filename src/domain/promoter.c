@@ -25,71 +25,74 @@ static enum promoter_status parse_status(const char *s)
 
 /* --- audit events: what the rules refused --- */
 
+struct refusal_args {
+    int64_t shop_id, user_id, ref_id;
+    const char *kind, *detail;
+};
+
+static enum err refusal_tx(struct db *db, void *arg)
+{
+    const struct refusal_args *q = arg;
+    return audit_event_add(db, q->shop_id, q->kind, q->user_id, q->ref_id, q->detail);
+}
+
 /* A refused attempt is kept for the audit in a transaction of its own. */
 static void audit_refusal(struct db *db, int64_t shop_id, const char *kind, int64_t user_id,
                           int64_t ref_id, const char *detail)
 {
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (!e)
-        e = audit_event_add(db, shop_id, kind, user_id, ref_id, detail);
-    if (!e)
-        e = db_commit(db);
-    db_rollback(db);
+    struct refusal_args q = {.shop_id = shop_id, .user_id = user_id, .ref_id = ref_id,
+                             .kind = kind, .detail = detail};
+    enum err e = db_tx_run(db, DB_TX_WRITE, refusal_tx, &q);
     LOG(LOG_INFO, "rule_refused", "kind=%s shop_id=%lld user_id=%lld result=%s", kind,
         (long long)shop_id, (long long)user_id, e ? "not_recorded" : "recorded");
 }
 
 /* --- trials --- */
 
-enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id, int64_t user_id,
-                     int64_t granted_by, int64_t *id, struct errinfo *ei)
+struct trial_args {
+    int64_t shop_id, product_id, user_id, granted_by, *id;
+    struct errinfo *ei;
+};
+
+static enum err trial_tx(struct db *db, void *arg)
 {
     static const char product[] = "SELECT shop_id, trial_available FROM products WHERE id = ?";
     static const char user[] = "SELECT 1 FROM users WHERE id = ?";
     static const char ins[] = "INSERT INTO trials (shop_id, product_id, user_id, granted_by,"
                               " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id";
+    const struct trial_args *q = arg;
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (e)
+    int64_t one;
+    enum err e = db_first(db, product, &st, DB_INT(q->product_id));
+    if (e && e != ERR_NOT_FOUND)
         return e;
-    if ((e = db_prepare(db, product, &st)))
-        goto out;
-    db_bind_int64(st, 1, product_id);
-    e = db_step(st, &row);
-    bool mine = row && db_col_int64(st, 0) == shop_id;
+    bool mine = e == ERR_OK && db_col_int64(st, 0) == q->shop_id;
     bool offered = mine && db_col_int64(st, 1) != 0;
     db_done(st);
-    if (e == ERR_OK && !mine)
-        e = err_set(ei, ERR_NOT_FOUND, "product_id", "this shop has no such product");
-    if (e == ERR_OK && !offered)
-        e = err_set(ei, ERR_UNPROCESSABLE, "product_id",
-                    "this product offers no trial (set trial_available first)");
-    if (e || (e = db_prepare(db, user, &st)))
-        goto out;
-    db_bind_int64(st, 1, user_id);
-    e = db_step(st, &row);
-    db_done(st);
-    if (e == ERR_OK && !row)
-        e = err_set(ei, ERR_NOT_FOUND, "user_id", "no such member");
-    if (e || (e = db_prepare(db, ins, &st)))
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, product_id);
-    db_bind_int64(st, 3, user_id);
-    db_bind_int64(st, 4, granted_by);
-    db_bind_int64(st, 5, clock_now_ms());
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *id = db_col_int64(st, 0);
-    db_done(st);
+    if (!mine)
+        return err_set(q->ei, ERR_NOT_FOUND, "product_id", "this shop has no such product");
+    if (!offered)
+        return err_set(q->ei, ERR_UNPROCESSABLE, "product_id",
+                       "this product offers no trial (set trial_available first)");
+    e = db_value(db, user, &one, DB_INT(q->user_id));
+    if (e == ERR_NOT_FOUND)
+        return err_set(q->ei, ERR_NOT_FOUND, "user_id", "no such member");
+    if (e)
+        return e;
+    e = db_value(db, ins, q->id, DB_INT(q->shop_id), DB_INT(q->product_id), DB_INT(q->user_id),
+                 DB_INT(q->granted_by), DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
-        e = err_set(ei, ERR_CONFLICT, "user_id", "this member already has a trial of this product");
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
+        e = err_set(q->ei, ERR_CONFLICT, "user_id",
+                    "this member already has a trial of this product");
     return e;
+}
+
+enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id, int64_t user_id,
+                     int64_t granted_by, int64_t *id, struct errinfo *ei)
+{
+    struct trial_args q = {.shop_id = shop_id, .product_id = product_id, .user_id = user_id,
+                           .granted_by = granted_by, .id = id, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, trial_tx, &q);
 }
 
 /* --- promoters --- */
@@ -104,33 +107,24 @@ static enum err read_promoter(struct db_stmt *st, struct arena *a, struct promot
     p->shop_id = db_col_int64(st, 1);
     p->user_id = db_col_int64(st, 2);
     p->inviter_id = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
-    p->display_name = arena_strdup(a, db_col_text(st, 4, NULL));
+    p->display_name = db_col_dup(st, 4, a);
     p->status = parse_status(db_col_text(st, 5, NULL));
-    p->invite_code = arena_strdup(a, db_col_text(st, 6, NULL));
-    p->ref_token = arena_strdup(a, db_col_text(st, 7, NULL));
+    p->invite_code = db_col_dup(st, 6, a);
+    p->ref_token = db_col_dup(st, 7, a);
     p->created_at_ms = db_col_int64(st, 8);
     p->approved_at_ms = db_col_is_null(st, 9) ? 0 : db_col_int64(st, 9);
     return p->display_name && p->invite_code && p->ref_token ? ERR_OK : ERR_TOO_LARGE;
 }
 
-static enum err find_one(struct db *db, const char *sql, int64_t a1, int64_t a2, const char *s,
+/* The one promoter `sql` finds with its values, read with PROMOTER_COLS. */
+static enum err find_one(struct db *db, const char *sql, const struct db_arg *args, size_t n,
                          struct arena *a, struct promoter *out)
 {
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_first_(db, sql, &st, args, n);
     if (e)
         return e;
-    int i = 1;
-    if (a1)
-        db_bind_int64(st, i++, a1);
-    if (a2)
-        db_bind_int64(st, i++, a2);
-    if (s)
-        db_bind_str(st, i, s);
-    e = db_step(st, &row);
-    if (e == ERR_OK)
-        e = row ? read_promoter(st, a, out) : ERR_NOT_FOUND;
+    e = read_promoter(st, a, out);
     db_done(st);
     return e;
 }
@@ -139,7 +133,7 @@ enum err promoter_get(struct db *db, int64_t id, struct arena *a, struct promote
 {
     static const char sql[] = "SELECT " PROMOTER_COLS " FROM promoters p"
                               " JOIN users u ON u.id = p.user_id WHERE p.id = ?";
-    return find_one(db, sql, id, 0, NULL, a, out);
+    return find_one(db, sql, DB_ARGV_(DB_INT(id)), a, out);
 }
 
 enum err promoter_of_user(struct db *db, int64_t shop_id, int64_t user_id, struct arena *a,
@@ -148,7 +142,7 @@ enum err promoter_of_user(struct db *db, int64_t shop_id, int64_t user_id, struc
     static const char sql[] = "SELECT " PROMOTER_COLS " FROM promoters p"
                               " JOIN users u ON u.id = p.user_id"
                               " WHERE p.shop_id = ? AND p.user_id = ?";
-    return find_one(db, sql, shop_id, user_id, NULL, a, out);
+    return find_one(db, sql, DB_ARGV_(DB_INT(shop_id), DB_INT(user_id)), a, out);
 }
 
 static enum err by_invite_code(struct db *db, int64_t shop_id, const char *code, struct arena *a,
@@ -157,7 +151,7 @@ static enum err by_invite_code(struct db *db, int64_t shop_id, const char *code,
     static const char sql[] = "SELECT " PROMOTER_COLS " FROM promoters p"
                               " JOIN users u ON u.id = p.user_id"
                               " WHERE p.shop_id = ? AND p.invite_code = ?";
-    return find_one(db, sql, shop_id, 0, code, a, out);
+    return find_one(db, sql, DB_ARGV_(DB_INT(shop_id), DB_STR(code)), a, out);
 }
 
 /* RULE: EXPERIENCE-FIRST - a delivered order from the shop, or a trial it granted. */
@@ -167,18 +161,10 @@ static enum err has_experience(struct db *db, int64_t shop_id, int64_t user_id, 
         "SELECT EXISTS (SELECT 1 FROM orders WHERE shop_id = ? AND buyer_id = ?"
         " AND delivered_at IS NOT NULL AND status <> 'refunded')"
         " OR EXISTS (SELECT 1 FROM trials WHERE shop_id = ? AND user_id = ?)";
-    struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, user_id);
-    db_bind_int64(st, 3, shop_id);
-    db_bind_int64(st, 4, user_id);
-    e = db_step(st, &row);
-    *yes = e == ERR_OK && row && db_col_int64(st, 0) != 0;
-    db_done(st);
+    int64_t v = 0;
+    enum err e =
+        db_value(db, sql, &v, DB_INT(shop_id), DB_INT(user_id), DB_INT(shop_id), DB_INT(user_id));
+    *yes = e == ERR_OK && v != 0;
     return e;
 }
 
@@ -192,14 +178,9 @@ static enum err in_line_above(struct db *db, int64_t from, int64_t who, bool *fo
             *found = true;
             return ERR_OK;
         }
-        struct db_stmt *st = NULL;
-        enum err e = db_row_by_id(db, up, cur, &st);
-        if (e == ERR_NOT_FOUND)
-            return ERR_OK;
+        enum err e = db_value(db, up, &cur, DB_INT(cur)); /* NULL reads as 0: the top */
         if (e)
-            return e;
-        cur = db_col_is_null(st, 0) ? 0 : db_col_int64(st, 0);
-        db_done(st);
+            return e == ERR_NOT_FOUND ? ERR_OK : e;
     }
     return ERR_OK;
 }
@@ -214,121 +195,106 @@ static enum err insert_promoter(struct db *db, int64_t shop_id, int64_t user_id,
     enum err e = ERR_CONFLICT;
     /* a clash of random codes is retried: the first try almost always wins */
     for (int attempt = 0; attempt < 4 && e == ERR_CONFLICT; attempt++) {
-        struct db_stmt *st = NULL;
-        bool row = false;
         token_code(code, PROMOTER_CODE_LEN);
         token_new(ref);
-        if ((e = db_prepare(db, sql, &st)))
-            return e;
-        db_bind_int64(st, 1, shop_id);
-        db_bind_int64(st, 2, user_id);
-        if (inviter)
-            db_bind_int64(st, 3, inviter);
-        else
-            db_bind_null(st, 3);
-        db_bind_str(st, 4, active ? "active" : "pending");
-        db_bind_str(st, 5, code);
-        db_bind_str(st, 6, ref);
-        db_bind_int64(st, 7, now);
-        if (active)
-            db_bind_int64(st, 8, now);
-        else
-            db_bind_null(st, 8);
-        db_bind_int64(st, 9, now);
-        e = db_step(st, &row);
-        if (e == ERR_OK && row)
-            *id = db_col_int64(st, 0);
-        db_done(st);
+        e = db_value(db, sql, id, DB_INT(shop_id), DB_INT(user_id), DB_REF(inviter),
+                     DB_STR(active ? "active" : "pending"), DB_STR(code), DB_STR(ref), DB_INT(now),
+                     active ? DB_INT(now) : DB_NULL, DB_INT(now));
     }
     return e;
+}
+
+struct apply_args {
+    int64_t shop_id, user_id, now, id;
+    const char *invite_code;
+    struct arena *a;
+    struct promoter *out, inviter;
+    bool created;
+    const char *refused; /* a refusal the audit keeps: its kind */
+    struct errinfo *ei;
+};
+
+static enum err apply_tx(struct db *db, void *arg)
+{
+    static const char set_inviter[] = "UPDATE promoters SET inviter_id = ?, updated_at = ?"
+                                      " WHERE id = ? AND inviter_id IS NULL";
+    struct apply_args *q = arg;
+    struct errinfo *ei = q->ei;
+    const char *invite_code = q->invite_code;
+    struct shop shop;
+    struct promoter mine;
+    memset(&q->inviter, 0, sizeof q->inviter);
+    q->created = false;
+    q->refused = NULL;
+    enum err e = shop_get(db, q->shop_id, q->a, &shop);
+    if (e)
+        return e;
+    if (invite_code) {
+        e = by_invite_code(db, q->shop_id, invite_code, q->a, &q->inviter);
+        if (e == ERR_NOT_FOUND)
+            return err_set(ei, ERR_NOT_FOUND, "invite_code",
+                           "no promoter of this shop has this invite code");
+        if (e == ERR_OK && q->inviter.status != PROMOTER_ACTIVE)
+            return err_set(ei, ERR_UNPROCESSABLE, "invite_code",
+                           "the promoter of this invite code is not active");
+        if (e)
+            return e;
+    }
+    e = promoter_of_user(db, q->shop_id, q->user_id, q->a, &mine);
+    if (e == ERR_OK) { /* already a promoter: only an inviter may still be added */
+        bool cycle = false;
+        if (!invite_code || mine.inviter_id)
+            return err_set(ei, ERR_ALREADY_PROMOTER, invite_code ? "invite_code" : NULL,
+                           invite_code ? "you already have an inviter in this shop"
+                                       : "you are already a promoter of this shop");
+        /* RULE: NO-SELF */
+        if (q->inviter.id == mine.id) {
+            q->refused = "self_invite";
+            return err_set(ei, ERR_SELF_INVITE, "invite_code", "this is your own invite code");
+        }
+        /* RULE: NO-CYCLES - the inviter may not be someone in the applicant's own line */
+        if ((e = in_line_above(db, q->inviter.id, mine.id, &cycle)))
+            return e;
+        if (cycle) {
+            q->refused = "invite_cycle";
+            return err_set(ei, ERR_INVITE_CYCLE, "invite_code",
+                           "this promoter joined through your own invitations; an invite line "
+                           "cannot loop");
+        }
+        if ((e = db_run(db, set_inviter, DB_INT(q->inviter.id), DB_INT(q->now), DB_INT(mine.id))))
+            return e;
+        q->id = mine.id;
+    } else if (e == ERR_NOT_FOUND) {
+        bool ok = false;
+        if ((e = has_experience(db, q->shop_id, q->user_id, &ok)))
+            return e;
+        if (!ok)
+            return err_set(ei, ERR_EXPERIENCE_REQUIRED, NULL,
+                           "recommend only what you know: a delivered order from this shop or a "
+                           "trial it granted comes first");
+        /* RULE: NO-ENTRY-FEE - nothing is charged, and the inviter is paid nothing for this */
+        if ((e = insert_promoter(db, q->shop_id, q->user_id, q->inviter.id,
+                                 shop.settings.promoter_auto_approve, q->now, &q->id)))
+            return e;
+        q->created = true;
+    } else {
+        return e;
+    }
+    return promoter_get(db, q->id, q->a, q->out);
 }
 
 enum err promoter_apply(struct db *db, int64_t shop_id, int64_t user_id, const char *invite_code,
                         struct arena *a, struct promoter *out, bool *created, struct errinfo *ei)
 {
-    static const char set_inviter[] = "UPDATE promoters SET inviter_id = ?, updated_at = ?"
-                                      " WHERE id = ? AND inviter_id IS NULL";
-    struct shop shop;
-    struct promoter mine, inviter = {0};
-    const char *refused = NULL;
-    int64_t id = 0, now = clock_now_ms();
-    *created = false;
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        return e;
-    if ((e = shop_get(db, shop_id, a, &shop)))
-        goto out;
-    if (invite_code) {
-        e = by_invite_code(db, shop_id, invite_code, a, &inviter);
-        if (e == ERR_NOT_FOUND)
-            e = err_set(ei, ERR_NOT_FOUND, "invite_code",
-                        "no promoter of this shop has this invite code");
-        if (e == ERR_OK && inviter.status != PROMOTER_ACTIVE)
-            e = err_set(ei, ERR_UNPROCESSABLE, "invite_code",
-                        "the promoter of this invite code is not active");
-        if (e)
-            goto out;
-    }
-    e = promoter_of_user(db, shop_id, user_id, a, &mine);
-    if (e == ERR_OK) { /* already a promoter: only an inviter may still be added */
-        bool cycle = false;
-        if (!invite_code || mine.inviter_id) {
-            e = err_set(ei, ERR_ALREADY_PROMOTER, invite_code ? "invite_code" : NULL,
-                        invite_code ? "you already have an inviter in this shop"
-                                    : "you are already a promoter of this shop");
-            goto out;
-        }
-        /* RULE: NO-SELF */
-        if (inviter.id == mine.id) {
-            refused = "self_invite";
-            e = err_set(ei, ERR_SELF_INVITE, "invite_code", "this is your own invite code");
-            goto out;
-        }
-        /* RULE: NO-CYCLES - the inviter may not be someone in the applicant's own line */
-        if ((e = in_line_above(db, inviter.id, mine.id, &cycle)))
-            goto out;
-        if (cycle) {
-            refused = "invite_cycle";
-            e = err_set(ei, ERR_INVITE_CYCLE, "invite_code",
-                        "this promoter joined through your own invitations; an invite line "
-                        "cannot loop");
-            goto out;
-        }
-        struct db_stmt *st = NULL;
-        if ((e = db_prepare(db, set_inviter, &st)))
-            goto out;
-        db_bind_int64(st, 1, inviter.id);
-        db_bind_int64(st, 2, now);
-        db_bind_int64(st, 3, mine.id);
-        e = db_step_done(st);
-        db_done(st);
-        id = mine.id;
-    } else if (e == ERR_NOT_FOUND) {
-        bool ok = false;
-        if ((e = has_experience(db, shop_id, user_id, &ok)))
-            goto out;
-        if (!ok) {
-            e = err_set(ei, ERR_EXPERIENCE_REQUIRED, NULL,
-                        "recommend only what you know: a delivered order from this shop or a "
-                        "trial it granted comes first");
-            goto out;
-        }
-        /* RULE: NO-ENTRY-FEE - nothing is charged, and the inviter is paid nothing for this */
-        e = insert_promoter(db, shop_id, user_id, inviter.id, shop.settings.promoter_auto_approve,
-                            now, &id);
-        *created = e == ERR_OK;
-    }
-    if (e == ERR_OK)
-        e = promoter_get(db, id, a, out);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    if (refused)
-        audit_refusal(db, shop_id, refused, user_id, inviter.id, invite_code);
-    if (e == ERR_OK && *created)
+    struct apply_args q = {.shop_id = shop_id, .user_id = user_id, .now = clock_now_ms(),
+                           .invite_code = invite_code, .a = a, .out = out, .ei = ei};
+    enum err e = db_tx_run(db, DB_TX_WRITE, apply_tx, &q);
+    *created = e == ERR_OK && q.created;
+    if (e && q.refused)
+        audit_refusal(db, shop_id, q.refused, user_id, q.inviter.id, invite_code);
+    if (*created)
         LOG(LOG_INFO, "promoter_applied", "shop_id=%lld promoter_id=%lld status=%s",
-            (long long)shop_id, (long long)id, promoter_status_name(out->status));
+            (long long)shop_id, (long long)q.id, promoter_status_name(out->status));
     return e;
 }
 
@@ -338,28 +304,13 @@ enum err promoter_set_status(struct db *db, int64_t id, bool approve, struct err
         "UPDATE promoters SET status = ?, updated_at = ?,"
         " approved_at = CASE WHEN ? = 'active' AND approved_at IS NULL THEN ? ELSE approved_at END"
         " WHERE id = ? AND status <> ?";
-    struct db_stmt *st = NULL;
     const char *to = approve ? "active" : "suspended";
-    int64_t now = clock_now_ms();
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        return e;
-    if ((e = db_prepare(db, sql, &st)))
-        goto out;
-    db_bind_str(st, 1, to);
-    db_bind_int64(st, 2, now);
-    db_bind_str(st, 3, to);
-    db_bind_int64(st, 4, now);
-    db_bind_int64(st, 5, id);
-    db_bind_str(st, 6, to);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
+    int64_t now = clock_now_ms(), changed = 0;
+    /* one statement: a transaction of its own */
+    enum err e = db_run_changes(db, sql, &changed, DB_STR(to), DB_INT(now), DB_STR(to),
+                                DB_INT(now), DB_INT(id), DB_STR(to));
+    if (e == ERR_OK && changed != 1)
         e = err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this promoter is already %s", to);
-    db_done(st);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
     return e;
 }
 
@@ -378,21 +329,14 @@ enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64
         " WHERE p.shop_id = ? AND (? = 0 OR p.inviter_id = ?) AND p.id < ?"
         " ORDER BY p.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *n = 0;
     *more = false;
     struct promoter_row *rows = arena_alloc(a, (size_t)(limit + 1) * sizeof *rows);
     if (!rows)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, inviter_id);
-    db_bind_int64(st, 3, inviter_id);
-    db_bind_int64(st, 4, before_id > 0 ? before_id : INT64_MAX);
-    db_bind_int64(st, 5, limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(inviter_id), DB_INT(inviter_id),
+                          DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
+    while (e == ERR_OK && db_next(st, &e)) {
         if (*n == (size_t)limit) {
             *more = true;
             break;
@@ -400,8 +344,7 @@ enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64
         struct promoter_row *r = &rows[(*n)++];
         if ((e = read_promoter(st, a, &r->p)))
             break;
-        r->inviter_name =
-            db_col_is_null(st, 10) ? NULL : arena_strdup(a, db_col_text(st, 10, NULL));
+        r->inviter_name = db_col_dup(st, 10, a);
         r->orders = db_col_int64(st, 11);
         r->sales_fen = db_col_int64(st, 12);
     }
@@ -417,22 +360,8 @@ static enum err history(struct db *db, int64_t shop_id, int64_t customer, int64_
 {
     static const char sql[] = "INSERT INTO binding_history (shop_id, customer_id, promoter_id,"
                               " kind, at, expires_at) VALUES (?, ?, ?, ?, ?, ?)";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, customer);
-    db_bind_int64(st, 3, promoter);
-    db_bind_str(st, 4, kind);
-    db_bind_int64(st, 5, now);
-    if (expires)
-        db_bind_int64(st, 6, expires);
-    else
-        db_bind_null(st, 6);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_INT(shop_id), DB_INT(customer), DB_INT(promoter), DB_STR(kind),
+                  DB_INT(now), DB_REF(expires));
 }
 
 /*
@@ -446,19 +375,15 @@ static enum err bound_promoter(struct db *db, int64_t shop_id, int64_t customer,
                               " JOIN promoters p ON p.id = b.promoter_id"
                               " WHERE b.shop_id = ? AND b.customer_id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *promoter = 0;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e = db_first(db, sql, &st, DB_INT(shop_id), DB_INT(customer));
+    *row_exists = e == ERR_OK;
     if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, customer);
-    e = db_step(st, &row);
-    *row_exists = e == ERR_OK && row;
-    if (*row_exists && db_col_int64(st, 1) > now && strcmp(db_col_text(st, 2, NULL), "active") == 0)
+        return e == ERR_NOT_FOUND ? ERR_OK : e;
+    if (db_col_int64(st, 1) > now && strcmp(db_col_text(st, 2, NULL), "active") == 0)
         *promoter = db_col_int64(st, 0);
     db_done(st);
-    return e;
+    return ERR_OK;
 }
 
 /* RULE: BINDING - binds `customer` to `promoter` unless an active binding holds. */
@@ -470,35 +395,22 @@ static enum err bind_if_free(struct db *db, int64_t shop_id, int64_t customer, i
                               " expires_at) VALUES (?, ?, ?, ?, ?)";
     static const char upd[] = "UPDATE bindings SET promoter_id = ?, bound_at = ?, expires_at = ?"
                               " WHERE shop_id = ? AND customer_id = ?";
-    struct db_stmt *st = NULL;
-    int64_t current = 0;
+    int64_t current = 0, days_of = 0;
     bool exists = false;
     enum err e = bound_promoter(db, shop_id, customer, now, &current, &exists);
     if (e || current) {
         *bound = current == promoter;
         return e;
     }
-    if ((e = db_row_by_id(db, days, shop_id, &st)))
+    if ((e = db_value(db, days, &days_of, DB_INT(shop_id))))
         return e;
-    int64_t expires = now + db_col_int64(st, 0) * MS_PER_DAY;
-    db_done(st);
-    if ((e = db_prepare(db, exists ? upd : ins, &st)))
-        return e;
-    if (exists) {
-        db_bind_int64(st, 1, promoter);
-        db_bind_int64(st, 2, now);
-        db_bind_int64(st, 3, expires);
-        db_bind_int64(st, 4, shop_id);
-        db_bind_int64(st, 5, customer);
-    } else {
-        db_bind_int64(st, 1, shop_id);
-        db_bind_int64(st, 2, customer);
-        db_bind_int64(st, 3, promoter);
-        db_bind_int64(st, 4, now);
-        db_bind_int64(st, 5, expires);
-    }
-    e = db_step_done(st);
-    db_done(st);
+    int64_t expires = now + days_of * MS_PER_DAY;
+    if (exists)
+        e = db_run(db, upd, DB_INT(promoter), DB_INT(now), DB_INT(expires), DB_INT(shop_id),
+                   DB_INT(customer));
+    else
+        e = db_run(db, ins, DB_INT(shop_id), DB_INT(customer), DB_INT(promoter), DB_INT(now),
+                   DB_INT(expires));
     if (e == ERR_CONFLICT)
         e = ERR_RETRY; /* bound by a racing request: run again to see by whom */
     if (e == ERR_OK)
@@ -517,8 +429,8 @@ static enum err read_binding(struct db_stmt *st, struct arena *a, struct binding
     b->shop_id = db_col_int64(st, 0);
     b->customer_id = db_col_int64(st, 1);
     b->promoter_id = db_col_int64(st, 2);
-    b->promoter_name = arena_strdup(a, db_col_text(st, 3, NULL));
-    b->customer_name = arena_strdup(a, db_col_text(st, 4, NULL));
+    b->promoter_name = db_col_dup(st, 3, a);
+    b->customer_name = db_col_dup(st, 4, a);
     b->bound_at_ms = db_col_int64(st, 5);
     b->expires_at_ms = db_col_int64(st, 6);
     return b->promoter_name && b->customer_name ? ERR_OK : ERR_TOO_LARGE;
@@ -530,48 +442,34 @@ enum err binding_get(struct db *db, int64_t shop_id, int64_t customer_id, struct
     static const char sql[] = BINDING_SELECT "WHERE b.shop_id = ? AND b.customer_id = ?"
                                              " AND b.expires_at > ? AND p.status = 'active'";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
+    enum err e =
+        db_first(db, sql, &st, DB_INT(shop_id), DB_INT(customer_id), DB_INT(clock_now_ms()));
     if (e)
         return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, customer_id);
-    db_bind_int64(st, 3, clock_now_ms());
-    e = db_step(st, &row);
-    if (e == ERR_OK)
-        e = row ? read_binding(st, a, out) : ERR_NOT_FOUND;
+    e = read_binding(st, a, out);
     db_done(st);
     return e;
 }
 
-enum err binding_remove(struct db *db, int64_t shop_id, int64_t customer_id)
+struct unbind_args {
+    int64_t shop_id, customer_id;
+};
+
+static enum err unbind_tx(struct db *db, void *arg)
 {
     static const char sql[] = "DELETE FROM bindings WHERE shop_id = ? AND customer_id = ?"
                               " AND expires_at > ? RETURNING promoter_id";
-    struct db_stmt *st = NULL;
-    bool row = false;
+    const struct unbind_args *q = arg;
     int64_t now = clock_now_ms(), promoter = 0;
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        return e;
-    if ((e = db_prepare(db, sql, &st)))
-        goto out;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, customer_id);
-    db_bind_int64(st, 3, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        promoter = db_col_int64(st, 0);
-    db_done(st);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        e = history(db, shop_id, customer_id, promoter, "unbound", now, 0);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-    return e;
+    enum err e =
+        db_value(db, sql, &promoter, DB_INT(q->shop_id), DB_INT(q->customer_id), DB_INT(now));
+    return e ? e : history(db, q->shop_id, q->customer_id, promoter, "unbound", now, 0);
+}
+
+enum err binding_remove(struct db *db, int64_t shop_id, int64_t customer_id)
+{
+    struct unbind_args q = {.shop_id = shop_id, .customer_id = customer_id};
+    return db_tx_run(db, DB_TX_WRITE, unbind_tx, &q);
 }
 
 enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit, struct arena *a,
@@ -580,18 +478,13 @@ enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit, struct 
     static const char sql[] = BINDING_SELECT "WHERE b.promoter_id = ? AND b.expires_at > ?"
                                              " ORDER BY b.bound_at DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *n = 0;
     struct binding *rows = arena_alloc(a, (size_t)limit * sizeof *rows + 1);
     if (!rows)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, promoter_id);
-    db_bind_int64(st, 2, clock_now_ms());
-    db_bind_int64(st, 3, limit);
-    while ((e = db_step(st, &row)) == ERR_OK && row && *n < (size_t)limit)
+    enum err e =
+        db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(clock_now_ms()), DB_INT(limit));
+    while (e == ERR_OK && db_next(st, &e) && *n < (size_t)limit)
         if ((e = read_binding(st, a, &rows[(*n)++])))
             break;
     db_done(st);
@@ -603,46 +496,69 @@ static enum err by_token(struct db *db, const char *token, struct arena *a, stru
 {
     static const char sql[] = "SELECT " PROMOTER_COLS " FROM promoters p"
                               " JOIN users u ON u.id = p.user_id WHERE p.ref_token = ?";
-    enum err e = find_one(db, sql, 0, 0, token, a, out);
+    enum err e = find_one(db, sql, DB_ARGV_(DB_STR(token)), a, out);
     if (e == ERR_OK && out->status != PROMOTER_ACTIVE)
         e = ERR_NOT_FOUND; /* a suspended promoter's links lead nowhere */
     return e;
 }
 
+struct link_args {
+    const char *token;
+    int64_t visitor, current;
+    bool self;
+    struct arena *a;
+    struct landing *out;
+};
+
+/* Reads the link's promoter and whom the visitor is bound to. */
+static enum err link_read_tx(struct db *db, void *arg)
+{
+    struct link_args *q = arg;
+    struct promoter p;
+    bool exists = false;
+    q->current = 0;
+    enum err e = by_token(db, q->token, q->a, &p);
+    if (e)
+        return e;
+    q->self = q->visitor == p.user_id;
+    if (q->visitor && !q->self &&
+        (e = bound_promoter(db, p.shop_id, q->visitor, clock_now_ms(), &q->current, &exists)))
+        return e;
+    q->out->shop_id = p.shop_id;
+    q->out->promoter_id = p.id;
+    q->out->promoter_name = p.display_name;
+    q->out->bound = q->current && q->current == p.id;
+    return ERR_OK;
+}
+
+/* RULE: BINDING - binds the visitor to the link's promoter unless someone holds them. */
+static enum err link_bind_tx(struct db *db, void *arg)
+{
+    struct link_args *q = arg;
+    struct promoter p;
+    enum err e = by_token(db, q->token, q->a, &p);
+    if (e)
+        return e;
+    if (q->visitor != p.user_id &&
+        (e = bind_if_free(db, p.shop_id, q->visitor, p.id, clock_now_ms(), &q->out->bound)))
+        return e;
+    q->out->shop_id = p.shop_id;
+    q->out->promoter_id = p.id;
+    q->out->promoter_name = p.display_name;
+    return ERR_OK;
+}
+
 enum err promoter_open_link(struct db *db, const char *token, int64_t visitor, struct arena *a,
                             struct landing *out)
 {
-    struct promoter p;
-    int64_t current = 0;
-    bool exists = false, write = false;
     memset(out, 0, sizeof *out);
+    struct link_args q = {.token = token, .visitor = visitor, .a = a, .out = out};
     /* Links are opened far more often than they bind: a read first, and a write
      * transaction only when a binding is to be made. */
-    for (int pass = 0; pass < 2; pass++) {
-        enum err e = db_begin(db, write ? DB_TX_WRITE : DB_TX_READ);
-        if (e)
-            return e;
-        e = by_token(db, token, a, &p);
-        bool self = e == ERR_OK && visitor == p.user_id;
-        if (e == ERR_OK && visitor && !self && !write)
-            e = bound_promoter(db, p.shop_id, visitor, clock_now_ms(), &current, &exists);
-        if (e == ERR_OK && visitor && !self && write)
-            e = bind_if_free(db, p.shop_id, visitor, p.id, clock_now_ms(), &out->bound);
-        if (e == ERR_OK) {
-            out->shop_id = p.shop_id;
-            out->promoter_id = p.id;
-            out->promoter_name = p.display_name;
-            if (!write)
-                out->bound = current && current == p.id;
-            e = db_commit(db);
-        }
-        db_rollback(db);
-        /* RULE: BINDING - nobody holds the visitor: bind them, in a write transaction */
-        if (e || write || !visitor || self || current)
-            return e;
-        write = true;
-    }
-    return ERR_OK;
+    enum err e = db_tx_run(db, DB_TX_READ, link_read_tx, &q);
+    if (e || !visitor || q.self || q.current)
+        return e;
+    return db_tx_run(db, DB_TX_WRITE, link_bind_tx, &q);
 }
 
 enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,
@@ -683,20 +599,15 @@ enum err promoter_rate_overrides(struct db *db, int64_t shop_id, struct arena *a
     static const char sql[] = "SELECT id, title, l1_bps, l2_bps FROM products WHERE shop_id = ?"
                               " AND status = 'on_sale' AND l1_bps IS NOT NULL ORDER BY id LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *n = 0;
     struct rate_override *o = arena_alloc(a, PROMOTER_OVERRIDES_MAX * sizeof *o);
     if (!o)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_int64(st, 2, PROMOTER_OVERRIDES_MAX);
-    while ((e = db_step(st, &row)) == ERR_OK && row && *n < PROMOTER_OVERRIDES_MAX) {
+    enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(PROMOTER_OVERRIDES_MAX));
+    while (e == ERR_OK && db_next(st, &e) && *n < PROMOTER_OVERRIDES_MAX) {
         struct rate_override *x = &o[(*n)++];
         x->product_id = db_col_int64(st, 0);
-        x->title = arena_strdup(a, db_col_text(st, 1, NULL));
+        x->title = db_col_dup(st, 1, a);
         x->l1_bps = db_col_int64(st, 2);
         x->l2_bps = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
         if (!x->title)

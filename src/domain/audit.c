@@ -238,22 +238,8 @@ enum err audit_event_add(struct db *db, int64_t shop_id, const char *kind, int64
 {
     static const char sql[] = "INSERT INTO audit_events (shop_id, kind, user_id, ref_id, detail,"
                               " at) VALUES (?, ?, ?, ?, ?, ?)";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, shop_id);
-    db_bind_str(st, 2, kind);
-    db_bind_int64(st, 3, user_id);
-    if (ref_id)
-        db_bind_int64(st, 4, ref_id);
-    else
-        db_bind_null(st, 4);
-    db_bind_str(st, 5, detail);
-    db_bind_int64(st, 6, clock_now_ms());
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_INT(shop_id), DB_STR(kind), DB_INT(user_id), DB_REF(ref_id),
+                  DB_STR(detail), DB_INT(clock_now_ms()));
 }
 
 enum err audit_shop_ids(struct db *db, struct arena *a, int64_t **ids, size_t *n)

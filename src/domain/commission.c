@@ -19,13 +19,9 @@ static enum err weighted_rates(struct db *db, int64_t order_id, int64_t *w1, int
         " FROM order_items i JOIN products p ON p.id = i.product_id"
         " JOIN shops s ON s.id = i.shop_id WHERE i.order_id = ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *w1 = *w2 = 0;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, order_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    enum err e = db_query(db, sql, &st, DB_INT(order_id));
+    while (e == ERR_OK && db_next(st, &e)) {
         int64_t line = db_col_int64(st, 0), a = 0, b = 0;
         if (!money_mul(line, db_col_int64(st, 1), &a) || !money_add(*w1, a, w1) ||
             !money_mul(line, db_col_int64(st, 2), &b) || !money_add(*w2, b, w2)) {
@@ -65,17 +61,9 @@ static enum err sold_recently(struct db *db, int64_t shop_id, int64_t promoter_i
     static const char sql[] =
         "SELECT EXISTS (SELECT 1 FROM orders WHERE promoter_id = ? AND shop_id = ?"
         " AND paid_at >= ? AND status <> 'refunded' AND status <> 'cancelled')";
-    struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, promoter_id);
-    db_bind_int64(st, 2, shop_id);
-    db_bind_int64(st, 3, since);
-    e = db_step(st, &row);
-    *yes = e == ERR_OK && row && db_col_int64(st, 0) != 0;
-    db_done(st);
+    int64_t v = 0;
+    enum err e = db_value(db, sql, &v, DB_INT(promoter_id), DB_INT(shop_id), DB_INT(since));
+    *yes = e == ERR_OK && v != 0;
     return e;
 }
 
@@ -86,23 +74,9 @@ static enum err insert_row(struct db *db, const struct order *o, int level, int6
     static const char sql[] =
         "INSERT INTO commissions (shop_id, order_id, level, promoter_id, weighted_bps_fen,"
         " earned_fen, amount_fen, status, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, o->shop_id);
-    db_bind_int64(st, 2, o->id);
-    db_bind_int64(st, 3, level);
-    db_bind_int64(st, 4, promoter);
-    db_bind_int64(st, 5, weighted);
-    db_bind_int64(st, 6, amount);
-    db_bind_int64(st, 7, amount);
-    db_bind_str(st, 8, status);
-    db_bind_str(st, 9, note);
-    db_bind_int64(st, 10, now);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_INT(o->shop_id), DB_INT(o->id), DB_INT(level), DB_INT(promoter),
+                  DB_INT(weighted), DB_INT(amount), DB_INT(amount), DB_STR(status), DB_STR(note),
+                  DB_INT(now));
 }
 
 enum err commission_on_paid(struct db *db, const struct order *o, int64_t promoter_id, int64_t now)
@@ -127,12 +101,11 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
             (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l1.id, .amount_fen = c1};
         /* RULE: TWO-LEVELS - the inviter of the level-1 promoter, and nobody above */
         if (l1.inviter_id && (e = earner(db, l1.inviter_id, &l2)) == ERR_OK && l2.active) {
-            struct db_stmt *st = NULL;
             bool active_seller = false;
-            if ((e = db_row_by_id(db, days, o->shop_id, &st)))
+            int64_t active_days = 0;
+            if ((e = db_value(db, days, &active_days, DB_INT(o->shop_id))))
                 return e;
-            int64_t since = now - db_col_int64(st, 0) * MS_PER_DAY;
-            db_done(st);
+            int64_t since = now - active_days * MS_PER_DAY;
             if ((e = sold_recently(db, o->shop_id, l2.id, since, &active_seller)))
                 return e;
             if (l2.user_id == o->buyer_id) {
@@ -183,12 +156,8 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     size_t n = 2, changes = 0;
     int64_t back = 0, net = o->total_fen - o->refunded_fen;
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, rows, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, o->id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && changes < 2) {
+    enum err e = db_query(db, rows, &st, DB_INT(o->id));
+    while (e == ERR_OK && db_next(st, &e) && changes < 2) {
         int64_t id = db_col_int64(st, 0), promoter = db_col_int64(st, 1);
         int64_t weighted = db_col_int64(st, 2), amount = db_col_int64(st, 3), want = 0;
         bool pending = strcmp(db_col_text(st, 4, NULL), "pending") == 0;
@@ -216,19 +185,13 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     if (e)
         return e;
     for (size_t i = 0; i < changes; i++) {
-        if ((e = db_prepare(db, upd, &st)))
+        int64_t changed = 0;
+        if ((e = db_run_changes(db, upd, &changed, DB_INT(change[i].amount),
+                                DB_STR(change[i].status), DB_INT(change[i].id),
+                                DB_STR(change[i].was), DB_INT(change[i].was_amount))))
             return e;
-        db_bind_int64(st, 1, change[i].amount);
-        db_bind_str(st, 2, change[i].status);
-        db_bind_int64(st, 3, change[i].id);
-        db_bind_str(st, 4, change[i].was);
-        db_bind_int64(st, 5, change[i].was_amount);
-        e = db_step_done(st);
-        if (e == ERR_OK && db_changes(st) != 1)
-            e = ERR_RETRY;
-        db_done(st);
-        if (e)
-            return e;
+        if (changed != 1)
+            return ERR_RETRY;
     }
     if (back)
         en[n++] = (struct ledger_entry){.kind = LEDGER_COMMISSION, .amount_fen = back};
@@ -276,7 +239,14 @@ static enum err post_settlement(struct db *db, const struct due *d, size_t n, in
     return e;
 }
 
-enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *moved)
+struct settle_args {
+    int64_t now, batch, after; /* after: the last id settled so far */
+    int64_t n, last;           /* out: due commissions in this batch, its last id */
+    struct due *d;
+};
+
+/* One batch: the next `batch` due commissions after `after`, in one transaction. */
+static enum err settle_tx(struct db *db, void *arg)
 {
     /* RULE: PENDING-THEN-SETTLED - completed: return window closed and no refund open.
      * A batch is the next `batch` due commissions in id order (the pending index);
@@ -294,66 +264,58 @@ enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *m
         " AND id > ? AND id <= ? AND EXISTS (SELECT 1 FROM orders o WHERE o.id ="
         " commissions.order_id AND o.status = 'completed')";
 #undef DUE
-    *moved = 0;
-    int64_t after = 0; /* the pending index is walked once, in id order */
-    struct due *d = calloc((size_t)batch, sizeof *d);
+    struct settle_args *q = arg;
+    struct db_stmt *st = NULL;
+    struct due *d = q->d;
+    int64_t changed = 0;
+    size_t k = 0;
+    q->n = q->last = 0;
+    enum err e = db_first(db, range_q, &st, DB_INT(q->after), DB_INT(q->batch));
+    if (e)
+        return e; /* COUNT(*) always answers a row */
+    q->n = db_col_int64(st, 0);
+    q->last = q->n ? db_col_int64(st, 1) : 0;
+    db_done(st);
+    if (q->n == 0)
+        return ERR_OK;
+    e = db_query(db, sums_q, &st, DB_INT(q->after), DB_INT(q->last));
+    while (e == ERR_OK && db_next(st, &e) && k < (size_t)q->batch) {
+        d[k].shop_id = db_col_int64(st, 0);
+        d[k].promoter_id = db_col_int64(st, 1);
+        d[k].amount = db_col_int64(st, 2);
+        d[k].id = q->last;
+        k++;
+    }
+    db_done(st);
+    if (e || (e = db_run_changes(db, upd, &changed, DB_INT(q->now), DB_INT(q->after),
+                                 DB_INT(q->last))))
+        return e;
+    if (changed != q->n)
+        return ERR_CONFLICT;
+    /* per shop (rows come ordered by shop, then promoter) */
+    for (size_t i = 0, j; e == ERR_OK && i < k; i = j) {
+        for (j = i; j < k && d[j].shop_id == d[i].shop_id;)
+            j++;
+        e = post_settlement(db, d + i, j - i, q->last, q->now);
+    }
+    return e;
+}
+
+enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *moved)
+{
+    struct settle_args q = {.now = now, .batch = batch, .d = calloc((size_t)batch, sizeof *q.d)};
     enum err e = ERR_OK;
-    if (!d)
+    *moved = 0;
+    if (!q.d)
         return ERR_INTERNAL;
-    for (;;) {
-        struct db_stmt *st = NULL;
-        bool row = false;
-        int64_t n = 0, last = 0;
-        size_t k = 0;
-        if ((e = db_begin(db, DB_TX_WRITE)))
-            break;
-        if ((e = db_prepare(db, range_q, &st)))
-            goto out;
-        db_bind_int64(st, 1, after);
-        db_bind_int64(st, 2, batch);
-        e = db_step(st, &row);
-        n = e == ERR_OK && row ? db_col_int64(st, 0) : 0;
-        last = n ? db_col_int64(st, 1) : 0;
-        db_done(st);
-        if (e || n == 0 || (e = db_prepare(db, sums_q, &st)))
-            goto out;
-        db_bind_int64(st, 1, after);
-        db_bind_int64(st, 2, last);
-        while ((e = db_step(st, &row)) == ERR_OK && row && k < (size_t)batch) {
-            d[k].shop_id = db_col_int64(st, 0);
-            d[k].promoter_id = db_col_int64(st, 1);
-            d[k].amount = db_col_int64(st, 2);
-            d[k].id = last;
-            k++;
-        }
-        db_done(st);
-        if (e || (e = db_prepare(db, upd, &st)))
-            goto out;
-        db_bind_int64(st, 1, now);
-        db_bind_int64(st, 2, after);
-        db_bind_int64(st, 3, last);
-        e = db_step_done(st);
-        if (e == ERR_OK && db_changes(st) != n)
-            e = ERR_CONFLICT;
-        db_done(st);
-        /* per shop (rows come ordered by shop, then promoter) */
-        for (size_t i = 0, j; e == ERR_OK && i < k; i = j) {
-            for (j = i; j < k && d[j].shop_id == d[i].shop_id;)
-                j++;
-            e = post_settlement(db, d + i, j - i, last, now);
-        }
-        if (e == ERR_OK)
-            e = db_commit(db);
-    out:
-        db_rollback(db);
-        if (e || n == 0)
-            break;
-        after = last;
-        *moved += n;
-        if (n < batch)
+    /* the pending index is walked once, in id order */
+    while ((e = db_tx_run(db, DB_TX_WRITE, settle_tx, &q)) == ERR_OK && q.n > 0) {
+        q.after = q.last;
+        *moved += q.n;
+        if (q.n < batch)
             break;
     }
-    free(d);
+    free(q.d);
     return e;
 }
 
@@ -372,8 +334,8 @@ static enum err read_commission(struct db_stmt *st, struct arena *a, struct comm
     c->promoter_id = db_col_int64(st, 4);
     c->earned_fen = db_col_int64(st, 5);
     c->amount_fen = db_col_int64(st, 6);
-    c->status = arena_strdup(a, db_col_text(st, 7, NULL));
-    c->note = arena_strdup(a, db_col_text(st, 8, NULL));
+    c->status = db_col_dup(st, 7, a);
+    c->note = db_col_dup(st, 8, a);
     c->created_at_ms = db_col_int64(st, 9);
     c->settled_at_ms = db_col_is_null(st, 10) ? 0 : db_col_int64(st, 10);
     return c->status && c->note ? ERR_OK : ERR_TOO_LARGE;
@@ -388,22 +350,15 @@ enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id, in
         " WHERE (? = 0 OR c.promoter_id = ?) AND (? = 0 OR p.user_id = ?) AND c.id < ?"
         " ORDER BY c.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     *n = 0;
     *more = false;
     struct commission *c = arena_alloc(a, (size_t)(limit + 1) * sizeof *c);
     if (!c)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, promoter_id);
-    db_bind_int64(st, 2, promoter_id);
-    db_bind_int64(st, 3, user_id);
-    db_bind_int64(st, 4, user_id);
-    db_bind_int64(st, 5, before_id > 0 ? before_id : INT64_MAX);
-    db_bind_int64(st, 6, limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row) {
+    enum err e = db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(promoter_id), DB_INT(user_id),
+                          DB_INT(user_id), DB_INT(before_id > 0 ? before_id : INT64_MAX),
+                          DB_INT(limit + 1));
+    while (e == ERR_OK && db_next(st, &e)) {
         if (*n == (size_t)limit) {
             *more = true;
             break;
@@ -422,13 +377,9 @@ enum err commission_of_order(struct db *db, int64_t order_id, struct arena *a,
     static const char sql[] =
         "SELECT " COMMISSION_COLS " FROM commissions c WHERE c.order_id = ? ORDER BY c.level";
     struct db_stmt *st = NULL;
-    bool row = false;
     *n = 0;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, order_id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && *n < 2)
+    enum err e = db_query(db, sql, &st, DB_INT(order_id));
+    while (e == ERR_OK && db_next(st, &e) && *n < 2)
         if ((e = read_commission(st, a, &out[(*n)++])))
             break;
     db_done(st);

@@ -23,6 +23,7 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "domain/idempotency.h"
 #include "domain/order.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -33,13 +34,35 @@ static const char *db_path;
 static atomic_bool stop;
 static atomic_long orders, failures;
 
-static const char *render(void *ctx, const struct order *o, struct arena *a)
+/* The create under its key, as the server runs it (api/orders.c), with a small answer. */
+struct create_ctx {
+    const struct order_new *in;
+    struct arena *a;
+    struct errinfo *ei;
+    struct order o;
+};
+
+static enum err work(struct db *db, void *ctx, int64_t *ref)
 {
-    (void)ctx;
+    struct create_ctx *c = ctx;
+    enum err e = order_create(db, c->in, c->a, &c->o, c->ei);
+    *ref = c->o.id;
+    return e;
+}
+
+static enum err reload(struct db *db, void *ctx, int64_t ref)
+{
+    struct create_ctx *c = ctx;
+    return order_as_created(db, ref, c->a, &c->o);
+}
+
+static const char *render(void *ctx, struct arena *a)
+{
+    struct create_ctx *c = ctx;
     char *s = arena_alloc(a, 64);
     if (s)
-        snprintf(s, 64, "{\"id\":%lld,\"total_fen\":%lld}", (long long)o->id,
-                 (long long)o->total_fen);
+        snprintf(s, 64, "{\"id\":%lld,\"total_fen\":%lld}", (long long)c->o.id,
+                 (long long)c->o.total_fen);
     return s;
 }
 
@@ -80,14 +103,24 @@ static void *worker(void *arg)
                                            .line = "1号",
                                            .line_len = 4}};
         idem_hash(key, strlen(key), hash);
-        struct order_idem idem = {
-            .key = key, .hash = hash, .render = render, .refusal = refusal, .ctx = NULL};
+        struct create_ctx c = {.in = &in, .a = &a, .ei = &ei};
+        struct idem_call idem = {.user_id = in.buyer_id,
+                                 .key = key,
+                                 .hash = hash,
+                                 .kind = DB_TX_WRITE_LOCKED,
+                                 .status = 201,
+                                 .ctx = &c,
+                                 .work = work,
+                                 .reload = reload,
+                                 .render = render,
+                                 .refusal = refusal};
         int64_t id = 0, shop = 0, buyer = 0;
         struct order o;
         /* request 1: the create */
         db_defer_durable();
         db_warm_reads();
-        enum err e = order_create(db, &in, &idem, &a, &id, &ei);
+        enum err e = idem_run(db, &idem, &a);
+        id = c.o.id;
         enum err durable = db_await_durable();
         if (!e)
             e = durable;

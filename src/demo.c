@@ -233,6 +233,7 @@ int demo_seed(struct db *db, FILE *out)
                                       .settings.promoter_auto_approve = true};
     struct promoter first, second;
     bool created = false;
+    struct order made;
     int64_t trial = 0, order_id = 0;
     struct order_item_in item = {.product_id = first_product, .qty = 1};
     static const char addr_name[] = "王芳", phone[] = "13910000005", region[] = "河北省邢台市",
@@ -252,7 +253,7 @@ int demo_seed(struct db *db, FILE *out)
                            .share_token = first.ref_token,
                            .address = {addr_name, phone, region, line, strlen(addr_name),
                                        strlen(phone), strlen(region), strlen(line)}};
-    if ((e = order_create(db, &on, NULL, &a, &order_id, &ei)) ||
+    if ((e = order_create(db, &on, &a, &made, &ei)) || !(order_id = made.id) ||
         (e = payment_apply(
              db, &(struct payment){.provider = "offline", .order_id = order_id, .actor_id = owner},
              &ei))) {
@@ -272,7 +273,7 @@ int demo_seed(struct db *db, FILE *out)
                                .address = {name2, phone2, region2, line2, strlen(name2),
                                            strlen(phone2), strlen(region2), strlen(line2)}};
     int64_t direct_id = 0, refund_id = 0;
-    if ((e = order_create(db, &direct, NULL, &a, &direct_id, &ei)) ||
+    if ((e = order_create(db, &direct, &a, &made, &ei)) || !(direct_id = made.id) ||
         (e = payment_apply(
              db, &(struct payment){.provider = "offline", .order_id = direct_id, .actor_id = owner},
              &ei)) ||

@@ -77,11 +77,32 @@ static json_t *order_json(const struct order *o)
     return o_json;
 }
 
-static const char *render(void *ctx, const struct order *o, struct arena *a)
+/* An order created under an Idempotency-Key: the callbacks of idem_run(). */
+struct create_ctx {
+    struct req *r;
+    const struct order_new *in;
+    struct order o;
+};
+
+static enum err create_work(struct db *db, void *ctx, int64_t *ref)
+{
+    struct create_ctx *c = ctx;
+    enum err e = order_create(db, c->in, &c->r->arena, &c->o, &c->r->ei);
+    *ref = c->o.id;
+    return e;
+}
+
+static enum err create_reload(struct db *db, void *ctx, int64_t ref)
+{
+    struct create_ctx *c = ctx;
+    return order_as_created(db, ref, &c->r->arena, &c->o);
+}
+
+static const char *create_render(void *ctx, struct arena *a)
 {
     (void)a; /* jansson allocates from the request arena already */
-    (void)ctx;
-    json_t *j = order_json(o);
+    struct create_ctx *c = ctx;
+    json_t *j = order_json(&c->o);
     return j ? json_dumps(j, JSON_DUMP_FLAGS) : NULL;
 }
 
@@ -161,10 +182,11 @@ static enum err in_flight(struct req *r)
                     "a request with this Idempotency-Key is still being handled");
 }
 
-static const char *render_refusal(void *ctx, enum err e, struct arena *a)
+static const char *create_refusal(void *ctx, enum err e, struct arena *a)
 {
-    (void)a; /* as render() */
-    json_t *body = req_error_json(ctx, e);
+    (void)a; /* as create_render() */
+    struct create_ctx *c = ctx;
+    json_t *body = req_error_json(c->r, e);
     return body ? json_dumps(body, JSON_DUMP_FLAGS) : NULL;
 }
 
@@ -207,13 +229,18 @@ enum err api_order_create(struct req *r)
     if (e)
         return e;
     idem_hash(r->body, r->body_len, hash);
-    if (!idem_hold(r->user.user_id, key))
-        return in_flight(r);
-    int64_t id = 0;
-    struct order_idem idem = {
-        .key = key, .hash = hash, .render = render, .refusal = render_refusal, .ctx = r};
-    e = order_create(r->db, &in, &idem, &r->arena, &id, &r->ei);
-    idem_unhold(r->user.user_id, key);
+    struct create_ctx c = {.r = r, .in = &in};
+    struct idem_call idem = {.user_id = r->user.user_id,
+                             .key = key,
+                             .hash = hash,
+                             .kind = DB_TX_WRITE_LOCKED,
+                             .status = 201,
+                             .ctx = &c,
+                             .work = create_work,
+                             .reload = create_reload,
+                             .render = create_render,
+                             .refusal = create_refusal};
+    e = idem_run(r->db, &idem, &r->arena);
     if (e)
         return e; /* a refusal was stored as rendered here, and is answered the same */
     switch (idem.state) {

@@ -50,6 +50,11 @@ const char *db_col_name(struct db_stmt *st, int col)
     return st->db->drv->col_name(st, col);
 }
 
+const struct db_caps *db_caps(const struct db *db)
+{
+    return &db->drv->caps;
+}
+
 enum db_kind db_kind(const struct db *db)
 {
     return db->kind;

@@ -31,6 +31,28 @@
 #include "util/err.h"
 
 enum db_kind { DB_SQLITE, DB_POSTGRES };
+
+/*
+ * What a store does, for the domain to ask; the domain never asks which
+ * store it is.
+ */
+struct db_caps {
+    /*
+     * Write transactions run one at a time, whole (SQLite): no other writer
+     * can interleave, so an explicit row lock, or a claim row that another
+     * writer should see before the commit, buys nothing. Without it writes
+     * run concurrently, and a read-then-write locks what it reads.
+     */
+    bool serial_writes;
+    /*
+     * One server process makes every change to the store (SQLite: the
+     * server owns its file): a cache in this process's memory sees every
+     * change made to what it caches. Without it, other processes write too.
+     */
+    bool one_server;
+    /* db_backup() copies the store online (SQLite). */
+    bool online_backup;
+};
 /*
  * DB_TX_WRITE is serializable: the domain may read, decide, then write.
  * DB_TX_WRITE_LOCKED is for hot rows: on PostgreSQL it runs READ COMMITTED,
@@ -62,6 +84,7 @@ struct db_options {
 MUST_CHECK enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei);
 void db_close(struct db *db);
 enum db_kind db_kind(const struct db *db);
+const struct db_caps *db_caps(const struct db *db);
 /* Last driver error message (for logs). */
 const char *db_errmsg(const struct db *db);
 /* False once the connection is lost; the pool then opens a new one. */
@@ -246,6 +269,7 @@ MUST_CHECK enum err db_backup(struct db *db, const char *dest, int64_t *bytes, s
 /* --- driver interface (db.c dispatches; drivers implement) --- */
 struct db_driver {
     const char *name;
+    struct db_caps caps;
     enum err (*open)(const struct db_options *opt, struct db **out, struct errinfo *ei);
     void (*close)(struct db *db);
     const char *(*errmsg)(const struct db *db);

@@ -405,6 +405,7 @@ static void pg_rollback(struct db *db)
 
 const struct db_driver db_postgres_driver = {
     .name = "postgres",
+    .caps = {.serial_writes = false, .one_server = false, .online_backup = false},
     .open = pg_open,
     .close = pg_close,
     .errmsg = pg_errmsg,

@@ -1087,6 +1087,7 @@ out:
 
 const struct db_driver db_sqlite_driver = {
     .name = "sqlite",
+    .caps = {.serial_writes = true, .one_server = true, .online_backup = true},
     .open = sq_open,
     .close = sq_close,
     .errmsg = sq_errmsg,

@@ -23,8 +23,8 @@ static struct ratelimit *fails_by_ip;
  * write, two per order. An entry is good while its session is unexpired, for
  * at most SESSION_CACHE_MS, and while nothing that revokes or changes a
  * session (a logout, a change to a user's rights: session_changed()) happened
- * in this process since it was filled. Only SQLite databases use it: their
- * one server process makes those changes itself. Several processes sharing a
+ * in this process since it was filled. Only stores with one server process
+ * use it (db_caps: SQLite), which makes those changes itself. Several processes sharing a
  * PostgreSQL database would each miss the others' logouts, so they read the
  * table every time. Direct-mapped by the token's hash, which is uniform.
  */
@@ -370,7 +370,7 @@ enum err account_session_lookup(struct db *db, const char *token, size_t len,
     char hash[TOKEN_HASH_HEX];
     token_hash(token, len, hash);
     int64_t now = clock_now_ms();
-    bool cache = db_kind(db) == DB_SQLITE;
+    bool cache = db_caps(db)->one_server;
     if (cache && session_cached(hash, now, out))
         return ERR_OK;
     uint64_t gen = atomic_load(&session_gen);

@@ -38,7 +38,8 @@ static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct held *held;
 static size_t n_held, cap_held;
 
-bool idem_hold(int64_t user_id, const char *key)
+/* Marks (user, key) as being served in this process; false if it already is. */
+static bool idem_hold(int64_t user_id, const char *key)
 {
     bool ok = true;
     pthread_mutex_lock(&held_lock);
@@ -57,7 +58,7 @@ bool idem_hold(int64_t user_id, const char *key)
     return ok;
 }
 
-void idem_unhold(int64_t user_id, const char *key)
+static void idem_unhold(int64_t user_id, const char *key)
 {
     pthread_mutex_lock(&held_lock);
     for (size_t i = 0; i < n_held; i++)
@@ -68,9 +69,14 @@ void idem_unhold(int64_t user_id, const char *key)
     pthread_mutex_unlock(&held_lock);
 }
 
-enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
-                    struct arena *a, enum idem_state *state, int *status, const char **response,
-                    int64_t *order_id)
+/*
+ * In the work's write transaction. On IDEM_REPLAY, *status holds the stored
+ * answer's status and *response (in `a`) its body, or NULL and *ref what the
+ * work made. On IDEM_IN_FLIGHT the transaction may be unusable (PostgreSQL).
+ */
+static enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char *hash,
+                           struct arena *a, enum idem_state *state, int *status,
+                           const char **response, int64_t *order_id)
 {
     static const char get[] = "SELECT request_hash, state, status_code, response, created_at,"
                               " order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ?";
@@ -110,9 +116,9 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
     if (row) /* a stale claim: its request never finished */
         return db_run(db, retake, DB_INT(now), DB_INT(user_id), DB_STR(key));
     *state = IDEM_NEW;
-    /* SQLite runs write transactions one at a time, across processes too: nobody could
-     * see a claim before the answer, which idem_store() inserts */
-    if (db_kind(db) == DB_SQLITE)
+    /* where writes run one at a time (across processes too), nobody could see a
+     * claim before the answer, which idem_store() inserts */
+    if (db_caps(db)->serial_writes)
         return ERR_OK;
     e = db_run(db, ins, DB_INT(user_id), DB_STR(key), DB_STR(hash), DB_INT(now));
     if (e == ERR_CONFLICT) { /* another process's twin request holds it */
@@ -122,8 +128,9 @@ enum err idem_claim(struct db *db, int64_t user_id, const char *key, const char 
     return e;
 }
 
-enum err idem_store(struct db *db, int64_t user_id, const char *key, const char *hash, int status,
-                    const char *response, int64_t order_id)
+/* Records the answer (`hash`: the request's): its body, or (response NULL) what the work made. */
+static enum err idem_store(struct db *db, int64_t user_id, const char *key, const char *hash,
+                           int status, const char *response, int64_t order_id)
 {
     static const char sql[] =
         "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, state, status_code,"
@@ -139,4 +146,86 @@ enum err idem_purge(struct db *db, int64_t now_ms, int64_t *deleted)
 {
     static const char sql[] = "DELETE FROM idempotency_keys WHERE created_at < ?";
     return db_run_changes(db, sql, deleted, DB_INT(now_ms - IDEM_KEEP_MS));
+}
+
+struct idem_tx {
+    struct idem_call *c;
+    struct arena *a;
+    enum err refused; /* the work's refusal, recorded */
+    bool reloaded;    /* a replay read back what the work made */
+};
+
+static enum err run_tx(struct db *db, void *arg)
+{
+    struct idem_tx *t = arg;
+    struct idem_call *c = t->c;
+    int64_t ref = 0;
+    t->refused = ERR_OK;
+    t->reloaded = false;
+    c->state = IDEM_NEW;
+    c->rendered = NULL;
+    enum err e = idem_claim(db, c->user_id, c->key, c->hash, t->a, &c->state, &c->status,
+                            &c->rendered, &ref);
+    if (e)
+        return e;
+    switch (c->state) {
+    case IDEM_REPLAY:
+        if (c->rendered)
+            return ERR_OK;
+        /* orders are never deleted: a missing one is a bug, not a 404 */
+        e = c->reload(db, c->ctx, ref);
+        t->reloaded = e == ERR_OK;
+        return e == ERR_NOT_FOUND ? ERR_INTERNAL : e;
+    case IDEM_MISMATCH:
+        return ERR_IDEMPOTENCY_MISMATCH; /* nothing to keep */
+    case IDEM_IN_FLIGHT:
+        return ERR_IDEMPOTENCY_IN_FLIGHT; /* and the transaction may be unusable */
+    case IDEM_NEW:
+        break;
+    }
+    if ((e = db_exec(db, "SAVEPOINT idem_work")))
+        return e;
+    e = c->work(db, c->ctx, &ref);
+    if (e == ERR_OK)
+        return idem_store(db, c->user_id, c->key, c->hash, c->status, NULL, ref);
+    if (err_status(e) >= 500)
+        return e; /* nothing is recorded: the same key may try again */
+    /* a refusal is an answer too: the same request gets it again */
+    enum err refusal = e;
+    const char *body = NULL;
+    if ((e = db_exec(db, "ROLLBACK TO SAVEPOINT idem_work")))
+        return e;
+    if (!(body = c->refusal(c->ctx, refusal, t->a)))
+        return refusal; /* too large to keep: answered, not recorded */
+    if ((e = idem_store(db, c->user_id, c->key, c->hash, err_status(refusal), body, 0)))
+        return e;
+    t->refused = refusal;
+    c->status = err_status(refusal);
+    c->rendered = body;
+    return ERR_OK;
+}
+
+enum err idem_run(struct db *db, struct idem_call *c, struct arena *a)
+{
+    struct idem_tx t = {.c = c, .a = a};
+    int success = c->status;
+    if (!idem_hold(c->user_id, c->key)) {
+        c->state = IDEM_IN_FLIGHT;
+        return ERR_OK;
+    }
+    enum err e = db_tx_run(db, c->kind, run_tx, &t);
+    idem_unhold(c->user_id, c->key);
+    if (e == ERR_IDEMPOTENCY_MISMATCH || e == ERR_IDEMPOTENCY_IN_FLIGHT)
+        return ERR_OK; /* c->state says which */
+    if (e)
+        return e;
+    if (t.refused)
+        return t.refused;
+    if (c->state == IDEM_NEW || t.reloaded) {
+        if (c->state == IDEM_NEW)
+            c->status = success;
+        if (!(c->rendered = c->render(c->ctx, a)))
+            return ERR_TOO_LARGE;
+    }
+    return ERR_OK;
 }

@@ -418,14 +418,13 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
     return ERR_OK;
 }
 
-/* A replayed create: the order it created, read back as it was created. */
-static enum err replayed_order(struct db *db, int64_t id, struct arena *a, struct order *o)
+enum err order_as_created(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     enum err e = load_head(db, id, a, o);
     if (!e)
         e = load_items(db, a, o);
     if (e)
-        return e == ERR_NOT_FOUND ? ERR_INTERNAL : e; /* orders are never deleted */
+        return e;
     o->events = arena_alloc(a, sizeof *o->events);
     o->refunds = arena_alloc(a, sizeof *o->refunds);
     if (!o->events || !o->refunds)
@@ -440,8 +439,14 @@ enum err order_check_new(const struct order_new *in, struct errinfo *ei)
     return e ? e : check_address(&in->address, ei);
 }
 
-enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
-                      struct arena *a, int64_t *id, struct errinfo *ei)
+struct create_args {
+    const struct order_new *in;
+    struct arena *a;
+    struct order *out;
+    struct errinfo *ei;
+};
+
+static enum err create_tx(struct db *db, void *arg)
 {
     static const char product[] = "SELECT shop_id, title, price_fen, status, buyer_cap_30d"
                                   " FROM products WHERE id = ?";
@@ -457,192 +462,107 @@ enum err order_create(struct db *db, const struct order_new *in, struct order_id
     static const char lock_buyer[] = "UPDATE users SET id = id WHERE id = ?"; /* a row lock */
     static const char ins_item[] = "INSERT INTO order_items (shop_id, order_id, product_id, title,"
                                    " price_fen, qty, line_fen) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    const struct create_args *q = arg;
+    const struct order_new *in = q->in;
+    struct arena *a = q->a;
+    struct errinfo *ei = q->ei;
     struct shop shop;
     struct db_stmt *st = NULL;
-    bool row = false;
-    int64_t total = 0, now = clock_now_ms();
+    int64_t total = 0, id = 0, now = clock_now_ms();
     const char **titles = arena_alloc(a, (in->n_items + 1) * sizeof *titles);
     int64_t *prices = arena_alloc(a, (in->n_items + 1) * sizeof *prices);
-    enum err e = order_check_new(in, ei);
-    if (e)
-        return e;
+    enum err e;
     if (!titles || !prices)
         return ERR_TOO_LARGE;
     /* Hot rows: many buyers order the same product at once. The stock is taken with a
      * conditional update (never oversells at any isolation); the per-buyer cap is a
-     * read-then-write, so the buyer's own row is locked first: two orders of one buyer
-     * queue, orders of different buyers do not. */
-    if ((e = db_begin(db, DB_TX_WRITE_LOCKED)))
+     * read-then-write, so where writes run concurrently the buyer's own row is locked
+     * first: two orders of one buyer queue, orders of different buyers do not. */
+    if (!db_caps(db)->serial_writes && (e = db_run(db, lock_buyer, DB_INT(in->buyer_id))))
         return e;
-    bool claimed = false; /* a refusal is stored as the key's answer */
-    /* the created order's answer is rendered after the commit, out of the write lock */
-    struct order full;
-    bool render = false;
-    if (idem && idem->key) {
-        int64_t replayed = 0;
-        idem->state = IDEM_NEW;
-        idem->rendered = NULL;
-        e = idem_claim(db, in->buyer_id, idem->key, idem->hash, a, &idem->state, &idem->status,
-                       &idem->rendered, &replayed);
-        if (!e && idem->state == IDEM_REPLAY && !idem->rendered)
-            render = (e = replayed_order(db, replayed, a, &full)) == ERR_OK;
-        if (e || idem->state != IDEM_NEW)
-            goto out;
-        if ((e = db_exec(db, "SAVEPOINT order_work")))
-            goto out;
-        claimed = true;
-    }
-    if (db_kind(db) != DB_SQLITE) { /* SQLite's write transactions queue whole anyway */
-        if ((e = db_prepare(db, lock_buyer, &st)))
-            goto out;
-        db_bind_int64(st, 1, in->buyer_id);
-        e = db_step_done(st);
-        db_done(st);
-        if (e)
-            goto out;
-    }
     e = shop_get(db, in->shop_id, a, &shop);
     if (e == ERR_NOT_FOUND)
-        e = err_set(ei, ERR_NOT_FOUND, "shop_id", "no such shop");
+        return err_set(ei, ERR_NOT_FOUND, "shop_id", "no such shop");
     if (e)
-        goto out;
+        return e;
     /* RULE: BINDING - a bound customer's order is their promoter's, else the link's */
     int64_t promoter = 0;
     const char *via = NULL;
     if ((e = promoter_attribute(db, in->shop_id, in->buyer_id, in->share_token, now, &promoter,
                                 &via)))
-        goto out;
+        return e;
     for (size_t i = 0; i < in->n_items; i++) {
         const struct order_item_in *it = &in->items[i];
-        if ((e = db_prepare(db, product, &st)))
-            goto out;
-        db_bind_int64(st, 1, it->product_id);
-        e = db_step(st, &row);
-        bool ok = e == ERR_OK && row && db_col_int64(st, 0) == in->shop_id &&
+        e = db_first(db, product, &st, DB_INT(it->product_id));
+        if (e && e != ERR_NOT_FOUND)
+            return e;
+        bool ok = e == ERR_OK && db_col_int64(st, 0) == in->shop_id &&
                   strcmp(db_col_text(st, 3, NULL), "on_sale") == 0;
         int64_t cap =
             ok && !db_col_is_null(st, 4) ? db_col_int64(st, 4) : shop.settings.buyer_cap_30d;
         if (ok) {
-            titles[i] = arena_strdup(a, db_col_text(st, 1, NULL));
+            titles[i] = db_col_dup(st, 1, a);
             prices[i] = db_col_int64(st, 2);
         }
         db_done(st);
-        if (e)
-            goto out;
-        if (!ok) {
-            e = err_set(ei, ERR_PRODUCT_UNAVAILABLE, "items",
-                        "product %lld is not on sale in this shop", (long long)it->product_id);
-            goto out;
-        }
+        if (!ok)
+            return err_set(ei, ERR_PRODUCT_UNAVAILABLE, "items",
+                           "product %lld is not on sale in this shop", (long long)it->product_id);
         /* RULE: NO-STOCKPILING - the per-buyer cap over 30 days */
-        if ((e = db_prepare(db, bought, &st)))
-            goto out;
-        db_bind_int64(st, 1, in->buyer_id);
-        db_bind_int64(st, 2, it->product_id);
-        db_bind_int64(st, 3, now - ORDER_CAP_WINDOW_MS);
-        e = db_step(st, &row);
-        int64_t used = db_col_int64(st, 0);
-        db_done(st);
-        if (e)
-            goto out;
-        if (used + it->qty > cap) {
-            e = err_set(ei, ERR_QUANTITY_CAP, "items",
-                        "one buyer may order at most %lld of product %lld in 30 days "
-                        "(%lld ordered so far)",
-                        (long long)cap, (long long)it->product_id, (long long)used);
-            goto out;
-        }
+        int64_t used = 0;
+        if ((e = db_value(db, bought, &used, DB_INT(in->buyer_id), DB_INT(it->product_id),
+                          DB_INT(now - ORDER_CAP_WINDOW_MS))))
+            return e;
+        if (used + it->qty > cap)
+            return err_set(ei, ERR_QUANTITY_CAP, "items",
+                           "one buyer may order at most %lld of product %lld in 30 days "
+                           "(%lld ordered so far)",
+                           (long long)cap, (long long)it->product_id, (long long)used);
         int64_t line;
-        if (!money_mul(prices[i], it->qty, &line) || !money_add(total, line, &total)) {
-            e = err_set(ei, ERR_OUT_OF_RANGE, "items", "the order total is too large");
-            goto out;
-        }
+        if (!money_mul(prices[i], it->qty, &line) || !money_add(total, line, &total))
+            return err_set(ei, ERR_OUT_OF_RANGE, "items", "the order total is too large");
     }
-    if ((e = db_prepare(db, ins_order, &st)))
-        goto out;
-    db_bind_int64(st, 1, in->shop_id);
-    db_bind_int64(st, 2, in->buyer_id);
-    db_bind_int64(st, 3, total);
-    db_bind_str(st, 4, in->share_token);
-    db_bind_text(st, 5, in->address.name, in->address.name_len);
-    db_bind_text(st, 6, in->address.phone, in->address.phone_len);
-    db_bind_text(st, 7, in->address.region, in->address.region_len);
-    db_bind_text(st, 8, in->address.line, in->address.line_len);
     int64_t deadline = now + shop.settings.unpaid_timeout_min * 60 * 1000;
-    db_bind_int64(st, 9, deadline);
-    db_bind_int64(st, 10, now);
-    db_bind_int64(st, 11, now);
-    if (promoter)
-        db_bind_int64(st, 12, promoter);
-    else
-        db_bind_null(st, 12);
-    db_bind_str(st, 13, via);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *id = db_col_int64(st, 0);
-    db_done(st);
-    if (e)
-        goto out;
+    if ((e = db_value(db, ins_order, &id, DB_INT(in->shop_id), DB_INT(in->buyer_id),
+                      DB_INT(total), DB_STR(in->share_token),
+                      DB_TEXT(in->address.name, in->address.name_len),
+                      DB_TEXT(in->address.phone, in->address.phone_len),
+                      DB_TEXT(in->address.region, in->address.region_len),
+                      DB_TEXT(in->address.line, in->address.line_len), DB_INT(deadline),
+                      DB_INT(now), DB_INT(now), DB_REF(promoter), DB_STR(via))))
+        return e;
     for (size_t i = 0; i < in->n_items; i++) {
         const struct order_item_in *it = &in->items[i];
         e = catalog_take_stock(db, in->shop_id, it->product_id, it->qty, NULL);
         if (e == ERR_CONFLICT)
             e = err_set(ei, ERR_OUT_OF_STOCK, "items", "product %lld has fewer than %lld left",
                         (long long)it->product_id, (long long)it->qty);
-        if (e || (e = db_prepare(db, ins_item, &st)))
-            goto out;
-        db_bind_int64(st, 1, in->shop_id);
-        db_bind_int64(st, 2, *id);
-        db_bind_int64(st, 3, it->product_id);
-        db_bind_str(st, 4, titles[i]);
-        db_bind_int64(st, 5, prices[i]);
-        db_bind_int64(st, 6, it->qty);
-        db_bind_int64(st, 7, prices[i] * it->qty);
-        e = db_step_done(st);
-        db_done(st);
-        if (e || (e = db_prepare(db, counted, &st)))
-            goto out;
-        db_bind_int64(st, 1, in->buyer_id);
-        db_bind_int64(st, 2, it->product_id);
-        db_bind_int64(st, 3, now);
-        db_bind_int64(st, 4, *id);
-        db_bind_int64(st, 5, it->qty);
-        e = db_step_done(st);
-        db_done(st);
-        if (e)
-            goto out;
+        if (e ||
+            (e = db_run(db, ins_item, DB_INT(in->shop_id), DB_INT(id), DB_INT(it->product_id),
+                        DB_STR(titles[i]), DB_INT(prices[i]), DB_INT(it->qty),
+                        DB_INT(prices[i] * it->qty))) ||
+            (e = db_run(db, counted, DB_INT(in->buyer_id), DB_INT(it->product_id), DB_INT(now),
+                        DB_INT(id), DB_INT(it->qty))))
+            return e;
     }
-    struct order o = {.id = *id, .shop_id = in->shop_id};
+    struct order o = {.id = id, .shop_id = in->shop_id};
     if ((e = add_event(db, &o, "created", ORDER_CREATED, false, in->buyer_id, NULL, now)))
-        goto out;
-    if (idem && idem->key) {
-        if ((e = created_order(in, *id, titles, prices, total, deadline, promoter, via, now, a,
-                               &full)) ||
-            (e = idem_store(db, in->buyer_id, idem->key, idem->hash, 201, NULL, *id)))
-            goto out;
-        idem->status = 201;
-        render = true;
-    }
-    e = db_commit(db);
-out:
-    if (e && claimed && err_status(e) < 500) {
-        /* a refusal is an answer too: the same request gets it again */
-        const char *body = NULL;
-        if (db_exec(db, "ROLLBACK TO SAVEPOINT order_work") == ERR_OK &&
-            (body = idem->refusal(idem->ctx, e, a)) &&
-            idem_store(db, in->buyer_id, idem->key, idem->hash, err_status(e), body, 0) == ERR_OK &&
-            db_commit(db) == ERR_OK) {
-            idem->status = err_status(e);
-            idem->rendered = body;
-        }
-    }
-    db_rollback(db);
-    if (e == ERR_OK && render && !(idem->rendered = idem->render(idem->ctx, &full, a)))
-        e = ERR_TOO_LARGE;
-    if (e == ERR_OK && !(idem && idem->key && idem->state != IDEM_NEW))
-        LOG(LOG_INFO, "order_created", "shop_id=%lld order_id=%lld total_fen=%lld",
-            (long long)in->shop_id, (long long)*id, (long long)total);
-    return e;
+        return e;
+    return created_order(in, id, titles, prices, total, deadline, promoter, via, now, a, q->out);
+}
+
+enum err order_create(struct db *db, const struct order_new *in, struct arena *a,
+                      struct order *out, struct errinfo *ei)
+{
+    enum err e = order_check_new(in, ei);
+    if (e)
+        return e;
+    struct create_args q = {.in = in, .a = a, .out = out, .ei = ei};
+    if ((e = db_tx_run(db, DB_TX_WRITE_LOCKED, create_tx, &q)))
+        return e;
+    LOG(LOG_INFO, "order_created", "shop_id=%lld order_id=%lld total_fen=%lld",
+        (long long)in->shop_id, (long long)out->id, (long long)out->total_fen);
+    return ERR_OK;
 }
 
 /* --- transitions --- */
@@ -671,131 +591,124 @@ static enum err learn_interests(struct db *db, int64_t order_id, int64_t buyer, 
     return e;
 }
 
-enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *ei)
+struct pay_args {
+    const struct payment *p;
+    const char *ref;
+    struct arena *a;
+    struct errinfo *ei;
+};
+
+static enum err pay_tx(struct db *db, void *arg)
 {
     static const char find[] = "SELECT order_id FROM payments WHERE provider = ? AND reference = ?";
     static const char ins[] = "INSERT INTO payments (shop_id, order_id, provider, reference,"
                               " amount_fen, created_at) VALUES (?, ?, ?, ?, ?, ?)";
-    struct arena a;
+    const struct pay_args *q = arg;
+    const struct payment *p = q->p;
+    struct errinfo *ei = q->ei;
     struct order o;
-    struct db_stmt *st = NULL;
-    bool row = false;
     enum order_status to;
+    int64_t now = clock_now_ms(), paid_order = 0;
+    enum err e = load_head(db, p->order_id, q->a, &o);
+    if (e == ERR_NOT_FOUND)
+        return err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
+    if (e)
+        return e;
+    if (p->by_shop) {
+        enum shop_role role;
+        if ((e = shop_role_of(db, o.shop_id, p->actor_id, &role)))
+            return e;
+        if (role == SHOP_ROLE_NONE)
+            return err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
+    }
+    e = db_value(db, find, &paid_order, DB_STR(p->provider), DB_STR(q->ref));
+    if (e == ERR_OK) { /* this notification was applied before: no second effect */
+        if (paid_order != p->order_id)
+            return err_set(ei, ERR_UNPROCESSABLE, "reference",
+                           "this payment reference belongs to another order");
+        return p->out ? order_read(db, p->order_id, p->out_arena, p->out) : ERR_OK;
+    }
+    if (e != ERR_NOT_FOUND)
+        return e;
+    if (!order_transition(o.status, EV_PAY, &to))
+        return illegal(ei, o.status, "confirm payment of");
+    int64_t amount = p->has_amount ? p->amount_fen : o.total_fen;
+    if (amount != o.total_fen)
+        return err_set(ei, ERR_UNPROCESSABLE, "amount_fen",
+                       "the payment of %lld fen does not match the order total of %lld fen",
+                       (long long)amount, (long long)o.total_fen);
+    e = db_run(db, ins, DB_INT(o.shop_id), DB_INT(o.id), DB_STR(p->provider), DB_STR(q->ref),
+               DB_INT(amount), DB_INT(now));
+    if (e == ERR_CONFLICT)
+        return ERR_RETRY; /* the same payment, applied meanwhile: run again to see it */
+    if (e)
+        return e;
+    char note[160];
+    snprintf(note, sizeof note, "%s %s", p->provider, q->ref);
+    if ((e = move(db, &o, to, "paid", p->actor_id, note, now, ei)) ||
+        (e = learn_interests(db, o.id, o.buyer_id, now)))
+        return e;
+    /* RULE: PENDING-THEN-SETTLED - commission is earned (pending) when the order is paid */
+    if ((e = commission_on_paid(db, &o, o.promoter_id, now)))
+        return e;
+    return p->out ? order_read(db, o.id, p->out_arena, p->out) : ERR_OK;
+}
+
+enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *ei)
+{
+    struct arena a;
     char ref[96];
-    int64_t now = clock_now_ms();
-    arena_init(&a, 256 * 1024);
     if (p->reference)
         snprintf(ref, sizeof ref, "%s", p->reference);
     else
         snprintf(ref, sizeof ref, "%s-%lld", p->provider, (long long)p->order_id);
+    arena_init(&a, 256 * 1024);
+    struct pay_args q = {.p = p, .ref = ref, .a = &a, .ei = ei};
     /* Hot rows: every payment of a shop adds to the shop's ledger accounts. On
      * PostgreSQL this runs at READ COMMITTED: the balance updates wait for the
      * row and add to what is there; the order moves only from the status read
      * (a conditional update), and the payment is unique by (provider, reference). */
-    enum err e = db_begin(db, DB_TX_WRITE_LOCKED);
-    if (e)
-        goto done;
-    if ((e = load_head(db, p->order_id, &a, &o))) {
-        if (e == ERR_NOT_FOUND)
-            e = err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
-        goto out;
-    }
-    if (p->by_shop) {
-        enum shop_role role;
-        if ((e = shop_role_of(db, o.shop_id, p->actor_id, &role)))
-            goto out;
-        if (role == SHOP_ROLE_NONE) {
-            e = err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
-            goto out;
-        }
-    }
-    if ((e = db_prepare(db, find, &st)))
-        goto out;
-    db_bind_str(st, 1, p->provider);
-    db_bind_str(st, 2, ref);
-    e = db_step(st, &row);
-    int64_t paid_order = row ? db_col_int64(st, 0) : 0;
-    db_done(st);
-    if (e)
-        goto out;
-    if (row) { /* this notification was applied before: no second effect */
-        if (paid_order != p->order_id)
-            e = err_set(ei, ERR_UNPROCESSABLE, "reference",
-                        "this payment reference belongs to another order");
-        else if (p->out)
-            e = order_read(db, p->order_id, p->out_arena, p->out);
-        goto out;
-    }
-    if (!order_transition(o.status, EV_PAY, &to)) {
-        e = illegal(ei, o.status, "confirm payment of");
-        goto out;
-    }
-    int64_t amount = p->has_amount ? p->amount_fen : o.total_fen;
-    if (amount != o.total_fen) {
-        e = err_set(ei, ERR_UNPROCESSABLE, "amount_fen",
-                    "the payment of %lld fen does not match the order total of %lld fen",
-                    (long long)amount, (long long)o.total_fen);
-        goto out;
-    }
-    if ((e = db_prepare(db, ins, &st)))
-        goto out;
-    db_bind_int64(st, 1, o.shop_id);
-    db_bind_int64(st, 2, o.id);
-    db_bind_str(st, 3, p->provider);
-    db_bind_str(st, 4, ref);
-    db_bind_int64(st, 5, amount);
-    db_bind_int64(st, 6, now);
-    e = db_step_done(st);
-    db_done(st);
-    if (e == ERR_CONFLICT)
-        e = ERR_RETRY; /* the same payment, applied meanwhile: run again to see it */
-    char note[160];
-    snprintf(note, sizeof note, "%s %s", p->provider, ref);
-    if (e == ERR_OK)
-        e = move(db, &o, to, "paid", p->actor_id, note, now, ei);
-    if (e == ERR_OK)
-        e = learn_interests(db, o.id, o.buyer_id, now);
-    /* RULE: PENDING-THEN-SETTLED - commission is earned (pending) when the order is paid */
-    if (e == ERR_OK)
-        e = commission_on_paid(db, &o, o.promoter_id, now);
-    if (e == ERR_OK && p->out)
-        e = order_read(db, o.id, p->out_arena, p->out);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-done:
+    enum err e = db_tx_run(db, DB_TX_WRITE_LOCKED, pay_tx, &q);
     arena_release(&a);
     return e;
 }
 
-/* Runs one event on one order in its own transaction. */
+/* One event on one order, in a transaction of its own. */
+struct step_args {
+    int64_t id, actor;
+    enum order_event ev;
+    const char *kind, *what, *note;
+    struct errinfo *ei;
+    enum err (*extra)(struct db *, struct arena *, struct order *, void *);
+    void *ctx;
+    struct arena *a;
+};
+
+static enum err step_tx(struct db *db, void *arg)
+{
+    const struct step_args *q = arg;
+    struct order o;
+    enum order_status to;
+    enum err e = load_head(db, q->id, q->a, &o);
+    if (e)
+        return e;
+    if (!order_transition(o.status, q->ev, &to))
+        return illegal(q->ei, o.status, q->what);
+    if (q->extra && (e = q->extra(db, q->a, &o, q->ctx)))
+        return e;
+    return move(db, &o, to, q->kind, q->actor, q->note, clock_now_ms(), q->ei);
+}
+
 static enum err step(struct db *db, int64_t id, enum order_event ev, const char *kind,
                      const char *what, int64_t actor, const char *note, struct errinfo *ei,
                      enum err (*extra)(struct db *, struct arena *, struct order *, void *),
                      void *ctx)
 {
     struct arena a;
-    struct order o;
-    enum order_status to;
     arena_init(&a, 256 * 1024);
-    enum err e = db_begin(db, DB_TX_WRITE);
-    if (e)
-        goto done;
-    if ((e = load_head(db, id, &a, &o)))
-        goto out;
-    if (!order_transition(o.status, ev, &to)) {
-        e = illegal(ei, o.status, what);
-        goto out;
-    }
-    if (extra && (e = extra(db, &a, &o, ctx)))
-        goto out;
-    if ((e = move(db, &o, to, kind, actor, note, clock_now_ms(), ei)))
-        goto out;
-    e = db_commit(db);
-out:
-    db_rollback(db);
-done:
+    struct step_args q = {.id = id, .actor = actor, .ev = ev, .kind = kind, .what = what,
+                          .note = note, .ei = ei, .extra = extra, .ctx = ctx, .a = &a};
+    enum err e = db_tx_run(db, DB_TX_WRITE, step_tx, &q);
     arena_release(&a);
     return e;
 }
@@ -810,16 +723,8 @@ static enum err set_shipping(struct db *db, struct arena *a, struct order *o, vo
     static const char sql[] = "UPDATE orders SET carrier = ?, tracking = ? WHERE id = ?";
     (void)a;
     struct ship_ctx *c = ctx;
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_text(st, 1, c->carrier, c->carrier_len);
-    db_bind_text(st, 2, c->tracking, c->tracking_len);
-    db_bind_int64(st, 3, o->id);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
+    return db_run(db, sql, DB_TEXT(c->carrier, c->carrier_len),
+                  DB_TEXT(c->tracking, c->tracking_len), DB_INT(o->id));
 }
 
 enum err order_ship(struct db *db, int64_t id, const char *carrier, size_t carrier_len,
@@ -857,78 +762,79 @@ enum err order_cancel(struct db *db, int64_t id, int64_t actor, const char *note
 
 /* --- refunds --- */
 
-enum err refund_request(struct db *db, int64_t order_id, int64_t buyer, int64_t amount_fen,
-                        const char *reason, size_t reason_len, int64_t *refund_id,
-                        struct errinfo *ei)
+struct refund_args {
+    int64_t refund_id, order_id, actor, amount_fen;
+    bool approve;
+    const char *text; /* the reason of a request, the note of a decision */
+    size_t text_len;
+    int64_t *out_id; /* the request made, or the withdrawn refund's order */
+    struct arena *a;
+    struct errinfo *ei;
+};
+
+static enum err request_tx(struct db *db, void *arg)
 {
     static const char open_q[] = "SELECT COUNT(*) FROM refunds WHERE order_id = ?"
                                  " AND status = 'requested'";
     static const char ins[] = "INSERT INTO refunds (shop_id, order_id, amount_fen, reason, status,"
                               " requested_by, created_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)"
                               " RETURNING id";
-    struct arena a;
+    const struct refund_args *q = arg;
     struct order o;
-    struct db_stmt *st = NULL;
-    bool row = false;
     enum order_status to;
-    arena_init(&a, 256 * 1024);
-    enum err e = check_name(reason, reason_len, "reason", 200, ei);
+    int64_t open = 0, now = clock_now_ms();
+    enum err e = load_head(db, q->order_id, q->a, &o);
     if (e)
-        goto done;
-    if ((e = db_begin(db, DB_TX_WRITE)))
-        goto done;
-    if ((e = load_head(db, order_id, &a, &o)))
-        goto out;
-    if (!order_transition(o.status, EV_REFUND_ALL, &to)) {
-        e = illegal(ei, o.status, "ask a refund for");
-        goto out;
-    }
+        return e;
+    if (!order_transition(o.status, EV_REFUND_ALL, &to))
+        return illegal(q->ei, o.status, "ask a refund for");
     int64_t left = o.total_fen - o.refunded_fen;
-    if (amount_fen < 1 || amount_fen > left) {
-        e = err_set(ei, ERR_OUT_OF_RANGE, "amount_fen",
-                    "amount_fen must be from 1 to %lld (what is left of the order)",
-                    (long long)left);
-        goto out;
-    }
-    if ((e = db_prepare(db, open_q, &st)))
-        goto out;
-    db_bind_int64(st, 1, order_id);
-    e = db_step(st, &row);
-    int64_t open = db_col_int64(st, 0);
-    db_done(st);
-    if (e == ERR_OK && open)
-        e = err_set(ei, ERR_CONFLICT, NULL, "a refund request of this order is still open");
-    if (e || (e = db_prepare(db, ins, &st)))
-        goto out;
-    int64_t now = clock_now_ms();
-    db_bind_int64(st, 1, o.shop_id);
-    db_bind_int64(st, 2, order_id);
-    db_bind_int64(st, 3, amount_fen);
-    db_bind_text(st, 4, reason, reason_len);
-    db_bind_int64(st, 5, buyer);
-    db_bind_int64(st, 6, now);
-    e = db_step(st, &row);
-    if (e == ERR_OK && row)
-        *refund_id = db_col_int64(st, 0);
-    db_done(st);
+    if (q->amount_fen < 1 || q->amount_fen > left)
+        return err_set(q->ei, ERR_OUT_OF_RANGE, "amount_fen",
+                       "amount_fen must be from 1 to %lld (what is left of the order)",
+                       (long long)left);
+    if ((e = db_value(db, open_q, &open, DB_INT(q->order_id))))
+        return e;
+    if (open)
+        return err_set(q->ei, ERR_CONFLICT, NULL, "a refund request of this order is still open");
+    if ((e = db_value(db, ins, q->out_id, DB_INT(o.shop_id), DB_INT(q->order_id),
+                      DB_INT(q->amount_fen), DB_TEXT(q->text, q->text_len), DB_INT(q->actor),
+                      DB_INT(now))))
+        return e;
     char note[64];
-    snprintf(note, sizeof note, "%lld fen", (long long)amount_fen);
-    if (e == ERR_OK)
-        e = add_event(db, &o, "refund_requested", o.status, true, buyer, note, now);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-done:
+    snprintf(note, sizeof note, "%lld fen", (long long)q->amount_fen);
+    return add_event(db, &o, "refund_requested", o.status, true, q->actor, note, now);
+}
+
+/* Runs a refund's transaction `fn` with its own arena. */
+static enum err refund_run(struct db *db, enum db_tx kind, db_tx_fn fn, struct refund_args *q)
+{
+    struct arena a;
+    arena_init(&a, 256 * 1024);
+    q->a = &a;
+    enum err e = db_tx_run(db, kind, fn, q);
     arena_release(&a);
     return e;
+}
+
+enum err refund_request(struct db *db, int64_t order_id, int64_t buyer, int64_t amount_fen,
+                        const char *reason, size_t reason_len, int64_t *refund_id,
+                        struct errinfo *ei)
+{
+    enum err e = check_name(reason, reason_len, "reason", 200, ei);
+    if (e)
+        return e;
+    struct refund_args q = {.order_id = order_id, .actor = buyer, .amount_fen = amount_fen,
+                            .text = reason, .text_len = reason_len, .out_id = refund_id,
+                            .ei = ei};
+    return refund_run(db, DB_TX_WRITE, request_tx, &q);
 }
 
 enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id, int64_t *shop_id)
 {
     static const char sql[] = "SELECT order_id, shop_id FROM refunds WHERE id = ?";
     struct db_stmt *st = NULL;
-    enum err e = db_row_by_id(db, sql, refund_id, &st);
+    enum err e = db_first(db, sql, &st, DB_INT(refund_id));
     if (e)
         return e;
     *order_id = db_col_int64(st, 0);
@@ -937,146 +843,108 @@ enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id, int64
     return ERR_OK;
 }
 
-enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer, int64_t *order_id,
-                         struct errinfo *ei)
+static enum err withdraw_tx(struct db *db, void *arg)
 {
     static const char get[] = "SELECT r.order_id, r.amount_fen, r.status, o.buyer_id FROM refunds r"
                               " JOIN orders o ON o.id = r.order_id WHERE r.id = ?";
     static const char withdraw[] = "UPDATE refunds SET status = 'withdrawn', decided_at = ?,"
                                    " decided_by = ? WHERE id = ? AND status = 'requested'";
-    struct arena a;
+    const struct refund_args *q = arg;
     struct order o;
     struct db_stmt *st = NULL;
-    bool row = false;
-    int64_t now = clock_now_ms(), amount = 0;
+    int64_t now = clock_now_ms(), amount = 0, changed = 0;
     char status[16] = "";
-    arena_init(&a, 256 * 1024);
-    enum err e = db_begin(db, DB_TX_WRITE);
+    enum err e = db_first(db, get, &st, DB_INT(q->refund_id));
     if (e)
-        goto done;
-    if ((e = db_prepare(db, get, &st)))
-        goto out;
-    db_bind_int64(st, 1, refund_id);
-    e = db_step(st, &row);
-    if (row && db_col_int64(st, 3) == buyer) { /* only the buyer's own request */
-        *order_id = db_col_int64(st, 0);
+        return e;
+    if (db_col_int64(st, 3) == q->actor) { /* only the buyer's own request */
+        *q->out_id = db_col_int64(st, 0);
         amount = db_col_int64(st, 1);
         snprintf(status, sizeof status, "%s", db_col_text(st, 2, NULL));
     }
     db_done(st);
-    if (e == ERR_OK && !status[0])
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK && strcmp(status, "requested") != 0)
-        e = err_set(ei, ERR_ILLEGAL_TRANSITION, "status",
-                    "this refund is %s already, no longer open to withdraw", status);
-    if (e || (e = load_head(db, *order_id, &a, &o)))
-        goto out;
-    if ((e = db_prepare(db, withdraw, &st)))
-        goto out;
-    db_bind_int64(st, 1, now);
-    db_bind_int64(st, 2, buyer);
-    db_bind_int64(st, 3, refund_id);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
-        e = ERR_RETRY; /* decided meanwhile: run again to see how */
-    db_done(st);
+    if (!status[0])
+        return ERR_NOT_FOUND;
+    if (strcmp(status, "requested") != 0)
+        return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status",
+                       "this refund is %s already, no longer open to withdraw", status);
+    if ((e = load_head(db, *q->out_id, q->a, &o)) ||
+        (e = db_run_changes(db, withdraw, &changed, DB_INT(now), DB_INT(q->actor),
+                            DB_INT(q->refund_id))))
+        return e;
+    if (changed != 1)
+        return ERR_RETRY; /* decided meanwhile: run again to see how */
     char what[64];
     snprintf(what, sizeof what, "%lld fen", (long long)amount);
-    if (e == ERR_OK)
-        e = add_event(db, &o, "refund_withdrawn", o.status, true, buyer, what, now);
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-done:
-    arena_release(&a);
-    return e;
+    return add_event(db, &o, "refund_withdrawn", o.status, true, q->actor, what, now);
 }
 
-enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,
-                       const char *note, size_t note_len, struct errinfo *ei)
+enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer, int64_t *order_id,
+                         struct errinfo *ei)
+{
+    struct refund_args q = {.refund_id = refund_id, .actor = buyer, .out_id = order_id, .ei = ei};
+    return refund_run(db, DB_TX_WRITE, withdraw_tx, &q);
+}
+
+static enum err decide_tx(struct db *db, void *arg)
 {
     static const char get[] = "SELECT order_id, amount_fen, status FROM refunds WHERE id = ?";
     static const char decide[] = "UPDATE refunds SET status = ?, decided_at = ?, decided_by = ?,"
                                  " note = ? WHERE id = ? AND status = 'requested'";
     static const char add[] = "UPDATE orders SET refunded_fen = refunded_fen + ?, updated_at = ?"
                               " WHERE id = ? AND refunded_fen + ? <= total_fen";
-    struct arena a;
+    const struct refund_args *q = arg;
+    struct errinfo *ei = q->ei;
     struct order o;
     struct db_stmt *st = NULL;
-    bool row = false;
-    int64_t now = clock_now_ms();
-    arena_init(&a, 256 * 1024);
-    enum err e = note ? check_text(note, note_len, "note", 200, ei) : ERR_OK;
+    int64_t now = clock_now_ms(), changed = 0, actor = q->actor;
+    enum err e = db_first(db, get, &st, DB_INT(q->refund_id));
     if (e)
-        goto done;
-    /* READ COMMITTED on PostgreSQL, as payment_apply(): the ledger's hot rows */
-    if ((e = db_begin(db, DB_TX_WRITE_LOCKED)))
-        goto done;
-    if ((e = db_prepare(db, get, &st)))
-        goto out;
-    db_bind_int64(st, 1, refund_id);
-    e = db_step(st, &row);
-    int64_t order_id = row ? db_col_int64(st, 0) : 0, amount = row ? db_col_int64(st, 1) : 0;
-    bool open = row && strcmp(db_col_text(st, 2, NULL), "requested") == 0;
+        return e;
+    int64_t order_id = db_col_int64(st, 0), amount = db_col_int64(st, 1);
+    bool open = strcmp(db_col_text(st, 2, NULL), "requested") == 0;
     db_done(st);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK && !open)
-        e = err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this refund was already decided");
-    if (e || (e = load_head(db, order_id, &a, &o)))
-        goto out;
-    if ((e = db_prepare(db, decide, &st)))
-        goto out;
-    db_bind_str(st, 1, approve ? "approved" : "rejected");
-    db_bind_int64(st, 2, now);
-    db_bind_int64(st, 3, actor);
-    if (note)
-        db_bind_text(st, 4, note, note_len);
-    else
-        db_bind_str(st, 4, "");
-    db_bind_int64(st, 5, refund_id);
-    e = db_step_done(st);
-    if (e == ERR_OK && db_changes(st) != 1)
-        e = ERR_RETRY; /* decided meanwhile: run again to see how */
-    db_done(st);
+    if (!open)
+        return err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this refund was already decided");
+    if ((e = load_head(db, order_id, q->a, &o)) ||
+        (e = db_run_changes(db, decide, &changed, DB_STR(q->approve ? "approved" : "rejected"),
+                            DB_INT(now), DB_INT(actor),
+                            q->text ? DB_TEXT(q->text, q->text_len) : DB_STR(""),
+                            DB_INT(q->refund_id))))
+        return e;
+    if (changed != 1)
+        return ERR_RETRY; /* decided meanwhile: run again to see how */
     char what[64];
     snprintf(what, sizeof what, "%lld fen", (long long)amount);
-    if (e == ERR_OK && !approve)
-        e = add_event(db, &o, "refund_rejected", o.status, true, actor, what, now);
-    if (e == ERR_OK && approve) {
-        if ((e = db_prepare(db, add, &st)))
-            goto out;
-        db_bind_int64(st, 1, amount);
-        db_bind_int64(st, 2, now);
-        db_bind_int64(st, 3, order_id);
-        db_bind_int64(st, 4, amount);
-        e = db_step_done(st);
-        if (e == ERR_OK && db_changes(st) != 1)
-            e = err_set(ei, ERR_CONFLICT, "amount_fen", "the refund exceeds what is left");
-        db_done(st);
-        if (e)
-            goto out;
-        o.refunded_fen += amount;
-        /* RULE: CLAWBACK */
-        if ((e = commission_on_refund(db, &o, refund_id, amount, now)))
-            goto out;
-        if (o.refunded_fen == o.total_fen) {
-            bool unshipped = o.status == ORDER_PAID;
-            if (unshipped && (e = return_all_stock(db, &a, &o)))
-                goto out;
-            e = move(db, &o, ORDER_REFUNDED, "refunded", actor, what, now, ei);
-        } else {
-            e = add_event(db, &o, "refund_approved", o.status, true, actor, what, now);
-        }
-    }
-    if (e == ERR_OK)
-        e = db_commit(db);
-out:
-    db_rollback(db);
-done:
-    arena_release(&a);
-    return e;
+    if (!q->approve)
+        return add_event(db, &o, "refund_rejected", o.status, true, actor, what, now);
+    if ((e = db_run_changes(db, add, &changed, DB_INT(amount), DB_INT(now), DB_INT(order_id),
+                            DB_INT(amount))))
+        return e;
+    if (changed != 1)
+        return err_set(ei, ERR_CONFLICT, "amount_fen", "the refund exceeds what is left");
+    o.refunded_fen += amount;
+    /* RULE: CLAWBACK */
+    if ((e = commission_on_refund(db, &o, q->refund_id, amount, now)))
+        return e;
+    if (o.refunded_fen < o.total_fen)
+        return add_event(db, &o, "refund_approved", o.status, true, actor, what, now);
+    bool unshipped = o.status == ORDER_PAID;
+    if (unshipped && (e = return_all_stock(db, q->a, &o)))
+        return e;
+    return move(db, &o, ORDER_REFUNDED, "refunded", actor, what, now, ei);
+}
+
+enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,
+                       const char *note, size_t note_len, struct errinfo *ei)
+{
+    enum err e = note ? check_text(note, note_len, "note", 200, ei) : ERR_OK;
+    if (e)
+        return e;
+    struct refund_args q = {.refund_id = refund_id, .actor = actor, .approve = approve,
+                            .text = note, .text_len = note_len, .ei = ei};
+    /* READ COMMITTED on PostgreSQL, as payment_apply(): the ledger's hot rows */
+    return refund_run(db, DB_TX_WRITE_LOCKED, decide_tx, &q);
 }
 
 /* --- lists --- */
@@ -1089,20 +957,16 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
     static const char by_buyer[] = "SELECT " ORDER_COLS " FROM orders WHERE buyer_id = ?"
                                    " AND id < ? AND (? = 1 OR status = ?) ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0;
     struct order *list = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, f->shop_id ? by_shop : by_buyer, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, f->shop_id ? f->shop_id : f->buyer_id);
-    db_bind_int64(st, 2, f->before_id > 0 ? f->before_id : INT64_MAX);
-    db_bind_int64(st, 3, f->any_status);
-    db_bind_str(st, 4, order_status_name(f->status));
-    db_bind_int64(st, 5, f->limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)f->limit)
+    enum err e = db_query(db, f->shop_id ? by_shop : by_buyer, &st,
+                          DB_INT(f->shop_id ? f->shop_id : f->buyer_id),
+                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
+                          DB_INT(f->any_status), DB_STR(order_status_name(f->status)),
+                          DB_INT(f->limit + 1));
+    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
         read_head(st, a, &list[len++]);
     db_done(st);
     *more = len > (size_t)f->limit;
@@ -1121,21 +985,14 @@ enum err refund_list(struct db *db, const struct refund_filter *f, struct arena 
     static const char in_status[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ?"
                                     " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    bool row = false;
     size_t len = 0;
     struct refund *list = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *list);
     if (!list)
         return ERR_TOO_LARGE;
-    enum err e = db_prepare(db, f->status ? in_status : any, &st);
-    if (e)
-        return e;
-    int i = 1;
-    db_bind_int64(st, i++, f->shop_id);
-    if (f->status)
-        db_bind_str(st, i++, f->status);
-    db_bind_int64(st, i++, f->before_id > 0 ? f->before_id : INT64_MAX);
-    db_bind_int64(st, i, f->limit + 1);
-    while ((e = db_step(st, &row)) == ERR_OK && row && len <= (size_t)f->limit)
+    enum err e = db_query(db, f->status ? in_status : any, &st, DB_INT(f->shop_id),
+                          f->status ? DB_STR(f->status) : DB_SKIP,
+                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
+    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
         read_refund(st, a, &list[len++]);
     db_done(st);
     *more = len > (size_t)f->limit;
@@ -1156,14 +1013,9 @@ static enum err sweep(struct db *db, const char *sql, int64_t now, order_fn fn, 
     *moved = 0;
     for (;;) {
         struct db_stmt *st = NULL;
-        bool row = false;
         size_t n = 0;
-        enum err e = db_prepare(db, sql, &st);
-        if (e)
-            return e;
-        db_bind_int64(st, 1, now);
-        db_bind_int64(st, 2, BATCH);
-        while ((e = db_step(st, &row)) == ERR_OK && row && n < BATCH)
+        enum err e = db_query(db, sql, &st, DB_INT(now), DB_INT(BATCH));
+        while (e == ERR_OK && db_next(st, &e) && n < BATCH)
             ids[n++] = db_col_int64(st, 0);
         db_done(st);
         if (e)

@@ -33,7 +33,6 @@
 #include <stdint.h>
 
 #include "db/db.h"
-#include "domain/idempotency.h"
 #include "domain/shop.h"
 #include "util/arena.h"
 #include "util/err.h"
@@ -115,39 +114,20 @@ struct order {
     const char *attributed_via; /* "link", "binding" or NULL */
 };
 
-/*
- * Renders the created order as the create's answer, after its commit (out of
- * the write lock), and again for a replay of the create, from the order read
- * back as it was created; returns the body (in `a`) or NULL.
- */
-typedef const char *(*order_render_fn)(void *ctx, const struct order *o, struct arena *a);
-/* Renders a refusal (a 4xx `e`, explained in the create's errinfo) the same way. */
-typedef const char *(*order_render_refusal_fn)(void *ctx, enum err e, struct arena *a);
-
-/*
- * An order created under an Idempotency-Key: the key is claimed, and the
- * answer (the order created, or a refusal's text) stored, in the create's own
- * transaction. When `state` comes back other than IDEM_NEW nothing was done:
- * IDEM_REPLAY carries the first answer in status and rendered.
- */
-struct order_idem {
-    const char *key; /* NULL: no record */
-    const char *hash;
-    order_render_fn render;
-    order_render_refusal_fn refusal;
-    void *ctx;
-    enum idem_state state; /* out */
-    int status;            /* out: the answer's status, when one is stored or replayed */
-    const char *rendered;  /* out: the answer, in the caller's arena */
-};
-
 /* The checks of an order's input that need no data (1..ORDER_ITEMS_MAX items, each once,
  * quantities, the address); order_create() runs them first. Errors name their field. */
 MUST_CHECK enum err order_check_new(const struct order_new *in, struct errinfo *ei);
-/* Errors name their field: items, address.*, or ERR_OUT_OF_STOCK / ERR_QUANTITY_CAP /
- * ERR_PRODUCT_UNAVAILABLE with the item. */
-MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, struct order_idem *idem,
-                                 struct arena *a, int64_t *id, struct errinfo *ei);
+/*
+ * Creates the order, in a transaction of its own or the caller's (under an
+ * Idempotency-Key: idem_run()); *out is the order as created, in `a`.
+ * Errors name their field: items, address.*, or ERR_OUT_OF_STOCK /
+ * ERR_QUANTITY_CAP / ERR_PRODUCT_UNAVAILABLE with the item.
+ */
+MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, struct arena *a,
+                                 struct order *out, struct errinfo *ei);
+/* An order as its create answered it (a replay of the create): what it was created with, in
+ * its first state. */
+MUST_CHECK enum err order_as_created(struct db *db, int64_t id, struct arena *a, struct order *out);
 /* Whose order it is: its shop and buyer, and user_id's role in that shop (for
  * authorization; user_id 0: nobody's). ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err order_parties(struct db *db, int64_t id, int64_t user_id, int64_t *shop_id,

@@ -4,7 +4,6 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +42,6 @@ struct conn_state {
     size_t discarded; /* bytes dropped after the body passed its limit */
 };
 
-#define HANDLER_ATTEMPTS 12
 
 static _Atomic long in_flight;
 static _Atomic uint64_t next_rid;
@@ -277,29 +275,10 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
         e = api_authenticate(r);
     if (!e && strcmp(r->method, "GET") != 0 && !r->route->raw_body)
         e = req_parse_body(r, req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
-    if (!e) {
-        /* A write that lost a serialization race (PostgreSQL) is rerun from the start;
-         * handlers are whole transactions and leave nothing behind when they fail. */
-        for (int attempt = 1;; attempt++) {
-            e = r->route->handler(r);
-            if (e != ERR_RETRY)
-                break;
-            if (attempt == HANDLER_ATTEMPTS) {
-                LOG(LOG_WARN, "retries_exhausted", "attempts=%d", attempt);
-                break;
-            }
-            db_rollback(r->db);
-            /* Exponential backoff with full jitter: each contender waits a random time
-             * in a window that doubles (1, 2, 4 ... 64 ms), so that a crowd on one row
-             * spreads out instead of colliding again in step. */
-            uint32_t window = attempt < 7 ? 1000u << (attempt - 1) : 64000u;
-            usleep((useconds_t)(100 + randombytes_uniform(window)));
-            r->status = 0;
-            r->resp = NULL;
-            r->set_cookie = NULL;
-            memset(&r->ei, 0, sizeof r->ei);
-        }
-    }
+    /* A transaction that loses a serialization race is run again by db_tx_run(), which
+     * every transaction of the domain goes through: the handler runs once. */
+    if (!e)
+        e = r->route->handler(r);
     if (r->db)
         db_rollback(r->db); /* a handler that failed mid-transaction leaves nothing behind */
     if (e == ERR_OK && r->arena.exhausted)

@@ -117,16 +117,16 @@ static void *worker(void *arg)
         int64_t id = 0, shop = 0, buyer = 0;
         struct order o;
         /* request 1: the create */
-        db_defer_durable();
-        db_warm_reads();
+        db_defer_durable(db);
+        db_warm_reads(db);
         enum err e = idem_run(db, &idem, &a);
         id = c.o.id;
-        enum err durable = db_await_durable();
+        enum err durable = db_await_durable(db);
         if (!e)
             e = durable;
         /* request 2: the shop confirms the payment, and is answered the order */
-        db_defer_durable();
-        db_warm_reads();
+        db_defer_durable(db);
+        db_warm_reads(db);
         enum shop_role role = SHOP_ROLE_NONE;
         if (!e)
             e = order_parties(db, id, 1, &shop, &buyer, &role);
@@ -134,7 +134,7 @@ static void *worker(void *arg)
             .provider = "offline", .order_id = id, .actor_id = 1, .out = &o, .out_arena = &a};
         if (!e)
             e = payment_apply(db, &p, &ei);
-        durable = db_await_durable();
+        durable = db_await_durable(db);
         if (!e)
             e = durable;
         arena_release(&a);

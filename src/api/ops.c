@@ -44,7 +44,7 @@ enum err api_metrics(struct req *r)
                         "GET /metrics needs the metrics token: Authorization: Bearer <token>");
     struct buf b;
     buf_init(&b, 4 * 1024 * 1024);
-    metrics_render(&b);
+    metrics_render(&b, r->db);
     r->raw_body = arena_strndup(&r->arena, b.ptr ? b.ptr : "", b.len);
     r->raw_len = b.len;
     buf_release(&b);

@@ -419,7 +419,7 @@ enum err api_order_confirm_payment(struct req *r)
     /* The answer is read once the payment is on disk, on this thread's own connection:
      * not under the write lock, which every write of the process waits for. */
     if (!e)
-        e = db_await_durable();
+        e = db_await_durable(r->db);
     return e ? e : reply_order(r, id);
 }
 

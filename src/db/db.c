@@ -12,9 +12,36 @@
 
 static _Atomic int64_t time_us_total;
 
-int64_t db_time_us_total(void)
+void db_stats(struct db *db, struct db_stats *out)
 {
-    return atomic_load(&time_us_total);
+    memset(out, 0, sizeof *out);
+    if (db->drv->writer_stats)
+        db->drv->writer_stats(db, out);
+    out->time_us = atomic_load(&time_us_total);
+}
+
+void db_defer_durable(struct db *db)
+{
+    if (db->drv->defer_durable)
+        db->drv->defer_durable(db);
+}
+
+enum err db_await_durable(struct db *db)
+{
+    return db->drv->await_durable ? db->drv->await_durable(db) : ERR_OK;
+}
+
+void db_warm_reads(struct db *db)
+{
+    if (db->drv->warm_reads)
+        db->drv->warm_reads(db);
+}
+
+enum err db_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei)
+{
+    if (!db->drv->backup)
+        return err_set(ei, ERR_UNPROCESSABLE, "db", "this store has no online backup");
+    return db->drv->backup(db, dest, bytes, ei);
 }
 
 enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei)

@@ -221,48 +221,49 @@ void db_rollback(struct db *db);
 bool db_in_tx(const struct db *db);
 
 /*
- * One fsync wait per request instead of one per commit. Between
- * db_defer_durable() and db_await_durable() a group-committed SQLite commit on
- * this thread returns as soon as it is in the writer's batch;
- * db_await_durable() returns once an fsync covers the batch. The server
- * awaits before it answers, so nothing is acknowledged before it is on disk.
- * Without a deferral each commit waits itself. No-op for other stores.
+ * Durability of a request's writes (a store's mode, asked of it, never of
+ * which store it is). Between db_defer_durable() and db_await_durable() a
+ * commit of this thread that the store batches with others (SQLite's group
+ * commit) returns as soon as it is in the batch; db_await_durable() returns
+ * once the batch is on disk. The server awaits before it answers, so nothing
+ * is acknowledged before it is durable; without a deferral each commit
+ * waits itself. No-ops on stores whose every commit is durable when it
+ * returns (PostgreSQL).
  */
-void db_defer_durable(void);
+void db_defer_durable(struct db *db);
 /* ERR_UNAVAILABLE: a commit of this thread's was lost (storage failure); answer that. */
-MUST_CHECK enum err db_await_durable(void);
+MUST_CHECK enum err db_await_durable(struct db *db);
 /*
- * From here to db_await_durable(), this thread's reads on SQLite with group
- * commit run on the shared writer too, under its lock: its page cache is warm,
- * where a reader connection's is dropped whenever anyone writes. For requests
- * that write (the server marks every one but GET): their reads are a few
- * short lookups. Keep slow work out of transactions then. No-op elsewhere.
+ * From here to db_await_durable(), this thread's reads may run where its
+ * writes do (SQLite with group commit: on the shared writer, under its lock,
+ * whose page cache is warm, where a reader connection's is dropped whenever
+ * anyone writes). For requests that write (the server marks every one but
+ * GET): their reads are a few short lookups. Keep slow work out of
+ * transactions then. No-op elsewhere.
  */
-void db_warm_reads(void);
-
-/* Total time spent inside the store by this process, in microseconds. */
-int64_t db_time_us_total(void);
+void db_warm_reads(struct db *db);
 
 /*
- * SQLite's one writer in this process (zeros on other stores): how long it was
- * held, in microseconds (its share of the time bounds write throughput), how
- * many batches group commit committed, and how many writes they carried.
+ * What the store did in this process: the time spent in it, and (SQLite,
+ * zeros elsewhere) how long its one writer was held, in microseconds (its
+ * share of the time bounds write throughput), how many batches group commit
+ * committed, and how many writes they carried.
  */
-struct db_writer_stats {
-    int64_t held_us;
+struct db_stats {
+    int64_t time_us;
+    int64_t writer_held_us;
     uint64_t batches;
     uint64_t writes;
 };
-void db_writer_stats(struct db_writer_stats *out);
+void db_stats(struct db *db, struct db_stats *out);
 
 /*
- * An online backup of a SQLite database into a new file `dest`, while others
- * go on reading and writing it: one consistent snapshot (SQLite's backup API
- * in one step, under one read transaction), written to a temporary file next
- * to `dest`, verified (quick_check), synced, and only then renamed to `dest`;
- * the result is a single self-contained file (rollback journal, not WAL).
- * ERR_CONFLICT if `dest` exists; ERR_UNPROCESSABLE on PostgreSQL (whose own
- * tools back it up). `bytes`, if not NULL, gets the size of the copy.
+ * An online backup into a new file `dest`, while others go on reading and
+ * writing: one consistent snapshot, written next to `dest`, verified, synced,
+ * and only then renamed to `dest` (SQLite: a single self-contained file).
+ * ERR_CONFLICT if `dest` exists; ERR_UNPROCESSABLE, naming what to use
+ * instead, where the store is backed up by its own tools (PostgreSQL).
+ * `bytes`, if not NULL, gets the size of the copy.
  */
 MUST_CHECK enum err db_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei);
 
@@ -290,6 +291,12 @@ struct db_driver {
     enum err (*begin)(struct db *db, enum db_tx kind);
     enum err (*commit)(struct db *db);
     void (*rollback)(struct db *db);
+    /* optional (NULL: nothing to do, zeros) */
+    void (*defer_durable)(struct db *db);
+    enum err (*await_durable)(struct db *db);
+    void (*warm_reads)(struct db *db);
+    void (*writer_stats)(struct db *db, struct db_stats *out);
+    enum err (*backup)(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei);
 };
 
 /* Every driver's connection and statement start with these headers. */

@@ -158,6 +158,31 @@ static void fault_rollback(struct db *db)
     db_rollback(fdb(db)->inner);
 }
 
+static void fault_defer_durable(struct db *db)
+{
+    db_defer_durable(fdb(db)->inner);
+}
+
+static enum err fault_await_durable(struct db *db)
+{
+    return db_await_durable(fdb(db)->inner);
+}
+
+static void fault_warm_reads(struct db *db)
+{
+    db_warm_reads(fdb(db)->inner);
+}
+
+static void fault_writer_stats(struct db *db, struct db_stats *out)
+{
+    db_stats(fdb(db)->inner, out);
+}
+
+static enum err fault_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei)
+{
+    return db_backup(fdb(db)->inner, dest, bytes, ei);
+}
+
 static const struct db_driver fault_driver = {
     .name = "fault",
     .close = fault_close,
@@ -179,6 +204,11 @@ static const struct db_driver fault_driver = {
     .begin = fault_begin,
     .commit = fault_commit,
     .rollback = fault_rollback,
+    .defer_durable = fault_defer_durable,
+    .await_durable = fault_await_durable,
+    .warm_reads = fault_warm_reads,
+    .writer_stats = fault_writer_stats,
+    .backup = fault_backup,
 };
 
 enum err db_fault_wrap(struct db *inner, struct db_fault *plan, struct db **out)

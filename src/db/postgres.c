@@ -403,6 +403,14 @@ static void pg_rollback(struct db *db)
     }
 }
 
+static enum err pg_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei)
+{
+    (void)db, (void)dest, (void)bytes;
+    return err_set(ei, ERR_UNPROCESSABLE, "db",
+                   "backup copies a SQLite database; back PostgreSQL up with its own tools"
+                   " (pg_dump, or base backups and WAL archiving)");
+}
+
 const struct db_driver db_postgres_driver = {
     .name = "postgres",
     .caps = {.serial_writes = false, .one_server = false, .online_backup = false},
@@ -426,4 +434,5 @@ const struct db_driver db_postgres_driver = {
     .begin = pg_begin,
     .commit = pg_commit,
     .rollback = pg_rollback,
+    .backup = pg_backup,
 };

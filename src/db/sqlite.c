@@ -88,9 +88,10 @@ static void unlock_writer(void)
     pthread_mutex_unlock(&write_lock);
 }
 
-void db_writer_stats(struct db_writer_stats *out)
+static void sq_writer_stats(struct db *db, struct db_stats *out)
 {
-    out->held_us = atomic_load_explicit(&stat_held_us, memory_order_relaxed);
+    (void)db;
+    out->writer_held_us = atomic_load_explicit(&stat_held_us, memory_order_relaxed);
     out->batches = atomic_load_explicit(&stat_batches, memory_order_relaxed);
     out->writes = atomic_load_explicit(&stat_writes, memory_order_relaxed);
 }
@@ -464,18 +465,21 @@ static enum err gc_settle(uint64_t b)
     return gc_wait(b);
 }
 
-void db_defer_durable(void)
+static void sq_defer_durable(struct db *db)
 {
+    (void)db;
     gc_deferring = true;
 }
 
-void db_warm_reads(void)
+static void sq_warm_reads(struct db *db)
 {
+    (void)db;
     gc_warm = true;
 }
 
-enum err db_await_durable(void)
+static enum err sq_await_durable(struct db *db)
 {
+    (void)db;
     enum err e = ERR_OK;
     gc_deferring = false;
     gc_warm = false;
@@ -1012,12 +1016,8 @@ static int sync_dir_of(const char *path)
     return rc;
 }
 
-enum err db_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei)
+static enum err sq_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei)
 {
-    if (db->kind != DB_SQLITE)
-        return err_set(ei, ERR_UNPROCESSABLE, "db",
-                       "backup copies a SQLite database; back PostgreSQL up with its own tools"
-                       " (pg_dump, or base backups and WAL archiving)");
     struct sqlite_db *d = (struct sqlite_db *)db;
     if (access(dest, F_OK) == 0)
         return err_set(ei, ERR_CONFLICT, "file", "%s exists: choose a new name", dest);
@@ -1108,4 +1108,9 @@ const struct db_driver db_sqlite_driver = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
+    .defer_durable = sq_defer_durable,
+    .await_durable = sq_await_durable,
+    .warm_reads = sq_warm_reads,
+    .writer_stats = sq_writer_stats,
+    .backup = sq_backup,
 };

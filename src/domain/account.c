@@ -403,7 +403,7 @@ enum err account_logout(struct db *db, const char *token, size_t len)
      * may cached slots go: one filled from a reader that had not yet seen the delete
      * would otherwise outlive it. (It waits for the fsync too: the logout's answer does.) */
     if (e == ERR_OK)
-        e = db_await_durable();
+        e = db_await_durable(db);
     session_changed();
     return e;
 }

@@ -75,7 +75,7 @@ static void route_label(size_t i, struct buf *out)
         buf_printf(out, "route=\"unmatched\"");
 }
 
-void metrics_render(struct buf *out)
+void metrics_render(struct buf *out, struct db *db)
 {
     buf_printf(out, "# HELP quanzi_http_requests_total HTTP requests by route and status.\n"
                     "# TYPE quanzi_http_requests_total counter\n");
@@ -120,14 +120,14 @@ void metrics_render(struct buf *out)
         route_label(i, out);
         buf_printf(out, "} %llu\n", (unsigned long long)total);
     }
-    int64_t db_us = db_time_us_total();
+    struct db_stats w;
+    db_stats(db, &w);
+    int64_t db_us = w.time_us;
     buf_printf(out,
                "# HELP quanzi_db_time_seconds_total Time spent in the database.\n"
                "# TYPE quanzi_db_time_seconds_total counter\n"
                "quanzi_db_time_seconds_total %lld.%06lld\n",
                (long long)(db_us / 1000000), (long long)(db_us % 1000000));
-    struct db_writer_stats w;
-    db_writer_stats(&w);
     buf_printf(out,
                "# HELP quanzi_sqlite_writer_held_seconds_total Time SQLite's one writer was held"
                " (its share of wall time bounds write throughput).\n"
@@ -139,7 +139,7 @@ void metrics_render(struct buf *out)
                "# HELP quanzi_sqlite_batched_writes_total Writes those batches carried.\n"
                "# TYPE quanzi_sqlite_batched_writes_total counter\n"
                "quanzi_sqlite_batched_writes_total %llu\n",
-               (long long)(w.held_us / 1000000), (long long)(w.held_us % 1000000),
+               (long long)(w.writer_held_us / 1000000), (long long)(w.writer_held_us % 1000000),
                (unsigned long long)w.batches, (unsigned long long)w.writes);
     buf_printf(out,
                "# HELP quanzi_start_time_seconds When the server started (server clock).\n"

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db/db.h"
 #include "http/router.h"
 #include "util/buf.h"
 
@@ -16,6 +17,6 @@
 void metrics_init(const struct route *routes, size_t n);
 void metrics_release(void);
 void metrics_observe(int route_idx, int status, int64_t duration_us);
-void metrics_render(struct buf *out);
+void metrics_render(struct buf *out, struct db *db);
 
 #endif

@@ -259,9 +259,6 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     struct req *r = &cs->r;
     jsonmem_use(&r->arena);
     log_set_request_id(r->rid);
-    db_defer_durable();
-    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
-        db_warm_reads(); /* a write's own lookups and answer read a warm cache */
     enum err e = cs->early;
     if (!e && cs->body.overflow)
         e = req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
@@ -271,8 +268,12 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
         r->body_len = cs->body.len;
         e = db_pool_get(&r->db);
     }
-    if (!e)
+    if (!e) {
+        db_defer_durable(r->db); /* answered once durable: see below */
+        if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
+            db_warm_reads(r->db); /* a write's own lookups and answer read a warm cache */
         e = api_authenticate(r);
+    }
     if (!e && strcmp(r->method, "GET") != 0 && !r->route->raw_body)
         e = req_parse_body(r, req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
     /* A transaction that loses a serialization race is run again by db_tx_run(), which
@@ -286,7 +287,7 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     if (e == ERR_DB || e == ERR_INTERNAL)
         LOG(LOG_ERROR, "request_failed", "code=%s", err_code(e));
     /* answer nothing that is not yet on disk, and no success that did not get there */
-    if (db_await_durable() != ERR_OK && e == ERR_OK) {
+    if (r->db && db_await_durable(r->db) != ERR_OK && e == ERR_OK) {
         e = err_set(&r->ei, ERR_UNAVAILABLE, NULL,
                     "the change could not be stored; nothing was saved, try again");
         r->set_cookie = NULL;

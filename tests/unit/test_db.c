@@ -567,8 +567,8 @@ static void *batch_worker(void *arg)
     for (int i = 0; db && i < 60; i++) {
         char s[32];
         enum err e, dup = ERR_OK;
-        db_defer_durable(); /* as the server does for a request */
-        db_warm_reads();
+        db_defer_durable(db); /* as the server does for a request */
+        db_warm_reads(db);
         e = db_begin(db, DB_TX_WRITE);
         snprintf(s, sizeof s, "b%d-%d", b->id, i);
         if (!e)
@@ -582,7 +582,7 @@ static void *batch_worker(void *arg)
             e = db_commit(db);
         }
         db_rollback(db);
-        enum err durable = db_await_durable();
+        enum err durable = db_await_durable(db);
         if (e || durable || (refused && dup != ERR_CONFLICT))
             b->failures++;
         else if (i % 3)
@@ -646,13 +646,13 @@ static void lost_batch_is_reported(void **state)
     insert(g, 7, "lost-1", NULL);
     assert_int_equal(db_commit(g), ERR_UNAVAILABLE);
     /* a deferred one (a request) */
-    db_defer_durable();
+    db_defer_durable(g);
     assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
     assert_int_equal(db_exec(g, "PRAGMA defer_foreign_keys=ON"), ERR_OK);
     assert_int_equal(db_exec(g, dangling), ERR_OK);
     insert(g, 7, "lost-2", NULL);
     assert_int_equal(db_commit(g), ERR_OK);
-    assert_int_equal(db_await_durable(), ERR_UNAVAILABLE);
+    assert_int_equal(db_await_durable(g), ERR_UNAVAILABLE);
     /* the writer goes on */
     assert_int_equal(db_begin(g, DB_TX_WRITE), ERR_OK);
     insert(g, 8, "kept", NULL);

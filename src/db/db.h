@@ -1,23 +1,27 @@
 /*
- * db.h - the storage interface: connections, cached prepared statements,
- * typed binding and columns, transactions.
+ * db.h - the whole store contract: connections, cached prepared statements,
+ * typed binding and columns, queries as one call, transactions run (and run
+ * again) by db_tx_run(), what a store can do (db_caps), the durability of a
+ * request's writes, statistics and online backup.
  *
  * Domain code writes SQL once, in the portable subset (DESIGN.md §4): `?`
  * placeholders, integer millisecond timestamps, 0/1 booleans, RETURNING and
- * ON CONFLICT allowed, no backend-specific functions. Two drivers implement
- * this interface (SQLite now, PostgreSQL next); nothing else includes a
- * driver's header.
+ * ON CONFLICT allowed, no backend-specific functions. It asks a store what
+ * it can do (db_caps), never which store it is. Two drivers implement this
+ * interface, src/db/sqlite/ and src/db/postgres.c, and a third wraps either
+ * to fail on purpose in tests (src/db/fault.c); nothing else includes a
+ * driver's header. db.c dispatches, and counts the time spent in the store.
  *
  * A connection belongs to one thread at a time. Statements come from a
  * per-connection cache keyed by the address of the SQL text, so `sql` must be
  * a string with static storage (a literal). Every statement obtained with
- * db_prepare() is given back with db_done(), which resets it.
+ * db_prepare() or db_query() is given back with db_done(), which resets it.
  *
  * Errors: ERR_CONFLICT for a unique or primary-key violation, ERR_RETRY when a
  * write transaction lost a serialization race (PostgreSQL) and must be run
- * again from its start, ERR_UNAVAILABLE
- * when the store is busy past its timeout or unreachable, ERR_DB otherwise
- * (the driver's message is logged, never sent to clients).
+ * again from its start (db_tx_run() does), ERR_UNAVAILABLE when the store is
+ * busy past its timeout or unreachable, ERR_DB otherwise (the driver's
+ * message is logged, never sent to clients).
  */
 #ifndef QUANZI_DB_DB_H
 #define QUANZI_DB_DB_H

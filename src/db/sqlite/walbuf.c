@@ -1,4 +1,4 @@
-#include "db/walbuf.h"
+#include "db/sqlite/walbuf.h"
 
 #include <pthread.h>
 #include <sqlite3.h>

@@ -25,6 +25,7 @@
 #include "db/migrate.h"
 #include "domain/idempotency.h"
 #include "domain/order.h"
+#include "domain/payment.h"
 #include "util/clock.h"
 #include "util/log.h"
 

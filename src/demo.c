@@ -7,6 +7,7 @@
 #include "domain/circle.h"
 #include "domain/contact.h"
 #include "domain/order.h"
+#include "domain/payment.h"
 #include "domain/promoter.h"
 #include "domain/shop.h"
 #include "util/arena.h"

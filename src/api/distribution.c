@@ -347,7 +347,8 @@ static json_t *commission_json(const struct commission *c)
                      (json_int_t)c->id, "shop_id", (json_int_t)c->shop_id, "order_id",
                      (json_int_t)c->order_id, "level", (json_int_t)c->level, "promoter_id",
                      (json_int_t)c->promoter_id, "earned_fen", (json_int_t)c->earned_fen,
-                     "amount_fen", (json_int_t)c->amount_fen, "status", c->status, "note", c->note,
+                     "amount_fen", (json_int_t)c->amount_fen, "status",
+                     commission_status_name(c->status), "note", c->note,
                      "created_at", json_time(c->created_at_ms), "settled_at",
                      opt_time(c->settled_at_ms));
 }
@@ -398,7 +399,7 @@ static json_t *withdrawal_json(const struct withdrawal *w)
     return json_pack("{s:I, s:I, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
                      (json_int_t)w->id, "shop_id", (json_int_t)w->shop_id, "promoter_id",
                      (json_int_t)w->promoter_id, "promoter_name", w->promoter_name, "amount_fen",
-                     (json_int_t)w->amount_fen, "status", w->status, "reference",
+                     (json_int_t)w->amount_fen, "status", withdrawal_status_name(w->status), "reference",
                      w->reference ? json_string(w->reference) : json_null(), "note", w->note,
                      "created_at", json_time(w->created_at_ms), "decided_at",
                      opt_time(w->decided_at_ms), "paid_at", opt_time(w->paid_at_ms));

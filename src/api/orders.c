@@ -11,6 +11,7 @@
 #include "api/common.h"
 #include "domain/idempotency.h"
 #include "domain/order.h"
+#include "domain/payment.h"
 #include "util/log.h"
 
 static json_t *opt_time(int64_t ms)
@@ -22,7 +23,8 @@ static json_t *refund_json(const struct refund *f)
 {
     return json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)f->id,
                      "order_id", (json_int_t)f->order_id, "amount_fen", (json_int_t)f->amount_fen,
-                     "reason", f->reason, "status", f->status, "note", f->note ? f->note : "",
+                     "reason", f->reason, "status", refund_status_name(f->status), "note",
+                     f->note ? f->note : "",
                      "created_at", json_time(f->created_at_ms), "decided_at",
                      opt_time(f->decided_at_ms));
 }
@@ -353,15 +355,15 @@ enum err api_shop_refunds(struct req *r)
 {
     int64_t shop_id = req_param_id(r, 0);
     enum shop_role role;
-    struct refund_filter f = {.shop_id = shop_id, .status = req_query(r, "status")};
+    const char *status = req_query(r, "status");
+    struct refund_filter f = {.shop_id = shop_id, .any_status = !status};
     struct refund *items = NULL;
     size_t n = 0;
     bool more = false;
     enum err e = api_shop_role(r, shop_id, false, &role);
     if (!e)
         e = api_page(r, &f.limit, &f.before_id);
-    if (!e && f.status && strcmp(f.status, "requested") != 0 && strcmp(f.status, "approved") != 0 &&
-        strcmp(f.status, "rejected") != 0 && strcmp(f.status, "withdrawn") != 0)
+    if (!e && status && !refund_status_parse(status, &f.status))
         e = req_fail(r, ERR_INVALID, "status",
                      "status must be requested, approved, rejected or withdrawn");
     if (!e)

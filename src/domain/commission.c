@@ -7,9 +7,43 @@
 #include "domain/audit.h"
 #include "domain/ledger.h"
 #include "domain/order.h"
+#include "domain/promoter.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/money.h"
+#include "util/names.h"
+
+static const char *const status_names[] = {"pending", "available", "reversed", "withheld"};
+
+const char *commission_status_name(enum commission_status s)
+{
+    return name_of(status_names, NAMES_LEN(status_names), s);
+}
+
+static enum commission_status status_parse(const char *s)
+{
+    int v = COMMISSION_WITHHELD; /* unknown: never moves */
+    (void)name_find(status_names, NAMES_LEN(status_names), s, &v);
+    return (enum commission_status)v;
+}
+
+bool commission_transition(enum commission_status from, enum commission_event ev,
+                           enum commission_status *to)
+{
+    switch (from) {
+    case COMMISSION_PENDING:
+        *to = ev == COMMISSION_SETTLE ? COMMISSION_AVAILABLE
+              : ev == COMMISSION_CLAW ? COMMISSION_PENDING
+                                      : COMMISSION_REVERSED;
+        return true;
+    case COMMISSION_AVAILABLE:
+        return ev != COMMISSION_SETTLE && (*to = COMMISSION_AVAILABLE, true);
+    case COMMISSION_REVERSED:
+    case COMMISSION_WITHHELD:
+        break;
+    }
+    return false;
+}
 
 /* The order's weighted rates: sum of line_fen x bps over its items, per level. */
 static enum err weighted_rates(struct db *db, int64_t order_id, int64_t *w1, int64_t *w2)
@@ -49,7 +83,7 @@ static enum err earner(struct db *db, int64_t id, struct earner *out)
     out->id = db_col_int64(st, 0);
     out->user_id = db_col_int64(st, 1);
     out->inviter_id = db_col_is_null(st, 2) ? 0 : db_col_int64(st, 2);
-    out->active = strcmp(db_col_text(st, 3, NULL), "active") == 0;
+    out->active = promoter_status_parse(db_col_text(st, 3, NULL)) == PROMOTER_ACTIVE;
     db_done(st);
     return ERR_OK;
 }
@@ -68,14 +102,15 @@ static enum err sold_recently(struct db *db, int64_t shop_id, int64_t promoter_i
 }
 
 static enum err insert_row(struct db *db, const struct order *o, int level, int64_t promoter,
-                           int64_t weighted, int64_t amount, const char *status, const char *note,
-                           int64_t now)
+                           int64_t weighted, int64_t amount, enum commission_status status,
+                           const char *note, int64_t now)
 {
     static const char sql[] =
         "INSERT INTO commissions (shop_id, order_id, level, promoter_id, weighted_bps_fen,"
         " earned_fen, amount_fen, status, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     return db_run(db, sql, DB_INT(o->shop_id), DB_INT(o->id), DB_INT(level), DB_INT(promoter),
-                  DB_INT(weighted), DB_INT(amount), DB_INT(amount), DB_STR(status), DB_STR(note),
+                  DB_INT(weighted), DB_INT(amount), DB_INT(amount),
+                  DB_STR(commission_status_name(status)), DB_STR(note),
                   DB_INT(now));
 }
 
@@ -95,7 +130,7 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
         if ((e = weighted_rates(db, o->id, &w1, &w2)))
             return e;
         c1 = w1 / 10000;
-        if ((e = insert_row(db, o, 1, l1.id, w1, c1, "pending", "", now)))
+        if ((e = insert_row(db, o, 1, l1.id, w1, c1, COMMISSION_PENDING, "", now)))
             return e;
         en[n++] =
             (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l1.id, .amount_fen = c1};
@@ -110,17 +145,17 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
                 return e;
             if (l2.user_id == o->buyer_id) {
                 /* RULE: NO-SELF-COMMISSION - not at level 2 either */
-                e = insert_row(db, o, 2, l2.id, w2, 0, "withheld", "own purchase", now);
+                e = insert_row(db, o, 2, l2.id, w2, 0, COMMISSION_WITHHELD, "own purchase", now);
                 if (e == ERR_OK)
                     e = audit_event_add(db, o->shop_id, "self_purchase", o->buyer_id, l2.id,
                                         "level 2 of own purchase");
             } else if (!active_seller) {
                 /* RULE: L2-ACTIVE-SELLER - the share stays with the shop */
-                e = insert_row(db, o, 2, l2.id, w2, 0, "withheld", "no recent sale of their own",
-                               now);
+                e = insert_row(db, o, 2, l2.id, w2, 0, COMMISSION_WITHHELD,
+                               "no recent sale of their own", now);
             } else {
                 c2 = w2 / 10000;
-                e = insert_row(db, o, 2, l2.id, w2, c2, "pending", "", now);
+                e = insert_row(db, o, 2, l2.id, w2, c2, COMMISSION_PENDING, "", now);
                 en[n++] = (struct ledger_entry){
                     .kind = LEDGER_PENDING, .promoter_id = l2.id, .amount_fen = c2};
             }
@@ -151,7 +186,7 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     };
     struct {
         int64_t id, amount, was_amount;
-        const char *status, *was;
+        enum commission_status status, was;
     } change[2];
     size_t n = 2, changes = 0;
     int64_t back = 0, net = o->total_fen - o->refunded_fen;
@@ -160,25 +195,25 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     while (e == ERR_OK && db_next(st, &e) && changes < 2) {
         int64_t id = db_col_int64(st, 0), promoter = db_col_int64(st, 1);
         int64_t weighted = db_col_int64(st, 2), amount = db_col_int64(st, 3), want = 0;
-        bool pending = strcmp(db_col_text(st, 4, NULL), "pending") == 0;
+        enum commission_status from = status_parse(db_col_text(st, 4, NULL)), to;
         if (!money_muldiv_floor(weighted, net, o->total_fen * 10000, &want)) {
             e = ERR_OUT_OF_RANGE;
             break;
         }
-        if (want >= amount)
+        if (want >= amount ||
+            !commission_transition(from, want == 0 ? COMMISSION_CLAW_ALL : COMMISSION_CLAW, &to))
             continue;
         /* RULE: CLAWBACK - in proportion to what was refunded; a settled share may go negative */
-        en[n++] = (struct ledger_entry){.kind = pending ? LEDGER_PENDING : LEDGER_AVAILABLE,
+        en[n++] = (struct ledger_entry){.kind = from == COMMISSION_PENDING ? LEDGER_PENDING
+                                                                           : LEDGER_AVAILABLE,
                                         .promoter_id = promoter,
                                         .amount_fen = want - amount};
         back += amount - want;
         change[changes].id = id;
         change[changes].amount = want;
         change[changes].was_amount = amount;
-        change[changes].was = pending ? "pending" : "available";
-        change[changes].status = want == 0 && pending ? "reversed"
-                                 : pending            ? "pending"
-                                                      : "available";
+        change[changes].was = from;
+        change[changes].status = to;
         changes++;
     }
     db_done(st);
@@ -187,8 +222,10 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     for (size_t i = 0; i < changes; i++) {
         int64_t changed = 0;
         if ((e = db_run_changes(db, upd, &changed, DB_INT(change[i].amount),
-                                DB_STR(change[i].status), DB_INT(change[i].id),
-                                DB_STR(change[i].was), DB_INT(change[i].was_amount))))
+                                DB_STR(commission_status_name(change[i].status)),
+                                DB_INT(change[i].id),
+                                DB_STR(commission_status_name(change[i].was)),
+                                DB_INT(change[i].was_amount))))
             return e;
         if (changed != 1)
             return ERR_RETRY;
@@ -334,11 +371,11 @@ static enum err read_commission(struct db_stmt *st, struct arena *a, struct comm
     c->promoter_id = db_col_int64(st, 4);
     c->earned_fen = db_col_int64(st, 5);
     c->amount_fen = db_col_int64(st, 6);
-    c->status = db_col_dup(st, 7, a);
+    c->status = status_parse(db_col_text(st, 7, NULL));
     c->note = db_col_dup(st, 8, a);
     c->created_at_ms = db_col_int64(st, 9);
     c->settled_at_ms = db_col_is_null(st, 10) ? 0 : db_col_int64(st, 10);
-    return c->status && c->note ? ERR_OK : ERR_TOO_LARGE;
+    return c->note ? ERR_OK : ERR_TOO_LARGE;
 }
 
 enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id, int64_t before_id,

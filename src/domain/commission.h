@@ -40,6 +40,25 @@
 
 struct order;
 
+enum commission_status {
+    COMMISSION_PENDING,   /* earned, the return window open */
+    COMMISSION_AVAILABLE, /* settled: the promoter may withdraw it */
+    COMMISSION_REVERSED,  /* refunded whole before it settled */
+    COMMISSION_WITHHELD,  /* never earned (own purchase, L2 without a recent sale) */
+};
+/* SETTLE: the order completed; CLAW: a refund lowers it; CLAW_ALL: to nothing. */
+enum commission_event { COMMISSION_SETTLE, COMMISSION_CLAW, COMMISSION_CLAW_ALL };
+
+const char *commission_status_name(enum commission_status s);
+/*
+ * The pure state machine: pending --settle--> available; pending --claw-->
+ * pending, --claw all--> reversed; available --claw, claw all--> available
+ * (a settled share may go negative, netted against later commission).
+ * Withheld and reversed rows never move. False when `ev` is not allowed.
+ */
+bool commission_transition(enum commission_status from, enum commission_event ev,
+                           enum commission_status *to);
+
 /* Inside payment_apply()'s transaction, once the order is paid. */
 MUST_CHECK enum err commission_on_paid(struct db *db, const struct order *o, int64_t promoter_id,
                                        int64_t now);
@@ -58,7 +77,8 @@ MUST_CHECK enum err commission_settle(struct db *db, int64_t now, int64_t batch,
 struct commission {
     int64_t id, shop_id, order_id, level, promoter_id;
     int64_t earned_fen, amount_fen;
-    const char *status, *note;
+    enum commission_status status;
+    const char *note;
     int64_t created_at_ms, settled_at_ms;
 };
 /* A promoter's (promoter_id) or a member's in all shops (user_id), newest first. */

@@ -1,4 +1,5 @@
 #include "domain/order.h"
+#include "domain/order_steps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,8 +8,6 @@
 #include "domain/account.h"
 #include "domain/catalog.h"
 #include "domain/check.h"
-#include "domain/commission.h"
-#include "domain/idempotency.h"
 #include "domain/promoter.h"
 #include "domain/shop.h"
 #include "util/clock.h"
@@ -54,7 +53,7 @@ bool order_transition(enum order_status from, enum order_event ev, enum order_st
     return false;
 }
 
-static enum err illegal(struct errinfo *ei, enum order_status cur, const char *what)
+enum err order_illegal(struct errinfo *ei, enum order_status cur, const char *what)
 {
     return err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "cannot %s an order that is %s", what,
                    order_status_name(cur));
@@ -68,12 +67,6 @@ static enum err illegal(struct errinfo *ei, enum order_status cur, const char *w
     " created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at,"      \
     " promoter_id, attributed_via"
 
-static const char *dup(struct arena *a, struct db_stmt *st, int col)
-{
-    const char *t = db_col_text(st, col, NULL);
-    return t ? arena_strdup(a, t) : NULL;
-}
-
 static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
 {
     memset(o, 0, sizeof *o);
@@ -83,13 +76,13 @@ static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
     (void)order_status_parse(db_col_text(st, 3, NULL), &o->status);
     o->total_fen = db_col_int64(st, 4);
     o->refunded_fen = db_col_int64(st, 5);
-    o->share_token = dup(a, st, 6);
-    o->address.name = dup(a, st, 7);
-    o->address.phone = dup(a, st, 8);
-    o->address.region = dup(a, st, 9);
-    o->address.line = dup(a, st, 10);
-    o->carrier = dup(a, st, 11);
-    o->tracking = dup(a, st, 12);
+    o->share_token = db_col_dup(st, 6, a);
+    o->address.name = db_col_dup(st, 7, a);
+    o->address.phone = db_col_dup(st, 8, a);
+    o->address.region = db_col_dup(st, 9, a);
+    o->address.line = db_col_dup(st, 10, a);
+    o->carrier = db_col_dup(st, 11, a);
+    o->tracking = db_col_dup(st, 12, a);
     o->pay_deadline_ms = db_col_int64(st, 13);
     o->created_at_ms = db_col_int64(st, 14);
     o->paid_at_ms = db_col_int64(st, 15);
@@ -99,10 +92,10 @@ static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
     o->cancelled_at_ms = db_col_int64(st, 19);
     o->updated_at_ms = db_col_int64(st, 20);
     o->promoter_id = db_col_is_null(st, 21) ? 0 : db_col_int64(st, 21);
-    o->attributed_via = dup(a, st, 22);
+    o->attributed_via = db_col_dup(st, 22, a);
 }
 
-static enum err load_head(struct db *db, int64_t id, struct arena *a, struct order *o)
+enum err order_load_head(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char sql[] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?";
     struct db_stmt *st = NULL;
@@ -114,7 +107,7 @@ static enum err load_head(struct db *db, int64_t id, struct arena *a, struct ord
     return a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
 
-static enum err load_items(struct db *db, struct arena *a, struct order *o)
+enum err order_load_items(struct db *db, struct arena *a, struct order *o)
 {
     static const char sql[] = "SELECT product_id, title, price_fen, qty, line_fen FROM order_items"
                               " WHERE order_id = ? ORDER BY product_id";
@@ -130,7 +123,7 @@ static enum err load_items(struct db *db, struct arena *a, struct order *o)
     while ((e = db_step(st, &row)) == ERR_OK && row && o->n_items < ORDER_ITEMS_MAX) {
         struct order_item *it = &o->items[o->n_items++];
         it->product_id = db_col_int64(st, 0);
-        it->title = dup(a, st, 1);
+        it->title = db_col_dup(st, 1, a);
         it->price_fen = db_col_int64(st, 2);
         it->qty = db_col_int64(st, 3);
         it->line_fen = db_col_int64(st, 4);
@@ -165,57 +158,33 @@ enum err order_parties(struct db *db, int64_t id, int64_t user_id, int64_t *shop
     return e;
 }
 
-#define REFUND_COLS "id, order_id, amount_fen, reason, status, note, created_at, decided_at"
-
-/* One row of REFUND_COLS. */
-static void read_refund(struct db_stmt *st, struct arena *a, struct refund *r)
-{
-    r->id = db_col_int64(st, 0);
-    r->order_id = db_col_int64(st, 1);
-    r->amount_fen = db_col_int64(st, 2);
-    r->reason = dup(a, st, 3);
-    r->status = dup(a, st, 4);
-    r->note = dup(a, st, 5);
-    r->created_at_ms = db_col_int64(st, 6);
-    r->decided_at_ms = db_col_int64(st, 7);
-}
-
-static enum err order_read(struct db *db, int64_t id, struct arena *a, struct order *o)
+enum err order_read(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char ev[] = "SELECT at, kind, from_status, to_status, actor_id, note"
                              " FROM order_events WHERE order_id = ? ORDER BY id LIMIT 100";
-    static const char rf[] = "SELECT " REFUND_COLS " FROM refunds WHERE order_id = ?"
-                             " ORDER BY id LIMIT 50";
     struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = load_head(db, id, a, o);
+    enum err e = order_load_head(db, id, a, o);
     if (!e)
-        e = load_items(db, a, o);
+        e = order_load_items(db, a, o);
     if (e)
         return e;
     o->events = arena_alloc(a, 100 * sizeof *o->events);
     o->refunds = arena_alloc(a, 50 * sizeof *o->refunds);
     if (!o->events || !o->refunds)
         return ERR_TOO_LARGE;
-    if ((e = db_prepare(db, ev, &st)))
-        return e;
-    db_bind_int64(st, 1, id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && o->n_events < 100) {
+    e = db_query(db, ev, &st, DB_INT(id));
+    while (e == ERR_OK && db_next(st, &e) && o->n_events < 100) {
         struct order_timeline_event *t = &o->events[o->n_events++];
         t->at_ms = db_col_int64(st, 0);
-        t->kind = dup(a, st, 1);
-        t->from = dup(a, st, 2);
-        t->to = dup(a, st, 3);
+        t->kind = db_col_dup(st, 1, a);
+        t->from = db_col_dup(st, 2, a);
+        t->to = db_col_dup(st, 3, a);
         t->actor_id = db_col_int64(st, 4);
-        t->note = dup(a, st, 5);
+        t->note = db_col_dup(st, 5, a);
     }
     db_done(st);
-    if (e || (e = db_prepare(db, rf, &st)))
+    if (e || (e = refund_of_order(db, id, 50, a, o->refunds, &o->n_refunds)))
         return e;
-    db_bind_int64(st, 1, id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && o->n_refunds < 50)
-        read_refund(st, a, &o->refunds[o->n_refunds++]);
-    db_done(st);
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
 
@@ -231,7 +200,7 @@ enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
     return e;
 }
 
-static enum err add_event(struct db *db, const struct order *o, const char *kind,
+enum err order_add_event(struct db *db, const struct order *o, const char *kind,
                           enum order_status to, bool has_from, int64_t actor, const char *note,
                           int64_t now)
 {
@@ -258,7 +227,7 @@ static enum err add_event(struct db *db, const struct order *o, const char *kind
 }
 
 /* Moves o from its current status to `to` (conditional: a racing change loses). */
-static enum err move(struct db *db, struct order *o, enum order_status to, const char *kind,
+enum err order_move(struct db *db, struct order *o, enum order_status to, const char *kind,
                      int64_t actor, const char *note, int64_t now, struct errinfo *ei)
 {
     static const char *const sql[] = {
@@ -289,7 +258,7 @@ static enum err move(struct db *db, struct order *o, enum order_status to, const
     int64_t changed = e == ERR_OK ? db_changes(st) : 0;
     db_done(st);
     if (e == ERR_OK && changed != 1)
-        return illegal(ei, o->status, kind);
+        return order_illegal(ei, o->status, kind);
     if (e == ERR_OK && (to == ORDER_CANCELLED || to == ORDER_REFUNDED)) {
         /* RULE: NO-STOCKPILING - units of a dead order no longer count */
         static const char uncount[] =
@@ -305,15 +274,15 @@ static enum err move(struct db *db, struct order *o, enum order_status to, const
         db_done(st);
     }
     if (e == ERR_OK)
-        e = add_event(db, o, kind, to, true, actor, note, now);
+        e = order_add_event(db, o, kind, to, true, actor, note, now);
     if (e == ERR_OK)
         o->status = to;
     return e;
 }
 
-static enum err return_all_stock(struct db *db, struct arena *a, struct order *o)
+enum err order_return_stock(struct db *db, struct arena *a, struct order *o)
 {
-    enum err e = o->items ? ERR_OK : load_items(db, a, o);
+    enum err e = o->items ? ERR_OK : order_load_items(db, a, o);
     for (size_t i = 0; e == ERR_OK && i < o->n_items; i++)
         e = catalog_return_stock(db, o->items[i].product_id, o->items[i].qty);
     return e;
@@ -420,9 +389,9 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
 
 enum err order_as_created(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
-    enum err e = load_head(db, id, a, o);
+    enum err e = order_load_head(db, id, a, o);
     if (!e)
-        e = load_items(db, a, o);
+        e = order_load_items(db, a, o);
     if (e)
         return e;
     o->events = arena_alloc(a, sizeof *o->events);
@@ -546,7 +515,7 @@ static enum err create_tx(struct db *db, void *arg)
             return e;
     }
     struct order o = {.id = id, .shop_id = in->shop_id};
-    if ((e = add_event(db, &o, "created", ORDER_CREATED, false, in->buyer_id, NULL, now)))
+    if ((e = order_add_event(db, &o, "created", ORDER_CREATED, false, in->buyer_id, NULL, now)))
         return e;
     return created_order(in, id, titles, prices, total, deadline, promoter, via, now, a, q->out);
 }
@@ -567,112 +536,6 @@ enum err order_create(struct db *db, const struct order_new *in, struct arena *a
 
 /* --- transitions --- */
 
-/* Adds the purchased product's tags to the buyer's learned interests (bounded). */
-static enum err learn_interests(struct db *db, int64_t order_id, int64_t buyer, int64_t now)
-{
-    static const char sql[] =
-        "INSERT INTO member_interests (user_id, source, tag, weight_milli, updated_at)"
-        " SELECT ?, 'learned', t.tag, CASE WHEN t.weight_milli * 3 / 10 < 1 THEN 1"
-        " ELSE t.weight_milli * 3 / 10 END, ? FROM order_items i"
-        " JOIN product_tags t ON t.product_id = i.product_id WHERE i.order_id = ?"
-        " ON CONFLICT (user_id, source, tag) DO UPDATE SET weight_milli ="
-        " CASE WHEN member_interests.weight_milli + excluded.weight_milli > 1000 THEN 1000"
-        " ELSE member_interests.weight_milli + excluded.weight_milli END,"
-        " updated_at = excluded.updated_at";
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, buyer);
-    db_bind_int64(st, 2, now);
-    db_bind_int64(st, 3, order_id);
-    e = db_step_done(st);
-    db_done(st);
-    return e;
-}
-
-struct pay_args {
-    const struct payment *p;
-    const char *ref;
-    struct arena *a;
-    struct errinfo *ei;
-};
-
-static enum err pay_tx(struct db *db, void *arg)
-{
-    static const char find[] = "SELECT order_id FROM payments WHERE provider = ? AND reference = ?";
-    static const char ins[] = "INSERT INTO payments (shop_id, order_id, provider, reference,"
-                              " amount_fen, created_at) VALUES (?, ?, ?, ?, ?, ?)";
-    const struct pay_args *q = arg;
-    const struct payment *p = q->p;
-    struct errinfo *ei = q->ei;
-    struct order o;
-    enum order_status to;
-    int64_t now = clock_now_ms(), paid_order = 0;
-    enum err e = load_head(db, p->order_id, q->a, &o);
-    if (e == ERR_NOT_FOUND)
-        return err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
-    if (e)
-        return e;
-    if (p->by_shop) {
-        enum shop_role role;
-        if ((e = shop_role_of(db, o.shop_id, p->actor_id, &role)))
-            return e;
-        if (role == SHOP_ROLE_NONE)
-            return err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
-    }
-    e = db_value(db, find, &paid_order, DB_STR(p->provider), DB_STR(q->ref));
-    if (e == ERR_OK) { /* this notification was applied before: no second effect */
-        if (paid_order != p->order_id)
-            return err_set(ei, ERR_UNPROCESSABLE, "reference",
-                           "this payment reference belongs to another order");
-        return p->out ? order_read(db, p->order_id, p->out_arena, p->out) : ERR_OK;
-    }
-    if (e != ERR_NOT_FOUND)
-        return e;
-    if (!order_transition(o.status, EV_PAY, &to))
-        return illegal(ei, o.status, "confirm payment of");
-    int64_t amount = p->has_amount ? p->amount_fen : o.total_fen;
-    if (amount != o.total_fen)
-        return err_set(ei, ERR_UNPROCESSABLE, "amount_fen",
-                       "the payment of %lld fen does not match the order total of %lld fen",
-                       (long long)amount, (long long)o.total_fen);
-    e = db_run(db, ins, DB_INT(o.shop_id), DB_INT(o.id), DB_STR(p->provider), DB_STR(q->ref),
-               DB_INT(amount), DB_INT(now));
-    if (e == ERR_CONFLICT)
-        return ERR_RETRY; /* the same payment, applied meanwhile: run again to see it */
-    if (e)
-        return e;
-    char note[160];
-    snprintf(note, sizeof note, "%s %s", p->provider, q->ref);
-    if ((e = move(db, &o, to, "paid", p->actor_id, note, now, ei)) ||
-        (e = learn_interests(db, o.id, o.buyer_id, now)))
-        return e;
-    /* RULE: PENDING-THEN-SETTLED - commission is earned (pending) when the order is paid */
-    if ((e = commission_on_paid(db, &o, o.promoter_id, now)))
-        return e;
-    return p->out ? order_read(db, o.id, p->out_arena, p->out) : ERR_OK;
-}
-
-enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *ei)
-{
-    struct arena a;
-    char ref[96];
-    if (p->reference)
-        snprintf(ref, sizeof ref, "%s", p->reference);
-    else
-        snprintf(ref, sizeof ref, "%s-%lld", p->provider, (long long)p->order_id);
-    arena_init(&a, 256 * 1024);
-    struct pay_args q = {.p = p, .ref = ref, .a = &a, .ei = ei};
-    /* Hot rows: every payment of a shop adds to the shop's ledger accounts. On
-     * PostgreSQL this runs at READ COMMITTED: the balance updates wait for the
-     * row and add to what is there; the order moves only from the status read
-     * (a conditional update), and the payment is unique by (provider, reference). */
-    enum err e = db_tx_run(db, DB_TX_WRITE_LOCKED, pay_tx, &q);
-    arena_release(&a);
-    return e;
-}
-
 /* One event on one order, in a transaction of its own. */
 struct step_args {
     int64_t id, actor;
@@ -689,14 +552,14 @@ static enum err step_tx(struct db *db, void *arg)
     const struct step_args *q = arg;
     struct order o;
     enum order_status to;
-    enum err e = load_head(db, q->id, q->a, &o);
+    enum err e = order_load_head(db, q->id, q->a, &o);
     if (e)
         return e;
     if (!order_transition(o.status, q->ev, &to))
-        return illegal(q->ei, o.status, q->what);
+        return order_illegal(q->ei, o.status, q->what);
     if (q->extra && (e = q->extra(db, q->a, &o, q->ctx)))
         return e;
-    return move(db, &o, to, q->kind, q->actor, q->note, clock_now_ms(), q->ei);
+    return order_move(db, &o, to, q->kind, q->actor, q->note, clock_now_ms(), q->ei);
 }
 
 static enum err step(struct db *db, int64_t id, enum order_event ev, const char *kind,
@@ -751,200 +614,13 @@ enum err order_receive(struct db *db, int64_t id, int64_t actor, struct errinfo 
 static enum err give_back(struct db *db, struct arena *a, struct order *o, void *ctx)
 {
     (void)ctx;
-    return return_all_stock(db, a, o);
+    return order_return_stock(db, a, o);
 }
 
 enum err order_cancel(struct db *db, int64_t id, int64_t actor, const char *note,
                       struct errinfo *ei)
 {
     return step(db, id, EV_CANCEL, "cancelled", "cancel", actor, note, ei, give_back, NULL);
-}
-
-/* --- refunds --- */
-
-struct refund_args {
-    int64_t refund_id, order_id, actor, amount_fen;
-    bool approve;
-    const char *text; /* the reason of a request, the note of a decision */
-    size_t text_len;
-    int64_t *out_id; /* the request made, or the withdrawn refund's order */
-    struct arena *a;
-    struct errinfo *ei;
-};
-
-static enum err request_tx(struct db *db, void *arg)
-{
-    static const char open_q[] = "SELECT COUNT(*) FROM refunds WHERE order_id = ?"
-                                 " AND status = 'requested'";
-    static const char ins[] = "INSERT INTO refunds (shop_id, order_id, amount_fen, reason, status,"
-                              " requested_by, created_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)"
-                              " RETURNING id";
-    const struct refund_args *q = arg;
-    struct order o;
-    enum order_status to;
-    int64_t open = 0, now = clock_now_ms();
-    enum err e = load_head(db, q->order_id, q->a, &o);
-    if (e)
-        return e;
-    if (!order_transition(o.status, EV_REFUND_ALL, &to))
-        return illegal(q->ei, o.status, "ask a refund for");
-    int64_t left = o.total_fen - o.refunded_fen;
-    if (q->amount_fen < 1 || q->amount_fen > left)
-        return err_set(q->ei, ERR_OUT_OF_RANGE, "amount_fen",
-                       "amount_fen must be from 1 to %lld (what is left of the order)",
-                       (long long)left);
-    if ((e = db_value(db, open_q, &open, DB_INT(q->order_id))))
-        return e;
-    if (open)
-        return err_set(q->ei, ERR_CONFLICT, NULL, "a refund request of this order is still open");
-    if ((e = db_value(db, ins, q->out_id, DB_INT(o.shop_id), DB_INT(q->order_id),
-                      DB_INT(q->amount_fen), DB_TEXT(q->text, q->text_len), DB_INT(q->actor),
-                      DB_INT(now))))
-        return e;
-    char note[64];
-    snprintf(note, sizeof note, "%lld fen", (long long)q->amount_fen);
-    return add_event(db, &o, "refund_requested", o.status, true, q->actor, note, now);
-}
-
-/* Runs a refund's transaction `fn` with its own arena. */
-static enum err refund_run(struct db *db, enum db_tx kind, db_tx_fn fn, struct refund_args *q)
-{
-    struct arena a;
-    arena_init(&a, 256 * 1024);
-    q->a = &a;
-    enum err e = db_tx_run(db, kind, fn, q);
-    arena_release(&a);
-    return e;
-}
-
-enum err refund_request(struct db *db, int64_t order_id, int64_t buyer, int64_t amount_fen,
-                        const char *reason, size_t reason_len, int64_t *refund_id,
-                        struct errinfo *ei)
-{
-    enum err e = check_name(reason, reason_len, "reason", 200, ei);
-    if (e)
-        return e;
-    struct refund_args q = {.order_id = order_id, .actor = buyer, .amount_fen = amount_fen,
-                            .text = reason, .text_len = reason_len, .out_id = refund_id,
-                            .ei = ei};
-    return refund_run(db, DB_TX_WRITE, request_tx, &q);
-}
-
-enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id, int64_t *shop_id)
-{
-    static const char sql[] = "SELECT order_id, shop_id FROM refunds WHERE id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_first(db, sql, &st, DB_INT(refund_id));
-    if (e)
-        return e;
-    *order_id = db_col_int64(st, 0);
-    *shop_id = db_col_int64(st, 1);
-    db_done(st);
-    return ERR_OK;
-}
-
-static enum err withdraw_tx(struct db *db, void *arg)
-{
-    static const char get[] = "SELECT r.order_id, r.amount_fen, r.status, o.buyer_id FROM refunds r"
-                              " JOIN orders o ON o.id = r.order_id WHERE r.id = ?";
-    static const char withdraw[] = "UPDATE refunds SET status = 'withdrawn', decided_at = ?,"
-                                   " decided_by = ? WHERE id = ? AND status = 'requested'";
-    const struct refund_args *q = arg;
-    struct order o;
-    struct db_stmt *st = NULL;
-    int64_t now = clock_now_ms(), amount = 0, changed = 0;
-    char status[16] = "";
-    enum err e = db_first(db, get, &st, DB_INT(q->refund_id));
-    if (e)
-        return e;
-    if (db_col_int64(st, 3) == q->actor) { /* only the buyer's own request */
-        *q->out_id = db_col_int64(st, 0);
-        amount = db_col_int64(st, 1);
-        snprintf(status, sizeof status, "%s", db_col_text(st, 2, NULL));
-    }
-    db_done(st);
-    if (!status[0])
-        return ERR_NOT_FOUND;
-    if (strcmp(status, "requested") != 0)
-        return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status",
-                       "this refund is %s already, no longer open to withdraw", status);
-    if ((e = load_head(db, *q->out_id, q->a, &o)) ||
-        (e = db_run_changes(db, withdraw, &changed, DB_INT(now), DB_INT(q->actor),
-                            DB_INT(q->refund_id))))
-        return e;
-    if (changed != 1)
-        return ERR_RETRY; /* decided meanwhile: run again to see how */
-    char what[64];
-    snprintf(what, sizeof what, "%lld fen", (long long)amount);
-    return add_event(db, &o, "refund_withdrawn", o.status, true, q->actor, what, now);
-}
-
-enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer, int64_t *order_id,
-                         struct errinfo *ei)
-{
-    struct refund_args q = {.refund_id = refund_id, .actor = buyer, .out_id = order_id, .ei = ei};
-    return refund_run(db, DB_TX_WRITE, withdraw_tx, &q);
-}
-
-static enum err decide_tx(struct db *db, void *arg)
-{
-    static const char get[] = "SELECT order_id, amount_fen, status FROM refunds WHERE id = ?";
-    static const char decide[] = "UPDATE refunds SET status = ?, decided_at = ?, decided_by = ?,"
-                                 " note = ? WHERE id = ? AND status = 'requested'";
-    static const char add[] = "UPDATE orders SET refunded_fen = refunded_fen + ?, updated_at = ?"
-                              " WHERE id = ? AND refunded_fen + ? <= total_fen";
-    const struct refund_args *q = arg;
-    struct errinfo *ei = q->ei;
-    struct order o;
-    struct db_stmt *st = NULL;
-    int64_t now = clock_now_ms(), changed = 0, actor = q->actor;
-    enum err e = db_first(db, get, &st, DB_INT(q->refund_id));
-    if (e)
-        return e;
-    int64_t order_id = db_col_int64(st, 0), amount = db_col_int64(st, 1);
-    bool open = strcmp(db_col_text(st, 2, NULL), "requested") == 0;
-    db_done(st);
-    if (!open)
-        return err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this refund was already decided");
-    if ((e = load_head(db, order_id, q->a, &o)) ||
-        (e = db_run_changes(db, decide, &changed, DB_STR(q->approve ? "approved" : "rejected"),
-                            DB_INT(now), DB_INT(actor),
-                            q->text ? DB_TEXT(q->text, q->text_len) : DB_STR(""),
-                            DB_INT(q->refund_id))))
-        return e;
-    if (changed != 1)
-        return ERR_RETRY; /* decided meanwhile: run again to see how */
-    char what[64];
-    snprintf(what, sizeof what, "%lld fen", (long long)amount);
-    if (!q->approve)
-        return add_event(db, &o, "refund_rejected", o.status, true, actor, what, now);
-    if ((e = db_run_changes(db, add, &changed, DB_INT(amount), DB_INT(now), DB_INT(order_id),
-                            DB_INT(amount))))
-        return e;
-    if (changed != 1)
-        return err_set(ei, ERR_CONFLICT, "amount_fen", "the refund exceeds what is left");
-    o.refunded_fen += amount;
-    /* RULE: CLAWBACK */
-    if ((e = commission_on_refund(db, &o, q->refund_id, amount, now)))
-        return e;
-    if (o.refunded_fen < o.total_fen)
-        return add_event(db, &o, "refund_approved", o.status, true, actor, what, now);
-    bool unshipped = o.status == ORDER_PAID;
-    if (unshipped && (e = return_all_stock(db, q->a, &o)))
-        return e;
-    return move(db, &o, ORDER_REFUNDED, "refunded", actor, what, now, ei);
-}
-
-enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,
-                       const char *note, size_t note_len, struct errinfo *ei)
-{
-    enum err e = note ? check_text(note, note_len, "note", 200, ei) : ERR_OK;
-    if (e)
-        return e;
-    struct refund_args q = {.refund_id = refund_id, .actor = actor, .approve = approve,
-                            .text = note, .text_len = note_len, .ei = ei};
-    /* READ COMMITTED on PostgreSQL, as payment_apply(): the ledger's hot rows */
-    return refund_run(db, DB_TX_WRITE_LOCKED, decide_tx, &q);
 }
 
 /* --- lists --- */
@@ -972,31 +648,7 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
     *more = len > (size_t)f->limit;
     *n = *more ? (size_t)f->limit : len;
     for (size_t i = 0; e == ERR_OK && i < *n; i++)
-        e = load_items(db, a, &list[i]);
-    *out = list;
-    return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
-}
-
-enum err refund_list(struct db *db, const struct refund_filter *f, struct arena *a,
-                     struct refund **out, size_t *n, bool *more)
-{
-    static const char any[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ? AND id < ?"
-                              " ORDER BY id DESC LIMIT ?";
-    static const char in_status[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ?"
-                                    " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct refund *list = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
-    enum err e = db_query(db, f->status ? in_status : any, &st, DB_INT(f->shop_id),
-                          f->status ? DB_STR(f->status) : DB_SKIP,
-                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
-    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
-        read_refund(st, a, &list[len++]);
-    db_done(st);
-    *more = len > (size_t)f->limit;
-    *n = *more ? (size_t)f->limit : len;
+        e = order_load_items(db, a, &list[i]);
     *out = list;
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }

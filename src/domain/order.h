@@ -1,8 +1,9 @@
 /*
  * order.h - orders: cart-less direct orders from one shop, their state
- * machine, payments, shipping, refunds and timeline.
+ * machine, shipping and timeline. Payments (payment.h) and refunds
+ * (refund.h) move orders through order_steps.h.
  *
- * Owns orders, order_items, order_events, payments and refunds.
+ * Owns orders, order_items, order_events and buyer_cap_units.
  *
  *   created --pay--> paid --ship--> shipped --receive--> delivered
  *      |               |                                     |
@@ -20,10 +21,8 @@
  *   shop approves or rejects; after-sales refunds of a completed order too
  *   (commission already settled is clawed back). When everything is refunded the order is
  *   `refunded`; if it had not shipped, its stock comes back.
- * - every transition is checked (ERR_ILLEGAL_TRANSITION names the current
- *   state), timestamped and written to the timeline.
- * - payments go through payment_apply(): one effect per (provider,
- *   reference), the amount must equal the order's total.
+ * - every transition is checked by order_transition() (ERR_ILLEGAL_TRANSITION
+ *   names the current state), timestamped and written to the timeline.
  */
 #ifndef QUANZI_DOMAIN_ORDER_H
 #define QUANZI_DOMAIN_ORDER_H
@@ -33,6 +32,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "domain/refund.h"
 #include "domain/shop.h"
 #include "util/arena.h"
 #include "util/err.h"
@@ -89,12 +89,6 @@ struct order_timeline_event {
     int64_t actor_id; /* 0: the system */
 };
 
-struct refund {
-    int64_t id, order_id, amount_fen;
-    const char *reason, *status, *note;
-    int64_t created_at_ms, decided_at_ms;
-};
-
 struct order {
     int64_t id, shop_id, buyer_id;
     enum order_status status;
@@ -135,43 +129,12 @@ MUST_CHECK enum err order_parties(struct db *db, int64_t id, int64_t user_id, in
 /* With items, timeline and refunds. ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *out);
 
-/* Applies a payment (provider "offline": the shop confirms a transfer). */
-struct payment {
-    const char *provider;
-    const char *reference; /* NULL for offline: one is made from the order id */
-    int64_t order_id;
-    bool has_amount;
-    int64_t amount_fen;
-    int64_t actor_id; /* 0: the provider */
-    /* the actor confirms for the shop: ERR_NOT_FOUND unless they run the order's shop
-     * (checked in the payment's own transaction, not in one of its own before it) */
-    bool by_shop;
-    /* optional: the order as the payment leaves it, read in its transaction (in out_arena) */
-    struct order *out;
-    struct arena *out_arena;
-};
-MUST_CHECK enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *ei);
-
 MUST_CHECK enum err order_ship(struct db *db, int64_t id, const char *carrier, size_t carrier_len,
                                const char *tracking, size_t tracking_len, int64_t actor,
                                struct errinfo *ei);
 MUST_CHECK enum err order_receive(struct db *db, int64_t id, int64_t actor, struct errinfo *ei);
 MUST_CHECK enum err order_cancel(struct db *db, int64_t id, int64_t actor, const char *note,
                                  struct errinfo *ei);
-
-MUST_CHECK enum err refund_request(struct db *db, int64_t order_id, int64_t buyer,
-                                   int64_t amount_fen, const char *reason, size_t reason_len,
-                                   int64_t *refund_id, struct errinfo *ei);
-/* The order the refund belongs to (for authorization). */
-MUST_CHECK enum err refund_order(struct db *db, int64_t refund_id, int64_t *order_id,
-                                 int64_t *shop_id);
-/* The buyer takes back a request the shop has not decided (status 'withdrawn', a
- * timeline event); *order_id is its order. ERR_NOT_FOUND unless it is the buyer's own,
- * ERR_ILLEGAL_TRANSITION once it was approved, rejected or withdrawn. */
-MUST_CHECK enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer,
-                                    int64_t *order_id, struct errinfo *ei);
-MUST_CHECK enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t actor,
-                                  const char *note, size_t note_len, struct errinfo *ei);
 
 struct order_filter {
     int64_t shop_id;  /* or */
@@ -181,17 +144,6 @@ struct order_filter {
     int64_t before_id;
     int64_t limit;
 };
-/* A shop's refunds, newest first: all of them, or those in one status
- * ("requested", "approved", "rejected"), from before_id on. */
-struct refund_filter {
-    int64_t shop_id;
-    const char *status; /* NULL: any */
-    int64_t before_id;
-    int64_t limit;
-};
-MUST_CHECK enum err refund_list(struct db *db, const struct refund_filter *f, struct arena *a,
-                                struct refund **out, size_t *n, bool *more);
-
 /* Newest first, without timeline and refunds. */
 MUST_CHECK enum err order_list(struct db *db, const struct order_filter *f, struct arena *a,
                                struct order **out, size_t *n, bool *more);

@@ -7,20 +7,32 @@
 #include "domain/token.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/names.h"
 
 static const char *const status_names[] = {"pending", "active", "suspended"};
 
 const char *promoter_status_name(enum promoter_status s)
 {
-    return status_names[s];
+    return name_of(status_names, NAMES_LEN(status_names), s);
 }
 
-static enum promoter_status parse_status(const char *s)
+enum promoter_status promoter_status_parse(const char *s)
 {
-    for (int i = 0; i <= PROMOTER_SUSPENDED; i++)
-        if (s && strcmp(s, status_names[i]) == 0)
-            return (enum promoter_status)i;
-    return PROMOTER_SUSPENDED; /* unknown: earns nothing */
+    int v = PROMOTER_SUSPENDED; /* unknown: earns nothing */
+    (void)name_find(status_names, NAMES_LEN(status_names), s, &v);
+    return (enum promoter_status)v;
+}
+
+bool promoter_transition(enum promoter_status from, enum promoter_event ev,
+                         enum promoter_status *to)
+{
+    switch (ev) {
+    case PROMOTER_APPROVE:
+        return from != PROMOTER_ACTIVE && (*to = PROMOTER_ACTIVE, true);
+    case PROMOTER_SUSPEND:
+        return from != PROMOTER_SUSPENDED && (*to = PROMOTER_SUSPENDED, true);
+    }
+    return false;
 }
 
 /* --- audit events: what the rules refused --- */
@@ -108,7 +120,7 @@ static enum err read_promoter(struct db_stmt *st, struct arena *a, struct promot
     p->user_id = db_col_int64(st, 2);
     p->inviter_id = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
     p->display_name = db_col_dup(st, 4, a);
-    p->status = parse_status(db_col_text(st, 5, NULL));
+    p->status = promoter_status_parse(db_col_text(st, 5, NULL));
     p->invite_code = db_col_dup(st, 6, a);
     p->ref_token = db_col_dup(st, 7, a);
     p->created_at_ms = db_col_int64(st, 8);
@@ -198,7 +210,8 @@ static enum err insert_promoter(struct db *db, int64_t shop_id, int64_t user_id,
         token_code(code, PROMOTER_CODE_LEN);
         token_new(ref);
         e = db_value(db, sql, id, DB_INT(shop_id), DB_INT(user_id), DB_REF(inviter),
-                     DB_STR(active ? "active" : "pending"), DB_STR(code), DB_STR(ref), DB_INT(now),
+                     DB_STR(promoter_status_name(active ? PROMOTER_ACTIVE : PROMOTER_PENDING)),
+                     DB_STR(code), DB_STR(ref), DB_INT(now),
                      active ? DB_INT(now) : DB_NULL, DB_INT(now));
     }
     return e;
@@ -298,20 +311,43 @@ enum err promoter_apply(struct db *db, int64_t shop_id, int64_t user_id, const c
     return e;
 }
 
-enum err promoter_set_status(struct db *db, int64_t id, bool approve, struct errinfo *ei)
+struct status_args {
+    int64_t id;
+    enum promoter_event ev;
+    struct errinfo *ei;
+};
+
+static enum err status_tx(struct db *db, void *arg)
 {
-    static const char sql[] =
+    static const char get[] = "SELECT status FROM promoters WHERE id = ?";
+    static const char set[] =
         "UPDATE promoters SET status = ?, updated_at = ?,"
         " approved_at = CASE WHEN ? = 'active' AND approved_at IS NULL THEN ? ELSE approved_at END"
-        " WHERE id = ? AND status <> ?";
-    const char *to = approve ? "active" : "suspended";
+        " WHERE id = ? AND status = ?";
+    const struct status_args *q = arg;
+    struct db_stmt *st = NULL;
     int64_t now = clock_now_ms(), changed = 0;
-    /* one statement: a transaction of its own */
-    enum err e = db_run_changes(db, sql, &changed, DB_STR(to), DB_INT(now), DB_STR(to),
-                                DB_INT(now), DB_INT(id), DB_STR(to));
-    if (e == ERR_OK && changed != 1)
-        e = err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this promoter is already %s", to);
-    return e;
+    enum promoter_status from, to;
+    enum err e = db_first(db, get, &st, DB_INT(q->id));
+    if (e)
+        return e;
+    from = promoter_status_parse(db_col_text(st, 0, NULL));
+    db_done(st);
+    if (!promoter_transition(from, q->ev, &to))
+        return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status", "this promoter is already %s",
+                       promoter_status_name(from));
+    const char *name = promoter_status_name(to);
+    if ((e = db_run_changes(db, set, &changed, DB_STR(name), DB_INT(now), DB_STR(name),
+                            DB_INT(now), DB_INT(q->id), DB_STR(promoter_status_name(from)))))
+        return e;
+    return changed == 1 ? ERR_OK : ERR_RETRY; /* changed meanwhile: run again */
+}
+
+enum err promoter_set_status(struct db *db, int64_t id, bool approve, struct errinfo *ei)
+{
+    struct status_args q = {
+        .id = id, .ev = approve ? PROMOTER_APPROVE : PROMOTER_SUSPEND, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, status_tx, &q);
 }
 
 enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64_t before_id,
@@ -380,7 +416,8 @@ static enum err bound_promoter(struct db *db, int64_t shop_id, int64_t customer,
     *row_exists = e == ERR_OK;
     if (e)
         return e == ERR_NOT_FOUND ? ERR_OK : e;
-    if (db_col_int64(st, 1) > now && strcmp(db_col_text(st, 2, NULL), "active") == 0)
+    if (db_col_int64(st, 1) > now &&
+        promoter_status_parse(db_col_text(st, 2, NULL)) == PROMOTER_ACTIVE)
         *promoter = db_col_int64(st, 0);
     db_done(st);
     return ERR_OK;

@@ -44,7 +44,18 @@ struct promoter {
     int64_t created_at_ms, approved_at_ms;
 };
 
+enum promoter_event { PROMOTER_APPROVE, PROMOTER_SUSPEND };
+
 const char *promoter_status_name(enum promoter_status s);
+/* A stored status; an unknown one reads as suspended (earns nothing). */
+enum promoter_status promoter_status_parse(const char *s);
+/*
+ * The pure state machine: pending or suspended --approve--> active,
+ * pending or active --suspend--> suspended. False when `ev` is not allowed
+ * in `from` (approving the active, suspending the suspended).
+ */
+bool promoter_transition(enum promoter_status from, enum promoter_event ev,
+                         enum promoter_status *to);
 
 /* RULE: EXPERIENCE-FIRST - a trial of a product with trial_available. */
 MUST_CHECK enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id, int64_t user_id,

@@ -9,6 +9,29 @@
 #include "domain/shop.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/names.h"
+
+static const char *const status_names[] = {"requested", "approved", "paid", "rejected"};
+
+const char *withdrawal_status_name(enum withdrawal_status s)
+{
+    return name_of(status_names, NAMES_LEN(status_names), s);
+}
+
+bool withdrawal_transition(enum withdrawal_status from, enum withdrawal_action act,
+                           enum withdrawal_status *to)
+{
+    bool open = from == WITHDRAWAL_REQUESTED || from == WITHDRAWAL_APPROVED;
+    switch (act) {
+    case WITHDRAWAL_APPROVE:
+        return from == WITHDRAWAL_REQUESTED && (*to = WITHDRAWAL_APPROVED, true);
+    case WITHDRAWAL_PAY:
+        return open && (*to = WITHDRAWAL_PAID, true);
+    case WITHDRAWAL_REJECT:
+        return open && (*to = WITHDRAWAL_REJECTED, true);
+    }
+    return false;
+}
 
 #define CHINA_OFFSET_MS (8LL * 60 * 60 * 1000)
 
@@ -98,14 +121,16 @@ static enum err read_withdrawal(struct db_stmt *st, struct arena *a, struct with
     w->shop_id = db_col_int64(st, 1);
     w->promoter_id = db_col_int64(st, 2);
     w->amount_fen = db_col_int64(st, 3);
-    w->status = db_col_dup(st, 4, a);
+    int status = WITHDRAWAL_REJECTED; /* unknown: moves nothing */
+    (void)name_find(status_names, NAMES_LEN(status_names), db_col_text(st, 4, NULL), &status);
+    w->status = (enum withdrawal_status)status;
     w->reference = db_col_dup(st, 5, a);
     w->note = db_col_dup(st, 6, a);
     w->created_at_ms = db_col_int64(st, 7);
     w->decided_at_ms = db_col_is_null(st, 8) ? 0 : db_col_int64(st, 8);
     w->paid_at_ms = db_col_is_null(st, 9) ? 0 : db_col_int64(st, 9);
     w->promoter_name = db_col_dup(st, 10, a);
-    return w->status && w->note && w->promoter_name ? ERR_OK : ERR_TOO_LARGE;
+    return w->note && w->promoter_name ? ERR_OK : ERR_TOO_LARGE;
 }
 
 enum err withdrawal_get(struct db *db, int64_t id, struct arena *a, struct withdrawal *out)
@@ -135,36 +160,36 @@ static enum err decide_tx(struct db *db, void *arg)
         "UPDATE withdrawals SET status = ?, decided_at = COALESCE(decided_at, ?),"
         " decided_by = COALESCE(decided_by, ?), paid_at = ?, reference = COALESCE(?, reference),"
         " note = COALESCE(?, note) WHERE id = ? AND status = ?";
-    static const char *const to_names[] = {"approved", "paid", "rejected"};
     static const char *const verbs[] = {"approve", "mark paid", "reject"};
     const struct decide_args *q = arg;
     enum withdrawal_action act = q->act;
     struct withdrawal w;
+    enum withdrawal_status to;
     int64_t changed, now = q->now;
     enum err e = withdrawal_get(db, q->id, q->a, &w);
     if (e)
         return e;
-    bool open = !strcmp(w.status, "requested") || !strcmp(w.status, "approved");
-    if (!open || (act == WITHDRAWAL_APPROVE && strcmp(w.status, "requested") != 0))
+    if (!withdrawal_transition(w.status, act, &to))
         return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status", "cannot %s a withdrawal that is %s",
-                       verbs[act], w.status);
+                       verbs[act], withdrawal_status_name(w.status));
     struct db_arg none = DB_NULL;
-    e = db_run_changes(db, upd, &changed, DB_STR(to_names[act]), DB_INT(now), DB_INT(q->actor),
+    e = db_run_changes(db, upd, &changed, DB_STR(withdrawal_status_name(to)), DB_INT(now),
+                       DB_INT(q->actor),
                        act == WITHDRAWAL_PAY ? DB_INT(now) : none,
                        act == WITHDRAWAL_PAY ? DB_TEXT(q->text, q->text_len) : none,
                        act == WITHDRAWAL_REJECT && q->text ? DB_TEXT(q->text, q->text_len) : none,
-                       DB_INT(q->id), DB_STR(w.status));
+                       DB_INT(q->id), DB_STR(withdrawal_status_name(w.status)));
     if (e == ERR_OK && changed != 1)
         e = ERR_RETRY; /* changed under us: run again */
     if (e)
         return e;
-    if (act == WITHDRAWAL_PAY) {
+    if (to == WITHDRAWAL_PAID) {
         struct ledger_entry en[] = {
             {.kind = LEDGER_WITHDRAWING, .promoter_id = w.promoter_id, .amount_fen = -w.amount_fen},
             {.kind = LEDGER_EXTERNAL, .amount_fen = w.amount_fen},
         };
         e = ledger_post(db, w.shop_id, "withdraw_paid", q->id, "withdrawal paid", en, 2, now);
-    } else if (act == WITHDRAWAL_REJECT) {
+    } else if (to == WITHDRAWAL_REJECTED) {
         struct ledger_entry en[] = {
             {.kind = LEDGER_WITHDRAWING, .promoter_id = w.promoter_id, .amount_fen = -w.amount_fen},
             {.kind = LEDGER_AVAILABLE, .promoter_id = w.promoter_id, .amount_fen = w.amount_fen},

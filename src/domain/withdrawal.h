@@ -20,9 +20,27 @@
 #include "util/arena.h"
 #include "util/err.h"
 
+enum withdrawal_status {
+    WITHDRAWAL_REQUESTED,
+    WITHDRAWAL_APPROVED,
+    WITHDRAWAL_PAID,
+    WITHDRAWAL_REJECTED,
+};
+enum withdrawal_action { WITHDRAWAL_APPROVE, WITHDRAWAL_PAY, WITHDRAWAL_REJECT };
+
+const char *withdrawal_status_name(enum withdrawal_status s);
+/*
+ * The pure state machine: requested --approve--> approved; requested or
+ * approved --pay--> paid, --reject--> rejected. False when `act` is not
+ * allowed in `from`.
+ */
+bool withdrawal_transition(enum withdrawal_status from, enum withdrawal_action act,
+                           enum withdrawal_status *to);
+
 struct withdrawal {
     int64_t id, shop_id, promoter_id, amount_fen;
-    const char *status, *reference, *note, *promoter_name;
+    enum withdrawal_status status;
+    const char *reference, *note, *promoter_name;
     int64_t created_at_ms, decided_at_ms, paid_at_ms;
 };
 
@@ -30,7 +48,6 @@ MUST_CHECK enum err withdrawal_request(struct db *db, int64_t shop_id, int64_t u
                                        int64_t amount_fen, int64_t *id, struct errinfo *ei);
 MUST_CHECK enum err withdrawal_get(struct db *db, int64_t id, struct arena *a,
                                    struct withdrawal *out);
-enum withdrawal_action { WITHDRAWAL_APPROVE, WITHDRAWAL_PAY, WITHDRAWAL_REJECT };
 /* `text`: the payment reference (pay, required) or a note (reject, optional). */
 MUST_CHECK enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act,
                                       int64_t actor, const char *text, size_t text_len,

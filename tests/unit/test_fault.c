@@ -43,6 +43,7 @@
 #include "domain/idempotency.h"
 #include "domain/ledger.h"
 #include "domain/order.h"
+#include "domain/payment.h"
 #include "domain/promoter.h"
 #include "domain/shop.h"
 #include "domain/withdrawal.h"

@@ -87,7 +87,7 @@ enum err api_refund_withdraw(struct req *r);
 enum err api_refund_approve(struct req *r);
 enum err api_refund_reject(struct req *r);
 
-/* distribution.c */
+/* promoters.c */
 enum err api_trial_grant(struct req *r);
 enum err api_promoter_terms(struct req *r);
 enum err api_promoter_apply(struct req *r);
@@ -95,9 +95,13 @@ enum err api_promoter_list(struct req *r);
 enum err api_promoter_approve(struct req *r);
 enum err api_promoter_suspend(struct req *r);
 enum err api_me_promoter(struct req *r);
+
+/* bindings.c */
 enum err api_share_open(struct req *r);
 enum err api_me_binding(struct req *r);
 enum err api_me_unbind(struct req *r);
+
+/* money.c */
 enum err api_me_commissions(struct req *r);
 enum err api_me_balance(struct req *r);
 enum err api_withdrawal_request(struct req *r);
@@ -107,6 +111,8 @@ enum err api_withdrawal_approve(struct req *r);
 enum err api_withdrawal_pay(struct req *r);
 enum err api_withdrawal_reject(struct req *r);
 enum err api_shop_ledger(struct req *r);
+
+/* audit.c */
 enum err api_shop_audit(struct req *r);
 struct audit;
 /* The audit as JSON (the API and `quanzi audit --json` print the same). */

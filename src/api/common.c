@@ -3,6 +3,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "domain/ledger.h"
+#include "domain/withdrawal.h"
 #include "util/limits.h"
 #include "util/text.h"
 
@@ -136,4 +138,43 @@ enum err api_query_id(struct req *r, const char *name, int64_t *id)
     if (!text_parse_id(v, strlen(v), id))
         return req_fail(r, ERR_INVALID, name, "%s must be a positive integer id", name);
     return ERR_OK;
+}
+
+json_t *api_opt_id(int64_t id)
+{
+    return id ? json_integer(id) : json_null();
+}
+
+json_t *api_opt_time(int64_t ms)
+{
+    return ms ? json_time(ms) : json_null();
+}
+
+enum err api_my_promoter(struct req *r, int64_t *shop_id, struct promoter *p)
+{
+    enum err e = api_query_id(r, "shop_id", shop_id);
+    if (!e)
+        e = promoter_of_user(r->db, *shop_id, r->user.user_id, &r->arena, p);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, "shop_id", "you are not a promoter of this shop");
+    return e;
+}
+
+enum err api_balance(struct req *r, int64_t shop_id, int64_t promoter_id, struct api_balance *b)
+{
+    struct ledger_promoter_balance lb;
+    enum err e = ledger_promoter_balance(r->db, shop_id, promoter_id, &lb);
+    b->pending = lb.pending;
+    b->available = lb.available;
+    b->withdrawing = lb.withdrawing;
+    if (!e)
+        e = withdrawal_paid_total(r->db, promoter_id, &b->withdrawn);
+    return e;
+}
+
+json_t *api_balance_json(const struct api_balance *b)
+{
+    return json_pack("{s:I, s:I, s:I, s:I}", "pending_fen", (json_int_t)b->pending, "available_fen",
+                     (json_int_t)b->available, "withdrawing_fen", (json_int_t)b->withdrawing,
+                     "withdrawn_fen", (json_int_t)b->withdrawn);
 }

@@ -1,11 +1,12 @@
 /*
- * common.h - helpers every resource file uses: the caller's role in a shop
+ * common.h - helpers the resource files share: the caller's role in a shop
  * (a shop the caller does not run is 404), tag objects, paging, nullable
- * numbers.
+ * numbers, ids and times, the caller's promoter record and balance.
  */
 #ifndef QUANZI_API_COMMON_H
 #define QUANZI_API_COMMON_H
 
+#include "domain/promoter.h"
 #include "domain/shop.h"
 #include "domain/tags.h"
 #include "http/req.h"
@@ -34,5 +35,19 @@ MUST_CHECK enum err api_query_id(struct req *r, const char *name, int64_t *id);
 /* An integer field that may also be null (*is_null); see req_int(). */
 MUST_CHECK enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max,
                                      int64_t *v, bool *is_null, bool *present);
+
+/* An id or a time that may be absent (0): JSON null then. */
+json_t *api_opt_id(int64_t id);
+json_t *api_opt_time(int64_t ms);
+
+/* The caller's promoter record in ?shop_id=; ERR_NOT_FOUND (named) when they are none. */
+MUST_CHECK enum err api_my_promoter(struct req *r, int64_t *shop_id, struct promoter *p);
+/* A promoter's money in a shop: from the ledger, and what was paid out. */
+struct api_balance {
+    int64_t pending, available, withdrawing, withdrawn;
+};
+MUST_CHECK enum err api_balance(struct req *r, int64_t shop_id, int64_t promoter_id,
+                                struct api_balance *b);
+json_t *api_balance_json(const struct api_balance *b);
 
 #endif

@@ -1,0 +1,216 @@
+/*
+ * money.c - a promoter's commission and balance, withdrawals asked and
+ * decided, and a shop's ledger.
+ *
+ * Withdrawals and the ledger of a shop are seen by whoever runs it; a
+ * promoter sees their own. To anyone else they do not exist (404).
+ */
+#include "api/api.h"
+#include "api/common.h"
+#include "domain/commission.h"
+#include "domain/ledger.h"
+#include "domain/promoter.h"
+#include "domain/withdrawal.h"
+
+static json_t *commission_json(const struct commission *c)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "id",
+                     (json_int_t)c->id, "shop_id", (json_int_t)c->shop_id, "order_id",
+                     (json_int_t)c->order_id, "level", (json_int_t)c->level, "promoter_id",
+                     (json_int_t)c->promoter_id, "earned_fen", (json_int_t)c->earned_fen,
+                     "amount_fen", (json_int_t)c->amount_fen, "status",
+                     commission_status_name(c->status), "note", c->note,
+                     "created_at", json_time(c->created_at_ms), "settled_at",
+                     api_opt_time(c->settled_at_ms));
+}
+
+enum err api_me_commissions(struct req *r)
+{
+    int64_t limit = 0, before = 0, promoter = 0, shop_id = 0;
+    struct commission *c = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e && req_query(r, "shop_id")) {
+        struct promoter p;
+        if (!(e = api_my_promoter(r, &shop_id, &p)))
+            promoter = p.id;
+    }
+    if (!e)
+        e = commission_list(r->db, promoter, promoter ? 0 : r->user.user_id, before, limit,
+                            &r->arena, &c, &n, &more);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, commission_json(&c[i]));
+    return api_reply_page(r, arr, more, n ? c[n - 1].id : 0);
+}
+
+enum err api_me_balance(struct req *r)
+{
+    int64_t shop_id = 0;
+    struct promoter p;
+    struct api_balance b;
+    enum err e = api_my_promoter(r, &shop_id, &p);
+    if (!e)
+        e = api_balance(r, shop_id, p.id, &b);
+    if (e)
+        return e;
+    json_t *o = api_balance_json(&b);
+    if (o)
+        json_object_set_new(o, "shop_id", json_integer(shop_id));
+    return req_reply(r, 200, o);
+}
+
+/* --- withdrawals --- */
+
+static json_t *withdrawal_json(const struct withdrawal *w)
+{
+    return json_pack("{s:I, s:I, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
+                     (json_int_t)w->id, "shop_id", (json_int_t)w->shop_id, "promoter_id",
+                     (json_int_t)w->promoter_id, "promoter_name", w->promoter_name, "amount_fen",
+                     (json_int_t)w->amount_fen, "status", withdrawal_status_name(w->status), "reference",
+                     w->reference ? json_string(w->reference) : json_null(), "note", w->note,
+                     "created_at", json_time(w->created_at_ms), "decided_at",
+                     api_opt_time(w->decided_at_ms), "paid_at", api_opt_time(w->paid_at_ms));
+}
+
+enum err api_withdrawal_request(struct req *r)
+{
+    static const char *const fields[] = {"shop_id", "amount_fen", NULL};
+    int64_t shop_id = 0, amount = 0, id = 0;
+    struct withdrawal w;
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_int(r, "shop_id", true, 1, INT64_MAX, &shop_id, NULL);
+    if (!e)
+        e = req_int(r, "amount_fen", true, 1, SHOP_WITHDRAW_DAILY_MAX, &amount, NULL);
+    if (!e)
+        e = withdrawal_request(r->db, shop_id, r->user.user_id, amount, &id, &r->ei);
+    if (!e)
+        e = withdrawal_get(r->db, id, &r->arena, &w);
+    if (e)
+        return e;
+    return req_reply(r, 201, withdrawal_json(&w));
+}
+
+static enum err withdrawal_page(struct req *r, int64_t shop_id, int64_t promoter)
+{
+    int64_t limit = 0, before = 0;
+    struct withdrawal *w = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e)
+        e = withdrawal_list(r->db, shop_id, promoter, before, limit, &r->arena, &w, &n, &more);
+    if (e)
+        return e;
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++)
+        json_array_append_new(arr, withdrawal_json(&w[i]));
+    return api_reply_page(r, arr, more, n ? w[n - 1].id : 0);
+}
+
+enum err api_me_withdrawals(struct req *r)
+{
+    int64_t shop_id = 0;
+    struct promoter p;
+    enum err e = api_my_promoter(r, &shop_id, &p);
+    return e ? e : withdrawal_page(r, shop_id, p.id);
+}
+
+enum err api_shop_withdrawals(struct req *r)
+{
+    int64_t shop_id = req_param_id(r, 0);
+    enum shop_role role;
+    enum err e = api_shop_role(r, shop_id, false, &role);
+    return e ? e : withdrawal_page(r, shop_id, 0);
+}
+
+static enum err decide(struct req *r, enum withdrawal_action act)
+{
+    static const char *const pay_fields[] = {"reference", NULL};
+    static const char *const reject_fields[] = {"note", NULL};
+    static const char *const no_fields[] = {NULL};
+    int64_t id = req_param_id(r, 0);
+    struct withdrawal w;
+    enum shop_role role;
+    const char *text = NULL;
+    size_t len = 0;
+    enum err e = withdrawal_get(r->db, id, &r->arena, &w);
+    if (!e)
+        e = api_shop_role(r, w.shop_id, false, &role);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such withdrawal");
+    const char *const *fields = act == WITHDRAWAL_PAY      ? pay_fields
+                                : act == WITHDRAWAL_REJECT ? reject_fields
+                                                           : no_fields;
+    if (!e && (r->body_len || act == WITHDRAWAL_PAY))
+        e = req_body(r, fields);
+    if (!e && fields[0] && r->body_len)
+        e = req_str(r, fields[0], false, &text, &len);
+    if (!e)
+        e = withdrawal_decide(r->db, id, act, r->user.user_id, text, len, &r->ei);
+    if (!e)
+        e = withdrawal_get(r->db, id, &r->arena, &w);
+    if (e)
+        return e;
+    return req_reply(r, 200, withdrawal_json(&w));
+}
+
+enum err api_withdrawal_approve(struct req *r)
+{
+    return decide(r, WITHDRAWAL_APPROVE);
+}
+
+enum err api_withdrawal_pay(struct req *r)
+{
+    return decide(r, WITHDRAWAL_PAY);
+}
+
+enum err api_withdrawal_reject(struct req *r)
+{
+    return decide(r, WITHDRAWAL_REJECT);
+}
+
+enum err api_shop_ledger(struct req *r)
+{
+    int64_t shop_id = req_param_id(r, 0), limit = 0, before = 0;
+    enum shop_role role;
+    struct ledger_txn *t = NULL;
+    struct ledger_account *acc = NULL;
+    size_t n = 0, n_acc = 0;
+    bool more = false;
+    enum err e = api_shop_role(r, shop_id, false, &role);
+    if (!e)
+        e = api_page(r, &limit, &before);
+    if (!e)
+        e = ledger_accounts(r->db, shop_id, &r->arena, &acc, &n_acc);
+    if (!e)
+        e = ledger_list(r->db, shop_id, before, limit, &r->arena, &t, &n, &more);
+    if (e)
+        return e;
+    json_t *accounts = json_array();
+    for (size_t i = 0; accounts && i < n_acc; i++)
+        json_array_append_new(accounts, json_pack("{s:s, s:o, s:I}", "kind", acc[i].kind,
+                                                  "promoter_id", api_opt_id(acc[i].promoter_id),
+                                                  "balance_fen", (json_int_t)acc[i].balance_fen));
+    json_t *txns = json_array();
+    for (size_t i = 0; txns && i < n; i++) {
+        json_t *lines = json_array();
+        for (size_t j = 0; lines && j < t[i].n_lines; j++)
+            json_array_append_new(lines,
+                                  json_pack("{s:s, s:o, s:I}", "account", t[i].lines[j].account,
+                                            "promoter_id", api_opt_id(t[i].lines[j].promoter_id),
+                                            "amount_fen", (json_int_t)t[i].lines[j].amount_fen));
+        json_array_append_new(
+            txns, json_pack("{s:I, s:s, s:I, s:s, s:o, s:o}", "id", (json_int_t)t[i].id, "kind",
+                            t[i].kind, "ref_id", (json_int_t)t[i].ref_id, "memo", t[i].memo,
+                            "created_at", json_time(t[i].created_at_ms), "entries", lines));
+    }
+    return req_reply(r, 200,
+                     json_pack("{s:o, s:o, s:o}", "accounts", accounts, "items", txns,
+                               "next_cursor", api_next_cursor(r, more, n ? t[n - 1].id : 0)));
+}
+

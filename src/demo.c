@@ -230,7 +230,7 @@ int demo_seed(struct db *db, FILE *out)
         }
     /* two promoters, one invited by the other, and a neighbour's order through the first
      * one's link: the promoter centre, the ledger and the audit have something to show */
-    struct shop_patch auto_approve = {.has_auto_approve = true,
+    struct shop_patch auto_approve = {.set[SHOP_SET_promoter_auto_approve] = true,
                                       .settings.promoter_auto_approve = true};
     struct promoter first, second;
     bool created = false;

@@ -9,28 +9,35 @@
 #include "domain/memo.h"
 #include "domain/shop.h"
 
+/* A setting's value as the API writes it. */
+static json_t *setting_json(const struct shop_setting *t, int64_t v)
+{
+    switch (t->kind) {
+    case SETTING_BOOL:
+        return json_boolean(v);
+    case SETTING_FRACTION:
+        return json_weight(v);
+    case SETTING_INT:
+        break;
+    }
+    return json_integer(v);
+}
+
 static json_t *shop_json(const struct shop *s, enum shop_role role)
 {
-    json_t *o = json_pack(
-        "{s:I, s:s, s:s, s:s, s:{s:I, s:s}, s:o, s:o, s:I, s:I, s:I, s:I}", "id", (json_int_t)s->id,
-        "name", s->name, "slug", s->slug, "story", s->story, "owner", "id", (json_int_t)s->owner_id,
-        "display_name", s->owner_name, "trial_ends_at", json_time(s->trial_ends_at_ms),
-        "created_at", json_time(s->created_at_ms), "l1_bps", (json_int_t)s->settings.l1_bps,
-        "l2_bps", (json_int_t)s->settings.l2_bps, "settle_days",
-        (json_int_t)s->settings.settle_days, "binding_days", (json_int_t)s->settings.binding_days);
-    if (o) { /* what a promoter earns and may withdraw is public: the income disclosure */
-        json_object_set_new(o, "l2_active_days", json_integer(s->settings.l2_active_days));
-        json_object_set_new(o, "withdraw_min_fen", json_integer(s->settings.withdraw_min_fen));
-        json_object_set_new(o, "withdraw_daily_fen", json_integer(s->settings.withdraw_daily_fen));
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:{s:I, s:s}, s:o, s:o}", "id", (json_int_t)s->id,
+                          "name", s->name, "slug", s->slug, "story", s->story, "owner", "id",
+                          (json_int_t)s->owner_id, "display_name", s->owner_name,
+                          "trial_ends_at", json_time(s->trial_ends_at_ms), "created_at",
+                          json_time(s->created_at_ms));
+    /* what a promoter earns and may withdraw is public: the income disclosure */
+    for (int i = 0; o && i < SHOP_SETTINGS_N; i++) {
+        const struct shop_setting *t = &shop_setting_table[i];
+        if (t->public || role != SHOP_ROLE_NONE)
+            json_object_set_new(o, t->json, setting_json(t, shop_setting_get(&s->settings, i)));
     }
     if (o && role != SHOP_ROLE_NONE) {
         json_object_set_new(o, "role", json_string(shop_role_name(role)));
-        json_object_set_new(o, "similarity_min", json_weight(s->settings.similarity_milli));
-        json_object_set_new(o, "promoter_auto_approve",
-                            json_boolean(s->settings.promoter_auto_approve));
-        json_object_set_new(o, "buyer_cap_30d", json_integer(s->settings.buyer_cap_30d));
-        json_object_set_new(o, "unpaid_timeout_min", json_integer(s->settings.unpaid_timeout_min));
-        json_object_set_new(o, "auto_receive_days", json_integer(s->settings.auto_receive_days));
         json_object_set_new(o, "updated_at", json_time(s->updated_at_ms));
     }
     return o;
@@ -102,24 +109,31 @@ enum err api_shop_get(struct req *r)
     return req_reply(r, 200, body);
 }
 
+/* One setting of a PATCH body, read by its kind and bounded by the table. */
+static enum err read_setting(struct req *r, int id, struct shop_patch *p)
+{
+    const struct shop_setting *t = &shop_setting_table[id];
+    int64_t *v = shop_setting_at(&p->settings, id);
+    bool b = false;
+    enum err e;
+    switch (t->kind) {
+    case SETTING_BOOL:
+        e = req_bool(r, t->json, false, &b, &p->set[id]);
+        *v = b;
+        return e;
+    case SETTING_FRACTION:
+        return req_fraction_milli(r, t->json, false, true, v, &p->set[id]);
+    case SETTING_INT:
+        break;
+    }
+    return req_int(r, t->json, false, t->min, t->max, v, &p->set[id]);
+}
+
 enum err api_shop_patch(struct req *r)
 {
-    static const char *const fields[] = {"name",
-                                         "slug",
-                                         "story",
-                                         "l1_bps",
-                                         "l2_bps",
-                                         "settle_days",
-                                         "binding_days",
-                                         "similarity_min",
-                                         "promoter_auto_approve",
-                                         "buyer_cap_30d",
-                                         "unpaid_timeout_min",
-                                         "auto_receive_days",
-                                         "l2_active_days",
-                                         "withdraw_min_fen",
-                                         "withdraw_daily_fen",
-                                         NULL};
+    const char *fields[3 + SHOP_SETTINGS_N + 1] = {"name", "slug", "story"};
+    for (int i = 0; i < SHOP_SETTINGS_N; i++)
+        fields[3 + i] = shop_setting_table[i].json;
     int64_t id = req_param_id(r, 0);
     struct shop_patch p;
     struct shop s;
@@ -134,39 +148,13 @@ enum err api_shop_patch(struct req *r)
         e = req_str(r, "slug", false, &p.slug, &p.slug_len);
     if (!e)
         e = req_str(r, "story", false, &p.story, &p.story_len);
-    if (!e)
-        e = req_int(r, "l1_bps", false, 0, 10000, &p.settings.l1_bps, &p.has_l1_bps);
-    if (!e)
-        e = req_int(r, "l2_bps", false, 0, 10000, &p.settings.l2_bps, &p.has_l2_bps);
-    if (!e)
-        e = req_int(r, "settle_days", false, 0, 3650, &p.settings.settle_days, &p.has_settle_days);
-    if (!e)
-        e = req_int(r, "binding_days", false, 0, 3650, &p.settings.binding_days,
-                    &p.has_binding_days);
-    if (!e)
-        e = req_fraction_milli(r, "similarity_min", false, true, &p.settings.similarity_milli,
-                               &p.has_similarity);
-    if (!e)
-        e = req_bool(r, "promoter_auto_approve", false, &p.settings.promoter_auto_approve,
-                     &p.has_auto_approve);
-    if (!e)
-        e = req_int(r, "buyer_cap_30d", false, 0, 100000, &p.settings.buyer_cap_30d,
-                    &p.has_buyer_cap);
-    if (!e)
-        e = req_int(r, "unpaid_timeout_min", false, 0, 100000, &p.settings.unpaid_timeout_min,
-                    &p.has_unpaid_timeout);
-    if (!e)
-        e = req_int(r, "auto_receive_days", false, 0, 100000, &p.settings.auto_receive_days,
-                    &p.has_auto_receive);
-    if (!e)
-        e = req_int(r, "l2_active_days", false, 0, 100000, &p.settings.l2_active_days,
-                    &p.has_l2_active_days);
-    if (!e)
-        e = req_int(r, "withdraw_min_fen", false, 0, INT64_MAX, &p.settings.withdraw_min_fen,
-                    &p.has_withdraw_min);
-    if (!e)
-        e = req_int(r, "withdraw_daily_fen", false, 0, INT64_MAX, &p.settings.withdraw_daily_fen,
-                    &p.has_withdraw_daily);
+    for (int i = 0; !e && i < SHOP_SETTINGS_N; i++) {
+        e = read_setting(r, i, &p);
+        /* the money terms promoters are told are the owner's to change */
+        if (!e && p.set[i] && shop_setting_table[i].owner_only && role != SHOP_ROLE_OWNER)
+            e = req_fail(r, ERR_FORBIDDEN, shop_setting_table[i].json,
+                         "only the shop's owner may change %s", shop_setting_table[i].json);
+    }
     if (!e)
         e = shop_update(r->db, id, &p, &r->ei);
     if (!e)
@@ -221,8 +209,9 @@ enum err api_shop_staff_remove(struct req *r)
     int64_t id = req_param_id(r, 0);
     enum shop_role role;
     enum err e = require_role(r, id, true, &role);
-    if (!e)
-        e = shop_staff_remove(r->db, id, req_param_id(r, 1));
+    if (e)
+        return e; /* "no such shop": nothing about its staff */
+    e = shop_staff_remove(r->db, id, req_param_id(r, 1));
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, "user_id", "this member is not staff of the shop");
     if (e)

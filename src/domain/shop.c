@@ -1,6 +1,8 @@
 #include "domain/shop.h"
 
 #include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,24 +13,68 @@
 #include "util/clock.h"
 #include "util/limits.h"
 #include "util/log.h"
+#include "util/names.h"
 #include "util/text.h"
 
-static enum err check_other_settings(const struct shop_settings *s, struct errinfo *ei);
+#define SETTING_PUBLIC true
+#define SETTING_RUNNERS false
+#define SETTING_OWNER true
+
+const struct shop_setting shop_setting_table[SHOP_SETTINGS_N] = {
+#define X(f_, j_, k_, lo_, hi_, d_, seen_, set_, text_)                                             \
+    [SHOP_SET_##f_] = {.field = #f_,                                                               \
+                       .json = j_,                                                                 \
+                       .kind = SETTING_##k_,                                                       \
+                       .min = lo_,                                                                 \
+                       .max = hi_,                                                                 \
+                       .def = d_,                                                                  \
+                       .public = SETTING_##seen_,                                                  \
+                       .owner_only = SETTING_##set_,                                               \
+                       .about = text_,                                                             \
+                       .offset = offsetof(struct shop_settings, f_)},
+    SHOP_SETTINGS(X)
+#undef X
+};
 
 void shop_settings_default(struct shop_settings *s)
 {
-    s->l1_bps = 1000;
-    s->l2_bps = 500;
-    s->settle_days = SHOP_SETTLE_DAYS_MIN;
-    s->binding_days = 30;
-    s->similarity_milli = 300;
-    s->promoter_auto_approve = false;
-    s->buyer_cap_30d = 10;
-    s->unpaid_timeout_min = 30;
-    s->auto_receive_days = 10;
-    s->l2_active_days = 30;
-    s->withdraw_min_fen = 1000;
-    s->withdraw_daily_fen = 500000;
+    for (int i = 0; i < SHOP_SETTINGS_N; i++)
+        *shop_setting_at(s, i) = shop_setting_table[i].def;
+}
+
+/* A value as the API writes it: 0.3 for 300 thousandths. */
+static void setting_value(const struct shop_setting *t, int64_t v, char *out, size_t size)
+{
+    if (t->kind == SETTING_FRACTION)
+        snprintf(out, size, "%lld.%03lld", (long long)(v / 1000), (long long)(v % 1000));
+    else if (t->kind == SETTING_BOOL)
+        snprintf(out, size, "%s", v ? "true" : "false");
+    else
+        snprintf(out, size, "%lld", (long long)v);
+    if (t->kind == SETTING_FRACTION) { /* 0.300 -> 0.3, 1.000 -> 1 */
+        size_t n = strlen(out);
+        while (n > 1 && out[n - 1] == '0')
+            out[--n] = '\0';
+        if (n > 1 && out[n - 1] == '.')
+            out[--n] = '\0';
+    }
+}
+
+void shop_setting_doc(enum shop_setting_id id, char *out, size_t size)
+{
+    const struct shop_setting *t = &shop_setting_table[id];
+    char lo[24], hi[24], def[24];
+    setting_value(t, t->min, lo, sizeof lo);
+    setting_value(t, t->max, hi, sizeof hi);
+    setting_value(t, t->def, def, sizeof def);
+    if (t->kind == SETTING_BOOL)
+        snprintf(out, size, "| `%s` | true or false | %s | %s | %s | %s |", t->json, def,
+                 t->public ? "everyone" : "owner, staff", t->owner_only ? "owner" : "owner, staff",
+                 t->about);
+    else
+        snprintf(out, size, "| `%s` | %s–%s | %s | %s | %s | %s |", t->json, lo, hi, def,
+                 t->public ? "everyone" : "owner, staff", t->owner_only ? "owner" : "owner, staff",
+                 t->about);
 }
 
 const char *shop_role_name(enum shop_role role)
@@ -68,79 +114,93 @@ enum err shop_check_story(const char *story, size_t len, struct errinfo *ei)
 
 enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
 {
+    for (int i = 0; i < SHOP_SETTINGS_N; i++) {
+        const struct shop_setting *t = &shop_setting_table[i];
+        int64_t v = shop_setting_get(s, i);
+        char lo[24], hi[24];
+        if (v >= t->min && v <= t->max)
+            continue;
+        setting_value(t, t->min, lo, sizeof lo);
+        setting_value(t, t->max, hi, sizeof hi);
+        return err_set(ei, ERR_OUT_OF_RANGE, t->json, "%s must be from %s to %s (%s)", t->json,
+                       lo, hi, t->about);
+    }
     enum err e = shop_check_rates(s->l1_bps, s->l2_bps, ei);
     if (e)
         return e;
-    return check_other_settings(s, ei);
+    if (s->withdraw_min_fen > s->withdraw_daily_fen)
+        return err_set(ei, ERR_OUT_OF_RANGE, "withdraw_min_fen",
+                       "withdraw_min_fen must be at most withdraw_daily_fen (%lld)",
+                       (long long)s->withdraw_daily_fen);
+    return ERR_OK;
 }
 
 enum err shop_check_rates(int64_t l1_bps, int64_t l2_bps, struct errinfo *ei)
 {
-    const struct shop_settings rates = {.l1_bps = l1_bps, .l2_bps = l2_bps};
-    const struct shop_settings *s = &rates;
-    if (s->l1_bps < 0 || s->l1_bps > PLATFORM_MAX_COMMISSION_BPS)
+    if (l1_bps < 0 || l1_bps > PLATFORM_MAX_COMMISSION_BPS)
         return err_set(ei, ERR_OUT_OF_RANGE, "l1_bps", "l1_bps must be from 0 to %d",
                        PLATFORM_MAX_COMMISSION_BPS);
-    if (s->l2_bps < 0 || s->l2_bps > PLATFORM_MAX_COMMISSION_BPS)
+    if (l2_bps < 0 || l2_bps > PLATFORM_MAX_COMMISSION_BPS)
         return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps", "l2_bps must be from 0 to %d",
                        PLATFORM_MAX_COMMISSION_BPS);
     /* RULE: RATE-CAPS */
-    if (s->l1_bps + s->l2_bps > PLATFORM_MAX_COMMISSION_BPS)
+    if (l1_bps + l2_bps > PLATFORM_MAX_COMMISSION_BPS)
         return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps",
                        "l1_bps + l2_bps must not exceed %d (the platform maximum)",
                        PLATFORM_MAX_COMMISSION_BPS);
-    if (s->l2_bps > s->l1_bps / 2)
+    if (l2_bps > l1_bps / 2)
         return err_set(ei, ERR_OUT_OF_RANGE, "l2_bps",
-                       "l2_bps must be at most half of l1_bps (%lld)", (long long)(s->l1_bps / 2));
+                       "l2_bps must be at most half of l1_bps (%lld)", (long long)(l1_bps / 2));
     return ERR_OK;
 }
 
-static enum err check_other_settings(const struct shop_settings *s, struct errinfo *ei)
+/*
+ * The statements that name every setting, made once from the table: the
+ * select (settings from column 9 on), the create and the update. The
+ * statement cache keys them by their (static) address.
+ */
+#define SETTINGS_SQL_MAX 2048
+static char shop_select[SETTINGS_SQL_MAX], shop_select_by_slug[SETTINGS_SQL_MAX];
+static char shop_insert[SETTINGS_SQL_MAX], shop_update_sql[SETTINGS_SQL_MAX];
+static pthread_once_t sql_once = PTHREAD_ONCE_INIT;
+
+static void make_sql(void)
 {
-    if (s->settle_days < SHOP_SETTLE_DAYS_MIN || s->settle_days > SHOP_SETTLE_DAYS_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "settle_days",
-                       "settle_days must be from %d (the legal return period) to %d",
-                       SHOP_SETTLE_DAYS_MIN, SHOP_SETTLE_DAYS_MAX);
-    if (s->binding_days < SHOP_BINDING_DAYS_MIN || s->binding_days > SHOP_BINDING_DAYS_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "binding_days", "binding_days must be from %d to %d",
-                       SHOP_BINDING_DAYS_MIN, SHOP_BINDING_DAYS_MAX);
-    if (s->similarity_milli < 0 || s->similarity_milli > 1000)
-        return err_set(ei, ERR_OUT_OF_RANGE, "similarity_min",
-                       "similarity_min must be from 0 to 1");
-    if (s->buyer_cap_30d < 1 || s->buyer_cap_30d > SHOP_BUYER_CAP_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "buyer_cap_30d", "buyer_cap_30d must be from 1 to %d",
-                       SHOP_BUYER_CAP_MAX);
-    if (s->unpaid_timeout_min < SHOP_UNPAID_MIN_MIN || s->unpaid_timeout_min > SHOP_UNPAID_MIN_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "unpaid_timeout_min",
-                       "unpaid_timeout_min must be from %d to %d minutes", SHOP_UNPAID_MIN_MIN,
-                       SHOP_UNPAID_MIN_MAX);
-    if (s->auto_receive_days < SHOP_AUTO_RECEIVE_MIN ||
-        s->auto_receive_days > SHOP_AUTO_RECEIVE_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "auto_receive_days",
-                       "auto_receive_days must be from %d to %d", SHOP_AUTO_RECEIVE_MIN,
-                       SHOP_AUTO_RECEIVE_MAX);
-    if (s->l2_active_days < SHOP_L2_ACTIVE_DAYS_MIN || s->l2_active_days > SHOP_L2_ACTIVE_DAYS_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "l2_active_days",
-                       "l2_active_days must be from %d to %d", SHOP_L2_ACTIVE_DAYS_MIN,
-                       SHOP_L2_ACTIVE_DAYS_MAX);
-    if (s->withdraw_daily_fen < SHOP_WITHDRAW_MIN_MIN ||
-        s->withdraw_daily_fen > SHOP_WITHDRAW_DAILY_MAX)
-        return err_set(ei, ERR_OUT_OF_RANGE, "withdraw_daily_fen",
-                       "withdraw_daily_fen must be from %d to %lld", SHOP_WITHDRAW_MIN_MIN,
-                       SHOP_WITHDRAW_DAILY_MAX);
-    if (s->withdraw_min_fen < SHOP_WITHDRAW_MIN_MIN || s->withdraw_min_fen > s->withdraw_daily_fen)
-        return err_set(ei, ERR_OUT_OF_RANGE, "withdraw_min_fen",
-                       "withdraw_min_fen must be from %d to withdraw_daily_fen (%lld)",
-                       SHOP_WITHDRAW_MIN_MIN, (long long)s->withdraw_daily_fen);
-    return ERR_OK;
+    char cols[1024] = "", bare[1024] = "", marks[256] = "", sets[1024] = "";
+    size_t c = 0, b = 0, m = 0, u = 0;
+    for (int i = 0; i < SHOP_SETTINGS_N; i++) {
+        const char *f = shop_setting_table[i].field;
+        c += (size_t)snprintf(cols + c, sizeof cols - c, ", s.%s", f);
+        b += (size_t)snprintf(bare + b, sizeof bare - b, ", %s", f);
+        m += (size_t)snprintf(marks + m, sizeof marks - m, ", ?");
+        u += (size_t)snprintf(sets + u, sizeof sets - u, "%s = ?, ", f);
+    }
+    static const char head[] = "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story,"
+                               " s.trial_ends_at, s.created_at, s.updated_at";
+    snprintf(shop_select, sizeof shop_select,
+             "%s%s FROM shops s JOIN users u ON u.id = s.owner_id WHERE s.id = ?", head, cols);
+    snprintf(shop_select_by_slug, sizeof shop_select_by_slug,
+             "%s%s FROM shops s JOIN users u ON u.id = s.owner_id WHERE s.slug = ?", head, cols);
+    snprintf(shop_insert, sizeof shop_insert,
+             "INSERT INTO shops (owner_id, name, slug, story, trial_ends_at, created_at,"
+             " updated_at%s) VALUES (?, ?, ?, ?, ?, ?, ?%s) RETURNING id",
+             bare, marks);
+    snprintf(shop_update_sql, sizeof shop_update_sql,
+             "UPDATE shops SET name = ?, slug = ?, story = ?, %supdated_at = ? WHERE id = ?", sets);
 }
 
-#define SHOP_SELECT                                                                                \
-    "SELECT s.id, s.owner_id, u.display_name, s.name, s.slug, s.story, s.trial_ends_at,"           \
-    " s.created_at, s.updated_at, s.l1_bps, s.l2_bps, s.settle_days, s.binding_days,"              \
-    " s.similarity_milli, s.promoter_auto_approve, s.buyer_cap_30d, s.unpaid_timeout_min,"         \
-    " s.auto_receive_days, s.l2_active_days, s.withdraw_min_fen, s.withdraw_daily_fen"             \
-    " FROM shops s JOIN users u ON u.id = s.owner_id"
+static const char *sql_of(const char *sql)
+{
+    pthread_once(&sql_once, make_sql);
+    return sql;
+}
+
+/* The values of every setting, in the table's order (for the create and the update). */
+static void setting_args(const struct shop_settings *s, struct db_arg *out)
+{
+    for (int i = 0; i < SHOP_SETTINGS_N; i++)
+        out[i] = DB_INT(shop_setting_get(s, i));
+}
 
 static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
 {
@@ -153,18 +213,8 @@ static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
     out->trial_ends_at_ms = db_col_int64(st, 6);
     out->created_at_ms = db_col_int64(st, 7);
     out->updated_at_ms = db_col_int64(st, 8);
-    out->settings.l1_bps = db_col_int64(st, 9);
-    out->settings.l2_bps = db_col_int64(st, 10);
-    out->settings.settle_days = db_col_int64(st, 11);
-    out->settings.binding_days = db_col_int64(st, 12);
-    out->settings.similarity_milli = db_col_int64(st, 13);
-    out->settings.promoter_auto_approve = db_col_int64(st, 14) != 0;
-    out->settings.buyer_cap_30d = db_col_int64(st, 15);
-    out->settings.unpaid_timeout_min = db_col_int64(st, 16);
-    out->settings.auto_receive_days = db_col_int64(st, 17);
-    out->settings.l2_active_days = db_col_int64(st, 18);
-    out->settings.withdraw_min_fen = db_col_int64(st, 19);
-    out->settings.withdraw_daily_fen = db_col_int64(st, 20);
+    for (int i = 0; i < SHOP_SETTINGS_N; i++)
+        *shop_setting_at(&out->settings, i) = db_col_int64(st, 9 + i);
     if (!out->owner_name || !out->name || !out->slug || !out->story)
         return ERR_TOO_LARGE;
     return ERR_OK;
@@ -184,8 +234,7 @@ static enum err get_by(struct db *db, const char *sql, int64_t id, const char *s
 
 enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out)
 {
-    static const char sql[] = SHOP_SELECT " WHERE s.id = ?";
-    return get_by(db, sql, id, NULL, a, out);
+    return get_by(db, sql_of(shop_select), id, NULL, a, out);
 }
 
 /* --- the per-thread cache of public shop profiles --- */
@@ -281,8 +330,7 @@ enum err shop_get_cached(struct db *db, int64_t id, struct arena *a, struct shop
 
 enum err shop_get_by_slug(struct db *db, const char *slug, struct arena *a, struct shop *out)
 {
-    static const char sql[] = SHOP_SELECT " WHERE s.slug = ?";
-    return get_by(db, sql, 0, slug, a, out);
+    return get_by(db, sql_of(shop_select_by_slug), 0, slug, a, out);
 }
 
 struct create_args {
@@ -297,10 +345,6 @@ static enum err create_tx(struct db *db, void *arg)
 {
     static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE user_id = ?"
                                     " AND role = 'owner'";
-    static const char sql_ins[] =
-        "INSERT INTO shops (owner_id, name, slug, story, trial_ends_at, l1_bps, l2_bps,"
-        " settle_days, binding_days, similarity_milli, promoter_auto_approve, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
     static const char sql_role[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
                                    " VALUES (?, ?, 'owner', ?)";
     const struct create_args *q = arg;
@@ -313,11 +357,12 @@ static enum err create_tx(struct db *db, void *arg)
     if (owned >= SHOPS_PER_OWNER_MAX)
         return err_set(q->ei, ERR_CONFLICT, NULL, "a member may own at most %d shops",
                        SHOPS_PER_OWNER_MAX);
-    e = db_value(db, sql_ins, q->id, DB_INT(q->owner_id), DB_TEXT(q->name, q->name_len),
-                 DB_TEXT(q->slug, q->slug_len), DB_TEXT(q->story, q->story_len),
-                 DB_INT(now + q->trial_days * MS_PER_DAY), DB_INT(s.l1_bps), DB_INT(s.l2_bps),
-                 DB_INT(s.settle_days), DB_INT(s.binding_days), DB_INT(s.similarity_milli),
-                 DB_INT(s.promoter_auto_approve), DB_INT(now), DB_INT(now));
+    struct db_arg args[7 + SHOP_SETTINGS_N] = {
+        DB_INT(q->owner_id), DB_TEXT(q->name, q->name_len), DB_TEXT(q->slug, q->slug_len),
+        DB_TEXT(q->story, q->story_len), DB_INT(now + q->trial_days * MS_PER_DAY), DB_INT(now),
+        DB_INT(now)};
+    setting_args(&s, args + 7);
+    e = db_value_(db, sql_of(shop_insert), q->id, args, NAMES_LEN(args));
     if (e == ERR_CONFLICT)
         return err_set(q->ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
     if (e)
@@ -379,12 +424,6 @@ struct update_args {
 
 static enum err update_tx(struct db *db, void *arg)
 {
-    static const char sql_upd[] =
-        "UPDATE shops SET name = ?, slug = ?, story = ?, l1_bps = ?, l2_bps = ?,"
-        " settle_days = ?, binding_days = ?, similarity_milli = ?, promoter_auto_approve = ?,"
-        " buyer_cap_30d = ?, unpaid_timeout_min = ?, auto_receive_days = ?,"
-        " l2_active_days = ?, withdraw_min_fen = ?, withdraw_daily_fen = ?,"
-        " updated_at = ? WHERE id = ?";
     const struct update_args *q = arg;
     const struct shop_patch *p = q->p;
     int64_t id = q->id;
@@ -393,41 +432,19 @@ static enum err update_tx(struct db *db, void *arg)
     if (e)
         return e;
     struct shop_settings s = cur.settings;
-    if (p->has_l1_bps)
-        s.l1_bps = p->settings.l1_bps;
-    if (p->has_l2_bps)
-        s.l2_bps = p->settings.l2_bps;
-    if (p->has_settle_days)
-        s.settle_days = p->settings.settle_days;
-    if (p->has_binding_days)
-        s.binding_days = p->settings.binding_days;
-    if (p->has_similarity)
-        s.similarity_milli = p->settings.similarity_milli;
-    if (p->has_auto_approve)
-        s.promoter_auto_approve = p->settings.promoter_auto_approve;
-    if (p->has_buyer_cap)
-        s.buyer_cap_30d = p->settings.buyer_cap_30d;
-    if (p->has_unpaid_timeout)
-        s.unpaid_timeout_min = p->settings.unpaid_timeout_min;
-    if (p->has_auto_receive)
-        s.auto_receive_days = p->settings.auto_receive_days;
-    if (p->has_l2_active_days)
-        s.l2_active_days = p->settings.l2_active_days;
-    if (p->has_withdraw_min)
-        s.withdraw_min_fen = p->settings.withdraw_min_fen;
-    if (p->has_withdraw_daily)
-        s.withdraw_daily_fen = p->settings.withdraw_daily_fen;
-    e = shop_check_settings(&s, q->ei);
-    if (e)
+    for (int i = 0; i < SHOP_SETTINGS_N; i++)
+        if (p->set[i])
+            *shop_setting_at(&s, i) = shop_setting_get(&p->settings, i);
+    if ((e = shop_check_settings(&s, q->ei)))
         return e;
-    e = db_run(db, sql_upd, p->name ? DB_TEXT(p->name, p->name_len) : DB_STR(cur.name),
-               p->slug ? DB_TEXT(p->slug, p->slug_len) : DB_STR(cur.slug),
-               p->story ? DB_TEXT(p->story, p->story_len) : DB_STR(cur.story), DB_INT(s.l1_bps),
-               DB_INT(s.l2_bps), DB_INT(s.settle_days), DB_INT(s.binding_days),
-               DB_INT(s.similarity_milli), DB_INT(s.promoter_auto_approve),
-               DB_INT(s.buyer_cap_30d), DB_INT(s.unpaid_timeout_min), DB_INT(s.auto_receive_days),
-               DB_INT(s.l2_active_days), DB_INT(s.withdraw_min_fen), DB_INT(s.withdraw_daily_fen),
-               DB_INT(clock_now_ms()), DB_INT(id));
+    struct db_arg args[5 + SHOP_SETTINGS_N] = {
+        p->name ? DB_TEXT(p->name, p->name_len) : DB_STR(cur.name),
+        p->slug ? DB_TEXT(p->slug, p->slug_len) : DB_STR(cur.slug),
+        p->story ? DB_TEXT(p->story, p->story_len) : DB_STR(cur.story)};
+    setting_args(&s, args + 3);
+    args[3 + SHOP_SETTINGS_N] = DB_INT(clock_now_ms());
+    args[4 + SHOP_SETTINGS_N] = DB_INT(id);
+    e = db_run_(db, sql_of(shop_update_sql), NULL, args, NAMES_LEN(args));
     if (e == ERR_CONFLICT)
         e = err_set(q->ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
     return e;

@@ -5,9 +5,8 @@
  * owner; the owner may add staff. Owner and staff run the shop ("owner" in
  * the API); only the owner manages staff. A new shop starts a free trial.
  *
- * Settings are validated here with their bounds:
- *   RULE: RATE-CAPS  l1_bps + l2_bps <= PLATFORM_MAX_COMMISSION_BPS and
- *                    l2_bps <= l1_bps / 2 (level 2 never outearns level 1).
+ * Settings (SHOP_SETTINGS below) are validated here with their bounds and
+ * the rules between them.
  */
 #ifndef QUANZI_DOMAIN_SHOP_H
 #define QUANZI_DOMAIN_SHOP_H
@@ -19,37 +18,91 @@
 #include "db/db.h"
 #include "util/arena.h"
 #include "util/err.h"
+#include "util/limits.h"
 
 enum shop_role { SHOP_ROLE_NONE, SHOP_ROLE_OWNER, SHOP_ROLE_STAFF };
 
+/*
+ * Shop settings: one table drives parsing, checking, the update, the JSON
+ * and the README's list (a unit test holds the README to it).
+ *   X(field, json, kind, min, max, default, seen by, set by, about)
+ * field: the struct shop_settings member and the shops column; json: the
+ * API's name; kind: INT, BOOL (0/1) or FRACTION (stored in thousandths,
+ * 0 to 1 in JSON); seen by: PUBLIC (everyone: what a promoter earns and may
+ * withdraw is disclosed) or RUNNERS (owner and staff); set by: OWNER (money
+ * terms) or RUNNERS. Rules across settings are checked after the bounds:
+ *   RULE: RATE-CAPS  l1_bps + l2_bps <= PLATFORM_MAX_COMMISSION_BPS and
+ *                    l2_bps <= l1_bps / 2 (level 2 never outearns level 1);
+ *   withdraw_min_fen <= withdraw_daily_fen.
+ */
+#define SHOP_SETTINGS(X)                                                                           \
+    X(l1_bps, "l1_bps", INT, 0, PLATFORM_MAX_COMMISSION_BPS, 1000, PUBLIC, OWNER,                 \
+      "level-1 commission, basis points of the sale")                                             \
+    X(l2_bps, "l2_bps", INT, 0, PLATFORM_MAX_COMMISSION_BPS, 500, PUBLIC, OWNER,                  \
+      "level-2 commission, to the inviter of the level-1 promoter")                               \
+    X(settle_days, "settle_days", INT, 7, 90, 7, PUBLIC, OWNER,                                    \
+      "return window before commission settles (at least the legal 7 days)")                      \
+    X(binding_days, "binding_days", INT, 1, 365, 30, PUBLIC, OWNER,                                \
+      "how long a referred customer stays bound to their promoter")                               \
+    X(l2_active_days, "l2_active_days", INT, 1, 365, 30, PUBLIC, OWNER,                            \
+      "level 2 is paid only to an inviter who sold something themselves this recently")           \
+    X(withdraw_min_fen, "withdraw_min_fen", INT, 100, 100000000, 1000, PUBLIC, OWNER,              \
+      "smallest withdrawal")                                                                      \
+    X(withdraw_daily_fen, "withdraw_daily_fen", INT, 100, 100000000, 500000, PUBLIC, OWNER,        \
+      "most one promoter may ask to withdraw in a China calendar day")                            \
+    X(similarity_milli, "similarity_min", FRACTION, 0, 1000, 300, RUNNERS, RUNNERS,                \
+      "interest similarity a share's recipient needs, 0 to 1")                                    \
+    X(promoter_auto_approve, "promoter_auto_approve", BOOL, 0, 1, 0, RUNNERS, RUNNERS,             \
+      "approve promoter applications that meet the rules without review")                         \
+    X(buyer_cap_30d, "buyer_cap_30d", INT, 1, 1000, 10, RUNNERS, RUNNERS,                          \
+      "units of a product one buyer may order in 30 days, unless the product says otherwise")     \
+    X(unpaid_timeout_min, "unpaid_timeout_min", INT, 5, 1440, 30, RUNNERS, RUNNERS,                \
+      "minutes before an unpaid order is cancelled and its stock returns")                        \
+    X(auto_receive_days, "auto_receive_days", INT, 3, 30, 10, RUNNERS, RUNNERS,                    \
+      "days after shipping that an order counts as received")
+
 struct shop_settings {
-    int64_t l1_bps;           /* level-1 commission rate */
-    int64_t l2_bps;           /* level-2 commission rate */
-    int64_t settle_days;      /* return window before commission settles */
-    int64_t binding_days;     /* customer protection period */
-    int64_t similarity_milli; /* share audience threshold, 0..1000 */
-    bool promoter_auto_approve;
-    int64_t buyer_cap_30d;      /* default units one buyer may order per product in 30 days */
-    int64_t unpaid_timeout_min; /* an unpaid order is cancelled after this */
-    int64_t auto_receive_days;  /* a shipped order counts as received after this */
-    int64_t l2_active_days;     /* RULE: L2-ACTIVE-SELLER: an inviter's own sale this recent */
-    int64_t withdraw_min_fen;   /* smallest withdrawal */
-    int64_t withdraw_daily_fen; /* most one promoter may ask to withdraw per day */
+#define X(field, ...) int64_t field;
+    SHOP_SETTINGS(X)
+#undef X
 };
 
-#define SHOP_SETTLE_DAYS_MIN 7 /* China's 7-day no-reason return period */
-#define SHOP_SETTLE_DAYS_MAX 90
-#define SHOP_BINDING_DAYS_MIN 1
-#define SHOP_BINDING_DAYS_MAX 365
+enum shop_setting_id {
+#define X(field, ...) SHOP_SET_##field,
+    SHOP_SETTINGS(X)
+#undef X
+        SHOP_SETTINGS_N
+};
+
+enum shop_setting_kind { SETTING_INT, SETTING_BOOL, SETTING_FRACTION };
+
+struct shop_setting {
+    const char *field; /* the column */
+    const char *json;  /* the API's name */
+    enum shop_setting_kind kind;
+    int64_t min, max, def;
+    bool public;     /* seen by everyone, else by who runs the shop */
+    bool owner_only; /* set by the owner only, else by owner and staff */
+    const char *about;
+    size_t offset; /* of the value in struct shop_settings */
+};
+extern const struct shop_setting shop_setting_table[SHOP_SETTINGS_N];
+
+static inline int64_t *shop_setting_at(struct shop_settings *s, enum shop_setting_id id)
+{
+    return (int64_t *)(void *)((char *)s + shop_setting_table[id].offset);
+}
+
+static inline int64_t shop_setting_get(const struct shop_settings *s, enum shop_setting_id id)
+{
+    return *(const int64_t *)(const void *)((const char *)s + shop_setting_table[id].offset);
+}
+
+/* The README's line for setting id (into out, NUL-terminated). */
+void shop_setting_doc(enum shop_setting_id id, char *out, size_t size);
+
 #define SHOPS_PER_OWNER_MAX 10
 #define SHOP_BUYER_CAP_MAX 1000
-#define SHOP_UNPAID_MIN_MIN 5
-#define SHOP_UNPAID_MIN_MAX 1440
-#define SHOP_AUTO_RECEIVE_MIN 3
-#define SHOP_AUTO_RECEIVE_MAX 30
-#define SHOP_L2_ACTIVE_DAYS_MIN 1
-#define SHOP_L2_ACTIVE_DAYS_MAX 365
-#define SHOP_WITHDRAW_MIN_MIN 100           /* 1 yuan */
 #define SHOP_WITHDRAW_DAILY_MAX 100000000LL /* 1,000,000 yuan */
 
 struct shop {
@@ -65,7 +118,7 @@ struct shop {
     struct shop_settings settings;
 };
 
-/* Fields of a PATCH; a NULL string or a false has_* leaves the field alone. */
+/* Fields of a PATCH; a NULL string or a false set[] leaves the field alone. */
 struct shop_patch {
     const char *name;
     size_t name_len;
@@ -73,9 +126,7 @@ struct shop_patch {
     size_t slug_len;
     const char *story;
     size_t story_len;
-    bool has_l1_bps, has_l2_bps, has_settle_days, has_binding_days, has_similarity,
-        has_auto_approve, has_buyer_cap, has_unpaid_timeout, has_auto_receive, has_l2_active_days,
-        has_withdraw_min, has_withdraw_daily;
+    bool set[SHOP_SETTINGS_N];
     struct shop_settings settings;
 };
 

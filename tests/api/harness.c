@@ -481,16 +481,20 @@ int64_t create_shop(struct srv *s, const char *token, const char *slug)
     return id;
 }
 
-void expect_error(struct resp *r, long status, const char *code, const char *field)
+void expect_error_at(const char *file, int line, struct resp *r, long status, const char *code,
+                     const char *field)
 {
-    if (r->status != status)
-        fprintf(stderr, "got %ld %s\n", r->status, r->body ? r->body : "");
+    if (r->status != status || !r->json)
+        fprintf(stderr, "%s:%d: got %ld %s\n", file, line, r->status, r->body ? r->body : "");
     assert_int_equal(r->status, status);
     assert_non_null(r->json);
     assert_string_equal(jstr(r->json, "error.code"), code);
     assert_non_null(jstr(r->json, "error.message"));
     if (field)
         assert_string_equal(jstr(r->json, "error.field"), field);
+    else if (jget(r->json, "error.field") && !json_is_null(jget(r->json, "error.field")))
+        fail_msg("%s:%d: expected no error.field, got \"%s\" (%s)", file, line,
+                 jstr(r->json, "error.field"), r->body);
 }
 
 struct srv S;

@@ -85,8 +85,11 @@ char *register_user(struct srv *s, const char *login, const char *name, int64_t 
 /* Creates a shop owned by `token`; returns its id. */
 int64_t create_shop(struct srv *s, const char *token, const char *slug);
 
-/* Asserts an error answer: status, stable code, and the field when given. */
-void expect_error(struct resp *r, long status, const char *code, const char *field);
+/* Asserts an error answer: status, stable code, and the field it names (NULL: none). */
+void expect_error_at(const char *file, int line, struct resp *r, long status, const char *code,
+                     const char *field);
+#define expect_error(r, status, code, field)                                                       \
+    expect_error_at(__FILE__, __LINE__, (r), (status), (code), (field))
 
 /* The server most test files share, started and stopped around the whole group. */
 extern struct srv S;

@@ -135,11 +135,11 @@ static void login_logout_and_me(void **state)
     int64_t sessions = db_scalar(&S, "SELECT COUNT(*) FROM sessions");
     http(&S, "POST", "/api/v1/auth/login", NULL,
          "{\"login\":\"wang@example.test\",\"password\":\"wrong password\"}", &r);
-    expect_error(&r, 401, "bad_credentials", NULL);
+    expect_error(&r, 401, "bad_credentials", "password");
     resp_free(&r);
     http(&S, "POST", "/api/v1/auth/login", NULL,
          "{\"login\":\"nobody@example.test\",\"password\":\"wrong password\"}", &r);
-    expect_error(&r, 401, "bad_credentials", NULL);
+    expect_error(&r, 401, "bad_credentials", "password");
     resp_free(&r);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions);
 

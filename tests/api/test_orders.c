@@ -441,7 +441,7 @@ static void refunds(void **state)
     assert_string_equal(jstr(r.json, "status"), "delivered");
     resp_free(&r);
     http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner, NULL, &r);
-    expect_error(&r, 409, "illegal_transition", NULL);
+    expect_error(&r, 409, "illegal_transition", "status");
     resp_free(&r);
     expect_act(buyer, id, "refunds", "{\"amount_fen\":2001,\"reason\":\"全退\"}", 400,
                "out_of_range");
@@ -616,7 +616,7 @@ static void refund_withdrawn(void **state)
     expect_error(&r, 409, "illegal_transition", "status");
     resp_free(&r);
     http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
-    expect_error(&r, 409, "illegal_transition", NULL);
+    expect_error(&r, 409, "illegal_transition", "status");
     resp_free(&r);
     http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?status=withdrawn", (long long)shop), owner,
          NULL, &r);

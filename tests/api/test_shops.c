@@ -247,6 +247,29 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(r.json, "role"), "staff");
     resp_free(&r);
+    /* the money terms are the owner's: a staff member's change of them is refused whole */
+    int64_t l1 = db_scalar(&S, fmt("SELECT l1_bps FROM shops WHERE id = %lld", (long long)id));
+    int64_t cap =
+        db_scalar(&S, fmt("SELECT buyer_cap_30d FROM shops WHERE id = %lld", (long long)id));
+    assert_true(cap != 20 && l1 != 1200);
+    char row_sql[200];
+    snprintf(row_sql, sizeof row_sql,
+             "SELECT COUNT(*) FROM shops WHERE id = %lld AND l1_bps = %lld AND buyer_cap_30d = %lld",
+             (long long)id, (long long)l1, (long long)cap);
+    assert_int_equal(db_scalar(&S, row_sql), 1);
+    http(&S, "PATCH", p, helper, "{\"buyer_cap_30d\":20,\"l1_bps\":1200}", &r);
+    expect_error(&r, 403, "forbidden", "l1_bps");
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, row_sql), 1);
+    http(&S, "PATCH", p, helper, "{\"buyer_cap_30d\":20}", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "buyer_cap_30d"), 20);
+    resp_free(&r);
+    http(&S, "PATCH", p, owner,
+         fmt("{\"buyer_cap_30d\":%lld,\"l1_bps\":%lld}", (long long)cap, (long long)l1), &r);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, row_sql), 1);
     http(&S, "GET", staff, helper, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(json_array_size(jget(r.json, "items")), 2);

@@ -140,6 +140,41 @@ static void settings_rate_caps(void **state)
     assert_string_equal(ei.field, "similarity_min");
 }
 
+/* The settings table: bounds hold the defaults, names are unique, every value just
+ * outside the bounds is refused naming the setting, and the README lists each one as the
+ * table says (shop_setting_doc). */
+static void settings_table_and_readme(void **state)
+{
+    (void)state;
+    struct shop_settings s;
+    struct errinfo ei = {0};
+    char path[512], line[512];
+    snprintf(path, sizeof path, "%s/README.md", QUANZI_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char readme[256 * 1024];
+    size_t n = fread(readme, 1, sizeof readme - 1, f);
+    fclose(f);
+    readme[n] = '\0';
+    for (int i = 0; i < SHOP_SETTINGS_N; i++) {
+        const struct shop_setting *t = &shop_setting_table[i];
+        assert_true(t->min <= t->def && t->def <= t->max);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(shop_setting_table[j].json, t->json);
+        int64_t outside[] = {t->min - 1, t->max + 1};
+        for (int k = 0; k < 2; k++) {
+            shop_settings_default(&s);
+            *shop_setting_at(&s, i) = outside[k];
+            ei.field = NULL;
+            assert_int_equal(shop_check_settings(&s, &ei), ERR_OUT_OF_RANGE);
+            assert_string_equal(ei.field, t->json);
+        }
+        shop_setting_doc(i, line, sizeof line);
+        if (!strstr(readme, line))
+            fail_msg("README.md does not list %s as the table says:\n%s", t->json, line);
+    }
+}
+
 static void tags(void **state)
 {
     (void)state;
@@ -226,7 +261,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(logins),     cmocka_unit_test(passwords),          cmocka_unit_test(names),
-        cmocka_unit_test(slugs),      cmocka_unit_test(settings_rate_caps), cmocka_unit_test(tags),
+        cmocka_unit_test(slugs),      cmocka_unit_test(settings_rate_caps),
+        cmocka_unit_test(settings_table_and_readme), cmocka_unit_test(tags),
         cmocka_unit_test(ratelimits), cmocka_unit_test(tokens_and_hashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

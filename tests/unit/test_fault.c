@@ -214,7 +214,7 @@ static void world_make(struct db *db, struct world *w)
                                  &shop, &ei),
                      ERR_OK);
     w->shop = shop.id;
-    struct shop_patch patch = {.has_auto_approve = true};
+    struct shop_patch patch = {.set[SHOP_SET_promoter_auto_approve] = true};
     patch.settings.promoter_auto_approve = true;
     assert_int_equal(shop_update(db, w->shop, &patch, &ei), ERR_OK);
     struct product_input in = {.title = "核桃",

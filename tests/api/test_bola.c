@@ -92,12 +92,22 @@ static char *outsider;
 
 static const char PNG[] = "\x89PNG\r\n\x1a\n----not-really-but-sniffed";
 
+/* A set-up call must have done what it was for: a failed one would make a 404 pass. */
+static void done(struct resp *r, long status)
+{
+    if (r->status != status)
+        fprintf(stderr, "set-up: %ld %s\n", r->status, r->body);
+    assert_int_equal(r->status, status);
+    resp_free(r);
+}
+
 static int64_t created(struct resp *r, const char *field)
 {
-    if (r->status != 201 && r->status != 200)
-        fprintf(stderr, "fixture: %ld %s\n", r->status, r->body);
-    assert_true(r->status == 201 || r->status == 200);
+    if (r->status != 201)
+        fprintf(stderr, "set-up: %ld %s\n", r->status, r->body);
+    assert_int_equal(r->status, 201);
     int64_t id = jint(r->json, field);
+    assert_true(id > 0);
     resp_free(r);
     return id;
 }
@@ -114,7 +124,7 @@ static int up(void **state)
     struct resp r;
     http(&S, "POST", fmt("/api/v1/shops/%lld/staff", (long long)A.shop), owner,
          fmt("{\"user_id\":%lld}", (long long)A.staff), &r);
-    resp_free(&r);
+    done(&r, 201);
     http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)A.shop), owner,
          "{\"title\":\"A的核桃\",\"price_fen\":1000,\"stock\":10,\"status\":\"on_sale\"}", &r);
     A.product = created(&r, "id");
@@ -127,10 +137,11 @@ static int up(void **state)
     http(&S, "POST", fmt("/api/v1/shops/%lld/circles", (long long)A.shop), owner,
          "{\"name\":\"A的圈子\",\"kind\":\"parents\"}", &r);
     char code[16];
+    assert_non_null(jstr(r.json, "invite_code"));
     snprintf(code, sizeof code, "%s", jstr(r.json, "invite_code"));
     A.circle = created(&r, "id");
     http(&S, "POST", "/api/v1/circles/join", buyer, fmt("{\"invite_code\":\"%s\"}", code), &r);
-    resp_free(&r);
+    done(&r, 201);
     const char *hk[] = {"Idempotency-Key: bola-1", NULL};
     http_ex(&S, "POST", "/api/v1/orders", buyer,
             fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"address\":"
@@ -140,7 +151,7 @@ static int up(void **state)
     A.order = created(&r, "id");
     http(&S, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)A.order), owner, NULL,
          &r);
-    resp_free(&r);
+    done(&r, 200);
     http(&S, "POST", fmt("/api/v1/orders/%lld/refunds", (long long)A.order), buyer,
          "{\"amount_fen\":100,\"reason\":\"BOLA\"}", &r);
     A.refund = created(&r, "refund_id");
@@ -148,7 +159,7 @@ static int up(void **state)
     /* a promoter with a withdrawal: experience, a sale through their link, settlement */
     http(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)A.shop), owner,
          "{\"promoter_auto_approve\":true}", &r);
-    resp_free(&r);
+    done(&r, 200);
     http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)A.shop), owner,
          "{\"title\":\"A的礼盒\",\"price_fen\":20000,\"stock\":10,\"status\":\"on_sale\"}", &r);
     int64_t gift = created(&r, "id");
@@ -166,21 +177,22 @@ static int up(void **state)
                 hk2, &r);
         int64_t o = created(&r, "id");
         http(&S, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)o), owner, NULL, &r);
-        resp_free(&r);
+        done(&r, 200);
         http(&S, "POST", fmt("/api/v1/orders/%lld/ship", (long long)o), owner,
              "{\"carrier\":\"顺丰\",\"tracking\":\"SF1\"}", &r);
-        resp_free(&r);
+        done(&r, 200);
         http(&S, "POST", fmt("/api/v1/orders/%lld/receive", (long long)o), buyers[i], NULL, &r);
-        resp_free(&r);
+        done(&r, 200);
         if (i == 0) {
             http(&S, "POST", fmt("/api/v1/shops/%lld/promoters", (long long)A.shop), promoter, NULL,
                  &r);
+            assert_non_null(jstr(r.json, "ref_token"));
             snprintf(A.token, sizeof A.token, "%s", jstr(r.json, "ref_token"));
             A.promoter = created(&r, "id");
         }
     }
     http(&S, "POST", "/api/v1/test-clock", owner, "{\"advance_ms\":691200000}", &r); /* 8 days */
-    resp_free(&r);
+    done(&r, 200);
     http(&S, "POST", "/api/v1/me/withdrawals", promoter,
          fmt("{\"shop_id\":%lld,\"amount_fen\":1000}", (long long)A.shop), &r);
     A.withdrawal = created(&r, "id");

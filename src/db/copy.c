@@ -11,6 +11,49 @@
 #define MAX_TABLES 128
 #define BATCH_PARAMS 4000
 
+/*
+ * An identifier read from the source file, quoted for SQL: in double quotes,
+ * any double quote doubled; a file made to inject SQL through a table or
+ * column name gets a name that matches nothing. False when it does not fit.
+ */
+static bool quote_ident(const char *name, char *out, size_t size)
+{
+    size_t k = 0;
+    if (size < 3)
+        return false;
+    out[k++] = '"';
+    for (const char *c = name; *c; c++) {
+        if (k + (*c == '"' ? 2 : 1) + 2 > size)
+            return false;
+        if (*c == '"')
+            out[k++] = '"';
+        out[k++] = *c;
+    }
+    out[k++] = '"';
+    out[k] = '\0';
+    return true;
+}
+
+/* The same quoted identifier inside a string literal (single quotes doubled). */
+static bool quote_ident_literal(const char *name, char *out, size_t size)
+{
+    char ident[256];
+    size_t k = 0;
+    if (!quote_ident(name, ident, sizeof ident) || size < 3)
+        return false;
+    out[k++] = '\'';
+    for (const char *c = ident; *c; c++) {
+        if (k + (*c == '\'' ? 2 : 1) + 2 > size)
+            return false;
+        if (*c == '\'')
+            out[k++] = '\'';
+        out[k++] = *c;
+    }
+    out[k++] = '\'';
+    out[k] = '\0';
+    return true;
+}
+
 /* Names of the source's tables in creation order, except the migrations table. */
 static enum err list_tables(struct db *from, char **names, int *n)
 {
@@ -31,8 +74,10 @@ static enum err list_tables(struct db *from, char **names, int *n)
 
 static enum err count_rows(struct db *db, const char *table, int64_t *count)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", table);
+    char sql[512], name[256];
+    if (!quote_ident(table, name, sizeof name))
+        return ERR_INVALID;
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", name);
     struct db_stmt *st = NULL;
     bool row = false;
     enum err e = db_prepare_uncached(db, sql, &st);
@@ -77,8 +122,10 @@ static enum err flush(struct db *to, struct pending *p)
 
 static enum err copy_table(struct db *from, struct db *to, const char *table, int64_t *copied)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "SELECT * FROM %s", table);
+    char sql[512], name[256], col[256];
+    if (!quote_ident(table, name, sizeof name))
+        return ERR_INVALID;
+    snprintf(sql, sizeof sql, "SELECT * FROM %s", name);
     struct db_stmt *st = NULL;
     bool row = false;
     struct pending p = {0};
@@ -97,11 +144,17 @@ static enum err copy_table(struct db *from, struct db *to, const char *table, in
         if (ncols == 0) {
             ncols = db_col_count(st);
             batch_rows = BATCH_PARAMS / ncols;
-            buf_printf(&head, "INSERT INTO %s (", table);
+            buf_printf(&head, "INSERT INTO %s (", name);
             for (int c = 0; c < ncols; c++) {
-                buf_printf(&head, "%s%s", c ? ", " : "", db_col_name(st, c));
+                if (!quote_ident(db_col_name(st, c), col, sizeof col)) {
+                    e = ERR_INVALID;
+                    break;
+                }
+                buf_printf(&head, "%s%s", c ? ", " : "", col);
                 has_id |= strcmp(db_col_name(st, c), "id") == 0;
             }
+            if (e)
+                break;
             buf_printf(&head, ") VALUES ");
         }
         if (rows_in_batch == 0) {
@@ -135,11 +188,15 @@ static enum err copy_table(struct db *from, struct db *to, const char *table, in
     db_done(st);
     /* identity columns continue after the copied ids */
     if (e == ERR_OK && has_id) {
-        char fix[512];
-        snprintf(fix, sizeof fix,
-                 "SELECT setval(pg_get_serial_sequence('%s', 'id'), (SELECT MAX(id) FROM %s))",
-                 table, table);
-        e = db_exec(to, fix);
+        char fix[1024], literal[512];
+        if (!quote_ident_literal(table, literal, sizeof literal))
+            e = ERR_INVALID;
+        else {
+            snprintf(fix, sizeof fix,
+                     "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM %s))",
+                     literal, name);
+            e = db_exec(to, fix);
+        }
     }
 out:
     for (int i = 0; i < p.n; i++)

@@ -31,29 +31,6 @@
 
 #define QUANZI_VERSION "0.1.0"
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: quanzi <command> [settings]\n"
-               "\n"
-               "commands:\n"
-               "  serve                      run the HTTP server\n"
-               "  migrate                    apply pending database migrations\n"
-               "  demo                       create the demo shop if it is missing\n"
-               "  admin create --login L --name N   create a platform admin (password on stdin)\n"
-               "  jobs run [NAME]            run background jobs now (all due, or NAME)\n"
-               "  settle                     make commission of completed orders withdrawable\n"
-               "  ledger check               verify the ledger's invariants; non-zero exit\n"
-               "                             and one line per broken row if any fails\n"
-               "  audit [--shop ID] [--json] the compliance audit of one shop or all;\n"
-               "                             non-zero exit if a required finding fails\n"
-               "  migrate-data --from FILE --to URL   copy a SQLite database into PostgreSQL\n"
-               "  backup FILE                an online backup of the SQLite database into\n"
-               "                             FILE (new), while the server runs\n"
-               "  version                    print the version\n"
-               "  help                       this text and every setting\n"
-               "\n");
-}
-
 static int fail(const struct errinfo *ei)
 {
     fprintf(stderr, "quanzi: %s\n", ei->message[0] ? ei->message : "failed");
@@ -118,8 +95,9 @@ static int open_migrated(struct db **db)
     return 0;
 }
 
-static int cmd_serve(const struct config *cfg, int rest_len)
+static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)rest;
     if (rest_len > 0) {
         fprintf(stderr, "quanzi: serve: unexpected arguments\n");
         return 2;
@@ -215,8 +193,13 @@ static int cmd_serve(const struct config *cfg, int rest_len)
     return 0;
 }
 
-static int cmd_migrate(void)
+static int cmd_migrate(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg, (void)rest;
+    if (rest_len > 0) {
+        fprintf(stderr, "usage: quanzi migrate\n");
+        return 2;
+    }
     struct db *db = NULL;
     struct errinfo ei = {0};
     int applied = 0;
@@ -233,15 +216,21 @@ static int cmd_migrate(void)
     return 0;
 }
 
-static int cmd_demo(void)
+static int cmd_demo(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg, (void)rest;
+    if (rest_len > 0) {
+        fprintf(stderr, "usage: quanzi demo\n");
+        return 2;
+    }
     struct db *db = NULL;
     int rc = open_migrated(&db);
     return rc ? rc : demo_seed(db, stdout);
 }
 
-static int cmd_admin(const char **rest, int rest_len)
+static int cmd_admin(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg;
     const char *login = NULL, *name = "Admin";
     if (rest_len < 1 || strcmp(rest[0], "create") != 0) {
         fprintf(stderr, "usage: quanzi admin create --login LOGIN [--name NAME] < password\n");
@@ -327,8 +316,9 @@ out:
     return rc;
 }
 
-static int cmd_jobs(const char **rest, int rest_len)
+static int cmd_jobs(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg;
     if (rest_len < 1 || strcmp(rest[0], "run") != 0) {
         fprintf(stderr, "usage: quanzi jobs run [NAME]\n");
         return 2;
@@ -360,8 +350,9 @@ static int cmd_jobs(const char **rest, int rest_len)
     return failed;
 }
 
-static int cmd_settle(int rest_len)
+static int cmd_settle(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg, (void)rest;
     struct db *db = NULL;
     int64_t moved = 0;
     if (rest_len > 0) {
@@ -378,8 +369,9 @@ static int cmd_settle(int rest_len)
     return e != ERR_OK;
 }
 
-static int cmd_backup(const char **rest, int rest_len)
+static int cmd_backup(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg;
     if (rest_len != 1 || rest[0][0] == '-' || !rest[0][0]) {
         fprintf(stderr, "usage: quanzi backup FILE\n");
         return 2;
@@ -397,8 +389,9 @@ static int cmd_backup(const char **rest, int rest_len)
     return 0;
 }
 
-static int cmd_ledger(const char **rest, int rest_len)
+static int cmd_ledger(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg;
     struct db *db = NULL;
     int64_t problems = 0;
     if (rest_len != 1 || strcmp(rest[0], "check") != 0) {
@@ -437,8 +430,9 @@ static void print_audit(const struct audit *a)
     }
 }
 
-static int cmd_audit(const char **rest, int rest_len)
+static int cmd_audit(const struct config *cfg, const char **rest, int rest_len)
 {
+    (void)cfg;
     struct db *db = NULL;
     int64_t shop = 0;
     bool as_json = false;
@@ -486,6 +480,68 @@ static int cmd_audit(const char **rest, int rest_len)
     return ok ? 0 : 1;
 }
 
+/*
+ * The commands, one table (git.c's): name, what it runs, how it is called,
+ * what it does (the help text is made from it), and whether it serves (its
+ * connections commit in groups).
+ */
+static const struct cli_command {
+    const char *name;
+    int (*run)(const struct config *cfg, const char **rest, int rest_len);
+    const char *args;
+    const char *about;
+    bool serves;
+} commands[] = {
+    {"serve", cmd_serve, "", "run the HTTP server", true},
+    {"migrate", cmd_migrate, "", "apply pending database migrations", false},
+    {"demo", cmd_demo, "", "create the demo shop if it is missing", false},
+    {"admin", cmd_admin, "create --login L --name N",
+     "create a platform admin (password on stdin)", false},
+    {"jobs", cmd_jobs, "run [NAME]", "run background jobs now (all due, or NAME)", false},
+    {"settle", cmd_settle, "", "make commission of completed orders withdrawable", false},
+    {"ledger", cmd_ledger, "check",
+     "verify the ledger's invariants; non-zero exit and one line per broken row if any fails",
+     false},
+    {"audit", cmd_audit, "[--shop ID] [--json]",
+     "the compliance audit of one shop or all; non-zero exit if a required finding fails",
+     false},
+    {"migrate-data", cmd_migrate_data, "--from FILE --to URL",
+     "copy a SQLite database into PostgreSQL", false},
+    {"backup", cmd_backup, "FILE",
+     "an online backup of the SQLite database into FILE (new), while the server runs", false},
+};
+#define COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: quanzi <command> [settings]\n\ncommands:\n");
+    for (size_t i = 0; i < COMMANDS; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s%s%s", commands[i].name, commands[i].args[0] ? " " : "",
+                 commands[i].args);
+        /* the text wrapped at 80 columns, under itself */
+        const char *t = commands[i].about;
+        bool first = true;
+        while (*t) {
+            int w = (int)strlen(t);
+            if (w > 43) {
+                w = 43;
+                while (w > 0 && t[w] != ' ')
+                    w--;
+                if (w == 0)
+                    w = 43;
+            }
+            fprintf(f, "  %-34s %.*s\n", first ? head : "", w, t);
+            first = false;
+            t += w;
+            while (*t == ' ')
+                t++;
+        }
+    }
+    fprintf(f, "  %-34s %s\n  %-34s %s\n\n", "version", "print the version", "help",
+            "this text and every setting");
+}
+
 int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -502,39 +558,21 @@ int cli_main(int argc, char **argv)
         config_print_help();
         return 0;
     }
+    const struct cli_command *c = NULL;
+    for (size_t i = 0; i < COMMANDS && !c; i++)
+        if (!strcmp(cmd, commands[i].name))
+            c = &commands[i];
+    if (!c) {
+        fprintf(stderr, "quanzi: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        return 2;
+    }
     struct config cfg;
     const char **rest = calloc((size_t)argc, sizeof *rest);
     int rest_len = 0;
-    int rc = setup(&cfg, argc - 2, argv + 2, rest, &rest_len, !strcmp(cmd, "serve"));
-    if (rc) {
-        free(rest);
-        return rc;
-    }
-    if (!strcmp(cmd, "serve"))
-        rc = cmd_serve(&cfg, rest_len);
-    else if (!strcmp(cmd, "migrate"))
-        rc = cmd_migrate();
-    else if (!strcmp(cmd, "demo"))
-        rc = cmd_demo();
-    else if (!strcmp(cmd, "admin"))
-        rc = cmd_admin(rest, rest_len);
-    else if (!strcmp(cmd, "jobs"))
-        rc = cmd_jobs(rest, rest_len);
-    else if (!strcmp(cmd, "settle"))
-        rc = cmd_settle(rest_len);
-    else if (!strcmp(cmd, "ledger"))
-        rc = cmd_ledger(rest, rest_len);
-    else if (!strcmp(cmd, "audit"))
-        rc = cmd_audit(rest, rest_len);
-    else if (!strcmp(cmd, "migrate-data"))
-        rc = cmd_migrate_data(&cfg, rest, rest_len);
-    else if (!strcmp(cmd, "backup"))
-        rc = cmd_backup(rest, rest_len);
-    else {
-        fprintf(stderr, "quanzi: unknown command \"%s\"\n", cmd);
-        usage(stderr);
-        rc = 2;
-    }
+    int rc = setup(&cfg, argc - 2, argv + 2, rest, &rest_len, c->serves);
+    if (!rc)
+        rc = c->run(&cfg, rest, rest_len);
     teardown();
     free(rest);
     return rc;

@@ -350,89 +350,100 @@ static enum err check_commissions(struct db *db, FILE *out, int64_t *problems)
     return e;
 }
 
+/* The ledger's invariants: each query answers the rows that break one, in the words of fmt. */
+static const struct {
+const char *sql, *fmt;
+} checks[] = {
+    {"SELECT txn_id, SUM(amount_fen) FROM ledger_entries GROUP BY txn_id"
+     " HAVING SUM(amount_fen) <> 0",
+     "ledger txn %0: entries sum to %1 fen, not 0"},
+    {"SELECT t.id, COUNT(e.id) FROM ledger_txns t LEFT JOIN ledger_entries e ON e.txn_id = t.id"
+     " GROUP BY t.id HAVING COUNT(e.id) < 2",
+     "ledger txn %0: %1 entries (a transaction moves money between two accounts at least)"},
+    {"SELECT e.id, e.txn_id FROM ledger_entries e JOIN ledger_txns t ON t.id = e.txn_id"
+     " WHERE e.shop_id <> t.shop_id",
+     "ledger entry %0: another shop's than its txn %1"},
+    {"SELECT a.id, a.balance_fen, COALESCE(s.total, 0) FROM ledger_accounts a LEFT JOIN"
+     " (SELECT account_id, SUM(amount_fen) AS total FROM ledger_entries GROUP BY account_id) s"
+     " ON s.account_id = a.id WHERE a.balance_fen <> COALESCE(s.total, 0)",
+     "ledger account %0: cached balance %1 fen, entries sum to %2 fen"},
+    {"SELECT a.id, a.balance_fen FROM ledger_accounts a"
+     " WHERE a.kind IN ('pending', 'withdrawing') AND a.balance_fen < 0",
+     "ledger account %0: pending or withdrawing balance %1 fen is negative"},
+    {"SELECT a.id, a.balance_fen FROM ledger_accounts a WHERE a.kind = 'available'"
+     " AND a.balance_fen < 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e"
+     " JOIN ledger_txns t ON t.id = e.txn_id WHERE e.account_id = a.id AND t.kind = 'refund'"
+     " AND e.amount_fen < 0)",
+     "ledger account %0: available balance %1 fen is negative without a clawback"},
+    {"SELECT a.id, a.balance_fen, COALESCE(c.total, 0) FROM ledger_accounts a LEFT JOIN"
+     " (SELECT promoter_id, shop_id, SUM(amount_fen) AS total FROM commissions"
+     " WHERE status = 'pending' GROUP BY promoter_id, shop_id) c"
+     " ON c.promoter_id = a.promoter_id AND c.shop_id = a.shop_id"
+     " WHERE a.kind = 'pending' AND a.balance_fen <> COALESCE(c.total, 0)",
+     "ledger account %0: pending balance %1 fen, pending commissions sum to %2 fen"},
+    {"SELECT a.id, a.balance_fen, COALESCE(w.total, 0) FROM ledger_accounts a LEFT JOIN"
+     " (SELECT promoter_id, shop_id, SUM(amount_fen) AS total FROM withdrawals"
+     " WHERE status IN ('requested', 'approved') GROUP BY promoter_id, shop_id) w"
+     " ON w.promoter_id = a.promoter_id AND w.shop_id = a.shop_id"
+     " WHERE a.kind = 'withdrawing' AND a.balance_fen <> COALESCE(w.total, 0)",
+     "ledger account %0: withdrawing balance %1 fen, open withdrawals sum to %2 fen"},
+    {"SELECT order_id, COUNT(*) FROM commissions GROUP BY order_id HAVING COUNT(*) > 2"
+     " OR MAX(level) > 2 OR MIN(level) < 1",
+     "order %0: commission at %1 levels (at most two)"},
+    {"SELECT c.order_id, c.level FROM commissions c JOIN promoters p ON p.id = c.promoter_id"
+     " JOIN orders o ON o.id = c.order_id WHERE p.user_id = o.buyer_id AND c.earned_fen > 0",
+     "order %0: its buyer earns level-%1 commission on it"},
+    {"SELECT c.order_id, c.level, c.promoter_id FROM commissions c JOIN orders o"
+     " ON o.id = c.order_id WHERE c.level = 1 AND (o.promoter_id IS NULL"
+     " OR o.promoter_id <> c.promoter_id)",
+     "order %0: level-%1 commission to promoter %2, who is not the order's promoter"},
+    {"SELECT c.order_id, c.promoter_id, p.id FROM commissions c JOIN commissions c1"
+     " ON c1.order_id = c.order_id AND c1.level = 1 JOIN promoters p ON p.id = c1.promoter_id"
+     " WHERE c.level = 2 AND (p.inviter_id IS NULL OR p.inviter_id <> c.promoter_id)",
+     "order %0: level-2 commission to promoter %1, who did not invite %2"},
+    {"SELECT ref_id, COUNT(*) FROM ledger_txns WHERE kind = 'order_paid' GROUP BY shop_id,"
+     " ref_id HAVING COUNT(*) > 1",
+     "order %0: paid %1 times in the ledger"},
+    {"SELECT ref_id, COUNT(*) FROM ledger_txns WHERE kind = 'refund' GROUP BY shop_id, ref_id"
+     " HAVING COUNT(*) > 1",
+     "refund %0: %1 ledger transactions"},
+    {"SELECT c.order_id, c.id FROM commissions c WHERE NOT EXISTS (SELECT 1 FROM ledger_txns t"
+     " WHERE t.kind = 'order_paid' AND t.ref_id = c.order_id AND t.shop_id = c.shop_id)",
+     "order %0: commission %1 without the payment in the ledger"},
+    {"SELECT id, stock, sold FROM products WHERE stock < 0 OR sold < 0"
+     " OR stock + sold <> stock_in",
+     "product %0: stock %1 and sold %2 do not add up to stock_in"},
+    /* RULE: NO-STOCKPILING - the cap counts exactly the units of live orders */
+    {"SELECT i.order_id, i.product_id, i.qty FROM order_items i JOIN orders o"
+     " ON o.id = i.order_id WHERE o.status <> 'cancelled' AND o.status <> 'refunded'"
+     " AND NOT EXISTS (SELECT 1 FROM buyer_cap_units u WHERE u.order_id = i.order_id"
+     " AND u.product_id = i.product_id AND u.buyer_id = o.buyer_id"
+     " AND u.created_at = o.created_at AND u.qty = i.qty)",
+     "order %0: %2 of product %1 not counted against the buyer's cap"},
+    {"SELECT u.order_id, u.product_id FROM buyer_cap_units u LEFT JOIN orders o"
+     " ON o.id = u.order_id WHERE o.id IS NULL OR o.status = 'cancelled'"
+     " OR o.status = 'refunded' OR (SELECT COUNT(*) FROM buyer_cap_units v"
+     " WHERE v.order_id = u.order_id AND v.product_id = u.product_id) > 1",
+     "order %0: product %1 counted against the buyer's cap, but not once for a live order"},
+};
+
+struct check_args {
+    FILE *out;
+    int64_t *problems;
+};
+
+static enum err check_tx(struct db *db, void *arg)
+{
+    const struct check_args *q = arg;
+    enum err e = ERR_OK;
+    *q->problems = 0;
+    for (size_t i = 0; e == ERR_OK && i < sizeof checks / sizeof checks[0]; i++)
+        e = report(db, q->out, q->problems, checks[i].sql, checks[i].fmt);
+    return e ? e : check_commissions(db, q->out, q->problems);
+}
+
 enum err ledger_check(struct db *db, FILE *out, int64_t *problems)
 {
-    static const struct {
-        const char *sql, *fmt;
-    } checks[] = {
-        {"SELECT txn_id, SUM(amount_fen) FROM ledger_entries GROUP BY txn_id"
-         " HAVING SUM(amount_fen) <> 0",
-         "ledger txn %0: entries sum to %1 fen, not 0"},
-        {"SELECT t.id, COUNT(e.id) FROM ledger_txns t LEFT JOIN ledger_entries e ON e.txn_id = t.id"
-         " GROUP BY t.id HAVING COUNT(e.id) < 2",
-         "ledger txn %0: %1 entries (a transaction moves money between two accounts at least)"},
-        {"SELECT e.id, e.txn_id FROM ledger_entries e JOIN ledger_txns t ON t.id = e.txn_id"
-         " WHERE e.shop_id <> t.shop_id",
-         "ledger entry %0: another shop's than its txn %1"},
-        {"SELECT a.id, a.balance_fen, COALESCE(s.total, 0) FROM ledger_accounts a LEFT JOIN"
-         " (SELECT account_id, SUM(amount_fen) AS total FROM ledger_entries GROUP BY account_id) s"
-         " ON s.account_id = a.id WHERE a.balance_fen <> COALESCE(s.total, 0)",
-         "ledger account %0: cached balance %1 fen, entries sum to %2 fen"},
-        {"SELECT a.id, a.balance_fen FROM ledger_accounts a"
-         " WHERE a.kind IN ('pending', 'withdrawing') AND a.balance_fen < 0",
-         "ledger account %0: pending or withdrawing balance %1 fen is negative"},
-        {"SELECT a.id, a.balance_fen FROM ledger_accounts a WHERE a.kind = 'available'"
-         " AND a.balance_fen < 0 AND NOT EXISTS (SELECT 1 FROM ledger_entries e"
-         " JOIN ledger_txns t ON t.id = e.txn_id WHERE e.account_id = a.id AND t.kind = 'refund'"
-         " AND e.amount_fen < 0)",
-         "ledger account %0: available balance %1 fen is negative without a clawback"},
-        {"SELECT a.id, a.balance_fen, COALESCE(c.total, 0) FROM ledger_accounts a LEFT JOIN"
-         " (SELECT promoter_id, shop_id, SUM(amount_fen) AS total FROM commissions"
-         " WHERE status = 'pending' GROUP BY promoter_id, shop_id) c"
-         " ON c.promoter_id = a.promoter_id AND c.shop_id = a.shop_id"
-         " WHERE a.kind = 'pending' AND a.balance_fen <> COALESCE(c.total, 0)",
-         "ledger account %0: pending balance %1 fen, pending commissions sum to %2 fen"},
-        {"SELECT a.id, a.balance_fen, COALESCE(w.total, 0) FROM ledger_accounts a LEFT JOIN"
-         " (SELECT promoter_id, shop_id, SUM(amount_fen) AS total FROM withdrawals"
-         " WHERE status IN ('requested', 'approved') GROUP BY promoter_id, shop_id) w"
-         " ON w.promoter_id = a.promoter_id AND w.shop_id = a.shop_id"
-         " WHERE a.kind = 'withdrawing' AND a.balance_fen <> COALESCE(w.total, 0)",
-         "ledger account %0: withdrawing balance %1 fen, open withdrawals sum to %2 fen"},
-        {"SELECT order_id, COUNT(*) FROM commissions GROUP BY order_id HAVING COUNT(*) > 2"
-         " OR MAX(level) > 2 OR MIN(level) < 1",
-         "order %0: commission at %1 levels (at most two)"},
-        {"SELECT c.order_id, c.level FROM commissions c JOIN promoters p ON p.id = c.promoter_id"
-         " JOIN orders o ON o.id = c.order_id WHERE p.user_id = o.buyer_id AND c.earned_fen > 0",
-         "order %0: its buyer earns level-%1 commission on it"},
-        {"SELECT c.order_id, c.level, c.promoter_id FROM commissions c JOIN orders o"
-         " ON o.id = c.order_id WHERE c.level = 1 AND (o.promoter_id IS NULL"
-         " OR o.promoter_id <> c.promoter_id)",
-         "order %0: level-%1 commission to promoter %2, who is not the order's promoter"},
-        {"SELECT c.order_id, c.promoter_id, p.id FROM commissions c JOIN commissions c1"
-         " ON c1.order_id = c.order_id AND c1.level = 1 JOIN promoters p ON p.id = c1.promoter_id"
-         " WHERE c.level = 2 AND (p.inviter_id IS NULL OR p.inviter_id <> c.promoter_id)",
-         "order %0: level-2 commission to promoter %1, who did not invite %2"},
-        {"SELECT ref_id, COUNT(*) FROM ledger_txns WHERE kind = 'order_paid' GROUP BY shop_id,"
-         " ref_id HAVING COUNT(*) > 1",
-         "order %0: paid %1 times in the ledger"},
-        {"SELECT ref_id, COUNT(*) FROM ledger_txns WHERE kind = 'refund' GROUP BY shop_id, ref_id"
-         " HAVING COUNT(*) > 1",
-         "refund %0: %1 ledger transactions"},
-        {"SELECT c.order_id, c.id FROM commissions c WHERE NOT EXISTS (SELECT 1 FROM ledger_txns t"
-         " WHERE t.kind = 'order_paid' AND t.ref_id = c.order_id AND t.shop_id = c.shop_id)",
-         "order %0: commission %1 without the payment in the ledger"},
-        {"SELECT id, stock, sold FROM products WHERE stock < 0 OR sold < 0"
-         " OR stock + sold <> stock_in",
-         "product %0: stock %1 and sold %2 do not add up to stock_in"},
-        /* RULE: NO-STOCKPILING - the cap counts exactly the units of live orders */
-        {"SELECT i.order_id, i.product_id, i.qty FROM order_items i JOIN orders o"
-         " ON o.id = i.order_id WHERE o.status <> 'cancelled' AND o.status <> 'refunded'"
-         " AND NOT EXISTS (SELECT 1 FROM buyer_cap_units u WHERE u.order_id = i.order_id"
-         " AND u.product_id = i.product_id AND u.buyer_id = o.buyer_id"
-         " AND u.created_at = o.created_at AND u.qty = i.qty)",
-         "order %0: %2 of product %1 not counted against the buyer's cap"},
-        {"SELECT u.order_id, u.product_id FROM buyer_cap_units u LEFT JOIN orders o"
-         " ON o.id = u.order_id WHERE o.id IS NULL OR o.status = 'cancelled'"
-         " OR o.status = 'refunded' OR (SELECT COUNT(*) FROM buyer_cap_units v"
-         " WHERE v.order_id = u.order_id AND v.product_id = u.product_id) > 1",
-         "order %0: product %1 counted against the buyer's cap, but not once for a live order"},
-    };
-    *problems = 0;
-    enum err e = db_begin(db, DB_TX_READ);
-    for (size_t i = 0; e == ERR_OK && i < sizeof checks / sizeof checks[0]; i++)
-        e = report(db, out, problems, checks[i].sql, checks[i].fmt);
-    if (e == ERR_OK)
-        e = check_commissions(db, out, problems);
-    db_rollback(db);
-    return e;
+    struct check_args q = {.out = out, .problems = problems};
+    return db_tx_run(db, DB_TX_READ, check_tx, &q); /* one snapshot */
 }

@@ -188,16 +188,24 @@ enum err order_read(struct db *db, int64_t id, struct arena *a, struct order *o)
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
 
+struct get_args {
+    int64_t id;
+    struct arena *a;
+    struct order *o;
+};
+
+static enum err get_tx(struct db *db, void *arg)
+{
+    const struct get_args *q = arg;
+    return order_read(db, q->id, q->a, q->o);
+}
+
 enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
-    if (db_in_tx(db))
-        return order_read(db, id, a, o);
-    /* one snapshot for the four reads (and one lock and cache check, not four) */
-    enum err e = db_begin(db, DB_TX_READ);
-    if (!e)
-        e = order_read(db, id, a, o);
-    db_rollback(db);
-    return e;
+    /* one snapshot for the four reads (and one lock and cache check, not four); inside a
+     * transaction, that one's */
+    struct get_args q = {.id = id, .a = a, .o = o};
+    return db_tx_run(db, DB_TX_READ, get_tx, &q);
 }
 
 enum err order_add_event(struct db *db, const struct order *o, const char *kind,

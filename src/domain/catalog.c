@@ -5,6 +5,7 @@
 #include "domain/check.h"
 #include "domain/memo.h"
 #include "domain/shop.h"
+#include "util/assert.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -342,7 +343,8 @@ enum err catalog_return_stock(struct db *db, int64_t product_id, int64_t qty)
     int64_t changed = 0;
     enum err e = db_run_changes(db, give, &changed, DB_INT(qty), DB_INT(qty), DB_INT(product_id),
                                 DB_INT(qty));
-    if (e == ERR_OK && changed != 1)
-        e = ERR_INTERNAL; /* would break stock + sold = stock_in */
+    /* stock + sold = stock_in, never negative: what comes back was sold */
+    if (e == ERR_OK && !INVARIANT(changed == 1))
+        e = ERR_INTERNAL;
     return e;
 }

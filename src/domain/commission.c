@@ -9,6 +9,7 @@
 #include "domain/order.h"
 #include "domain/promoter.h"
 #include "util/clock.h"
+#include "util/assert.h"
 #include "util/log.h"
 #include "util/money.h"
 #include "util/names.h"
@@ -105,6 +106,9 @@ static enum err insert_row(struct db *db, const struct order *o, int level, int6
                            int64_t weighted, int64_t amount, enum commission_status status,
                            const char *note, int64_t now)
 {
+    /* RULE: TWO-LEVELS - the schema's CHECK agrees; nothing may even try a third */
+    if (!INVARIANT(level == 1 || level == 2) || !INVARIANT(amount >= 0))
+        return ERR_INTERNAL;
     static const char sql[] =
         "INSERT INTO commissions (shop_id, order_id, level, promoter_id, weighted_bps_fen,"
         " earned_fen, amount_fen, status, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -135,6 +139,9 @@ enum err commission_on_paid(struct db *db, const struct order *o, int64_t promot
         en[n++] =
             (struct ledger_entry){.kind = LEDGER_PENDING, .promoter_id = l1.id, .amount_fen = c1};
         /* RULE: TWO-LEVELS - the inviter of the level-1 promoter, and nobody above */
+        /* RULE: NO-CYCLES - an invite line never loops back to its own start */
+        if (!INVARIANT(l1.inviter_id != l1.id))
+            return ERR_INTERNAL;
         if (l1.inviter_id && (e = earner(db, l1.inviter_id, &l2)) == ERR_OK && l2.active) {
             bool active_seller = false;
             int64_t active_days = 0;

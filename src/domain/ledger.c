@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "util/assert.h"
 #include "util/log.h"
 #include "util/money.h"
 
@@ -150,12 +151,13 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
                               " VALUES (?, ?, ?, ?)";
     int64_t sum = 0, txn_id = 0;
     size_t nonzero = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!money_add(sum, en[i].amount_fen, &sum))
-            return ERR_INTERNAL;
+    bool summed = true;
+    for (size_t i = 0; i < n && summed; i++) {
+        summed = money_add(sum, en[i].amount_fen, &sum);
         nonzero += en[i].amount_fen != 0;
     }
-    if (sum != 0 || n > LEDGER_ENTRIES_MAX) {
+    /* every transaction balances, and fits */
+    if (!INVARIANT(summed && sum == 0) || !INVARIANT(n <= LEDGER_ENTRIES_MAX)) {
         LOG(LOG_ERROR, "ledger_unbalanced", "shop_id=%lld kind=%s ref_id=%lld sum=%lld",
             (long long)shop_id, kind, (long long)ref_id, (long long)sum);
         return ERR_INTERNAL;

@@ -27,6 +27,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "domain/ledger.h"
+#include "util/assert.h"
 
 struct fixture {
     char dir[64];
@@ -739,6 +740,42 @@ static void ledger_ids_are_only_hints(void **state)
                      0);
 }
 
+/*
+ * A ledger transaction that does not sum to zero is an INVARIANT: in a
+ * release build it is logged and refused, and nothing of it is written (in
+ * test builds it aborts: test_util's invariants_abort_in_test_builds).
+ */
+static void unbalanced_ledger_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    int applied = 0;
+    struct errinfo ei = {0};
+    assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
+    assert_int_equal(db_exec(f->db, "INSERT INTO users (id, login, password_hash, display_name,"
+                                    " created_at) VALUES (1, 'a@b.test', 'x', 'A', 1)"),
+                     ERR_OK);
+    assert_int_equal(db_exec(f->db, "INSERT INTO shops (id, owner_id, name, slug, trial_ends_at,"
+                                    " l1_bps, l2_bps, settle_days, binding_days, similarity_milli,"
+                                    " created_at, updated_at)"
+                                    " VALUES (1, 1, 'S', 's1', 1, 1000, 500, 7, 30, 300, 1, 1)"),
+                     ERR_OK);
+    struct ledger_entry en[2] = {
+        {.kind = LEDGER_EXTERNAL, .amount_fen = -100},
+        {.kind = LEDGER_REVENUE, .amount_fen = 99},
+    };
+    bool was = invariants_abort;
+    invariants_abort = false; /* as in a release build */
+    assert_int_equal(db_begin(f->db, DB_TX_WRITE), ERR_OK);
+    assert_int_equal(ledger_post(f->db, 1, "order_paid", 1, "", en, 2, 1), ERR_INTERNAL);
+    en[1].amount_fen = INT64_MAX; /* and one whose sum overflows */
+    en[0].amount_fen = INT64_MAX;
+    assert_int_equal(ledger_post(f->db, 1, "order_paid", 1, "", en, 2, 1), ERR_INTERNAL);
+    assert_int_equal(db_commit(f->db), ERR_OK);
+    invariants_abort = was;
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM ledger_txns"), 0);
+    assert_int_equal(scalar(f->db, "SELECT COUNT(*) FROM ledger_entries"), 0);
+}
+
 static void dialect_mapping(void **state)
 {
     (void)state;
@@ -783,6 +820,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(big_transaction_through_the_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(migrations_once, setup, teardown),
         cmocka_unit_test_setup_teardown(ledger_ids_are_only_hints, setup, teardown),
+        cmocka_unit_test_setup_teardown(unbalanced_ledger_is_refused, setup, teardown),
         cmocka_unit_test(dialect_mapping),
         cmocka_unit_test(bad_target_is_unavailable),
     };

@@ -7,9 +7,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
 #include "util/arena.h"
+#include "util/assert.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/err.h"
@@ -164,6 +169,27 @@ static void clock_iso(void **state)
     assert_int_equal(clock_offset_ms(), MS_PER_DAY);
 }
 
+/* INVARIANT aborts in test builds (this one), naming what broke; in release it is false. */
+static void invariants_abort_in_test_builds(void **state)
+{
+    (void)state;
+    assert_true(invariants_abort);
+    assert_true(INVARIANT(1 + 1 == 2));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        (void)freopen("/dev/null", "w", stderr);
+        (void)INVARIANT(1 + 1 == 3);
+        _exit(0); /* not reached when it aborts */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    invariants_abort = false;
+    assert_false(INVARIANT(1 + 1 == 3));
+    invariants_abort = true;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +199,7 @@ int main(void)
         cmocka_unit_test(text_trim_and_ids),
         cmocka_unit_test(err_table),
         cmocka_unit_test(clock_iso),
+        cmocka_unit_test(invariants_abort_in_test_builds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

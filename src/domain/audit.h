@@ -2,7 +2,9 @@
  * audit.h - the compliance audit of a shop: measurements that show the shop
  * sells to consumers and is not a pyramid, each with the rows behind it.
  *
- * Reads commissions, ledger entries, orders, promoters and audit_events.
+ * Owns audit_events (what the rules refused, written by audit_event_add());
+ * reads commissions, ledger entries, orders and promoters. The findings are
+ * one table in audit.c, measured in one read snapshot.
  * A finding is `required` when the rules make any other value impossible
  * (a failing one means a bug or tampering: `quanzi audit` exits non-zero);
  * the others measure or flag.

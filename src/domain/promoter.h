@@ -2,7 +2,10 @@
  * promoter.h - promoters of a shop, free trials, customer bindings and the
  * attribution of orders.
  *
- * Owns trials, promoters, bindings, binding_history and audit_events.
+ * Owns trials, promoters, bindings and binding_history; a refused attempt
+ * (self invite, invite cycle, self purchase) is recorded through audit.h.
+ * A promoter is pending, active or suspended (promoter_transition()); only
+ * an active one's links attribute and earn.
  *
  *   RULE: EXPERIENCE-FIRST  applying needs a delivered (or completed) order
  *                           from the shop or a trial the shop granted.

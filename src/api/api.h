@@ -28,6 +28,10 @@ extern struct api_settings api_settings;
 extern const struct route api_routes[];
 extern const size_t api_routes_len;
 
+/* access.c: the route's access column, checked against r->party before its handler runs;
+ * 404 ("no such shop", ...) when the caller may not, as if the object did not exist. */
+MUST_CHECK enum err api_access(struct req *r);
+
 /* auth.c */
 enum err api_register(struct req *r);
 enum err api_login(struct req *r);

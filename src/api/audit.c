@@ -37,12 +37,8 @@ json_t *api_audit_json(const struct audit *a)
 
 enum err api_shop_audit(struct req *r)
 {
-    int64_t shop_id = req_param_id(r, 0);
-    enum shop_role role;
-    struct audit a;
-    enum err e = api_shop_role(r, shop_id, false, &role);
-    if (!e)
-        e = audit_shop(r->db, shop_id, &r->arena, &a);
+    struct audit a; /* the caller runs the shop: the route's access */
+    enum err e = audit_shop(r->db, req_param_id(r, 0), &r->arena, &a);
     if (e)
         return e;
     return req_reply(r, 200, api_audit_json(&a));

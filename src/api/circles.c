@@ -26,27 +26,11 @@ static json_t *circle_json(const struct circle *c, enum shop_role shop_role, enu
     return o;
 }
 
-/*
- * The circle as the caller may see it. `manage`: only whoever runs the shop
- * (or, with `admins`, the circle's owner and admins) may go on.
- */
-static enum err visible_circle(struct req *r, int64_t id, bool manage, bool admins,
-                               struct circle *c, enum shop_role *shop_role, enum circle_role *role)
+/* The circle the route names (who may see it is the route's access, already checked). */
+static enum err load_circle(struct req *r, int64_t id, struct circle *c)
 {
     enum err e = circle_get(r->db, id, &r->arena, c);
-    if (!e)
-        e = api_shop_role_of(r, c->shop_id, shop_role);
-    if (!e)
-        e = circle_role_of(r->db, id, r->user.user_id, role);
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, NULL, "no such circle");
-    if (e)
-        return e;
-    bool runs = *shop_role != SHOP_ROLE_NONE;
-    bool leads = admins && (*role == CIRCLE_ROLE_OWNER || *role == CIRCLE_ROLE_ADMIN);
-    if ((manage && !runs && !leads) || (!manage && !runs && *role == CIRCLE_ROLE_NONE))
-        return req_fail(r, ERR_NOT_FOUND, NULL, "no such circle");
-    return ERR_OK;
+    return e == ERR_NOT_FOUND ? req_fail(r, e, NULL, "no such circle") : e;
 }
 
 static enum err read_input(struct req *r, struct circle_input *in)
@@ -73,12 +57,10 @@ static enum err read_input(struct req *r, struct circle_input *in)
 enum err api_circle_create(struct req *r)
 {
     int64_t shop_id = req_param_id(r, 0), id = 0;
-    enum shop_role shop_role;
+    enum shop_role shop_role = r->party.role;
     struct circle_input in;
     struct circle c;
-    enum err e = api_shop_role(r, shop_id, false, &shop_role);
-    if (!e)
-        e = read_input(r, &in);
+    enum err e = read_input(r, &in);
     if (!e)
         e = circle_create(r->db, shop_id, r->user.user_id, &in, &r->arena, &id, &r->ei);
     if (!e)
@@ -91,12 +73,10 @@ enum err api_circle_create(struct req *r)
 enum err api_circle_list(struct req *r)
 {
     int64_t shop_id = req_param_id(r, 0);
-    enum shop_role shop_role;
+    enum shop_role shop_role = r->party.role;
     struct circle *list = NULL;
     size_t n = 0;
-    enum err e = api_shop_role(r, shop_id, false, &shop_role);
-    if (!e)
-        e = circle_list_shop(r->db, shop_id, &r->arena, &list, &n);
+    enum err e = circle_list_shop(r->db, shop_id, &r->arena, &list, &n);
     if (e)
         return e;
     json_t *items = json_array();
@@ -112,43 +92,32 @@ enum err api_circle_list(struct req *r)
 enum err api_circle_get(struct req *r)
 {
     struct circle c;
-    enum shop_role shop_role;
-    enum circle_role role;
-    enum err e = visible_circle(r, req_param_id(r, 0), false, false, &c, &shop_role, &role);
+    enum err e = load_circle(r, req_param_id(r, 0), &c);
     if (e)
         return e;
-    return req_reply(r, 200, circle_json(&c, shop_role, role));
+    return req_reply(r, 200, circle_json(&c, r->party.role, r->party.circle));
 }
 
 enum err api_circle_patch(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
     struct circle c;
-    enum shop_role shop_role;
-    enum circle_role role;
     struct circle_input in;
-    enum err e = visible_circle(r, id, true, false, &c, &shop_role, &role);
-    if (!e)
-        e = read_input(r, &in);
+    enum err e = read_input(r, &in);
     if (!e)
         e = circle_update(r->db, id, &in, &r->arena, &r->ei);
     if (!e)
-        e = circle_get(r->db, id, &r->arena, &c);
+        e = load_circle(r, id, &c);
     if (e)
         return e;
-    return req_reply(r, 200, circle_json(&c, shop_role, role));
+    return req_reply(r, 200, circle_json(&c, r->party.role, r->party.circle));
 }
 
 enum err api_circle_rotate_code(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
-    struct circle c;
-    enum shop_role shop_role;
-    enum circle_role role;
     char code[CIRCLE_CODE_LEN + 1];
-    enum err e = visible_circle(r, id, true, true, &c, &shop_role, &role);
-    if (!e)
-        e = circle_rotate_code(r->db, id, code);
+    enum err e = circle_rotate_code(r->db, id, code);
     if (e)
         return e;
     return req_reply(r, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "invite_code", code));
@@ -196,15 +165,10 @@ enum err api_circle_leave(struct req *r)
 enum err api_circle_members(struct req *r)
 {
     int64_t id = req_param_id(r, 0), limit = 0, after = 0;
-    struct circle c;
-    enum shop_role shop_role;
-    enum circle_role role;
     struct circle_member *list = NULL;
     size_t n = 0;
     bool more = false;
-    enum err e = visible_circle(r, id, false, false, &c, &shop_role, &role);
-    if (!e)
-        e = api_page(r, &limit, &after);
+    enum err e = api_page(r, &limit, &after);
     if (!e)
         e = circle_members(r->db, id, after, limit, &r->arena, &list, &n, &more);
     if (e)
@@ -223,14 +187,10 @@ enum err api_circle_member_patch(struct req *r)
 {
     static const char *const fields[] = {"role", NULL};
     int64_t id = req_param_id(r, 0);
-    struct circle c;
-    enum shop_role shop_role;
-    enum circle_role role, to;
+    enum circle_role to;
     const char *name = NULL;
     size_t len = 0;
-    enum err e = visible_circle(r, id, true, false, &c, &shop_role, &role);
-    if (!e)
-        e = req_body(r, fields);
+    enum err e = req_body(r, fields);
     if (!e)
         e = req_str(r, "role", true, &name, &len);
     if (!e && !circle_role_parse(name, &to))
@@ -247,12 +207,7 @@ enum err api_circle_member_patch(struct req *r)
 enum err api_circle_member_remove(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
-    struct circle c;
-    enum shop_role shop_role;
-    enum circle_role role;
-    enum err e = visible_circle(r, id, true, true, &c, &shop_role, &role);
-    if (!e)
-        e = circle_leave(r->db, id, req_param_id(r, 1), &r->ei);
+    enum err e = circle_leave(r->db, id, req_param_id(r, 1), &r->ei);
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, "user_id", "not a member of this circle");
     if (e)

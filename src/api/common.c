@@ -16,16 +16,6 @@ enum err api_shop_role_of(struct req *r, int64_t shop_id, enum shop_role *role)
     return shop_role_of(r->db, shop_id, r->user.user_id, role);
 }
 
-enum err api_shop_role(struct req *r, int64_t shop_id, bool owner_only, enum shop_role *role)
-{
-    enum err e = api_shop_role_of(r, shop_id, role);
-    if (e)
-        return e;
-    if (*role == SHOP_ROLE_NONE || (owner_only && *role != SHOP_ROLE_OWNER))
-        return req_fail(r, ERR_NOT_FOUND, NULL, "no such shop");
-    return ERR_OK;
-}
-
 enum err api_tags(struct req *r, const char *field, size_t max, struct tag **out, size_t *n,
                   bool *present)
 {

@@ -1,7 +1,8 @@
 /*
  * common.h - helpers the resource files share: the caller's role in a shop
- * (a shop the caller does not run is 404), tag objects, paging, nullable
- * numbers, ids and times, the caller's promoter record and balance.
+ * (for public routes; the others' access is checked before they run), tag
+ * objects, paging, nullable numbers, ids and times, the caller's promoter
+ * record and balance.
  */
 #ifndef QUANZI_API_COMMON_H
 #define QUANZI_API_COMMON_H
@@ -11,9 +12,6 @@
 #include "domain/tags.h"
 #include "http/req.h"
 
-/* ERR_NOT_FOUND ("no such shop") unless the caller runs the shop (the owner, if owner_only). */
-MUST_CHECK enum err api_shop_role(struct req *r, int64_t shop_id, bool owner_only,
-                                  enum shop_role *role);
 /* The caller's role, NONE for anonymous callers; never fails with 404. */
 MUST_CHECK enum err api_shop_role_of(struct req *r, int64_t shop_id, enum shop_role *role);
 

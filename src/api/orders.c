@@ -259,34 +259,6 @@ enum err api_order_create(struct req *r)
     return ERR_OK;
 }
 
-/*
- * The order, if the caller is its buyer or runs its shop (else 404). With a
- * NULL `o` only who may act is looked up (actions load what they need).
- */
-static enum err visible_order(struct req *r, int64_t id, struct order *o, bool *buyer,
-                              enum shop_role *role)
-{
-    int64_t shop_id = 0, buyer_id = 0;
-    enum err e;
-    if (o) {
-        e = order_get(r->db, id, &r->arena, o);
-        if (!e)
-            e = api_shop_role_of(r, o->shop_id, role);
-        if (!e)
-            buyer_id = o->buyer_id;
-    } else {
-        e = order_parties(r->db, id, r->authed ? r->user.user_id : 0, &shop_id, &buyer_id, role);
-    }
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, NULL, "no such order");
-    if (e)
-        return e;
-    *buyer = buyer_id == r->user.user_id;
-    if (!*buyer && *role == SHOP_ROLE_NONE)
-        return req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
-    return ERR_OK;
-}
-
 /* Replies with the order as it is now. */
 static enum err reply_order(struct req *r, int64_t id)
 {
@@ -299,13 +271,7 @@ static enum err reply_order(struct req *r, int64_t id)
 
 enum err api_order_get(struct req *r)
 {
-    struct order o;
-    bool buyer;
-    enum shop_role role;
-    enum err e = visible_order(r, req_param_id(r, 0), &o, &buyer, &role);
-    if (e)
-        return e;
-    return req_reply(r, 200, order_json(&o));
+    return reply_order(r, req_param_id(r, 0)); /* its buyer's or its shop's: the route's access */
 }
 
 static enum err list(struct req *r, struct order_filter *f)
@@ -338,26 +304,19 @@ enum err api_me_orders(struct req *r)
 
 enum err api_shop_orders(struct req *r)
 {
-    int64_t shop_id = req_param_id(r, 0);
-    enum shop_role role;
-    struct order_filter f = {.shop_id = shop_id};
-    enum err e = api_shop_role(r, shop_id, false, &role);
-    return e ? e : list(r, &f);
+    struct order_filter f = {.shop_id = req_param_id(r, 0)};
+    return list(r, &f);
 }
 
 /* The shop's after-sales queue: its refunds, newest first, in ?status= if given. */
 enum err api_shop_refunds(struct req *r)
 {
-    int64_t shop_id = req_param_id(r, 0);
-    enum shop_role role;
     const char *status = req_query(r, "status");
-    struct refund_filter f = {.shop_id = shop_id, .any_status = !status};
+    struct refund_filter f = {.shop_id = req_param_id(r, 0), .any_status = !status};
     struct refund *items = NULL;
     size_t n = 0;
     bool more = false;
-    enum err e = api_shop_role(r, shop_id, false, &role);
-    if (!e)
-        e = api_page(r, &f.limit, &f.before_id);
+    enum err e = api_page(r, &f.limit, &f.before_id);
     if (!e && status && !refund_status_parse(status, &f.status))
         e = req_fail(r, ERR_INVALID, "status",
                      "status must be requested, approved, rejected or withdrawn");
@@ -369,28 +328,6 @@ enum err api_shop_refunds(struct req *r)
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, refund_json(&items[i]));
     return api_reply_page(r, arr, more, n ? items[n - 1].id : 0);
-}
-
-/* A shop-side action on an order: 404 unless the caller runs its shop. */
-static enum err shop_order(struct req *r, int64_t id)
-{
-    bool buyer;
-    enum shop_role role;
-    enum err e = visible_order(r, id, NULL, &buyer, &role);
-    if (!e && role == SHOP_ROLE_NONE)
-        e = req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
-    return e;
-}
-
-/* A buyer-side action on an order: 404 unless the caller bought it. */
-static enum err buyer_order(struct req *r, int64_t id)
-{
-    bool buyer;
-    enum shop_role role;
-    enum err e = visible_order(r, id, NULL, &buyer, &role);
-    if (!e && !buyer)
-        e = req_fail(r, ERR_NOT_FOUND, NULL, "no such order");
-    return e;
 }
 
 enum err api_order_confirm_payment(struct req *r)
@@ -426,9 +363,7 @@ enum err api_order_ship(struct req *r)
     int64_t id = req_param_id(r, 0);
     const char *carrier = NULL, *tracking = NULL;
     size_t cl = 0, tl = 0;
-    enum err e = shop_order(r, id);
-    if (!e)
-        e = req_body(r, fields);
+    enum err e = req_body(r, fields);
     if (!e)
         e = req_str(r, "carrier", true, &carrier, &cl);
     if (!e)
@@ -441,9 +376,7 @@ enum err api_order_ship(struct req *r)
 enum err api_order_receive(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
-    enum err e = buyer_order(r, id);
-    if (!e)
-        e = order_receive(r->db, id, r->user.user_id, &r->ei);
+    enum err e = order_receive(r->db, id, r->user.user_id, &r->ei);
     return e ? e : reply_order(r, id);
 }
 
@@ -451,13 +384,10 @@ enum err api_order_cancel(struct req *r)
 {
     static const char *const fields[] = {"reason", NULL};
     int64_t id = req_param_id(r, 0);
-    bool buyer;
-    enum shop_role role;
+    bool buyer = r->party.buyer; /* or who runs the shop: the route's access */
     const char *reason = NULL;
     size_t len = 0;
-    enum err e = visible_order(r, id, NULL, &buyer, &role);
-    if (!e && r->json)
-        e = req_body(r, fields);
+    enum err e = r->json ? req_body(r, fields) : ERR_OK;
     if (!e)
         e = req_str(r, "reason", false, &reason, &len);
     if (!e && reason && len > 200)
@@ -476,9 +406,7 @@ enum err api_refund_request(struct req *r)
     int64_t id = req_param_id(r, 0), amount = 0, refund_id = 0;
     const char *reason = NULL;
     size_t len = 0;
-    enum err e = buyer_order(r, id);
-    if (!e)
-        e = req_body(r, fields);
+    enum err e = req_body(r, fields);
     if (!e)
         e = req_int(r, "amount_fen", true, 1, INT64_MAX, &amount, NULL);
     if (!e)
@@ -499,14 +427,10 @@ static enum err decide(struct req *r, bool approve)
 {
     static const char *const fields[] = {"note", NULL};
     int64_t refund_id = req_param_id(r, 0), order_id = 0, shop_id = 0;
-    enum shop_role role;
     const char *note = NULL;
     size_t len = 0;
+    /* the refund is the caller's shop's: the route's access */
     enum err e = refund_order(r->db, refund_id, &order_id, &shop_id);
-    if (!e)
-        e = api_shop_role_of(r, shop_id, &role);
-    if (e == ERR_NOT_FOUND || (!e && role == SHOP_ROLE_NONE))
-        return req_fail(r, ERR_NOT_FOUND, NULL, "no such refund");
     if (!e && r->json)
         e = req_body(r, fields);
     if (!e)

@@ -103,13 +103,11 @@ static enum err read_input(struct req *r, struct product_input *in)
 enum err api_product_create(struct req *r)
 {
     int64_t shop_id = req_param_id(r, 0), id = 0;
-    enum shop_role role;
+    enum shop_role role = r->party.role; /* owner or staff: the route's access */
     struct product_input in;
     struct product p;
     struct shop s;
-    enum err e = api_shop_role(r, shop_id, false, &role);
-    if (!e)
-        e = read_input(r, &in);
+    enum err e = read_input(r, &in);
     if (!e)
         e = catalog_create(r->db, shop_id, &in, &r->arena, &id, &r->ei);
     if (!e)
@@ -121,15 +119,15 @@ enum err api_product_create(struct req *r)
     return req_reply(r, 201, product_json(&p, &s, role));
 }
 
-/* The product as the caller may see it: 404 when it is not theirs to see. */
-static enum err visible_product(struct req *r, int64_t id, bool owner_call, struct product *p,
-                                struct shop *s, enum shop_role *role)
+/* The product as the caller may see it: 404 when it is not on sale and they do not run its
+ * shop (a public route: its access is the handler's). */
+static enum err visible_product(struct req *r, int64_t id, struct product *p, struct shop *s,
+                                enum shop_role *role)
 {
     enum err e = catalog_get(r->db, id, &r->arena, p);
     if (!e)
         e = api_shop_role_of(r, p->shop_id, role);
-    if (e == ERR_NOT_FOUND ||
-        (!e && *role == SHOP_ROLE_NONE && (owner_call || p->status != PRODUCT_ON_SALE)))
+    if (e == ERR_NOT_FOUND || (!e && *role == SHOP_ROLE_NONE && p->status != PRODUCT_ON_SALE))
         return req_fail(r, ERR_NOT_FOUND, NULL, "no such product");
     if (!e)
         e = shop_get_cached(r->db, p->shop_id, &r->arena, s);
@@ -151,7 +149,7 @@ enum err api_product_get(struct req *r)
         r->status = 200;
         return ERR_OK;
     }
-    enum err e = visible_product(r, id, false, &p, &s, &role);
+    enum err e = visible_product(r, id, &p, &s, &role);
     if (e)
         return e;
     json_t *body = product_json(&p, &s, role);
@@ -168,18 +166,17 @@ enum err api_product_patch(struct req *r)
     int64_t id = req_param_id(r, 0);
     struct product p;
     struct shop s;
-    enum shop_role role;
     struct product_input in;
-    enum err e = visible_product(r, id, true, &p, &s, &role);
-    if (!e)
-        e = read_input(r, &in);
+    enum err e = read_input(r, &in); /* the product is the caller's shop's: the route's access */
     if (!e)
         e = catalog_update(r->db, id, &in, &r->arena, &r->ei);
     if (!e)
         e = catalog_get(r->db, id, &r->arena, &p);
+    if (!e)
+        e = shop_get_cached(r->db, p.shop_id, &r->arena, &s);
     if (e)
         return e;
-    return req_reply(r, 200, product_json(&p, &s, role));
+    return req_reply(r, 200, product_json(&p, &s, r->party.role));
 }
 
 enum err api_product_list(struct req *r)
@@ -240,13 +237,8 @@ static const struct image_kind *sniff(const unsigned char *b, size_t n)
 
 enum err api_product_image_add(struct req *r)
 {
-    int64_t id = req_param_id(r, 0), image_id = 0;
-    struct product p;
-    struct shop s;
-    enum shop_role role;
-    enum err e = visible_product(r, id, true, &p, &s, &role);
-    if (e)
-        return e;
+    int64_t id = req_param_id(r, 0), image_id = 0; /* the caller's shop's: the route's access */
+    enum err e;
     const struct image_kind *k = sniff((const unsigned char *)r->body, r->body_len);
     if (!r->body_len)
         return req_fail(r, ERR_BAD_REQUEST, "image", "send the image file as the request body");
@@ -286,12 +278,8 @@ enum err api_product_image_add(struct req *r)
 
 enum err api_product_image_remove(struct req *r)
 {
-    struct product p;
-    struct shop s;
-    enum shop_role role;
-    enum err e = visible_product(r, req_param_id(r, 0), true, &p, &s, &role);
-    if (!e)
-        e = catalog_image_remove(r->db, p.id, req_param_id(r, 1));
+    /* the product is the caller's shop's (the route's access): only the image may be missing */
+    enum err e = catalog_image_remove(r->db, req_param_id(r, 0), req_param_id(r, 1));
     if (e == ERR_NOT_FOUND)
         return req_fail(r, e, "image_id", "the product has no such image");
     if (e)

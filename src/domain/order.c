@@ -132,32 +132,6 @@ enum err order_load_items(struct db *db, struct arena *a, struct order *o)
     return e;
 }
 
-enum err order_parties(struct db *db, int64_t id, int64_t user_id, int64_t *shop_id,
-                       int64_t *buyer_id, enum shop_role *role)
-{
-    /* one statement: each runs under the write lock for a request that writes */
-    static const char sql[] = "SELECT o.shop_id, o.buyer_id, r.role FROM orders o"
-                              " LEFT JOIN shop_roles r ON r.shop_id = o.shop_id AND r.user_id = ?"
-                              " WHERE o.id = ?";
-    struct db_stmt *st = NULL;
-    bool row = false;
-    enum err e = db_prepare(db, sql, &st);
-    if (e)
-        return e;
-    db_bind_int64(st, 1, user_id);
-    db_bind_int64(st, 2, id);
-    e = db_step(st, &row);
-    if (e == ERR_OK && !row)
-        e = ERR_NOT_FOUND;
-    if (e == ERR_OK) {
-        *shop_id = db_col_int64(st, 0);
-        *buyer_id = db_col_int64(st, 1);
-        *role = shop_role_from(db_col_text(st, 2, NULL));
-    }
-    db_done(st);
-    return e;
-}
-
 enum err order_read(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char ev[] = "SELECT at, kind, from_status, to_status, actor_id, note"

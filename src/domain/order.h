@@ -122,10 +122,6 @@ MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, stru
 /* An order as its create answered it (a replay of the create): what it was created with, in
  * its first state. */
 MUST_CHECK enum err order_as_created(struct db *db, int64_t id, struct arena *a, struct order *out);
-/* Whose order it is: its shop and buyer, and user_id's role in that shop (for
- * authorization; user_id 0: nobody's). ERR_NOT_FOUND when there is none. */
-MUST_CHECK enum err order_parties(struct db *db, int64_t id, int64_t user_id, int64_t *shop_id,
-                                  int64_t *buyer_id, enum shop_role *role);
 /* With items, timeline and refunds. ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *out);
 

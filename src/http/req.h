@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "domain/account.h"
 #include "http/router.h"
+#include "domain/party.h"
 #include "util/arena.h"
 #include "util/err.h"
 
@@ -39,6 +40,8 @@ struct req {
     bool authed;
     bool via_cookie;
     struct session_user user;
+    /* who the caller is to the object the route's {id} names (api_access()) */
+    struct party party;
     const char *token; /* the presented session token (for logout) */
     size_t token_len;
     char client_ip[64];

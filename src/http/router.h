@@ -1,11 +1,12 @@
 /*
- * router.h - the route table: method, path pattern, handler, auth, body limit.
+ * router.h - the route table: method, path pattern, handler, authentication,
+ * body limit, summary, raw body, and who may call it (access, object).
  *
  * Patterns are literal segments and parameters in braces. A parameter named
  * `id` or ending in `_id` matches a positive decimal integer; any other
  * parameter matches one non-empty segment. The table is the single source of
- * the API's paths: the OpenAPI document and the BOLA tests are checked
- * against it.
+ * the API's paths and of who may call them: the OpenAPI document and the
+ * authorization matrix (tests/api/test_bola.c) are checked against it.
  */
 #ifndef QUANZI_HTTP_ROUTER_H
 #define QUANZI_HTTP_ROUTER_H
@@ -25,6 +26,37 @@ enum route_auth {
     AUTH_USER,     /* a valid session is required (401) */
 };
 
+/*
+ * Who may call a route beyond its authentication: checked in one place
+ * (api_access(), before the handler runs) against the object its first
+ * {id} names. Anyone else gets 404, exactly as if the object did not exist.
+ */
+enum route_access {
+    ACCESS_ANYONE,       /* no check: the handler shows each caller what is theirs to see */
+    ACCESS_SELF,         /* the {id} is looked for among the caller's own relations only */
+    ACCESS_RUNNER,       /* the owner or staff of the object's shop */
+    ACCESS_OWNER,        /* the owner of the object's shop */
+    ACCESS_PARTY,        /* the order's buyer, or who runs its shop */
+    ACCESS_BUYER,        /* the order's buyer (a refund's: its order's) */
+    ACCESS_CIRCLE,       /* a member of the circle, or who runs its shop */
+    ACCESS_CIRCLE_ADMIN, /* who runs the shop, or the circle's owner or admins */
+    /* as ACCESS_RUNNER, checked by the handler's own transaction (one write-lock hold for a
+     * payment instead of two); the authorization matrix holds it to the same answers */
+    ACCESS_RUNNER_IN_TX,
+};
+
+/* What the first {id} of a route names, for its access check. */
+enum route_object {
+    OBJECT_NONE,
+    OBJECT_SHOP,
+    OBJECT_PRODUCT,
+    OBJECT_CIRCLE,
+    OBJECT_ORDER,
+    OBJECT_REFUND,
+    OBJECT_PROMOTER,
+    OBJECT_WITHDRAWAL,
+};
+
 typedef enum err (*route_handler)(struct req *r);
 
 struct route {
@@ -35,6 +67,8 @@ struct route {
     size_t body_limit; /* 0: the configured default */
     const char *summary;
     bool raw_body; /* the body is not JSON: handed to the handler as bytes */
+    enum route_access access;
+    enum route_object object;
 };
 
 struct route_params {

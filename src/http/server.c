@@ -274,6 +274,8 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
             db_warm_reads(r->db); /* a write's own lookups and answer read a warm cache */
         e = api_authenticate(r);
     }
+    if (!e) /* who may call the route: the table's access column, checked here only */
+        e = api_access(r);
     if (!e && strcmp(r->method, "GET") != 0 && !r->route->raw_body)
         e = req_parse_body(r, req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE));
     /* A transaction that loses a serialization race is run again by db_tx_run(), which

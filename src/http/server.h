@@ -53,8 +53,10 @@ void server_forwarded_ip(const char proxies[][INET6_ADDRSTRLEN], size_t n, const
 
 struct server;
 
-/* Authenticates a request (provided by the api layer). */
+/* Authenticates a request, then checks the route's access column (provided by the api
+ * layer: api/auth.c, api/access.c). */
 enum err api_authenticate(struct req *r);
+MUST_CHECK enum err api_access(struct req *r);
 
 MUST_CHECK enum err server_start(const struct server_options *o, const struct route *routes,
                                  size_t n, struct server **out, struct errinfo *ei);

@@ -18,11 +18,11 @@ static enum err h(struct req *r)
 }
 
 static const struct route table[] = {
-    {"GET", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "a", false},
-    {"PATCH", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "b", false},
-    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", h, AUTH_NONE, 0, "c", false},
-    {"GET", "/s/{token}", h, AUTH_NONE, 0, "d", false},
-    {"GET", "/api/v1/me", h, AUTH_NONE, 0, "e", false},
+    {"GET", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "a", false, ACCESS_ANYONE, OBJECT_NONE},
+    {"PATCH", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "b", false, ACCESS_ANYONE, OBJECT_NONE},
+    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", h, AUTH_NONE, 0, "c", false, ACCESS_ANYONE, OBJECT_NONE},
+    {"GET", "/s/{token}", h, AUTH_NONE, 0, "d", false, ACCESS_ANYONE, OBJECT_NONE},
+    {"GET", "/api/v1/me", h, AUTH_NONE, 0, "e", false, ACCESS_ANYONE, OBJECT_NONE},
 };
 #define N (sizeof table / sizeof table[0])
 

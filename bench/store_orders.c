@@ -36,40 +36,18 @@ static atomic_bool stop;
 static atomic_long orders, failures;
 
 /* The create under its key, as the server runs it (api/orders.c), with a small answer. */
-struct create_ctx {
-    const struct order_new *in;
-    struct arena *a;
-    struct errinfo *ei;
-    struct order o;
-};
-
-static enum err work(struct db *db, void *ctx, int64_t *ref)
+static const char *render(struct order_keyed *k, struct arena *a)
 {
-    struct create_ctx *c = ctx;
-    enum err e = order_create(db, c->in, c->a, &c->o, c->ei);
-    *ref = c->o.id;
-    return e;
-}
-
-static enum err reload(struct db *db, void *ctx, int64_t ref)
-{
-    struct create_ctx *c = ctx;
-    return order_as_created(db, ref, c->a, &c->o);
-}
-
-static const char *render(void *ctx, struct arena *a)
-{
-    struct create_ctx *c = ctx;
     char *s = arena_alloc(a, 64);
     if (s)
-        snprintf(s, 64, "{\"id\":%lld,\"total_fen\":%lld}", (long long)c->o.id,
-                 (long long)c->o.total_fen);
+        snprintf(s, 64, "{\"id\":%lld,\"total_fen\":%lld}", (long long)k->out.id,
+                 (long long)k->out.total_fen);
     return s;
 }
 
-static const char *refusal(void *ctx, enum err e, struct arena *a)
+static const char *refusal(struct order_keyed *k, enum err e, struct arena *a)
 {
-    (void)ctx;
+    (void)k;
     return arena_strdup(a, err_code(e));
 }
 
@@ -104,24 +82,15 @@ static void *worker(void *arg)
                                            .line = "1号",
                                            .line_len = 4}};
         idem_hash(key, strlen(key), hash);
-        struct create_ctx c = {.in = &in, .a = &a, .ei = &ei};
-        struct idem_call idem = {.user_id = in.buyer_id,
-                                 .key = key,
-                                 .hash = hash,
-                                 .kind = DB_TX_WRITE_LOCKED,
-                                 .status = 201,
-                                 .ctx = &c,
-                                 .work = work,
-                                 .reload = reload,
-                                 .render = render,
-                                 .refusal = refusal};
+        struct order_keyed k = {
+            .in = &in, .a = &a, .ei = &ei, .render = render, .refusal = refusal};
         int64_t id = 0;
         struct order o;
         /* request 1: the create */
         db_defer_durable(db);
         db_warm_reads(db);
-        enum err e = idem_run(db, &idem, &a);
-        id = c.o.id;
+        enum err e = order_create_keyed(db, &k, key, hash);
+        id = k.out.id;
         enum err durable = db_await_durable(db);
         if (!e)
             e = durable;

@@ -74,32 +74,11 @@ static json_t *order_json(const struct order *o)
     return o_json;
 }
 
-/* An order created under an Idempotency-Key: the callbacks of idem_run(). */
-struct create_ctx {
-    struct req *r;
-    const struct order_new *in;
-    struct order o;
-};
-
-static enum err create_work(struct db *db, void *ctx, int64_t *ref)
-{
-    struct create_ctx *c = ctx;
-    enum err e = order_create(db, c->in, &c->r->arena, &c->o, &c->r->ei);
-    *ref = c->o.id;
-    return e;
-}
-
-static enum err create_reload(struct db *db, void *ctx, int64_t ref)
-{
-    struct create_ctx *c = ctx;
-    return order_as_created(db, ref, &c->r->arena, &c->o);
-}
-
-static const char *create_render(void *ctx, struct arena *a)
+/* The answer of an order created under its key (order_create_keyed()). */
+static const char *create_render(struct order_keyed *k, struct arena *a)
 {
     (void)a; /* jansson allocates from the request arena already */
-    struct create_ctx *c = ctx;
-    json_t *j = order_json(&c->o);
+    json_t *j = order_json(&k->out);
     return j ? json_dumps(j, JSON_DUMP_FLAGS) : NULL;
 }
 
@@ -179,11 +158,10 @@ static enum err in_flight(struct req *r)
                     "a request with this Idempotency-Key is still being handled");
 }
 
-static const char *create_refusal(void *ctx, enum err e, struct arena *a)
+static const char *create_refusal(struct order_keyed *k, enum err e, struct arena *a)
 {
     (void)a; /* as create_render() */
-    struct create_ctx *c = ctx;
-    json_t *body = req_error_json(c->r, e);
+    json_t *body = req_error_json(k->ctx, e);
     return body ? json_dumps(body, JSON_DUMP_FLAGS) : NULL;
 }
 
@@ -226,21 +204,17 @@ enum err api_order_create(struct req *r)
     if (e)
         return e;
     idem_hash(r->body, r->body_len, hash);
-    struct create_ctx c = {.r = r, .in = &in};
-    struct idem_call idem = {.user_id = r->user.user_id,
-                             .key = key,
-                             .hash = hash,
-                             .kind = DB_TX_WRITE_LOCKED,
-                             .status = 201,
-                             .ctx = &c,
-                             .work = create_work,
-                             .reload = create_reload,
-                             .render = create_render,
-                             .refusal = create_refusal};
-    e = idem_run(r->db, &idem, &r->arena);
+    struct order_keyed k = {.in = &in,
+                            .a = &r->arena,
+                            .ei = &r->ei,
+                            .render = create_render,
+                            .refusal = create_refusal,
+                            .ctx = r};
+    struct idem_call *idem = &k.call;
+    e = order_create_keyed(r->db, &k, key, hash);
     if (e)
         return e; /* a refusal was stored as rendered here, and is answered the same */
-    switch (idem.state) {
+    switch (idem->state) {
     case IDEM_REPLAY:
         r->replayed = "true";
         break;
@@ -253,9 +227,9 @@ enum err api_order_create(struct req *r)
         break;
     }
     /* the answer: the order created (rendered once, after the commit), or what was stored */
-    r->status = idem.status;
-    r->raw_body = idem.rendered;
-    r->raw_len = strlen(idem.rendered);
+    r->status = idem->status;
+    r->raw_body = idem->rendered;
+    r->raw_len = strlen(idem->rendered);
     return ERR_OK;
 }
 

@@ -11,47 +11,39 @@
 #define MAX_TABLES 128
 #define BATCH_PARAMS 4000
 
-/*
- * An identifier read from the source file, quoted for SQL: in double quotes,
- * any double quote doubled; a file made to inject SQL through a table or
- * column name gets a name that matches nothing. False when it does not fit.
- */
-static bool quote_ident(const char *name, char *out, size_t size)
+/* `in` between two `q`s, any `q` in it doubled; false when it does not fit. */
+static bool quote_with(const char *in, char q, char *out, size_t size)
 {
     size_t k = 0;
     if (size < 3)
         return false;
-    out[k++] = '"';
-    for (const char *c = name; *c; c++) {
-        if (k + (*c == '"' ? 2 : 1) + 2 > size)
+    out[k++] = q;
+    for (const char *c = in; *c; c++) {
+        if (k + (*c == q ? 2 : 1) + 2 > size)
             return false;
-        if (*c == '"')
-            out[k++] = '"';
+        if (*c == q)
+            out[k++] = q;
         out[k++] = *c;
     }
-    out[k++] = '"';
+    out[k++] = q;
     out[k] = '\0';
     return true;
 }
 
-/* The same quoted identifier inside a string literal (single quotes doubled). */
+/*
+ * An identifier read from the source file, quoted for SQL: a file made to
+ * inject SQL through a table or column name gets a name that matches nothing.
+ */
+static bool quote_ident(const char *name, char *out, size_t size)
+{
+    return quote_with(name, '"', out, size);
+}
+
+/* The same quoted identifier inside a string literal. */
 static bool quote_ident_literal(const char *name, char *out, size_t size)
 {
     char ident[256];
-    size_t k = 0;
-    if (!quote_ident(name, ident, sizeof ident) || size < 3)
-        return false;
-    out[k++] = '\'';
-    for (const char *c = ident; *c; c++) {
-        if (k + (*c == '\'' ? 2 : 1) + 2 > size)
-            return false;
-        if (*c == '\'')
-            out[k++] = '\'';
-        out[k++] = *c;
-    }
-    out[k++] = '\'';
-    out[k] = '\0';
-    return true;
+    return quote_ident(name, ident, sizeof ident) && quote_with(ident, '\'', out, size);
 }
 
 /* Names of the source's tables in creation order, except the migrations table. */

@@ -21,11 +21,10 @@ const char *commission_status_name(enum commission_status s)
     return name_of(status_names, NAMES_LEN(status_names), s);
 }
 
+/* A stored status; an unknown one never moves. */
 static enum commission_status status_parse(const char *s)
 {
-    int v = COMMISSION_WITHHELD; /* unknown: never moves */
-    (void)name_find(status_names, NAMES_LEN(status_names), s, &v);
-    return (enum commission_status)v;
+    return name_find_or(status_names, NAMES_LEN(status_names), s, COMMISSION_WITHHELD);
 }
 
 bool commission_transition(enum commission_status from, enum commission_event ev,

@@ -2,17 +2,16 @@
 
 #include "util/clock.h"
 #include "util/limits.h"
+#include "util/names.h"
 
 const char *contact_state_name(enum contact_state s)
 {
-    switch (s) {
-    case CONTACT_ACCEPTED:
-        return "accepted";
-    case CONTACT_INCOMING:
-        return "incoming";
-    default:
-        return "outgoing";
-    }
+    static const char *const names[] = {
+        [CONTACT_ACCEPTED] = "accepted",
+        [CONTACT_INCOMING] = "incoming",
+        [CONTACT_OUTGOING] = "outgoing",
+    };
+    return name_of(names, NAMES_LEN(names), s);
 }
 
 struct contact_req {

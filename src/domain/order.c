@@ -516,6 +516,50 @@ enum err order_create(struct db *db, const struct order_new *in, struct arena *a
     return ERR_OK;
 }
 
+/* --- create under a key --- */
+
+static enum err keyed_work(struct db *db, void *ctx, int64_t *ref)
+{
+    struct order_keyed *k = ctx;
+    enum err e = order_create(db, k->in, k->a, &k->out, k->ei);
+    *ref = k->out.id;
+    return e;
+}
+
+static enum err keyed_reload(struct db *db, void *ctx, int64_t ref)
+{
+    struct order_keyed *k = ctx;
+    return order_as_created(db, ref, k->a, &k->out);
+}
+
+static const char *keyed_render(void *ctx, struct arena *a)
+{
+    struct order_keyed *k = ctx;
+    return k->render(k, a);
+}
+
+static const char *keyed_refusal(void *ctx, enum err e, struct arena *a)
+{
+    struct order_keyed *k = ctx;
+    return k->refusal(k, e, a);
+}
+
+enum err order_create_keyed(struct db *db, struct order_keyed *k, const char *key,
+                            const char *hash)
+{
+    k->call = (struct idem_call){.user_id = k->in->buyer_id,
+                                 .key = key,
+                                 .hash = hash,
+                                 .kind = DB_TX_WRITE_LOCKED,
+                                 .status = 201,
+                                 .ctx = k,
+                                 .work = keyed_work,
+                                 .reload = keyed_reload,
+                                 .render = keyed_render,
+                                 .refusal = keyed_refusal};
+    return idem_run(db, &k->call, k->a);
+}
+
 /* --- transitions --- */
 
 /* One event on one order, in a transaction of its own. */

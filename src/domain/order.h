@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "domain/idempotency.h"
 #include "domain/refund.h"
 #include "domain/shop.h"
 #include "util/arena.h"
@@ -119,6 +120,26 @@ MUST_CHECK enum err order_check_new(const struct order_new *in, struct errinfo *
  */
 MUST_CHECK enum err order_create(struct db *db, const struct order_new *in, struct arena *a,
                                  struct order *out, struct errinfo *ei);
+/*
+ * An order created under an Idempotency-Key (idem_run()): the key's work is
+ * order_create(), a replay reads the order back as created; the caller says
+ * how the answer is written. On ERR_OK, k->call says what happened (state,
+ * status, the answer rendered); a refusal is returned, recorded with its key.
+ */
+struct order_keyed {
+    const struct order_new *in;
+    struct arena *a;
+    struct errinfo *ei;
+    /* the answer of the order (k->out: created, or read back for a replay), and of a
+     * refusal; NULL when too large */
+    const char *(*render)(struct order_keyed *k, struct arena *a);
+    const char *(*refusal)(struct order_keyed *k, enum err e, struct arena *a);
+    void *ctx;          /* the caller's */
+    struct order out;   /* out */
+    struct idem_call call; /* out */
+};
+MUST_CHECK enum err order_create_keyed(struct db *db, struct order_keyed *k, const char *key,
+                                       const char *hash);
 /* An order as its create answered it (a replay of the create): what it was created with, in
  * its first state. */
 MUST_CHECK enum err order_as_created(struct db *db, int64_t id, struct arena *a, struct order *out);

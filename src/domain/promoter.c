@@ -18,9 +18,7 @@ const char *promoter_status_name(enum promoter_status s)
 
 enum promoter_status promoter_status_parse(const char *s)
 {
-    int v = PROMOTER_SUSPENDED; /* unknown: earns nothing */
-    (void)name_find(status_names, NAMES_LEN(status_names), s, &v);
-    return (enum promoter_status)v;
+    return name_find_or(status_names, NAMES_LEN(status_names), s, PROMOTER_SUSPENDED);
 }
 
 bool promoter_transition(enum promoter_status from, enum promoter_event ev,

@@ -79,14 +79,9 @@ void shop_setting_doc(enum shop_setting_id id, char *out, size_t size)
 
 const char *shop_role_name(enum shop_role role)
 {
-    switch (role) {
-    case SHOP_ROLE_OWNER:
-        return "owner";
-    case SHOP_ROLE_STAFF:
-        return "staff";
-    default:
-        return "none";
-    }
+    static const char *const names[] = {
+        [SHOP_ROLE_NONE] = "none", [SHOP_ROLE_OWNER] = "owner", [SHOP_ROLE_STAFF] = "staff"};
+    return name_of(names, NAMES_LEN(names), role);
 }
 
 enum err shop_check_slug(const char *slug, size_t len, struct errinfo *ei)

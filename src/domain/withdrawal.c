@@ -121,9 +121,9 @@ static enum err read_withdrawal(struct db_stmt *st, struct arena *a, struct with
     w->shop_id = db_col_int64(st, 1);
     w->promoter_id = db_col_int64(st, 2);
     w->amount_fen = db_col_int64(st, 3);
-    int status = WITHDRAWAL_REJECTED; /* unknown: moves nothing */
-    (void)name_find(status_names, NAMES_LEN(status_names), db_col_text(st, 4, NULL), &status);
-    w->status = (enum withdrawal_status)status;
+    /* an unknown status moves nothing */
+    w->status = name_find_or(status_names, NAMES_LEN(status_names), db_col_text(st, 4, NULL),
+                             WITHDRAWAL_REJECTED);
     w->reference = db_col_dup(st, 5, a);
     w->note = db_col_dup(st, 6, a);
     w->created_at_ms = db_col_int64(st, 7);

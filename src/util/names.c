@@ -16,3 +16,10 @@ bool name_find(const char *const *names, size_t n, const char *s, int *out)
         }
     return false;
 }
+
+int name_find_or(const char *const *names, size_t n, const char *s, int fallback)
+{
+    int v = fallback;
+    (void)name_find(names, n, s, &v);
+    return v;
+}

@@ -13,6 +13,8 @@
 const char *name_of(const char *const *names, size_t n, int v);
 /* The value named s (NULL names none): false when no name is s. */
 bool name_find(const char *const *names, size_t n, const char *s, int *out);
+/* The value named s, or `fallback` when no name is s (a stored value read back). */
+int name_find_or(const char *const *names, size_t n, const char *s, int fallback);
 
 #define NAMES_LEN(names) (sizeof(names) / sizeof((names)[0]))
 

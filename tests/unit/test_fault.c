@@ -246,39 +246,18 @@ static void world_make(struct db *db, struct world *w)
 
 /* --- the steps --- */
 
-struct create_ctx {
-    struct world *w;
-    const struct order_new *in;
-    struct errinfo ei;
-    struct order o;
-};
-
-static enum err create_work(struct db *db, void *ctx, int64_t *ref)
+/* The answer of a create: the order's id. */
+static const char *create_render(struct order_keyed *k, struct arena *a)
 {
-    struct create_ctx *c = ctx;
-    enum err e = order_create(db, c->in, &c->w->a, &c->o, &c->ei);
-    *ref = c->o.id;
-    return e;
-}
-
-static enum err create_reload(struct db *db, void *ctx, int64_t ref)
-{
-    struct create_ctx *c = ctx;
-    return order_as_created(db, ref, &c->w->a, &c->o);
-}
-
-static const char *create_render(void *ctx, struct arena *a)
-{
-    struct create_ctx *c = ctx;
     char *s = arena_alloc(a, 32);
     if (s)
-        snprintf(s, 32, "%lld", (long long)c->o.id);
+        snprintf(s, 32, "%lld", (long long)k->out.id);
     return s;
 }
 
-static const char *create_refusal(void *ctx, enum err e, struct arena *a)
+static const char *create_refusal(struct order_keyed *k, enum err e, struct arena *a)
 {
-    (void)ctx;
+    (void)k;
     return arena_strdup(a, err_code(e));
 }
 
@@ -295,25 +274,18 @@ static enum err create(struct db *db, struct world *w, int64_t buyer, const char
                            .address = {"王老师", "13900000002", "北京", "1号", 9, 11, 6, 4}};
     char hash[65];
     idem_hash(key, strlen(key), hash);
-    struct create_ctx c = {.w = w, .in = &in};
-    struct idem_call call = {.user_id = buyer,
-                             .key = key,
-                             .hash = hash,
-                             .kind = DB_TX_WRITE_LOCKED,
-                             .status = 201,
-                             .ctx = &c,
-                             .work = create_work,
-                             .reload = create_reload,
-                             .render = create_render,
-                             .refusal = create_refusal};
-    enum err e = idem_run(db, &call, &w->a);
+    struct errinfo ei = {0};
+    struct order_keyed k = {
+        .in = &in, .a = &w->a, .ei = &ei, .render = create_render, .refusal = create_refusal};
+    enum err e = order_create_keyed(db, &k, key, hash);
+    const struct idem_call *call = &k.call;
     if (e == ERR_OK) {
-        assert_int_equal(call.state, want);
-        assert_int_equal(call.status, 201);
-        assert_int_equal(strtoll(call.rendered, NULL, 10), c.o.id);
+        assert_int_equal(call->state, want);
+        assert_int_equal(call->status, 201);
+        assert_int_equal(strtoll(call->rendered, NULL, 10), k.out.id);
         if (want == IDEM_REPLAY)
-            assert_int_equal(c.o.id, *id);
-        *id = c.o.id;
+            assert_int_equal(k.out.id, *id);
+        *id = k.out.id;
     }
     return e;
 }

@@ -38,6 +38,58 @@ static int expected(const struct cell *t, size_t n, int from, int ev)
 
 #define CELLS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* A machine's transition function, its enums as ints. */
+typedef bool (*machine_fn)(int from, int ev, int *to);
+
+/* Every state and every event of a machine against its table, both ways. */
+static void check_machine(const char *name, machine_fn fn, int states, int events,
+                          const struct cell *t, size_t n)
+{
+    for (int from = 0; from < states; from++)
+        for (int ev = 0; ev < events; ev++) {
+            int to = NO, want = expected(t, n, from, ev);
+            bool ok = fn(from, ev, &to);
+            if (ok != (want != NO) || (ok && to != want))
+                fail_msg("%s: from %d by event %d the machine says %s %d, the table %d", name,
+                         from, ev, ok ? "to" : "no", to, want);
+        }
+}
+
+static bool order_fn(int from, int ev, int *to)
+{
+    enum order_status t = ORDER_CREATED;
+    bool ok = order_transition(from, ev, &t);
+    return *to = (int)t, ok;
+}
+
+static bool refund_fn(int from, int ev, int *to)
+{
+    enum refund_status t = REFUND_REQUESTED;
+    bool ok = refund_transition(from, ev, &t);
+    return *to = (int)t, ok;
+}
+
+static bool withdrawal_fn(int from, int ev, int *to)
+{
+    enum withdrawal_status t = WITHDRAWAL_REQUESTED;
+    bool ok = withdrawal_transition(from, ev, &t);
+    return *to = (int)t, ok;
+}
+
+static bool commission_fn(int from, int ev, int *to)
+{
+    enum commission_status t = COMMISSION_PENDING;
+    bool ok = commission_transition(from, ev, &t);
+    return *to = (int)t, ok;
+}
+
+static bool promoter_fn(int from, int ev, int *to)
+{
+    enum promoter_status t = PROMOTER_PENDING;
+    bool ok = promoter_transition(from, ev, &t);
+    return *to = (int)t, ok;
+}
+
 static void orders(void **state)
 {
     (void)state;
@@ -65,15 +117,7 @@ static void orders(void **state)
         {R, EV_PAY, NO}, {R, EV_SHIP, NO}, {R, EV_RECEIVE, NO}, {R, EV_COMPLETE, NO},
         {R, EV_CANCEL, NO}, {R, EV_REFUND_ALL, NO},
     };
-    for (int from = C; from <= R; from++)
-        for (int ev = EV_PAY; ev <= EV_REFUND_ALL; ev++) {
-            enum order_status to = (enum order_status)-1;
-            bool ok = order_transition(from, ev, &to);
-            int want = expected(t, CELLS(t), from, ev);
-            assert_int_equal(ok, want != NO);
-            if (ok)
-                assert_int_equal(to, want);
-        }
+    check_machine("orders", order_fn, R + 1, EV_REFUND_ALL + 1, t, CELLS(t));
     for (int s = C; s <= R; s++) {
         enum order_status back;
         assert_true(order_status_parse(order_status_name(s), &back));
@@ -93,15 +137,7 @@ static void refunds(void **state)
         {J, REFUND_APPROVE, NO}, {J, REFUND_REJECT, NO}, {J, REFUND_WITHDRAW, NO},
         {W, REFUND_APPROVE, NO}, {W, REFUND_REJECT, NO}, {W, REFUND_WITHDRAW, NO},
     };
-    for (int from = Q; from <= W; from++)
-        for (int ev = REFUND_APPROVE; ev <= REFUND_WITHDRAW; ev++) {
-            enum refund_status to = (enum refund_status)-1;
-            bool ok = refund_transition(from, ev, &to);
-            int want = expected(t, CELLS(t), from, ev);
-            assert_int_equal(ok, want != NO);
-            if (ok)
-                assert_int_equal(to, want);
-        }
+    check_machine("refunds", refund_fn, W + 1, REFUND_WITHDRAW + 1, t, CELLS(t));
     for (int s = Q; s <= W; s++) {
         enum refund_status back;
         assert_true(refund_status_parse(refund_status_name(s), &back));
@@ -122,15 +158,7 @@ static void withdrawals(void **state)
         {P, WITHDRAWAL_APPROVE, NO}, {P, WITHDRAWAL_PAY, NO}, {P, WITHDRAWAL_REJECT, NO},
         {J, WITHDRAWAL_APPROVE, NO}, {J, WITHDRAWAL_PAY, NO}, {J, WITHDRAWAL_REJECT, NO},
     };
-    for (int from = Q; from <= J; from++)
-        for (int ev = WITHDRAWAL_APPROVE; ev <= WITHDRAWAL_REJECT; ev++) {
-            enum withdrawal_status to = (enum withdrawal_status)-1;
-            bool ok = withdrawal_transition(from, ev, &to);
-            int want = expected(t, CELLS(t), from, ev);
-            assert_int_equal(ok, want != NO);
-            if (ok)
-                assert_int_equal(to, want);
-        }
+    check_machine("withdrawals", withdrawal_fn, J + 1, WITHDRAWAL_REJECT + 1, t, CELLS(t));
     assert_string_equal(withdrawal_status_name(WITHDRAWAL_PAID), "paid");
 }
 
@@ -147,15 +175,7 @@ static void commissions(void **state)
         {R, COMMISSION_SETTLE, NO}, {R, COMMISSION_CLAW, NO}, {R, COMMISSION_CLAW_ALL, NO},
         {H, COMMISSION_SETTLE, NO}, {H, COMMISSION_CLAW, NO}, {H, COMMISSION_CLAW_ALL, NO},
     };
-    for (int from = P; from <= H; from++)
-        for (int ev = COMMISSION_SETTLE; ev <= COMMISSION_CLAW_ALL; ev++) {
-            enum commission_status to = (enum commission_status)-1;
-            bool ok = commission_transition(from, ev, &to);
-            int want = expected(t, CELLS(t), from, ev);
-            assert_int_equal(ok, want != NO);
-            if (ok)
-                assert_int_equal(to, want);
-        }
+    check_machine("commissions", commission_fn, H + 1, COMMISSION_CLAW_ALL + 1, t, CELLS(t));
     assert_string_equal(commission_status_name(COMMISSION_WITHHELD), "withheld");
 }
 
@@ -168,15 +188,7 @@ static void promoters(void **state)
         {A, PROMOTER_APPROVE, NO}, {A, PROMOTER_SUSPEND, S},
         {S, PROMOTER_APPROVE, A},  {S, PROMOTER_SUSPEND, NO},
     };
-    for (int from = Q; from <= S; from++)
-        for (int ev = PROMOTER_APPROVE; ev <= PROMOTER_SUSPEND; ev++) {
-            enum promoter_status to = (enum promoter_status)-1;
-            bool ok = promoter_transition(from, ev, &to);
-            int want = expected(t, CELLS(t), from, ev);
-            assert_int_equal(ok, want != NO);
-            if (ok)
-                assert_int_equal(to, want);
-        }
+    check_machine("promoters", promoter_fn, S + 1, PROMOTER_SUSPEND + 1, t, CELLS(t));
     for (int s = Q; s <= S; s++)
         assert_int_equal(promoter_status_parse(promoter_status_name(s)), s);
     assert_int_equal(promoter_status_parse("banned"), PROMOTER_SUSPENDED); /* earns nothing */

@@ -243,6 +243,29 @@ const char *db_col_dup(struct db_stmt *st, int col, struct arena *a)
     return t ? arena_strndup(a, t, len) : NULL;
 }
 
+enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size, db_row_fn read,
+                 struct arena *a, void **items, size_t *n, bool *more)
+{
+    char *list = arena_alloc(a, (size_t)(limit + 1) * size);
+    *items = list;
+    *n = 0;
+    *more = false;
+    if (!list) {
+        db_done(st);
+        return ERR_TOO_LARGE;
+    }
+    while (e == ERR_OK && db_next(st, &e)) {
+        if (*n == (size_t)limit) {
+            *more = true;
+            break;
+        }
+        if ((e = read(st, a, list + (*n)++ * size)))
+            break;
+    }
+    db_done(st);
+    return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
+}
+
 int64_t db_col_int64(struct db_stmt *st, int col)
 {
     return st->db->drv->col_int64(st, col);

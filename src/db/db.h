@@ -200,6 +200,17 @@ bool db_next(struct db_stmt *st, enum err *e);
 const char *db_col_dup(struct db_stmt *st, int col, struct arena *a);
 
 /*
+ * A page of a list: the rows of a query that asked for limit + 1 (an extra
+ * row says there are more: *more), each read by `read` into an array of
+ * `size`-byte items allocated in `a` (*items, *n of them). `e` is the
+ * query's own error (then st is NULL); the statement is given back.
+ * ERR_TOO_LARGE when `a` ran out.
+ */
+typedef enum err (*db_row_fn)(struct db_stmt *st, struct arena *a, void *item);
+MUST_CHECK enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size,
+                            db_row_fn read, struct arena *a, void **items, size_t *n, bool *more);
+
+/*
  * Runs fn(db, ctx) as one transaction of `kind`: begins, commits when fn
  * returns ERR_OK, rolls back otherwise, and when fn or the commit lost a
  * serialization race (ERR_RETRY: PostgreSQL, or a domain rule that saw a

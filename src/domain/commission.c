@@ -368,8 +368,9 @@ enum err commission_settle(struct db *db, int64_t now, int64_t batch, int64_t *m
     "c.id, c.shop_id, c.order_id, c.level, c.promoter_id, c.earned_fen, c.amount_fen, c.status,"   \
     " c.note, c.created_at, c.settled_at"
 
-static enum err read_commission(struct db_stmt *st, struct arena *a, struct commission *c)
+static enum err read_commission(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct commission *c = item;
     c->id = db_col_int64(st, 0);
     c->shop_id = db_col_int64(st, 1);
     c->order_id = db_col_int64(st, 2);
@@ -393,24 +394,12 @@ enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id, in
         " WHERE (? = 0 OR c.promoter_id = ?) AND (? = 0 OR p.user_id = ?) AND c.id < ?"
         " ORDER BY c.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    *n = 0;
-    *more = false;
-    struct commission *c = arena_alloc(a, (size_t)(limit + 1) * sizeof *c);
-    if (!c)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(promoter_id), DB_INT(user_id),
                           DB_INT(user_id), DB_INT(before_id > 0 ? before_id : INT64_MAX),
                           DB_INT(limit + 1));
-    while (e == ERR_OK && db_next(st, &e)) {
-        if (*n == (size_t)limit) {
-            *more = true;
-            break;
-        }
-        if ((e = read_commission(st, a, &c[(*n)++])))
-            break;
-    }
-    db_done(st);
-    *out = c;
+    e = db_page(e, st, limit, sizeof **out, read_commission, a, &items, n, more);
+    *out = items;
     return e;
 }
 

@@ -201,6 +201,18 @@ enum err ledger_promoter_balance(struct db *db, int64_t shop_id, int64_t promote
     return e;
 }
 
+/* One ledger transaction's row, without its lines. */
+static enum err read_txn(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct ledger_txn *x = item;
+    x->id = db_col_int64(st, 0);
+    x->kind = db_col_dup(st, 1, a);
+    x->ref_id = db_col_int64(st, 2);
+    x->memo = db_col_dup(st, 3, a);
+    x->created_at_ms = db_col_int64(st, 4);
+    return x->kind && x->memo ? ERR_OK : ERR_TOO_LARGE;
+}
+
 enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t limit,
                      struct arena *a, struct ledger_txn **out, size_t *n, bool *more)
 {
@@ -210,30 +222,11 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
         "SELECT a.kind, a.promoter_id, e.amount_fen FROM ledger_entries e"
         " JOIN ledger_accounts a ON a.id = e.account_id WHERE e.txn_id = ? ORDER BY e.id";
     struct db_stmt *st = NULL;
-    *n = 0;
-    *more = false;
-    struct ledger_txn *t = arena_alloc(a, (size_t)(limit + 1) * sizeof *t);
-    if (!t)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, txns, &st, DB_INT(shop_id),
                           DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    while (e == ERR_OK && db_next(st, &e)) {
-        if (*n == (size_t)limit) {
-            *more = true;
-            break;
-        }
-        struct ledger_txn *x = &t[(*n)++];
-        x->id = db_col_int64(st, 0);
-        x->kind = db_col_dup(st, 1, a);
-        x->ref_id = db_col_int64(st, 2);
-        x->memo = db_col_dup(st, 3, a);
-        x->created_at_ms = db_col_int64(st, 4);
-        if (!x->kind || !x->memo) {
-            e = ERR_TOO_LARGE;
-            break;
-        }
-    }
-    db_done(st);
+    e = db_page(e, st, limit, sizeof **out, read_txn, a, &items, n, more);
+    struct ledger_txn *t = *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++) {
         struct ledger_txn *x = &t[i];
         x->lines = arena_alloc(a, LEDGER_ENTRIES_MAX * sizeof *x->lines);
@@ -251,7 +244,6 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
         }
         db_done(st);
     }
-    *out = t;
     return e;
 }
 

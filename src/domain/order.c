@@ -95,6 +95,13 @@ static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
     o->attributed_via = db_col_dup(st, 22, a);
 }
 
+/* read_head() as a row of a page. */
+static enum err read_head_row(struct db_stmt *st, struct arena *a, void *item)
+{
+    read_head(st, a, item);
+    return ERR_OK;
+}
+
 enum err order_load_head(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char sql[] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?";
@@ -659,23 +666,16 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
     static const char by_buyer[] = "SELECT " ORDER_COLS " FROM orders WHERE buyer_id = ?"
                                    " AND id < ? AND (? = 1 OR status = ?) ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct order *list = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, f->shop_id ? by_shop : by_buyer, &st,
                           DB_INT(f->shop_id ? f->shop_id : f->buyer_id),
                           DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
                           DB_INT(f->any_status), DB_STR(order_status_name(f->status)),
                           DB_INT(f->limit + 1));
-    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
-        read_head(st, a, &list[len++]);
-    db_done(st);
-    *more = len > (size_t)f->limit;
-    *n = *more ? (size_t)f->limit : len;
+    e = db_page(e, st, f->limit, sizeof **out, read_head_row, a, &items, n, more);
+    struct order *list = *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++)
         e = order_load_items(db, a, &list[i]);
-    *out = list;
     return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
 }
 

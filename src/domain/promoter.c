@@ -348,6 +348,17 @@ enum err promoter_set_status(struct db *db, int64_t id, bool approve, struct err
     return db_tx_run(db, DB_TX_WRITE, status_tx, &q);
 }
 
+/* One row of promoter_list(): the promoter, who invited them, their sales. */
+static enum err read_promoter_row(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct promoter_row *r = item;
+    enum err e = read_promoter(st, a, &r->p);
+    r->inviter_name = db_col_dup(st, 10, a);
+    r->orders = db_col_int64(st, 11);
+    r->sales_fen = db_col_int64(st, 12);
+    return e;
+}
+
 enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64_t before_id,
                        int64_t limit, struct arena *a, struct promoter_row **out, size_t *n,
                        bool *more)
@@ -363,27 +374,11 @@ enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64
         " WHERE p.shop_id = ? AND (? = 0 OR p.inviter_id = ?) AND p.id < ?"
         " ORDER BY p.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    *n = 0;
-    *more = false;
-    struct promoter_row *rows = arena_alloc(a, (size_t)(limit + 1) * sizeof *rows);
-    if (!rows)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(inviter_id), DB_INT(inviter_id),
                           DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    while (e == ERR_OK && db_next(st, &e)) {
-        if (*n == (size_t)limit) {
-            *more = true;
-            break;
-        }
-        struct promoter_row *r = &rows[(*n)++];
-        if ((e = read_promoter(st, a, &r->p)))
-            break;
-        r->inviter_name = db_col_dup(st, 10, a);
-        r->orders = db_col_int64(st, 11);
-        r->sales_fen = db_col_int64(st, 12);
-    }
-    db_done(st);
-    *out = rows;
+    e = db_page(e, st, limit, sizeof **out, read_promoter_row, a, &items, n, more);
+    *out = items;
     return e;
 }
 

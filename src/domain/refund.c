@@ -50,8 +50,9 @@ bool refund_transition(enum refund_status from, enum refund_event ev, enum refun
 #define REFUND_COLS "id, order_id, amount_fen, reason, status, note, created_at, decided_at"
 
 /* One row of REFUND_COLS. */
-static void read_refund(struct db_stmt *st, struct arena *a, struct refund *r)
+static enum err read_refund(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct refund *r = item;
     r->id = db_col_int64(st, 0);
     r->order_id = db_col_int64(st, 1);
     r->amount_fen = db_col_int64(st, 2);
@@ -60,6 +61,7 @@ static void read_refund(struct db_stmt *st, struct arena *a, struct refund *r)
     r->note = db_col_dup(st, 5, a);
     r->created_at_ms = db_col_int64(st, 6);
     r->decided_at_ms = db_col_int64(st, 7);
+    return ERR_OK;
 }
 
 
@@ -72,7 +74,7 @@ enum err refund_of_order(struct db *db, int64_t order_id, size_t max, struct are
     *n = 0;
     enum err e = db_query(db, sql, &st, DB_INT(order_id));
     while (e == ERR_OK && db_next(st, &e) && *n < max)
-        read_refund(st, a, &out[(*n)++]);
+        e = read_refund(st, a, &out[(*n)++]);
     db_done(st);
     return e;
 }
@@ -272,19 +274,12 @@ enum err refund_list(struct db *db, const struct refund_filter *f, struct arena 
     static const char in_status[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ?"
                                     " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct refund *list = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, f->any_status ? any : in_status, &st, DB_INT(f->shop_id),
                           f->any_status ? DB_SKIP : DB_STR(refund_status_name(f->status)),
                           DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
-    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
-        read_refund(st, a, &list[len++]);
-    db_done(st);
-    *more = len > (size_t)f->limit;
-    *n = *more ? (size_t)f->limit : len;
-    *out = list;
-    return e ? e : a->exhausted ? ERR_TOO_LARGE : ERR_OK;
+    e = db_page(e, st, f->limit, sizeof **out, read_refund, a, &items, n, more);
+    *out = items;
+    return e;
 }
 

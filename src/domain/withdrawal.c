@@ -115,8 +115,9 @@ enum err withdrawal_request(struct db *db, int64_t shop_id, int64_t user_id, int
     " w.created_at, w.decided_at, w.paid_at, u.display_name FROM withdrawals w"                    \
     " JOIN promoters p ON p.id = w.promoter_id JOIN users u ON u.id = p.user_id "
 
-static enum err read_withdrawal(struct db_stmt *st, struct arena *a, struct withdrawal *w)
+static enum err read_withdrawal(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct withdrawal *w = item;
     w->id = db_col_int64(st, 0);
     w->shop_id = db_col_int64(st, 1);
     w->promoter_id = db_col_int64(st, 2);
@@ -230,23 +231,11 @@ enum err withdrawal_list(struct db *db, int64_t shop_id, int64_t promoter_id, in
         WITHDRAWAL_SELECT "WHERE w.shop_id = ? AND (? = 0 OR w.promoter_id = ?) AND w.id < ?"
                           " ORDER BY w.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    *n = 0;
-    *more = false;
-    struct withdrawal *w = arena_alloc(a, (size_t)(limit + 1) * sizeof *w);
-    if (!w)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(promoter_id), DB_INT(promoter_id),
                           DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    while (e == ERR_OK && db_next(st, &e)) {
-        if (*n == (size_t)limit) {
-            *more = true;
-            break;
-        }
-        if ((e = read_withdrawal(st, a, &w[(*n)++])))
-            break;
-    }
-    db_done(st);
-    *out = w;
+    e = db_page(e, st, limit, sizeof **out, read_withdrawal, a, &items, n, more);
+    *out = items;
     return e;
 }
 

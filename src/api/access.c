@@ -9,9 +9,12 @@
 #include "api/api.h"
 
 static const enum party_object kinds[] = {
-    [OBJECT_SHOP] = PARTY_SHOP,         [OBJECT_PRODUCT] = PARTY_PRODUCT,
-    [OBJECT_CIRCLE] = PARTY_CIRCLE,     [OBJECT_ORDER] = PARTY_ORDER,
-    [OBJECT_REFUND] = PARTY_REFUND,     [OBJECT_PROMOTER] = PARTY_PROMOTER,
+    [OBJECT_SHOP] = PARTY_SHOP,
+    [OBJECT_PRODUCT] = PARTY_PRODUCT,
+    [OBJECT_CIRCLE] = PARTY_CIRCLE,
+    [OBJECT_ORDER] = PARTY_ORDER,
+    [OBJECT_REFUND] = PARTY_REFUND,
+    [OBJECT_PROMOTER] = PARTY_PROMOTER,
     [OBJECT_WITHDRAWAL] = PARTY_WITHDRAWAL,
 };
 
@@ -48,8 +51,8 @@ enum err api_access(struct req *r)
         rt->access == ACCESS_RUNNER_IN_TX)
         return ERR_OK;
     enum party_object kind = kinds[rt->object];
-    enum err e = party_of(r->db, kind, req_param_id(r, 0), r->authed ? r->user.user_id : 0,
-                          &r->party);
+    enum err e =
+        party_of(r->db, kind, req_param_id(r, 0), r->authed ? r->user.user_id : 0, &r->party);
     if (e == ERR_OK && !allowed(rt->access, &r->party))
         e = ERR_NOT_FOUND;
     if (e == ERR_NOT_FOUND)

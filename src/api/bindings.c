@@ -59,4 +59,3 @@ enum err api_me_unbind(struct req *r)
         return e;
     return req_reply(r, 200, json_pack("{s:I, s:b}", "shop_id", (json_int_t)shop_id, "bound", 0));
 }
-

@@ -19,9 +19,8 @@ static json_t *commission_json(const struct commission *c)
                      (json_int_t)c->order_id, "level", (json_int_t)c->level, "promoter_id",
                      (json_int_t)c->promoter_id, "earned_fen", (json_int_t)c->earned_fen,
                      "amount_fen", (json_int_t)c->amount_fen, "status",
-                     commission_status_name(c->status), "note", c->note,
-                     "created_at", json_time(c->created_at_ms), "settled_at",
-                     api_opt_time(c->settled_at_ms));
+                     commission_status_name(c->status), "note", c->note, "created_at",
+                     json_time(c->created_at_ms), "settled_at", api_opt_time(c->settled_at_ms));
 }
 
 enum err api_me_commissions(struct req *r)
@@ -70,9 +69,9 @@ static json_t *withdrawal_json(const struct withdrawal *w)
     return json_pack("{s:I, s:I, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
                      (json_int_t)w->id, "shop_id", (json_int_t)w->shop_id, "promoter_id",
                      (json_int_t)w->promoter_id, "promoter_name", w->promoter_name, "amount_fen",
-                     (json_int_t)w->amount_fen, "status", withdrawal_status_name(w->status), "reference",
-                     w->reference ? json_string(w->reference) : json_null(), "note", w->note,
-                     "created_at", json_time(w->created_at_ms), "decided_at",
+                     (json_int_t)w->amount_fen, "status", withdrawal_status_name(w->status),
+                     "reference", w->reference ? json_string(w->reference) : json_null(), "note",
+                     w->note, "created_at", json_time(w->created_at_ms), "decided_at",
                      api_opt_time(w->decided_at_ms), "paid_at", api_opt_time(w->paid_at_ms));
 }
 
@@ -202,4 +201,3 @@ enum err api_shop_ledger(struct req *r)
                      json_pack("{s:o, s:o, s:o}", "accounts", accounts, "items", txns,
                                "next_cursor", api_next_cursor(r, more, n ? t[n - 1].id : 0)));
 }
-

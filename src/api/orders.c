@@ -19,9 +19,8 @@ static json_t *refund_json(const struct refund *f)
     return json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)f->id,
                      "order_id", (json_int_t)f->order_id, "amount_fen", (json_int_t)f->amount_fen,
                      "reason", f->reason, "status", refund_status_name(f->status), "note",
-                     f->note ? f->note : "",
-                     "created_at", json_time(f->created_at_ms), "decided_at",
-                     api_opt_time(f->decided_at_ms));
+                     f->note ? f->note : "", "created_at", json_time(f->created_at_ms),
+                     "decided_at", api_opt_time(f->decided_at_ms));
 }
 
 static json_t *order_json(const struct order *o)
@@ -47,8 +46,9 @@ static json_t *order_json(const struct order *o)
         o->tracking ? json_string(o->tracking) : json_null(), "pay_deadline_at",
         json_time(o->pay_deadline_ms), "created_at", json_time(o->created_at_ms), "paid_at",
         api_opt_time(o->paid_at_ms), "shipped_at", api_opt_time(o->shipped_at_ms), "delivered_at",
-        api_opt_time(o->delivered_at_ms), "completed_at", api_opt_time(o->completed_at_ms), "cancelled_at",
-        api_opt_time(o->cancelled_at_ms), "updated_at", json_time(o->updated_at_ms));
+        api_opt_time(o->delivered_at_ms), "completed_at", api_opt_time(o->completed_at_ms),
+        "cancelled_at", api_opt_time(o->cancelled_at_ms), "updated_at",
+        json_time(o->updated_at_ms));
     if (o_json) /* RULE: BINDING - whose sale this is, and why */
         json_object_set_new(o_json, "attribution",
                             o->promoter_id

@@ -216,4 +216,3 @@ enum err api_me_promoter(struct req *r)
     }
     return req_reply(r, 200, o);
 }
-

@@ -26,11 +26,11 @@ static json_t *setting_json(const struct shop_setting *t, int64_t v)
 
 static json_t *shop_json(const struct shop *s, enum shop_role role)
 {
-    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:{s:I, s:s}, s:o, s:o}", "id", (json_int_t)s->id,
-                          "name", s->name, "slug", s->slug, "story", s->story, "owner", "id",
-                          (json_int_t)s->owner_id, "display_name", s->owner_name,
-                          "trial_ends_at", json_time(s->trial_ends_at_ms), "created_at",
-                          json_time(s->created_at_ms));
+    json_t *o =
+        json_pack("{s:I, s:s, s:s, s:s, s:{s:I, s:s}, s:o, s:o}", "id", (json_int_t)s->id, "name",
+                  s->name, "slug", s->slug, "story", s->story, "owner", "id",
+                  (json_int_t)s->owner_id, "display_name", s->owner_name, "trial_ends_at",
+                  json_time(s->trial_ends_at_ms), "created_at", json_time(s->created_at_ms));
     /* what a promoter earns and may withdraw is public: the income disclosure */
     for (int i = 0; o && i < SHOP_SETTINGS_N; i++) {
         const struct shop_setting *t = &shop_setting_table[i];

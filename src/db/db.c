@@ -218,7 +218,7 @@ enum err db_first_(struct db *db, const char *sql, struct db_stmt **st, const st
 }
 
 enum err db_value_(struct db *db, const char *sql, int64_t *out, const struct db_arg *args,
-                    size_t n)
+                   size_t n)
 {
     struct db_stmt *st = NULL;
     enum err e = db_first_(db, sql, &st, args, n);

@@ -170,7 +170,8 @@ static inline struct db_arg db_arg_ref(int64_t id)
 /* The list of values: a leading placeholder (skipped) keeps an empty list valid C. */
 #define DB_ARGV_(...)                                                                              \
     (const struct db_arg[]){{.kind = DB_ARG_SKIP}, __VA_ARGS__},                                   \
-        sizeof((const struct db_arg[]){{.kind = DB_ARG_SKIP}, __VA_ARGS__}) / sizeof(struct db_arg)
+        sizeof((const struct db_arg[]){{.kind = DB_ARG_SKIP}, __VA_ARGS__}) /                      \
+            sizeof(struct db_arg)
 
 /* Runs a statement to its end; *changes (if not NULL): the rows it changed. */
 MUST_CHECK enum err db_run_(struct db *db, const char *sql, int64_t *changes,
@@ -183,7 +184,7 @@ MUST_CHECK enum err db_first_(struct db *db, const char *sql, struct db_stmt **s
                               const struct db_arg *args, size_t n);
 /* The first column of the first row as an integer: ERR_NOT_FOUND when there is none. */
 MUST_CHECK enum err db_value_(struct db *db, const char *sql, int64_t *out,
-                               const struct db_arg *args, size_t n);
+                              const struct db_arg *args, size_t n);
 #define db_run(db, sql, ...) db_run_((db), (sql), NULL, DB_ARGV_(__VA_ARGS__))
 #define db_run_changes(db, sql, changes, ...) db_run_((db), (sql), (changes), DB_ARGV_(__VA_ARGS__))
 #define db_query(db, sql, st, ...) db_query_((db), (sql), (st), DB_ARGV_(__VA_ARGS__))

@@ -27,8 +27,8 @@ struct db_fault {
     int64_t fail_at;   /* the call that fails, 1 for the first; 0: none */
     enum err error;    /* ERR_RETRY or ERR_DB */
     bool commits_only; /* count commits only: fail_at 1 fails the first commit */
-    int64_t calls;   /* out: the calls counted so far */
-    bool fired;      /* out: the Nth call was reached and failed */
+    int64_t calls;     /* out: the calls counted so far */
+    bool fired;        /* out: the Nth call was reached and failed */
 };
 
 MUST_CHECK enum err db_fault_wrap(struct db *inner, struct db_fault *plan, struct db **out);

@@ -280,8 +280,14 @@ enum err account_register(struct db *db, const char *login, size_t login_len, co
     e = password_hash(password, password_len, hash);
     if (e)
         return e;
-    struct register_args q = {.login = norm, .hash = hash, .name = name, .name_len = name_len,
-                              .now = clock_now_ms(), .out = out, .sess = sess, .ei = ei};
+    struct register_args q = {.login = norm,
+                              .hash = hash,
+                              .name = name,
+                              .name_len = name_len,
+                              .now = clock_now_ms(),
+                              .out = out,
+                              .sess = sess,
+                              .ei = ei};
     e = db_tx_run(db, DB_TX_WRITE, register_tx, &q);
     if (e == ERR_OK) {
         out->login = arena_strdup(a, norm);
@@ -502,8 +508,7 @@ enum err account_admin_create(struct db *db, const char *login, const char *pass
         e = password_hash(password, strlen(password), hash);
     if (e)
         return e;
-    e = db_value(db, sql_ins, id, DB_STR(norm), DB_STR(hash), DB_STR(name),
-                 DB_INT(clock_now_ms()));
+    e = db_value(db, sql_ins, id, DB_STR(norm), DB_STR(hash), DB_STR(name), DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
         e = err_set(ei, ERR_LOGIN_TAKEN, "login", "this login is already registered");
     *created = e == ERR_OK;

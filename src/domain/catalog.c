@@ -221,8 +221,8 @@ static enum err update_tx(struct db *db, void *arg)
                DB_INT(in->has_repurchase ? in->repurchase_days : cur.repurchase_days),
                DB_INT(in->has_trial ? in->trial_available : cur.trial_available),
                nullable(no_rates, in->has_rates ? in->l1_bps : cur.l1_bps),
-               nullable(no_rates, in->has_rates ? in->l2_bps : cur.l2_bps),
-               DB_INT(clock_now_ms()), DB_INT(q->id));
+               nullable(no_rates, in->has_rates ? in->l2_bps : cur.l2_bps), DB_INT(clock_now_ms()),
+               DB_INT(q->id));
     if (e == ERR_OK && in->has_tags)
         e = write_tags(db, cur.shop_id, q->id, in->tags, in->n_tags);
     return e;
@@ -282,9 +282,6 @@ static enum err image_add_tx(struct db *db, void *arg)
 {
     static const char count[] = "SELECT COUNT(*), COALESCE(MAX(position), 0) FROM product_images"
                                 " WHERE product_id = ?";
-    static const char ins[] =
-        "INSERT INTO product_images (shop_id, product_id, position, file, content_type, bytes,"
-        " created_at) SELECT shop_id, id, ?, ?, ?, ?, ? FROM products WHERE id = ? RETURNING id";
     const struct image_args *q = arg;
     struct db_stmt *st = NULL;
     enum err e = db_first(db, count, &st, DB_INT(q->product_id));
@@ -295,6 +292,9 @@ static enum err image_add_tx(struct db *db, void *arg)
     if (n >= PRODUCT_IMAGES_MAX)
         return err_set(q->ei, ERR_CONFLICT, "image", "a product has at most %d images",
                        PRODUCT_IMAGES_MAX);
+    static const char ins[] =
+        "INSERT INTO product_images (shop_id, product_id, position, file, content_type, bytes,"
+        " created_at) SELECT shop_id, id, ?, ?, ?, ?, ? FROM products WHERE id = ? RETURNING id";
     return db_value(db, ins, q->id, DB_INT(pos + 1), DB_STR(q->file), DB_STR(q->content_type),
                     DB_INT(q->bytes), DB_INT(clock_now_ms()), DB_INT(q->product_id));
 }
@@ -302,8 +302,12 @@ static enum err image_add_tx(struct db *db, void *arg)
 enum err catalog_image_add(struct db *db, int64_t product_id, const char *file,
                            const char *content_type, int64_t bytes, int64_t *id, struct errinfo *ei)
 {
-    struct image_args q = {.product_id = product_id, .bytes = bytes, .id = id, .file = file,
-                           .content_type = content_type, .ei = ei};
+    struct image_args q = {.product_id = product_id,
+                           .bytes = bytes,
+                           .id = id,
+                           .file = file,
+                           .content_type = content_type,
+                           .ei = ei};
     enum err e = db_tx_run(db, DB_TX_WRITE, image_add_tx, &q);
     memo_invalidate(MEMO_PRODUCT);
     return e;

@@ -88,11 +88,6 @@ struct write_args {
 static enum err create_tx(struct db *db, void *arg)
 {
     static const char count[] = "SELECT COUNT(*) FROM circles WHERE shop_id = ?";
-    static const char ins[] =
-        "INSERT INTO circles (shop_id, name, kind, capacity, member_count, invite_code,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?) RETURNING id";
-    static const char member[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
-                                 " joined_at) VALUES (?, ?, ?, 'owner', ?)";
     struct write_args *q = arg;
     const struct circle_input *in = q->in;
     int64_t n = 0, now = clock_now_ms();
@@ -103,6 +98,11 @@ static enum err create_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_CONFLICT, NULL, "a shop has at most %d circles",
                        LIMIT_CIRCLES_PER_SHOP);
     char code[CIRCLE_CODE_LEN + 1];
+    static const char ins[] =
+        "INSERT INTO circles (shop_id, name, kind, capacity, member_count, invite_code,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?) RETURNING id";
+    static const char member[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
+                                 " joined_at) VALUES (?, ?, ?, 'owner', ?)";
     new_code(code); /* 31^8 codes: a clash is practically impossible and fails loudly */
     if ((e = db_value(db, ins, &q->id, DB_INT(q->shop_id), DB_TEXT(in->name, in->name_len),
                       DB_STR(circle_kind_name(in->kind)),
@@ -182,8 +182,8 @@ static enum err update_tx(struct db *db, void *arg)
                        (long long)cur.member_count);
     if ((e = db_run(db, sql, in->name ? DB_TEXT(in->name, in->name_len) : DB_STR(cur.name),
                     DB_STR(circle_kind_name(in->has_kind ? in->kind : cur.kind)),
-                    DB_INT(in->has_capacity ? in->capacity : cur.capacity),
-                    DB_INT(clock_now_ms()), DB_INT(q->id))))
+                    DB_INT(in->has_capacity ? in->capacity : cur.capacity), DB_INT(clock_now_ms()),
+                    DB_INT(q->id))))
         return e;
     return in->has_tags ? write_tags(db, cur.shop_id, q->id, in->tags, in->n_tags) : ERR_OK;
 }
@@ -217,10 +217,6 @@ struct join_args {
 static enum err join_tx(struct db *db, void *arg)
 {
     static const char find[] = "SELECT id, shop_id FROM circles WHERE invite_code = ?";
-    static const char seat[] = "UPDATE circles SET member_count = member_count + 1"
-                               " WHERE id = ? AND member_count < capacity";
-    static const char ins[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
-                              " joined_at) VALUES (?, ?, ?, 'member', ?)";
     const struct join_args *q = arg;
     struct db_stmt *st = NULL;
     int64_t changed = 0;
@@ -231,10 +227,14 @@ static enum err join_tx(struct db *db, void *arg)
         return e;
     int64_t circle_id = *q->circle_id = db_col_int64(st, 0), shop_id = db_col_int64(st, 1);
     db_done(st);
+    static const char ins[] = "INSERT INTO circle_members (shop_id, circle_id, user_id, role,"
+                              " joined_at) VALUES (?, ?, ?, 'member', ?)";
     e = db_run(db, ins, DB_INT(shop_id), DB_INT(circle_id), DB_INT(q->user_id),
                DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
         return err_set(q->ei, ERR_ALREADY_MEMBER, "invite_code", "you are already in this circle");
+    static const char seat[] = "UPDATE circles SET member_count = member_count + 1"
+                               " WHERE id = ? AND member_count < capacity";
     if (e || (e = db_run_changes(db, seat, &changed, DB_INT(circle_id))))
         return e;
     if (changed != 1)
@@ -272,7 +272,6 @@ static enum err leave_tx(struct db *db, void *arg)
 {
     static const char del[] = "DELETE FROM circle_members WHERE circle_id = ? AND user_id = ?"
                               " AND role <> 'owner'";
-    static const char seat[] = "UPDATE circles SET member_count = member_count - 1 WHERE id = ?";
     const struct leave_args *q = arg;
     enum circle_role role;
     enum err e = circle_role_of(db, q->circle_id, q->user_id, &role);
@@ -284,6 +283,7 @@ static enum err leave_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_CONFLICT, NULL, "the circle's owner cannot leave it");
     if ((e = db_run(db, del, DB_INT(q->circle_id), DB_INT(q->user_id))))
         return e;
+    static const char seat[] = "UPDATE circles SET member_count = member_count - 1 WHERE id = ?";
     return db_run(db, seat, DB_INT(q->circle_id));
 }
 

@@ -113,8 +113,7 @@ static enum err insert_row(struct db *db, const struct order *o, int level, int6
         " earned_fen, amount_fen, status, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     return db_run(db, sql, DB_INT(o->shop_id), DB_INT(o->id), DB_INT(level), DB_INT(promoter),
                   DB_INT(weighted), DB_INT(amount), DB_INT(amount),
-                  DB_STR(commission_status_name(status)), DB_STR(note),
-                  DB_INT(now));
+                  DB_STR(commission_status_name(status)), DB_STR(note), DB_INT(now));
 }
 
 enum err commission_on_paid(struct db *db, const struct order *o, int64_t promoter_id, int64_t now)
@@ -229,8 +228,7 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
         int64_t changed = 0;
         if ((e = db_run_changes(db, upd, &changed, DB_INT(change[i].amount),
                                 DB_STR(commission_status_name(change[i].status)),
-                                DB_INT(change[i].id),
-                                DB_STR(commission_status_name(change[i].was)),
+                                DB_INT(change[i].id), DB_STR(commission_status_name(change[i].was)),
                                 DB_INT(change[i].was_amount))))
             return e;
         if (changed != 1)
@@ -330,8 +328,8 @@ static enum err settle_tx(struct db *db, void *arg)
         k++;
     }
     db_done(st);
-    if (e || (e = db_run_changes(db, upd, &changed, DB_INT(q->now), DB_INT(q->after),
-                                 DB_INT(q->last))))
+    if (e ||
+        (e = db_run_changes(db, upd, &changed, DB_INT(q->now), DB_INT(q->after), DB_INT(q->last))))
         return e;
     if (changed != q->n)
         return ERR_CONFLICT;
@@ -395,9 +393,9 @@ enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id, in
         " ORDER BY c.id DESC LIMIT ?";
     struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(promoter_id), DB_INT(user_id),
-                          DB_INT(user_id), DB_INT(before_id > 0 ? before_id : INT64_MAX),
-                          DB_INT(limit + 1));
+    enum err e =
+        db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(promoter_id), DB_INT(user_id),
+                 DB_INT(user_id), DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
     e = db_page(e, st, limit, sizeof **out, read_commission, a, &items, n, more);
     *out = items;
     return e;

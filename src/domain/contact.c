@@ -23,13 +23,6 @@ struct contact_req {
 static enum err request_tx(struct db *db, void *arg)
 {
     static const char user[] = "SELECT 1 FROM users WHERE id = ?";
-    static const char get[] = "SELECT requested_by, status FROM contacts"
-                              " WHERE user_lo = ? AND user_hi = ?";
-    static const char count[] = "SELECT COUNT(*) FROM contacts WHERE user_lo = ? OR user_hi = ?";
-    static const char ins[] = "INSERT INTO contacts (user_lo, user_hi, requested_by, status,"
-                              " created_at) VALUES (?, ?, ?, 'pending', ?)";
-    static const char acc[] = "UPDATE contacts SET status = 'accepted', accepted_at = ?"
-                              " WHERE user_lo = ? AND user_hi = ?";
     const struct contact_req *q = arg;
     int64_t me = q->me, other = q->other;
     int64_t lo = me < other ? me : other, hi = me < other ? other : me, one, n;
@@ -39,6 +32,8 @@ static enum err request_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_NOT_FOUND, "user_id", "no member has this id");
     if (e)
         return e;
+    static const char get[] = "SELECT requested_by, status FROM contacts"
+                              " WHERE user_lo = ? AND user_hi = ?";
     e = db_first(db, get, &st, DB_INT(lo), DB_INT(hi));
     if (e && e != ERR_NOT_FOUND)
         return e;
@@ -51,14 +46,19 @@ static enum err request_tx(struct db *db, void *arg)
                        accepted ? "you are already contacts" : "you have already asked");
     if (row) { /* they asked first: this is a yes */
         *q->state = CONTACT_ACCEPTED;
+        static const char acc[] = "UPDATE contacts SET status = 'accepted', accepted_at = ?"
+                                  " WHERE user_lo = ? AND user_hi = ?";
         return db_run(db, acc, DB_INT(clock_now_ms()), DB_INT(lo), DB_INT(hi));
     }
+    static const char count[] = "SELECT COUNT(*) FROM contacts WHERE user_lo = ? OR user_hi = ?";
     if ((e = db_value(db, count, &n, DB_INT(me), DB_INT(me))))
         return e;
     if (n >= LIMIT_CONTACTS)
         return err_set(q->ei, ERR_CONFLICT, "user_id", "a member has at most %d contacts",
                        LIMIT_CONTACTS);
     *q->state = CONTACT_OUTGOING;
+    static const char ins[] = "INSERT INTO contacts (user_lo, user_hi, requested_by, status,"
+                              " created_at) VALUES (?, ?, ?, 'pending', ?)";
     return db_run(db, ins, DB_INT(lo), DB_INT(hi), DB_INT(me), DB_INT(clock_now_ms()));
 }
 

@@ -80,10 +80,6 @@ static enum err idem_claim(struct db *db, int64_t user_id, const char *key, cons
 {
     static const char get[] = "SELECT request_hash, state, status_code, response, created_at,"
                               " order_id FROM idempotency_keys WHERE user_id = ? AND idem_key = ?";
-    static const char ins[] = "INSERT INTO idempotency_keys (user_id, idem_key, request_hash,"
-                              " state, created_at) VALUES (?, ?, ?, 'pending', ?)";
-    static const char retake[] = "UPDATE idempotency_keys SET created_at = ?"
-                                 " WHERE user_id = ? AND idem_key = ? AND state = 'pending'";
     struct db_stmt *st = NULL;
     bool row = false;
     int64_t now = clock_now_ms();
@@ -113,6 +109,8 @@ static enum err idem_claim(struct db *db, int64_t user_id, const char *key, cons
     db_done(st);
     if (e || (row && *state != IDEM_NEW))
         return e;
+    static const char retake[] = "UPDATE idempotency_keys SET created_at = ?"
+                                 " WHERE user_id = ? AND idem_key = ? AND state = 'pending'";
     if (row) /* a stale claim: its request never finished */
         return db_run(db, retake, DB_INT(now), DB_INT(user_id), DB_STR(key));
     *state = IDEM_NEW;
@@ -120,6 +118,8 @@ static enum err idem_claim(struct db *db, int64_t user_id, const char *key, cons
      * claim before the answer, which idem_store() inserts */
     if (db_caps(db)->serial_writes)
         return ERR_OK;
+    static const char ins[] = "INSERT INTO idempotency_keys (user_id, idem_key, request_hash,"
+                              " state, created_at) VALUES (?, ?, ?, 'pending', ?)";
     e = db_run(db, ins, DB_INT(user_id), DB_STR(key), DB_STR(hash), DB_INT(now));
     if (e == ERR_CONFLICT) { /* another process's twin request holds it */
         *state = IDEM_IN_FLIGHT;

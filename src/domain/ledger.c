@@ -113,8 +113,6 @@ static enum err add_by_name(struct db *db, int64_t shop_id, const struct ledger_
 {
     static const char add[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
                               " WHERE id = ?";
-    static const char add_nonneg[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
-                                     " WHERE id = ? AND balance_fen + ? >= 0";
     /* the usual case in one statement: the account exists and takes the amount */
     static const char add_to[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
                                  " WHERE shop_id = ? AND kind = ? AND promoter_id = ? RETURNING id";
@@ -130,6 +128,8 @@ static enum err add_by_name(struct db *db, int64_t shop_id, const struct ledger_
                           DB_INT(shop_id), DB_STR(kind_names[en->kind]), DB_INT(owner), guarded);
     if (e && e != ERR_NOT_FOUND)
         return e;
+    static const char add_nonneg[] = "UPDATE ledger_accounts SET balance_fen = balance_fen + ?"
+                                     " WHERE id = ? AND balance_fen + ? >= 0";
     if (!*acc) { /* no such account yet, or the guard refused: open it, then by id */
         if ((e = account_id(db, shop_id, en->kind, en->promoter_id, acc)) ||
             (e = db_run_changes(db, guard ? add_nonneg : add, &changed, DB_INT(en->amount_fen),
@@ -175,8 +175,7 @@ enum err ledger_post(struct db *db, int64_t shop_id, const char *kind, int64_t r
             break;
         if (!acc && (e = add_by_name(db, shop_id, &en[i], guard, &acc)))
             break;
-        e = db_run(db, ins, DB_INT(txn_id), DB_INT(shop_id), DB_INT(acc),
-                   DB_INT(en[i].amount_fen));
+        e = db_run(db, ins, DB_INT(txn_id), DB_INT(shop_id), DB_INT(acc), DB_INT(en[i].amount_fen));
     }
     return e;
 }
@@ -346,7 +345,7 @@ static enum err check_commissions(struct db *db, FILE *out, int64_t *problems)
 
 /* The ledger's invariants: each query answers the rows that break one, in the words of fmt. */
 static const struct {
-const char *sql, *fmt;
+    const char *sql, *fmt;
 } checks[] = {
     {"SELECT txn_id, SUM(amount_fen) FROM ledger_entries GROUP BY txn_id"
      " HAVING SUM(amount_fen) <> 0",

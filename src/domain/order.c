@@ -190,8 +190,8 @@ enum err order_get(struct db *db, int64_t id, struct arena *a, struct order *o)
 }
 
 enum err order_add_event(struct db *db, const struct order *o, const char *kind,
-                          enum order_status to, bool has_from, int64_t actor, const char *note,
-                          int64_t now)
+                         enum order_status to, bool has_from, int64_t actor, const char *note,
+                         int64_t now)
 {
     static const char sql[] = "INSERT INTO order_events (shop_id, order_id, at, kind, from_status,"
                               " to_status, actor_id, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
@@ -217,7 +217,7 @@ enum err order_add_event(struct db *db, const struct order *o, const char *kind,
 
 /* Moves o from its current status to `to` (conditional: a racing change loses). */
 enum err order_move(struct db *db, struct order *o, enum order_status to, const char *kind,
-                     int64_t actor, const char *note, int64_t now, struct errinfo *ei)
+                    int64_t actor, const char *note, int64_t now, struct errinfo *ei)
 {
     static const char *const sql[] = {
         [ORDER_PAID] = "UPDATE orders SET status = 'paid', paid_at = ?, updated_at = ?"
@@ -408,18 +408,6 @@ static enum err create_tx(struct db *db, void *arg)
 {
     static const char product[] = "SELECT shop_id, title, price_fen, status, buyer_cap_30d"
                                   " FROM products WHERE id = ?";
-    static const char bought[] = "SELECT COALESCE(SUM(qty), 0) FROM buyer_cap_units"
-                                 " WHERE buyer_id = ? AND product_id = ? AND created_at > ?";
-    static const char counted[] = "INSERT INTO buyer_cap_units (buyer_id, product_id, created_at,"
-                                  " order_id, qty) VALUES (?, ?, ?, ?, ?)";
-    static const char ins_order[] =
-        "INSERT INTO orders (shop_id, buyer_id, status, total_fen, share_token, address_name,"
-        " address_phone, address_region, address_line, pay_deadline_at, created_at, updated_at,"
-        " promoter_id, attributed_via) VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id";
-    static const char lock_buyer[] = "UPDATE users SET id = id WHERE id = ?"; /* a row lock */
-    static const char ins_item[] = "INSERT INTO order_items (shop_id, order_id, product_id, title,"
-                                   " price_fen, qty, line_fen) VALUES (?, ?, ?, ?, ?, ?, ?)";
     const struct create_args *q = arg;
     const struct order_new *in = q->in;
     struct arena *a = q->a;
@@ -432,6 +420,7 @@ static enum err create_tx(struct db *db, void *arg)
     enum err e;
     if (!titles || !prices)
         return ERR_TOO_LARGE;
+    static const char lock_buyer[] = "UPDATE users SET id = id WHERE id = ?"; /* a row lock */
     /* Hot rows: many buyers order the same product at once. The stock is taken with a
      * conditional update (never oversells at any isolation); the per-buyer cap is a
      * read-then-write, so where writes run concurrently the buyer's own row is locked
@@ -468,6 +457,8 @@ static enum err create_tx(struct db *db, void *arg)
                            "product %lld is not on sale in this shop", (long long)it->product_id);
         /* RULE: NO-STOCKPILING - the per-buyer cap over 30 days */
         int64_t used = 0;
+        static const char bought[] = "SELECT COALESCE(SUM(qty), 0) FROM buyer_cap_units"
+                                     " WHERE buyer_id = ? AND product_id = ? AND created_at > ?";
         if ((e = db_value(db, bought, &used, DB_INT(in->buyer_id), DB_INT(it->product_id),
                           DB_INT(now - ORDER_CAP_WINDOW_MS))))
             return e;
@@ -481,9 +472,13 @@ static enum err create_tx(struct db *db, void *arg)
             return err_set(ei, ERR_OUT_OF_RANGE, "items", "the order total is too large");
     }
     int64_t deadline = now + shop.settings.unpaid_timeout_min * 60 * 1000;
-    if ((e = db_value(db, ins_order, &id, DB_INT(in->shop_id), DB_INT(in->buyer_id),
-                      DB_INT(total), DB_STR(in->share_token),
-                      DB_TEXT(in->address.name, in->address.name_len),
+    static const char ins_order[] =
+        "INSERT INTO orders (shop_id, buyer_id, status, total_fen, share_token, address_name,"
+        " address_phone, address_region, address_line, pay_deadline_at, created_at, updated_at,"
+        " promoter_id, attributed_via) VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING id";
+    if ((e = db_value(db, ins_order, &id, DB_INT(in->shop_id), DB_INT(in->buyer_id), DB_INT(total),
+                      DB_STR(in->share_token), DB_TEXT(in->address.name, in->address.name_len),
                       DB_TEXT(in->address.phone, in->address.phone_len),
                       DB_TEXT(in->address.region, in->address.region_len),
                       DB_TEXT(in->address.line, in->address.line_len), DB_INT(deadline),
@@ -495,6 +490,11 @@ static enum err create_tx(struct db *db, void *arg)
         if (e == ERR_CONFLICT)
             e = err_set(ei, ERR_OUT_OF_STOCK, "items", "product %lld has fewer than %lld left",
                         (long long)it->product_id, (long long)it->qty);
+        static const char ins_item[] =
+            "INSERT INTO order_items (shop_id, order_id, product_id, title, price_fen, qty,"
+            " line_fen) VALUES (?, ?, ?, ?, ?, ?, ?)";
+        static const char counted[] = "INSERT INTO buyer_cap_units (buyer_id, product_id,"
+                                      " created_at, order_id, qty) VALUES (?, ?, ?, ?, ?)";
         if (e ||
             (e = db_run(db, ins_item, DB_INT(in->shop_id), DB_INT(id), DB_INT(it->product_id),
                         DB_STR(titles[i]), DB_INT(prices[i]), DB_INT(it->qty),
@@ -509,8 +509,8 @@ static enum err create_tx(struct db *db, void *arg)
     return created_order(in, id, titles, prices, total, deadline, promoter, via, now, a, q->out);
 }
 
-enum err order_create(struct db *db, const struct order_new *in, struct arena *a,
-                      struct order *out, struct errinfo *ei)
+enum err order_create(struct db *db, const struct order_new *in, struct arena *a, struct order *out,
+                      struct errinfo *ei)
 {
     enum err e = order_check_new(in, ei);
     if (e)
@@ -551,8 +551,7 @@ static const char *keyed_refusal(void *ctx, enum err e, struct arena *a)
     return k->refusal(k, e, a);
 }
 
-enum err order_create_keyed(struct db *db, struct order_keyed *k, const char *key,
-                            const char *hash)
+enum err order_create_keyed(struct db *db, struct order_keyed *k, const char *key, const char *hash)
 {
     k->call = (struct idem_call){.user_id = k->in->buyer_id,
                                  .key = key,
@@ -602,8 +601,16 @@ static enum err step(struct db *db, int64_t id, enum order_event ev, const char 
 {
     struct arena a;
     arena_init(&a, 256 * 1024);
-    struct step_args q = {.id = id, .actor = actor, .ev = ev, .kind = kind, .what = what,
-                          .note = note, .ei = ei, .extra = extra, .ctx = ctx, .a = &a};
+    struct step_args q = {.id = id,
+                          .actor = actor,
+                          .ev = ev,
+                          .kind = kind,
+                          .what = what,
+                          .note = note,
+                          .ei = ei,
+                          .extra = extra,
+                          .ctx = ctx,
+                          .a = &a};
     enum err e = db_tx_run(db, DB_TX_WRITE, step_tx, &q);
     arena_release(&a);
     return e;
@@ -667,11 +674,10 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
                                    " AND id < ? AND (? = 1 OR status = ?) ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, f->shop_id ? by_shop : by_buyer, &st,
-                          DB_INT(f->shop_id ? f->shop_id : f->buyer_id),
-                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
-                          DB_INT(f->any_status), DB_STR(order_status_name(f->status)),
-                          DB_INT(f->limit + 1));
+    enum err e = db_query(
+        db, f->shop_id ? by_shop : by_buyer, &st, DB_INT(f->shop_id ? f->shop_id : f->buyer_id),
+        DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->any_status),
+        DB_STR(order_status_name(f->status)), DB_INT(f->limit + 1));
     e = db_page(e, st, f->limit, sizeof **out, read_head_row, a, &items, n, more);
     struct order *list = *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++)

@@ -134,8 +134,8 @@ struct order_keyed {
      * refusal; NULL when too large */
     const char *(*render)(struct order_keyed *k, struct arena *a);
     const char *(*refusal)(struct order_keyed *k, enum err e, struct arena *a);
-    void *ctx;          /* the caller's */
-    struct order out;   /* out */
+    void *ctx;             /* the caller's */
+    struct order out;      /* out */
     struct idem_call call; /* out */
 };
 MUST_CHECK enum err order_create_keyed(struct db *db, struct order_keyed *k, const char *key,

@@ -15,8 +15,8 @@ const char *party_object_name(enum party_object kind)
 #define ROLE_OF(shop) " LEFT JOIN shop_roles r ON r.shop_id = " shop " AND r.user_id = ?"
 static const char *const sql[] = {
     [PARTY_SHOP] = "SELECT s.id, r.role, 0, NULL FROM shops s" ROLE_OF("s.id") " WHERE s.id = ?",
-    [PARTY_PRODUCT] = "SELECT p.shop_id, r.role, 0, NULL FROM products p" ROLE_OF(
-        "p.shop_id") " WHERE p.id = ?",
+    [PARTY_PRODUCT] =
+        "SELECT p.shop_id, r.role, 0, NULL FROM products p" ROLE_OF("p.shop_id") " WHERE p.id = ?",
     [PARTY_CIRCLE] = "SELECT c.shop_id, r.role, 0, (SELECT m.role FROM circle_members m"
                      " WHERE m.circle_id = c.id AND m.user_id = ?) FROM circles c" ROLE_OF(
                          "c.shop_id") " WHERE c.id = ?",
@@ -24,8 +24,8 @@ static const char *const sql[] = {
         "o.shop_id") " WHERE o.id = ?",
     [PARTY_REFUND] = "SELECT f.shop_id, r.role, o.buyer_id, NULL FROM refunds f"
                      " JOIN orders o ON o.id = f.order_id" ROLE_OF("f.shop_id") " WHERE f.id = ?",
-    [PARTY_PROMOTER] = "SELECT p.shop_id, r.role, 0, NULL FROM promoters p" ROLE_OF(
-        "p.shop_id") " WHERE p.id = ?",
+    [PARTY_PROMOTER] =
+        "SELECT p.shop_id, r.role, 0, NULL FROM promoters p" ROLE_OF("p.shop_id") " WHERE p.id = ?",
     [PARTY_WITHDRAWAL] = "SELECT w.shop_id, r.role, 0, NULL FROM withdrawals w" ROLE_OF(
         "w.shop_id") " WHERE w.id = ?",
 };

@@ -35,8 +35,6 @@ struct pay_args {
 static enum err pay_tx(struct db *db, void *arg)
 {
     static const char find[] = "SELECT order_id FROM payments WHERE provider = ? AND reference = ?";
-    static const char ins[] = "INSERT INTO payments (shop_id, order_id, provider, reference,"
-                              " amount_fen, created_at) VALUES (?, ?, ?, ?, ?, ?)";
     const struct pay_args *q = arg;
     const struct payment *p = q->p;
     struct errinfo *ei = q->ei;
@@ -71,6 +69,8 @@ static enum err pay_tx(struct db *db, void *arg)
         return err_set(ei, ERR_UNPROCESSABLE, "amount_fen",
                        "the payment of %lld fen does not match the order total of %lld fen",
                        (long long)amount, (long long)o.total_fen);
+    static const char ins[] = "INSERT INTO payments (shop_id, order_id, provider, reference,"
+                              " amount_fen, created_at) VALUES (?, ?, ?, ?, ?, ?)";
     e = db_run(db, ins, DB_INT(o.shop_id), DB_INT(o.id), DB_STR(p->provider), DB_STR(q->ref),
                DB_INT(amount), DB_INT(now));
     if (e == ERR_CONFLICT)
@@ -106,4 +106,3 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
     arena_release(&a);
     return e;
 }
-

@@ -50,8 +50,8 @@ static enum err refusal_tx(struct db *db, void *arg)
 static void audit_refusal(struct db *db, int64_t shop_id, const char *kind, int64_t user_id,
                           int64_t ref_id, const char *detail)
 {
-    struct refusal_args q = {.shop_id = shop_id, .user_id = user_id, .ref_id = ref_id,
-                             .kind = kind, .detail = detail};
+    struct refusal_args q = {
+        .shop_id = shop_id, .user_id = user_id, .ref_id = ref_id, .kind = kind, .detail = detail};
     enum err e = db_tx_run(db, DB_TX_WRITE, refusal_tx, &q);
     LOG(LOG_INFO, "rule_refused", "kind=%s shop_id=%lld user_id=%lld result=%s", kind,
         (long long)shop_id, (long long)user_id, e ? "not_recorded" : "recorded");
@@ -67,9 +67,6 @@ struct trial_args {
 static enum err trial_tx(struct db *db, void *arg)
 {
     static const char product[] = "SELECT shop_id, trial_available FROM products WHERE id = ?";
-    static const char user[] = "SELECT 1 FROM users WHERE id = ?";
-    static const char ins[] = "INSERT INTO trials (shop_id, product_id, user_id, granted_by,"
-                              " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id";
     const struct trial_args *q = arg;
     struct db_stmt *st = NULL;
     int64_t one;
@@ -84,11 +81,14 @@ static enum err trial_tx(struct db *db, void *arg)
     if (!offered)
         return err_set(q->ei, ERR_UNPROCESSABLE, "product_id",
                        "this product offers no trial (set trial_available first)");
+    static const char user[] = "SELECT 1 FROM users WHERE id = ?";
     e = db_value(db, user, &one, DB_INT(q->user_id));
     if (e == ERR_NOT_FOUND)
         return err_set(q->ei, ERR_NOT_FOUND, "user_id", "no such member");
     if (e)
         return e;
+    static const char ins[] = "INSERT INTO trials (shop_id, product_id, user_id, granted_by,"
+                              " created_at) VALUES (?, ?, ?, ?, ?) RETURNING id";
     e = db_value(db, ins, q->id, DB_INT(q->shop_id), DB_INT(q->product_id), DB_INT(q->user_id),
                  DB_INT(q->granted_by), DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
@@ -100,8 +100,12 @@ static enum err trial_tx(struct db *db, void *arg)
 enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id, int64_t user_id,
                      int64_t granted_by, int64_t *id, struct errinfo *ei)
 {
-    struct trial_args q = {.shop_id = shop_id, .product_id = product_id, .user_id = user_id,
-                           .granted_by = granted_by, .id = id, .ei = ei};
+    struct trial_args q = {.shop_id = shop_id,
+                           .product_id = product_id,
+                           .user_id = user_id,
+                           .granted_by = granted_by,
+                           .id = id,
+                           .ei = ei};
     return db_tx_run(db, DB_TX_WRITE, trial_tx, &q);
 }
 
@@ -209,8 +213,8 @@ static enum err insert_promoter(struct db *db, int64_t shop_id, int64_t user_id,
         token_new(ref);
         e = db_value(db, sql, id, DB_INT(shop_id), DB_INT(user_id), DB_REF(inviter),
                      DB_STR(promoter_status_name(active ? PROMOTER_ACTIVE : PROMOTER_PENDING)),
-                     DB_STR(code), DB_STR(ref), DB_INT(now),
-                     active ? DB_INT(now) : DB_NULL, DB_INT(now));
+                     DB_STR(code), DB_STR(ref), DB_INT(now), active ? DB_INT(now) : DB_NULL,
+                     DB_INT(now));
     }
     return e;
 }
@@ -297,8 +301,13 @@ static enum err apply_tx(struct db *db, void *arg)
 enum err promoter_apply(struct db *db, int64_t shop_id, int64_t user_id, const char *invite_code,
                         struct arena *a, struct promoter *out, bool *created, struct errinfo *ei)
 {
-    struct apply_args q = {.shop_id = shop_id, .user_id = user_id, .now = clock_now_ms(),
-                           .invite_code = invite_code, .a = a, .out = out, .ei = ei};
+    struct apply_args q = {.shop_id = shop_id,
+                           .user_id = user_id,
+                           .now = clock_now_ms(),
+                           .invite_code = invite_code,
+                           .a = a,
+                           .out = out,
+                           .ei = ei};
     enum err e = db_tx_run(db, DB_TX_WRITE, apply_tx, &q);
     *created = e == ERR_OK && q.created;
     if (e && q.refused)
@@ -318,10 +327,6 @@ struct status_args {
 static enum err status_tx(struct db *db, void *arg)
 {
     static const char get[] = "SELECT status FROM promoters WHERE id = ?";
-    static const char set[] =
-        "UPDATE promoters SET status = ?, updated_at = ?,"
-        " approved_at = CASE WHEN ? = 'active' AND approved_at IS NULL THEN ? ELSE approved_at END"
-        " WHERE id = ? AND status = ?";
     const struct status_args *q = arg;
     struct db_stmt *st = NULL;
     int64_t now = clock_now_ms(), changed = 0;
@@ -335,8 +340,12 @@ static enum err status_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status", "this promoter is already %s",
                        promoter_status_name(from));
     const char *name = promoter_status_name(to);
-    if ((e = db_run_changes(db, set, &changed, DB_STR(name), DB_INT(now), DB_STR(name),
-                            DB_INT(now), DB_INT(q->id), DB_STR(promoter_status_name(from)))))
+    static const char set[] =
+        "UPDATE promoters SET status = ?, updated_at = ?,"
+        " approved_at = CASE WHEN ? = 'active' AND approved_at IS NULL THEN ? ELSE approved_at END"
+        " WHERE id = ? AND status = ?";
+    if ((e = db_run_changes(db, set, &changed, DB_STR(name), DB_INT(now), DB_STR(name), DB_INT(now),
+                            DB_INT(q->id), DB_STR(promoter_status_name(from)))))
         return e;
     return changed == 1 ? ERR_OK : ERR_RETRY; /* changed meanwhile: run again */
 }
@@ -421,10 +430,6 @@ static enum err bind_if_free(struct db *db, int64_t shop_id, int64_t customer, i
                              int64_t now, bool *bound)
 {
     static const char days[] = "SELECT binding_days FROM shops WHERE id = ?";
-    static const char ins[] = "INSERT INTO bindings (shop_id, customer_id, promoter_id, bound_at,"
-                              " expires_at) VALUES (?, ?, ?, ?, ?)";
-    static const char upd[] = "UPDATE bindings SET promoter_id = ?, bound_at = ?, expires_at = ?"
-                              " WHERE shop_id = ? AND customer_id = ?";
     int64_t current = 0, days_of = 0;
     bool exists = false;
     enum err e = bound_promoter(db, shop_id, customer, now, &current, &exists);
@@ -435,6 +440,10 @@ static enum err bind_if_free(struct db *db, int64_t shop_id, int64_t customer, i
     if ((e = db_value(db, days, &days_of, DB_INT(shop_id))))
         return e;
     int64_t expires = now + days_of * MS_PER_DAY;
+    static const char upd[] = "UPDATE bindings SET promoter_id = ?, bound_at = ?, expires_at = ?"
+                              " WHERE shop_id = ? AND customer_id = ?";
+    static const char ins[] = "INSERT INTO bindings (shop_id, customer_id, promoter_id, bound_at,"
+                              " expires_at) VALUES (?, ?, ?, ?, ?)";
     if (exists)
         e = db_run(db, upd, DB_INT(promoter), DB_INT(now), DB_INT(expires), DB_INT(shop_id),
                    DB_INT(customer));
@@ -512,8 +521,7 @@ enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit, struct 
     struct binding *rows = arena_alloc(a, (size_t)limit * sizeof *rows + 1);
     if (!rows)
         return ERR_TOO_LARGE;
-    enum err e =
-        db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(clock_now_ms()), DB_INT(limit));
+    enum err e = db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(clock_now_ms()), DB_INT(limit));
     while (e == ERR_OK && db_next(st, &e) && *n < (size_t)limit)
         if ((e = read_binding(st, a, &rows[(*n)++])))
             break;

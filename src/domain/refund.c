@@ -64,7 +64,6 @@ static enum err read_refund(struct db_stmt *st, struct arena *a, void *item)
     return ERR_OK;
 }
 
-
 enum err refund_of_order(struct db *db, int64_t order_id, size_t max, struct arena *a,
                          struct refund *out, size_t *n)
 {
@@ -93,9 +92,6 @@ static enum err request_tx(struct db *db, void *arg)
 {
     static const char open_q[] = "SELECT COUNT(*) FROM refunds WHERE order_id = ?"
                                  " AND status = 'requested'";
-    static const char ins[] = "INSERT INTO refunds (shop_id, order_id, amount_fen, reason, status,"
-                              " requested_by, created_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)"
-                              " RETURNING id";
     const struct refund_args *q = arg;
     struct order o;
     enum order_status to;
@@ -114,6 +110,9 @@ static enum err request_tx(struct db *db, void *arg)
         return e;
     if (open)
         return err_set(q->ei, ERR_CONFLICT, NULL, "a refund request of this order is still open");
+    static const char ins[] = "INSERT INTO refunds (shop_id, order_id, amount_fen, reason, status,"
+                              " requested_by, created_at) VALUES (?, ?, ?, ?, 'requested', ?, ?)"
+                              " RETURNING id";
     if ((e = db_value(db, ins, q->out_id, DB_INT(o.shop_id), DB_INT(q->order_id),
                       DB_INT(q->amount_fen), DB_TEXT(q->text, q->text_len), DB_INT(q->actor),
                       DB_INT(now))))
@@ -141,8 +140,12 @@ enum err refund_request(struct db *db, int64_t order_id, int64_t buyer, int64_t 
     enum err e = check_name(reason, reason_len, "reason", 200, ei);
     if (e)
         return e;
-    struct refund_args q = {.order_id = order_id, .actor = buyer, .amount_fen = amount_fen,
-                            .text = reason, .text_len = reason_len, .out_id = refund_id,
+    struct refund_args q = {.order_id = order_id,
+                            .actor = buyer,
+                            .amount_fen = amount_fen,
+                            .text = reason,
+                            .text_len = reason_len,
+                            .out_id = refund_id,
                             .ei = ei};
     return refund_run(db, DB_TX_WRITE, request_tx, &q);
 }
@@ -164,8 +167,6 @@ static enum err withdraw_tx(struct db *db, void *arg)
 {
     static const char get[] = "SELECT r.order_id, r.amount_fen, r.status, o.buyer_id FROM refunds r"
                               " JOIN orders o ON o.id = r.order_id WHERE r.id = ?";
-    static const char withdraw[] = "UPDATE refunds SET status = ?, decided_at = ?,"
-                                   " decided_by = ? WHERE id = ? AND status = ?";
     const struct refund_args *q = arg;
     struct order o;
     struct db_stmt *st = NULL;
@@ -183,6 +184,8 @@ static enum err withdraw_tx(struct db *db, void *arg)
     db_done(st);
     if (!own)
         return ERR_NOT_FOUND;
+    static const char withdraw[] = "UPDATE refunds SET status = ?, decided_at = ?,"
+                                   " decided_by = ? WHERE id = ? AND status = ?";
     if (!refund_transition(from, REFUND_WITHDRAW, &to))
         return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status",
                        "this refund is %s already, no longer open to withdraw",
@@ -209,10 +212,6 @@ enum err refund_withdraw(struct db *db, int64_t refund_id, int64_t buyer, int64_
 static enum err decide_tx(struct db *db, void *arg)
 {
     static const char get[] = "SELECT order_id, amount_fen, status FROM refunds WHERE id = ?";
-    static const char decide[] = "UPDATE refunds SET status = ?, decided_at = ?, decided_by = ?,"
-                                 " note = ? WHERE id = ? AND status = ?";
-    static const char add[] = "UPDATE orders SET refunded_fen = refunded_fen + ?, updated_at = ?"
-                              " WHERE id = ? AND refunded_fen + ? <= total_fen";
     const struct refund_args *q = arg;
     struct errinfo *ei = q->ei;
     struct order o;
@@ -226,6 +225,8 @@ static enum err decide_tx(struct db *db, void *arg)
     db_done(st);
     if (!refund_transition(from, q->approve ? REFUND_APPROVE : REFUND_REJECT, &to))
         return err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this refund was already decided");
+    static const char decide[] = "UPDATE refunds SET status = ?, decided_at = ?, decided_by = ?,"
+                                 " note = ? WHERE id = ? AND status = ?";
     if ((e = order_load_head(db, order_id, q->a, &o)) ||
         (e = db_run_changes(db, decide, &changed, DB_STR(refund_status_name(to)), DB_INT(now),
                             DB_INT(actor), q->text ? DB_TEXT(q->text, q->text_len) : DB_STR(""),
@@ -237,6 +238,8 @@ static enum err decide_tx(struct db *db, void *arg)
     snprintf(what, sizeof what, "%lld fen", (long long)amount);
     if (to == REFUND_REJECTED)
         return order_add_event(db, &o, "refund_rejected", o.status, true, actor, what, now);
+    static const char add[] = "UPDATE orders SET refunded_fen = refunded_fen + ?, updated_at = ?"
+                              " WHERE id = ? AND refunded_fen + ? <= total_fen";
     if ((e = db_run_changes(db, add, &changed, DB_INT(amount), DB_INT(now), DB_INT(order_id),
                             DB_INT(amount))))
         return e;
@@ -260,8 +263,12 @@ enum err refund_decide(struct db *db, int64_t refund_id, bool approve, int64_t a
     enum err e = note ? check_text(note, note_len, "note", 200, ei) : ERR_OK;
     if (e)
         return e;
-    struct refund_args q = {.refund_id = refund_id, .actor = actor, .approve = approve,
-                            .text = note, .text_len = note_len, .ei = ei};
+    struct refund_args q = {.refund_id = refund_id,
+                            .actor = actor,
+                            .approve = approve,
+                            .text = note,
+                            .text_len = note_len,
+                            .ei = ei};
     /* READ COMMITTED on PostgreSQL, as payment_apply(): the ledger's hot rows */
     return refund_run(db, DB_TX_WRITE_LOCKED, decide_tx, &q);
 }
@@ -275,11 +282,11 @@ enum err refund_list(struct db *db, const struct refund_filter *f, struct arena 
                                     " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, f->any_status ? any : in_status, &st, DB_INT(f->shop_id),
-                          f->any_status ? DB_SKIP : DB_STR(refund_status_name(f->status)),
-                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
+    enum err e =
+        db_query(db, f->any_status ? any : in_status, &st, DB_INT(f->shop_id),
+                 f->any_status ? DB_SKIP : DB_STR(refund_status_name(f->status)),
+                 DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
     e = db_page(e, st, f->limit, sizeof **out, read_refund, a, &items, n, more);
     *out = items;
     return e;
 }
-

@@ -21,7 +21,7 @@
 #define SETTING_OWNER true
 
 const struct shop_setting shop_setting_table[SHOP_SETTINGS_N] = {
-#define X(f_, j_, k_, lo_, hi_, d_, seen_, set_, text_)                                             \
+#define X(f_, j_, k_, lo_, hi_, d_, seen_, set_, text_)                                            \
     [SHOP_SET_##f_] = {.field = #f_,                                                               \
                        .json = j_,                                                                 \
                        .kind = SETTING_##k_,                                                       \
@@ -117,8 +117,8 @@ enum err shop_check_settings(const struct shop_settings *s, struct errinfo *ei)
             continue;
         setting_value(t, t->min, lo, sizeof lo);
         setting_value(t, t->max, hi, sizeof hi);
-        return err_set(ei, ERR_OUT_OF_RANGE, t->json, "%s must be from %s to %s (%s)", t->json,
-                       lo, hi, t->about);
+        return err_set(ei, ERR_OUT_OF_RANGE, t->json, "%s must be from %s to %s (%s)", t->json, lo,
+                       hi, t->about);
     }
     enum err e = shop_check_rates(s->l1_bps, s->l2_bps, ei);
     if (e)
@@ -340,8 +340,6 @@ static enum err create_tx(struct db *db, void *arg)
 {
     static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE user_id = ?"
                                     " AND role = 'owner'";
-    static const char sql_role[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
-                                   " VALUES (?, ?, 'owner', ?)";
     const struct create_args *q = arg;
     struct shop_settings s;
     int64_t owned = 0, now = q->now;
@@ -352,16 +350,21 @@ static enum err create_tx(struct db *db, void *arg)
     if (owned >= SHOPS_PER_OWNER_MAX)
         return err_set(q->ei, ERR_CONFLICT, NULL, "a member may own at most %d shops",
                        SHOPS_PER_OWNER_MAX);
-    struct db_arg args[7 + SHOP_SETTINGS_N] = {
-        DB_INT(q->owner_id), DB_TEXT(q->name, q->name_len), DB_TEXT(q->slug, q->slug_len),
-        DB_TEXT(q->story, q->story_len), DB_INT(now + q->trial_days * MS_PER_DAY), DB_INT(now),
-        DB_INT(now)};
+    struct db_arg args[7 + SHOP_SETTINGS_N] = {DB_INT(q->owner_id),
+                                               DB_TEXT(q->name, q->name_len),
+                                               DB_TEXT(q->slug, q->slug_len),
+                                               DB_TEXT(q->story, q->story_len),
+                                               DB_INT(now + q->trial_days * MS_PER_DAY),
+                                               DB_INT(now),
+                                               DB_INT(now)};
     setting_args(&s, args + 7);
     e = db_value_(db, sql_of(shop_insert), q->id, args, NAMES_LEN(args));
     if (e == ERR_CONFLICT)
         return err_set(q->ei, ERR_SLUG_TAKEN, "slug", "this slug is taken by another shop");
     if (e)
         return e;
+    static const char sql_role[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
+                                   " VALUES (?, ?, 'owner', ?)";
     return db_run(db, sql_role, DB_INT(*q->id), DB_INT(q->owner_id), DB_INT(now));
 }
 
@@ -377,9 +380,17 @@ enum err shop_create(struct db *db, int64_t owner_id, const char *name, size_t n
         e = shop_check_story(story, story_len, ei);
     if (e)
         return e;
-    struct create_args q = {.owner_id = owner_id, .trial_days = trial_days, .now = clock_now_ms(),
-                            .name = name, .name_len = name_len, .slug = slug, .slug_len = slug_len,
-                            .story = story, .story_len = story_len, .id = &id, .ei = ei};
+    struct create_args q = {.owner_id = owner_id,
+                            .trial_days = trial_days,
+                            .now = clock_now_ms(),
+                            .name = name,
+                            .name_len = name_len,
+                            .slug = slug,
+                            .slug_len = slug_len,
+                            .story = story,
+                            .story_len = story_len,
+                            .id = &id,
+                            .ei = ei};
     e = db_tx_run(db, DB_TX_WRITE, create_tx, &q);
     if (e == ERR_OK) {
         shops_changed();
@@ -473,11 +484,9 @@ struct staff_args {
 static enum err staff_add_tx(struct db *db, void *arg)
 {
     static const char sql_count[] = "SELECT COUNT(*) FROM shop_roles WHERE shop_id = ?";
-    static const char sql_user[] = "SELECT 1 FROM users WHERE id = ?";
-    static const char sql_ins[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
-                                  " VALUES (?, ?, 'staff', ?)";
     const struct staff_args *q = arg;
     int64_t one, n;
+    static const char sql_user[] = "SELECT 1 FROM users WHERE id = ?";
     enum err e = db_value(db, sql_user, &one, DB_INT(q->user_id));
     if (e == ERR_NOT_FOUND)
         return err_set(q->ei, ERR_NOT_FOUND, "user_id", "no member has this id");
@@ -486,6 +495,8 @@ static enum err staff_add_tx(struct db *db, void *arg)
     if (n >= LIMIT_STAFF_PER_SHOP)
         return err_set(q->ei, ERR_CONFLICT, "user_id", "a shop has at most %d staff",
                        LIMIT_STAFF_PER_SHOP);
+    static const char sql_ins[] = "INSERT INTO shop_roles (shop_id, user_id, role, created_at)"
+                                  " VALUES (?, ?, 'staff', ?)";
     e = db_run(db, sql_ins, DB_INT(q->shop_id), DB_INT(q->user_id), DB_INT(clock_now_ms()));
     if (e == ERR_CONFLICT)
         e = err_set(q->ei, ERR_ALREADY_MEMBER, "user_id", "this member already runs the shop");

@@ -36,28 +36,28 @@ enum shop_role { SHOP_ROLE_NONE, SHOP_ROLE_OWNER, SHOP_ROLE_STAFF };
  *   withdraw_min_fen <= withdraw_daily_fen.
  */
 #define SHOP_SETTINGS(X)                                                                           \
-    X(l1_bps, "l1_bps", INT, 0, PLATFORM_MAX_COMMISSION_BPS, 1000, PUBLIC, OWNER,                 \
-      "level-1 commission, basis points of the sale")                                             \
-    X(l2_bps, "l2_bps", INT, 0, PLATFORM_MAX_COMMISSION_BPS, 500, PUBLIC, OWNER,                  \
-      "level-2 commission, to the inviter of the level-1 promoter")                               \
+    X(l1_bps, "l1_bps", INT, 0, PLATFORM_MAX_COMMISSION_BPS, 1000, PUBLIC, OWNER,                  \
+      "level-1 commission, basis points of the sale")                                              \
+    X(l2_bps, "l2_bps", INT, 0, PLATFORM_MAX_COMMISSION_BPS, 500, PUBLIC, OWNER,                   \
+      "level-2 commission, to the inviter of the level-1 promoter")                                \
     X(settle_days, "settle_days", INT, 7, 90, 7, PUBLIC, OWNER,                                    \
-      "return window before commission settles (at least the legal 7 days)")                      \
+      "return window before commission settles (at least the legal 7 days)")                       \
     X(binding_days, "binding_days", INT, 1, 365, 30, PUBLIC, OWNER,                                \
-      "how long a referred customer stays bound to their promoter")                               \
+      "how long a referred customer stays bound to their promoter")                                \
     X(l2_active_days, "l2_active_days", INT, 1, 365, 30, PUBLIC, OWNER,                            \
-      "level 2 is paid only to an inviter who sold something themselves this recently")           \
+      "level 2 is paid only to an inviter who sold something themselves this recently")            \
     X(withdraw_min_fen, "withdraw_min_fen", INT, 100, 100000000, 1000, PUBLIC, OWNER,              \
-      "smallest withdrawal")                                                                      \
+      "smallest withdrawal")                                                                       \
     X(withdraw_daily_fen, "withdraw_daily_fen", INT, 100, 100000000, 500000, PUBLIC, OWNER,        \
-      "most one promoter may ask to withdraw in a China calendar day")                            \
+      "most one promoter may ask to withdraw in a China calendar day")                             \
     X(similarity_milli, "similarity_min", FRACTION, 0, 1000, 300, RUNNERS, RUNNERS,                \
-      "interest similarity a share's recipient needs, 0 to 1")                                    \
+      "interest similarity a share's recipient needs, 0 to 1")                                     \
     X(promoter_auto_approve, "promoter_auto_approve", BOOL, 0, 1, 0, RUNNERS, RUNNERS,             \
-      "approve promoter applications that meet the rules without review")                         \
+      "approve promoter applications that meet the rules without review")                          \
     X(buyer_cap_30d, "buyer_cap_30d", INT, 1, 1000, 10, RUNNERS, RUNNERS,                          \
-      "units of a product one buyer may order in 30 days, unless the product says otherwise")     \
+      "units of a product one buyer may order in 30 days, unless the product says otherwise")      \
     X(unpaid_timeout_min, "unpaid_timeout_min", INT, 5, 1440, 30, RUNNERS, RUNNERS,                \
-      "minutes before an unpaid order is cancelled and its stock returns")                        \
+      "minutes before an unpaid order is cancelled and its stock returns")                         \
     X(auto_receive_days, "auto_receive_days", INT, 3, 30, 10, RUNNERS, RUNNERS,                    \
       "days after shipping that an order counts as received")
 

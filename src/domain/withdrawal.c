@@ -55,8 +55,6 @@ static enum err request_tx(struct db *db, void *arg)
     static const char today[] =
         "SELECT COALESCE(SUM(amount_fen), 0) FROM withdrawals WHERE promoter_id = ?"
         " AND created_at >= ? AND status <> 'rejected'";
-    static const char ins[] = "INSERT INTO withdrawals (shop_id, promoter_id, amount_fen, status,"
-                              " created_at) VALUES (?, ?, ?, 'requested', ?) RETURNING id";
     const struct request_args *q = arg;
     struct shop shop;
     struct promoter p;
@@ -79,6 +77,8 @@ static enum err request_tx(struct db *db, void *arg)
                        "at most %lld fen a day may be withdrawn; %lld fen are left today",
                        (long long)shop.settings.withdraw_daily_fen,
                        (long long)(shop.settings.withdraw_daily_fen - used));
+    static const char ins[] = "INSERT INTO withdrawals (shop_id, promoter_id, amount_fen, status,"
+                              " created_at) VALUES (?, ?, ?, 'requested', ?) RETURNING id";
     if ((e = db_value(db, ins, q->id, DB_INT(q->shop_id), DB_INT(p.id), DB_INT(amount),
                       DB_INT(q->now))))
         return e;
@@ -98,8 +98,13 @@ enum err withdrawal_request(struct db *db, int64_t shop_id, int64_t user_id, int
 {
     struct arena a;
     arena_init(&a, 64 * 1024);
-    struct request_args q = {.shop_id = shop_id, .user_id = user_id, .amount_fen = amount_fen,
-                             .now = clock_now_ms(), .id = id, .a = &a, .ei = ei};
+    struct request_args q = {.shop_id = shop_id,
+                             .user_id = user_id,
+                             .amount_fen = amount_fen,
+                             .now = clock_now_ms(),
+                             .id = id,
+                             .a = &a,
+                             .ei = ei};
     /* requests of one promoter queue on the promoter's row; the balance is a
      * conditional update, so none can take what another took */
     enum err e = db_tx_run(db, DB_TX_WRITE_LOCKED, request_tx, &q);
@@ -175,8 +180,7 @@ static enum err decide_tx(struct db *db, void *arg)
                        verbs[act], withdrawal_status_name(w.status));
     struct db_arg none = DB_NULL;
     e = db_run_changes(db, upd, &changed, DB_STR(withdrawal_status_name(to)), DB_INT(now),
-                       DB_INT(q->actor),
-                       act == WITHDRAWAL_PAY ? DB_INT(now) : none,
+                       DB_INT(q->actor), act == WITHDRAWAL_PAY ? DB_INT(now) : none,
                        act == WITHDRAWAL_PAY ? DB_TEXT(q->text, q->text_len) : none,
                        act == WITHDRAWAL_REJECT && q->text ? DB_TEXT(q->text, q->text_len) : none,
                        DB_INT(q->id), DB_STR(withdrawal_status_name(w.status)));
@@ -214,8 +218,14 @@ enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act
     if (e)
         return e;
     arena_init(&a, 16 * 1024);
-    struct decide_args q = {.id = id, .actor = actor, .now = clock_now_ms(), .act = act,
-                            .text = text, .text_len = text_len, .a = &a, .ei = ei};
+    struct decide_args q = {.id = id,
+                            .actor = actor,
+                            .now = clock_now_ms(),
+                            .act = act,
+                            .text = text,
+                            .text_len = text_len,
+                            .a = &a,
+                            .ei = ei};
     /* READ COMMITTED on PostgreSQL: payouts touch the shop's ledger rows too; the
      * status moves only from what was read */
     e = db_tx_run(db, DB_TX_WRITE_LOCKED, decide_tx, &q);

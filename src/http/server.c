@@ -42,7 +42,6 @@ struct conn_state {
     size_t discarded; /* bytes dropped after the body passed its limit */
 };
 
-
 static _Atomic long in_flight;
 static _Atomic uint64_t next_rid;
 

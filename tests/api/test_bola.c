@@ -106,8 +106,7 @@ static int up(void **state)
     A.circle = created(&r, "id");
     http(&S, "POST", "/api/v1/circles/join", buyer, fmt("{\"invite_code\":\"%s\"}", code), &r);
     done(&r, 201);
-    http(&S, "POST", "/api/v1/circles/join", member2_a, fmt("{\"invite_code\":\"%s\"}", code),
-         &r);
+    http(&S, "POST", "/api/v1/circles/join", member2_a, fmt("{\"invite_code\":\"%s\"}", code), &r);
     done(&r, 201);
     /* a contact request from the staff member, for the buyer to accept */
     http(&S, "POST", "/api/v1/me/contacts", staff, fmt("{\"user_id\":%lld}", (long long)A.member),
@@ -243,7 +242,7 @@ static int64_t object_id(const struct route *rt)
                : strstr(p, "/refunds") ? A.order_paid
                                        : A.order;
     case OBJECT_REFUND:
-        return strstr(p, "/approve") ? A.refund_to_approve
+        return strstr(p, "/approve")  ? A.refund_to_approve
                : strstr(p, "/reject") ? A.refund_to_reject
                                       : A.refund;
     case OBJECT_PROMOTER:
@@ -279,7 +278,7 @@ static void fill(const struct route *rt, char *out, size_t len)
         } else if (!strncmp(p, "{image_id}", n)) {
             v = A.image;
         } else if (!strncmp(p, "{user_id}", n)) {
-            v = strstr(rt->pattern, "/staff/")       ? A.staff
+            v = strstr(rt->pattern, "/staff/")      ? A.staff
                 : strstr(rt->pattern, "/members/")  ? A.member2
                 : strstr(rt->pattern, "/contacts/") ? A.staff
                                                     : A.member;
@@ -331,8 +330,8 @@ static long outsider_answer(const struct route *rt, const char **code)
             *code = anyone_writes[j].code;
             return anyone_writes[j].status;
         }
-    fail_msg("route %s %s takes an id, lets anyone write, and has no expectation here",
-             rt->method, rt->pattern);
+    fail_msg("route %s %s takes an id, lets anyone write, and has no expectation here", rt->method,
+             rt->pattern);
     return 0;
 }
 

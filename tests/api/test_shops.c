@@ -253,9 +253,10 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
         db_scalar(&S, fmt("SELECT buyer_cap_30d FROM shops WHERE id = %lld", (long long)id));
     assert_true(cap != 20 && l1 != 1200);
     char row_sql[200];
-    snprintf(row_sql, sizeof row_sql,
-             "SELECT COUNT(*) FROM shops WHERE id = %lld AND l1_bps = %lld AND buyer_cap_30d = %lld",
-             (long long)id, (long long)l1, (long long)cap);
+    snprintf(
+        row_sql, sizeof row_sql,
+        "SELECT COUNT(*) FROM shops WHERE id = %lld AND l1_bps = %lld AND buyer_cap_30d = %lld",
+        (long long)id, (long long)l1, (long long)cap);
     assert_int_equal(db_scalar(&S, row_sql), 1);
     http(&S, "PATCH", p, helper, "{\"buyer_cap_30d\":20,\"l1_bps\":1200}", &r);
     expect_error(&r, 403, "forbidden", "l1_bps");

@@ -260,10 +260,15 @@ static void tokens_and_hashes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(logins),     cmocka_unit_test(passwords),          cmocka_unit_test(names),
-        cmocka_unit_test(slugs),      cmocka_unit_test(settings_rate_caps),
-        cmocka_unit_test(settings_table_and_readme), cmocka_unit_test(tags),
-        cmocka_unit_test(ratelimits), cmocka_unit_test(tokens_and_hashes),
+        cmocka_unit_test(logins),
+        cmocka_unit_test(passwords),
+        cmocka_unit_test(names),
+        cmocka_unit_test(slugs),
+        cmocka_unit_test(settings_rate_caps),
+        cmocka_unit_test(settings_table_and_readme),
+        cmocka_unit_test(tags),
+        cmocka_unit_test(ratelimits),
+        cmocka_unit_test(tokens_and_hashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

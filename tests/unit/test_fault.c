@@ -210,9 +210,9 @@ static void world_make(struct db *db, struct world *w)
     w->buyer2 = add_user(db, "13900000003", "李阿姨");
     w->p1_user = add_user(db, "13900000004", "小陈");
     w->p2_user = add_user(db, "13900000005", "小刘");
-    assert_int_equal(shop_create(db, w->owner, "山里核桃", 12, "walnuts", 7, "", 0, 30, &w->a,
-                                 &shop, &ei),
-                     ERR_OK);
+    assert_int_equal(
+        shop_create(db, w->owner, "山里核桃", 12, "walnuts", 7, "", 0, 30, &w->a, &shop, &ei),
+        ERR_OK);
     w->shop = shop.id;
     struct shop_patch patch = {.set[SHOP_SET_promoter_auto_approve] = true};
     patch.settings.promoter_auto_approve = true;
@@ -236,8 +236,7 @@ static void world_make(struct db *db, struct world *w)
                      ERR_OK);
     assert_true(created);
     assert_int_equal(
-        promoter_apply(db, w->shop, w->p2_user, p1.invite_code, &w->a, &p2, &created, &ei),
-        ERR_OK);
+        promoter_apply(db, w->shop, w->p2_user, p1.invite_code, &w->a, &p2, &created, &ei), ERR_OK);
     assert_int_equal(p2.inviter_id, p1.id);
     w->p1_token = p1.ref_token;
     w->p2_token = p2.ref_token;
@@ -582,8 +581,8 @@ static void lost_races(void **state)
                 e = run_step(s.db, &w, k, &plan);
             }
             if (e)
-                fail_msg("step %zu (%s): call %lld lost a race: %s", k, steps[k].name,
-                         (long long)n, err_code(e));
+                fail_msg("step %zu (%s): call %lld lost a race: %s", k, steps[k].name, (long long)n,
+                         err_code(e));
             fingerprint(s.db, after);
             assert_string_equal(after, clean_fp[k]);
             ledger_clean(s.db);

@@ -20,7 +20,8 @@ static enum err h(struct req *r)
 static const struct route table[] = {
     {"GET", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "a", false, ACCESS_ANYONE, OBJECT_NONE},
     {"PATCH", "/api/v1/shops/{id}", h, AUTH_NONE, 0, "b", false, ACCESS_ANYONE, OBJECT_NONE},
-    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", h, AUTH_NONE, 0, "c", false, ACCESS_ANYONE, OBJECT_NONE},
+    {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", h, AUTH_NONE, 0, "c", false, ACCESS_ANYONE,
+     OBJECT_NONE},
     {"GET", "/s/{token}", h, AUTH_NONE, 0, "d", false, ACCESS_ANYONE, OBJECT_NONE},
     {"GET", "/api/v1/me", h, AUTH_NONE, 0, "e", false, ACCESS_ANYONE, OBJECT_NONE},
 };

@@ -50,8 +50,8 @@ static void check_machine(const char *name, machine_fn fn, int states, int event
             int to = NO, want = expected(t, n, from, ev);
             bool ok = fn(from, ev, &to);
             if (ok != (want != NO) || (ok && to != want))
-                fail_msg("%s: from %d by event %d the machine says %s %d, the table %d", name,
-                         from, ev, ok ? "to" : "no", to, want);
+                fail_msg("%s: from %d by event %d the machine says %s %d, the table %d", name, from,
+                         ev, ok ? "to" : "no", to, want);
         }
 }
 
@@ -93,29 +93,64 @@ static bool promoter_fn(int from, int ev, int *to)
 static void orders(void **state)
 {
     (void)state;
-    enum { C = ORDER_CREATED, P = ORDER_PAID, S = ORDER_SHIPPED, D = ORDER_DELIVERED,
-           F = ORDER_COMPLETED, X = ORDER_CANCELLED, R = ORDER_REFUNDED };
+    enum {
+        C = ORDER_CREATED,
+        P = ORDER_PAID,
+        S = ORDER_SHIPPED,
+        D = ORDER_DELIVERED,
+        F = ORDER_COMPLETED,
+        X = ORDER_CANCELLED,
+        R = ORDER_REFUNDED
+    };
     static const struct cell t[] = {
         /* created */
-        {C, EV_PAY, P}, {C, EV_SHIP, NO}, {C, EV_RECEIVE, NO}, {C, EV_COMPLETE, NO},
-        {C, EV_CANCEL, X}, {C, EV_REFUND_ALL, NO},
+        {C, EV_PAY, P},
+        {C, EV_SHIP, NO},
+        {C, EV_RECEIVE, NO},
+        {C, EV_COMPLETE, NO},
+        {C, EV_CANCEL, X},
+        {C, EV_REFUND_ALL, NO},
         /* paid */
-        {P, EV_PAY, NO}, {P, EV_SHIP, S}, {P, EV_RECEIVE, NO}, {P, EV_COMPLETE, NO},
-        {P, EV_CANCEL, NO}, {P, EV_REFUND_ALL, R},
+        {P, EV_PAY, NO},
+        {P, EV_SHIP, S},
+        {P, EV_RECEIVE, NO},
+        {P, EV_COMPLETE, NO},
+        {P, EV_CANCEL, NO},
+        {P, EV_REFUND_ALL, R},
         /* shipped */
-        {S, EV_PAY, NO}, {S, EV_SHIP, NO}, {S, EV_RECEIVE, D}, {S, EV_COMPLETE, NO},
-        {S, EV_CANCEL, NO}, {S, EV_REFUND_ALL, R},
+        {S, EV_PAY, NO},
+        {S, EV_SHIP, NO},
+        {S, EV_RECEIVE, D},
+        {S, EV_COMPLETE, NO},
+        {S, EV_CANCEL, NO},
+        {S, EV_REFUND_ALL, R},
         /* delivered */
-        {D, EV_PAY, NO}, {D, EV_SHIP, NO}, {D, EV_RECEIVE, NO}, {D, EV_COMPLETE, F},
-        {D, EV_CANCEL, NO}, {D, EV_REFUND_ALL, R},
+        {D, EV_PAY, NO},
+        {D, EV_SHIP, NO},
+        {D, EV_RECEIVE, NO},
+        {D, EV_COMPLETE, F},
+        {D, EV_CANCEL, NO},
+        {D, EV_REFUND_ALL, R},
         /* completed: after-sales refunds only */
-        {F, EV_PAY, NO}, {F, EV_SHIP, NO}, {F, EV_RECEIVE, NO}, {F, EV_COMPLETE, NO},
-        {F, EV_CANCEL, NO}, {F, EV_REFUND_ALL, R},
+        {F, EV_PAY, NO},
+        {F, EV_SHIP, NO},
+        {F, EV_RECEIVE, NO},
+        {F, EV_COMPLETE, NO},
+        {F, EV_CANCEL, NO},
+        {F, EV_REFUND_ALL, R},
         /* cancelled and refunded are final */
-        {X, EV_PAY, NO}, {X, EV_SHIP, NO}, {X, EV_RECEIVE, NO}, {X, EV_COMPLETE, NO},
-        {X, EV_CANCEL, NO}, {X, EV_REFUND_ALL, NO},
-        {R, EV_PAY, NO}, {R, EV_SHIP, NO}, {R, EV_RECEIVE, NO}, {R, EV_COMPLETE, NO},
-        {R, EV_CANCEL, NO}, {R, EV_REFUND_ALL, NO},
+        {X, EV_PAY, NO},
+        {X, EV_SHIP, NO},
+        {X, EV_RECEIVE, NO},
+        {X, EV_COMPLETE, NO},
+        {X, EV_CANCEL, NO},
+        {X, EV_REFUND_ALL, NO},
+        {R, EV_PAY, NO},
+        {R, EV_SHIP, NO},
+        {R, EV_RECEIVE, NO},
+        {R, EV_COMPLETE, NO},
+        {R, EV_CANCEL, NO},
+        {R, EV_REFUND_ALL, NO},
     };
     check_machine("orders", order_fn, R + 1, EV_REFUND_ALL + 1, t, CELLS(t));
     for (int s = C; s <= R; s++) {
@@ -150,8 +185,12 @@ static void refunds(void **state)
 static void withdrawals(void **state)
 {
     (void)state;
-    enum { Q = WITHDRAWAL_REQUESTED, A = WITHDRAWAL_APPROVED, P = WITHDRAWAL_PAID,
-           J = WITHDRAWAL_REJECTED };
+    enum {
+        Q = WITHDRAWAL_REQUESTED,
+        A = WITHDRAWAL_APPROVED,
+        P = WITHDRAWAL_PAID,
+        J = WITHDRAWAL_REJECTED
+    };
     static const struct cell t[] = {
         {Q, WITHDRAWAL_APPROVE, A},  {Q, WITHDRAWAL_PAY, P},  {Q, WITHDRAWAL_REJECT, J},
         {A, WITHDRAWAL_APPROVE, NO}, {A, WITHDRAWAL_PAY, P},  {A, WITHDRAWAL_REJECT, J},
@@ -165,15 +204,27 @@ static void withdrawals(void **state)
 static void commissions(void **state)
 {
     (void)state;
-    enum { P = COMMISSION_PENDING, A = COMMISSION_AVAILABLE, R = COMMISSION_REVERSED,
-           H = COMMISSION_WITHHELD };
+    enum {
+        P = COMMISSION_PENDING,
+        A = COMMISSION_AVAILABLE,
+        R = COMMISSION_REVERSED,
+        H = COMMISSION_WITHHELD
+    };
     static const struct cell t[] = {
         /* RULE: PENDING-THEN-SETTLED, RULE: CLAWBACK */
-        {P, COMMISSION_SETTLE, A},  {P, COMMISSION_CLAW, P},  {P, COMMISSION_CLAW_ALL, R},
+        {P, COMMISSION_SETTLE, A},
+        {P, COMMISSION_CLAW, P},
+        {P, COMMISSION_CLAW_ALL, R},
         /* a settled share is clawed back from available, which may go negative */
-        {A, COMMISSION_SETTLE, NO}, {A, COMMISSION_CLAW, A},  {A, COMMISSION_CLAW_ALL, A},
-        {R, COMMISSION_SETTLE, NO}, {R, COMMISSION_CLAW, NO}, {R, COMMISSION_CLAW_ALL, NO},
-        {H, COMMISSION_SETTLE, NO}, {H, COMMISSION_CLAW, NO}, {H, COMMISSION_CLAW_ALL, NO},
+        {A, COMMISSION_SETTLE, NO},
+        {A, COMMISSION_CLAW, A},
+        {A, COMMISSION_CLAW_ALL, A},
+        {R, COMMISSION_SETTLE, NO},
+        {R, COMMISSION_CLAW, NO},
+        {R, COMMISSION_CLAW_ALL, NO},
+        {H, COMMISSION_SETTLE, NO},
+        {H, COMMISSION_CLAW, NO},
+        {H, COMMISSION_CLAW_ALL, NO},
     };
     check_machine("commissions", commission_fn, H + 1, COMMISSION_CLAW_ALL + 1, t, CELLS(t));
     assert_string_equal(commission_status_name(COMMISSION_WITHHELD), "withheld");
@@ -184,9 +235,8 @@ static void promoters(void **state)
     (void)state;
     enum { Q = PROMOTER_PENDING, A = PROMOTER_ACTIVE, S = PROMOTER_SUSPENDED };
     static const struct cell t[] = {
-        {Q, PROMOTER_APPROVE, A},  {Q, PROMOTER_SUSPEND, S},
-        {A, PROMOTER_APPROVE, NO}, {A, PROMOTER_SUSPEND, S},
-        {S, PROMOTER_APPROVE, A},  {S, PROMOTER_SUSPEND, NO},
+        {Q, PROMOTER_APPROVE, A}, {Q, PROMOTER_SUSPEND, S}, {A, PROMOTER_APPROVE, NO},
+        {A, PROMOTER_SUSPEND, S}, {S, PROMOTER_APPROVE, A}, {S, PROMOTER_SUSPEND, NO},
     };
     check_machine("promoters", promoter_fn, S + 1, PROMOTER_SUSPEND + 1, t, CELLS(t));
     for (int s = Q; s <= S; s++)

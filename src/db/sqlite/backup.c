@@ -97,4 +97,3 @@ out:
         unlink(tmp);
     return e;
 }
-

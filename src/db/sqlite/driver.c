@@ -397,7 +397,6 @@ static void sq_done(struct db_stmt *st)
     }
 }
 
-
 /*
  * A read transaction of a warm request (db_warm_reads) runs on the shared
  * writer under the write lock; any other on the thread's own connection.
@@ -467,7 +466,6 @@ static void sq_rollback(struct db *db)
     sq_release_writer(d);
 }
 
-
 const struct db_driver db_sqlite_driver = {
     .name = "sqlite",
     .caps = {.serial_writes = true, .one_server = true, .online_backup = true},
@@ -497,4 +495,3 @@ const struct db_driver db_sqlite_driver = {
     .writer_stats = sq_writer_stats,
     .backup = sq_backup,
 };
-

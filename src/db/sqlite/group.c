@@ -99,7 +99,7 @@ static uint64_t gc_batch = 1; /* the open batch's number, or the next one's */
 static pthread_t gc_thread;
 static char gc_db_path[512];
 static char gc_wal_path[sizeof gc_db_path + 8]; /* its log */
-struct sq_conn sq_writer;                /* used only under write_lock */
+struct sq_conn sq_writer;                       /* used only under write_lock */
 static int64_t gc_checkpoint_bytes;
 static int64_t gc_page_size = 4096;
 static _Atomic int64_t gc_log_bytes; /* in the log since it last started over */
@@ -297,7 +297,6 @@ static void *gc_syncer(void *arg)
     }
     return NULL;
 }
-
 
 static enum err gc_open_writer(const char *path)
 {
@@ -517,4 +516,3 @@ uint64_t sq_release_writer(struct sqlite_db *d)
     }
     return lost ? lost : owe;
 }
-

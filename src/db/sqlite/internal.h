@@ -96,7 +96,6 @@ void sq_free_stmt(void *p);
 
 /* --- backup.c --- */
 
-MUST_CHECK enum err sq_backup(struct db *db, const char *dest, int64_t *bytes,
-                              struct errinfo *ei);
+MUST_CHECK enum err sq_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei);
 
 #endif

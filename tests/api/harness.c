@@ -497,6 +497,16 @@ void expect_error_at(const char *file, int line, struct resp *r, long status, co
                  jstr(r->json, "error.field"), r->body);
 }
 
+void refused_at(const char *file, int line, struct srv *s, const char *method, const char *path,
+                const char *token, const char *body, long status, const char *code,
+                const char *field)
+{
+    struct resp r;
+    http(s, method, path, token, body, &r);
+    expect_error_at(file, line, &r, status, code, field);
+    resp_free(&r);
+}
+
 struct srv S;
 
 int srv_group_up(void **state)

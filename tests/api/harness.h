@@ -90,6 +90,20 @@ void expect_error_at(const char *file, int line, struct resp *r, long status, co
                      const char *field);
 #define expect_error(r, status, code, field)                                                       \
     expect_error_at(__FILE__, __LINE__, (r), (status), (code), (field))
+/* Sends a request that must be refused: its status, code and field (expect_error). */
+void refused_at(const char *file, int line, struct srv *s, const char *method, const char *path,
+                const char *token, const char *body, long status, const char *code,
+                const char *field);
+#define refused(s, method, path, token, body, status, code, field)                                 \
+    refused_at(__FILE__, __LINE__, (s), (method), (path), (token), (body), (status), (code),       \
+               (field))
+
+/* A request body that must be refused, and how (data-driven tests). */
+struct bad_case {
+    const char *body;
+    const char *code;
+    const char *field;
+};
 
 /* The server most test files share, started and stopped around the whole group. */
 extern struct srv S;

@@ -84,14 +84,12 @@ static void duplicate_and_invalid_registrations_write_nothing(void **state)
          &r);
     expect_error(&r, 409, "login_taken", "login");
     resp_free(&r);
-    http(&S, "POST", "/api/v1/auth/register", NULL,
-         "{\"login\":\"13900002222\",\"password\":\"short\",\"display_name\":\"x\"}", &r);
-    expect_error(&r, 400, "weak_password", "password");
-    resp_free(&r);
-    http(&S, "POST", "/api/v1/auth/register", NULL,
-         "{\"login\":\"13900002222\",\"password\":\"12345678\",\"display_name\":\"x\"}", &r);
-    expect_error(&r, 400, "weak_password", "password");
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/auth/register", NULL,
+            "{\"login\":\"13900002222\",\"password\":\"short\",\"display_name\":\"x\"}", 400,
+            "weak_password", "password");
+    refused(&S, "POST", "/api/v1/auth/register", NULL,
+            "{\"login\":\"13900002222\",\"password\":\"12345678\",\"display_name\":\"x\"}", 400,
+            "weak_password", "password");
     http(&S, "POST", "/api/v1/auth/register", NULL,
          "{\"login\":\"not a login\",\"password\":\"" TEST_PASSWORD "\",\"display_name\":\"x\"}",
          &r);
@@ -133,14 +131,12 @@ static void login_logout_and_me(void **state)
 
     /* wrong password: 401 and no new session */
     int64_t sessions = db_scalar(&S, "SELECT COUNT(*) FROM sessions");
-    http(&S, "POST", "/api/v1/auth/login", NULL,
-         "{\"login\":\"wang@example.test\",\"password\":\"wrong password\"}", &r);
-    expect_error(&r, 401, "bad_credentials", "password");
-    resp_free(&r);
-    http(&S, "POST", "/api/v1/auth/login", NULL,
-         "{\"login\":\"nobody@example.test\",\"password\":\"wrong password\"}", &r);
-    expect_error(&r, 401, "bad_credentials", "password");
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/auth/login", NULL,
+            "{\"login\":\"wang@example.test\",\"password\":\"wrong password\"}", 401,
+            "bad_credentials", "password");
+    refused(&S, "POST", "/api/v1/auth/login", NULL,
+            "{\"login\":\"nobody@example.test\",\"password\":\"wrong password\"}", 401,
+            "bad_credentials", "password");
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions);
 
     /* logout ends this session only */
@@ -151,9 +147,7 @@ static void login_logout_and_me(void **state)
     free(cookie);
     resp_free(&r);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions - 1);
-    http(&S, "GET", "/api/v1/me", t1, NULL, &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/me", t1, NULL, 401, "unauthorized", NULL);
     http(&S, "GET", "/api/v1/me", t0, NULL, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
@@ -238,12 +232,8 @@ static void missing_forged_and_malformed_tokens(void **state)
     resp_free(&r);
     char forged[TOKEN_LEN + 1];
     token_new(forged);
-    http(&S, "GET", "/api/v1/me", forged, NULL, &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
-    http(&S, "GET", "/api/v1/me", "short", NULL, &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/me", forged, NULL, 401, "unauthorized", NULL);
+    refused(&S, "GET", "/api/v1/me", "short", NULL, 401, "unauthorized", NULL);
     const char *basic[] = {"Authorization: Basic dXNlcjpwYXNz", NULL};
     http_ex(&S, "GET", "/api/v1/me", NULL, NULL, basic, &r);
     expect_error(&r, 401, "unauthorized", NULL);
@@ -374,18 +364,14 @@ static void sessions_expire(void **state)
     assert_true(purged >= 2);
     resp_free(&r);
     char *fresh = register_user(&S, "13900007777", "Fresh", NULL);
-    http(&S, "GET", "/api/v1/me", t, NULL, &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/me", t, NULL, 401, "unauthorized", NULL);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT COUNT(*) FROM sessions WHERE user_id = %lld", (long long)id)), 0);
     /* bad input to the test clock */
-    http(&S, "POST", "/api/v1/test-clock", fresh, "{\"advance_ms\":-1}", &r);
-    expect_error(&r, 400, "out_of_range", "advance_ms");
-    resp_free(&r);
-    http(&S, "POST", "/api/v1/test-clock", NULL, "{\"advance_ms\":1}", &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/test-clock", fresh, "{\"advance_ms\":-1}", 400, "out_of_range",
+            "advance_ms");
+    refused(&S, "POST", "/api/v1/test-clock", NULL, "{\"advance_ms\":1}", 401, "unauthorized",
+            NULL);
     free(t);
     free(other);
     free(fresh);

@@ -75,9 +75,7 @@ static void open_join_and_see(void **state)
     snprintf(path, sizeof path, "/api/v1/circles/%lld", (long long)id);
     struct resp r;
     /* strangers do not see it at all */
-    http(&S, "GET", path, stranger, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", path, stranger, NULL, 404, "not_found", NULL);
     /* join with the code as people type it: lower case, with a dash */
     char typed[16];
     for (int i = 0; i < 8; i++)
@@ -100,9 +98,7 @@ static void open_join_and_see(void **state)
     resp_free(&r);
     assert_int_equal(join(mom, "ABCDEFGHJKMNPQ", &r), 404);
     resp_free(&r);
-    http(&S, "POST", "/api/v1/circles/join", mom, "{}", &r);
-    expect_error(&r, 400, "missing_field", "invite_code");
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/circles/join", mom, "{}", 400, "missing_field", "invite_code");
     /* members see it and its members; the owner sees the code */
     http(&S, "GET", path, mom, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -112,12 +108,8 @@ static void open_join_and_see(void **state)
     assert_int_equal(json_array_size(jget(r.json, "items")), 2);
     assert_string_equal(jstr(r.json, "items.0.role"), "owner");
     resp_free(&r);
-    http(&S, "GET", fmt("%s/members?limit=0", path), mom, NULL, &r);
-    expect_error(&r, 400, "out_of_range", "limit");
-    resp_free(&r);
-    http(&S, "GET", fmt("%s/members", path), stranger, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", fmt("%s/members?limit=0", path), mom, NULL, 400, "out_of_range", "limit");
+    refused(&S, "GET", fmt("%s/members", path), stranger, NULL, 404, "not_found", NULL);
     http(&S, "GET", path, owner, NULL, &r);
     assert_string_equal(jstr(r.json, "invite_code"), code);
     resp_free(&r);
@@ -127,9 +119,7 @@ static void open_join_and_see(void **state)
     resp_free(&r);
 
     /* rotating the code retires the old one */
-    http(&S, "POST", fmt("%s/invite-code", path), mom, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "POST", fmt("%s/invite-code", path), mom, NULL, 404, "not_found", NULL);
     http(&S, "POST", fmt("%s/invite-code", path), owner, NULL, &r);
     assert_int_equal(r.status, 200);
     char fresh[16];
@@ -145,20 +135,12 @@ static void open_join_and_see(void **state)
          "{\"role\":\"admin\"}", &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)dad_id), owner,
-         "{\"role\":\"owner\"}", &r);
-    expect_error(&r, 400, "invalid_value", "role");
-    resp_free(&r);
-    http(&S, "PATCH", path, owner, "{\"kind\":\"pyramid\"}", &r);
-    expect_error(&r, 400, "invalid_value", "kind");
-    resp_free(&r);
-    http(&S, "PATCH", path, owner, "{\"name\":\"\"}", &r);
-    expect_error(&r, 400, "invalid_value", "name");
-    resp_free(&r);
-    http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)owner_id), owner,
-         "{\"role\":\"member\"}", &r);
-    expect_error(&r, 409, "conflict", "user_id");
-    resp_free(&r);
+    refused(&S, "PATCH", fmt("%s/members/%lld", path, (long long)dad_id), owner,
+            "{\"role\":\"owner\"}", 400, "invalid_value", "role");
+    refused(&S, "PATCH", path, owner, "{\"kind\":\"pyramid\"}", 400, "invalid_value", "kind");
+    refused(&S, "PATCH", path, owner, "{\"name\":\"\"}", 400, "invalid_value", "name");
+    refused(&S, "PATCH", fmt("%s/members/%lld", path, (long long)owner_id), owner,
+            "{\"role\":\"member\"}", 409, "conflict", "user_id");
     http(&S, "PATCH", fmt("%s/members/%lld", path, (long long)dad_id), mom, "{\"role\":\"admin\"}",
          &r); /* admins do not make admins */
     expect_error(&r, 404, "not_found", NULL);
@@ -167,15 +149,11 @@ static void open_join_and_see(void **state)
     assert_int_equal(r.status, 200);
     resp_free(&r);
     /* leaving; the owner cannot */
-    http(&S, "POST", fmt("%s/leave", path), owner, NULL, &r);
-    expect_error(&r, 409, "conflict", NULL);
-    resp_free(&r);
+    refused(&S, "POST", fmt("%s/leave", path), owner, NULL, 409, "conflict", NULL);
     http(&S, "POST", fmt("%s/leave", path), mom, NULL, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    http(&S, "POST", fmt("%s/leave", path), mom, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "POST", fmt("%s/leave", path), mom, NULL, 404, "not_found", NULL);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld", (long long)id)), 1);
     assert_int_equal(db_scalar(&S,
@@ -188,11 +166,7 @@ static void bad_circles_write_nothing(void **state)
 {
     (void)state;
     int64_t before = db_scalar(&S, "SELECT COUNT(*) FROM circles");
-    struct {
-        const char *body;
-        const char *code;
-        const char *field;
-    } bad[] = {
+    const struct bad_case bad[] = {
         {"{\"kind\":\"parents\"}", "missing_field", "name"},
         {"{\"name\":\"x\"}", "missing_field", "kind"},
         {"{\"name\":\"x\",\"kind\":\"mlm\"}", "invalid_value", "kind"},
@@ -209,13 +183,10 @@ static void bad_circles_write_nothing(void **state)
         expect_error(&r, 400, bad[i].code, bad[i].field);
         resp_free(&r);
     }
-    http(&S, "POST", fmt("/api/v1/shops/%lld/circles", (long long)shop), stranger,
-         "{\"name\":\"x\",\"kind\":\"other\"}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/shops/%lld/circles", (long long)shop), stranger, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/shops/%lld/circles", (long long)shop), stranger,
+            "{\"name\":\"x\",\"kind\":\"other\"}", 404, "not_found", NULL);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/circles", (long long)shop), stranger, NULL, 404,
+            "not_found", NULL);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM circles"), before);
 }
 
@@ -286,10 +257,8 @@ static void capacity_holds_under_a_race(void **state)
     assert_int_equal(
         db_scalar(&S, fmt("SELECT member_count FROM circles WHERE id = %lld", (long long)id)), 10);
     /* and it cannot shrink below its members */
-    struct resp r;
-    http(&S, "PATCH", fmt("/api/v1/circles/%lld", (long long)id), owner, "{\"capacity\":9}", &r);
-    expect_error(&r, 400, "out_of_range", "capacity");
-    resp_free(&r);
+    refused(&S, "PATCH", fmt("/api/v1/circles/%lld", (long long)id), owner, "{\"capacity\":9}", 400,
+            "out_of_range", "capacity");
 }
 
 static void contacts(void **state)
@@ -300,16 +269,14 @@ static void contacts(void **state)
     assert_int_equal(r.status, 201);
     assert_string_equal(jstr(r.json, "state"), "outgoing");
     resp_free(&r);
-    http(&S, "POST", "/api/v1/me/contacts", mom, fmt("{\"user_id\":%lld}", (long long)dad_id), &r);
-    expect_error(&r, 409, "already_contact", "user_id");
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/me/contacts", mom, fmt("{\"user_id\":%lld}", (long long)dad_id),
+            409, "already_contact", "user_id");
     http(&S, "GET", "/api/v1/me/contacts", dad, NULL, &r);
     assert_string_equal(jstr(r.json, "items.0.state"), "incoming");
     resp_free(&r);
     /* only the one asked can accept */
-    http(&S, "POST", fmt("/api/v1/me/contacts/%lld/accept", (long long)dad_id), mom, NULL, &r);
-    expect_error(&r, 404, "not_found", "user_id");
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/me/contacts/%lld/accept", (long long)dad_id), mom, NULL, 404,
+            "not_found", "user_id");
     http(&S, "POST", fmt("/api/v1/me/contacts/%lld/accept", (long long)mom_id), dad, NULL, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
@@ -328,23 +295,19 @@ static void contacts(void **state)
     resp_free(&r);
     /* refused: yourself, nobody, bad types - nothing written */
     int64_t rows = db_scalar(&S, "SELECT COUNT(*) FROM contacts");
-    http(&S, "POST", "/api/v1/me/contacts", mom, fmt("{\"user_id\":%lld}", (long long)mom_id), &r);
-    expect_error(&r, 400, "invalid_value", "user_id");
-    resp_free(&r);
-    http(&S, "POST", "/api/v1/me/contacts", mom, "{\"user_id\":999999}", &r);
-    expect_error(&r, 404, "not_found", "user_id");
-    resp_free(&r);
-    http(&S, "POST", "/api/v1/me/contacts", mom, "{\"user_id\":\"3\"}", &r);
-    expect_error(&r, 400, "wrong_type", "user_id");
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/me/contacts", mom, fmt("{\"user_id\":%lld}", (long long)mom_id),
+            400, "invalid_value", "user_id");
+    refused(&S, "POST", "/api/v1/me/contacts", mom, "{\"user_id\":999999}", 404, "not_found",
+            "user_id");
+    refused(&S, "POST", "/api/v1/me/contacts", mom, "{\"user_id\":\"3\"}", 400, "wrong_type",
+            "user_id");
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM contacts"), rows);
     /* removing */
     http(&S, "DELETE", fmt("/api/v1/me/contacts/%lld", (long long)mom_id), stranger, NULL, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    http(&S, "DELETE", fmt("/api/v1/me/contacts/%lld", (long long)mom_id), stranger, NULL, &r);
-    expect_error(&r, 404, "not_found", "user_id");
-    resp_free(&r);
+    refused(&S, "DELETE", fmt("/api/v1/me/contacts/%lld", (long long)mom_id), stranger, NULL, 404,
+            "not_found", "user_id");
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM contacts"), rows - 1);
 }
 

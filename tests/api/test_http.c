@@ -176,12 +176,8 @@ static void unknown_path_and_method(void **state)
 {
     (void)state;
     struct resp r;
-    http(&S, "GET", "/api/v1/nothing-here", NULL, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "GET", "/api/v1/shops/not-a-number", NULL, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/nothing-here", NULL, NULL, 404, "not_found", NULL);
+    refused(&S, "GET", "/api/v1/shops/not-a-number", NULL, NULL, 404, "not_found", NULL);
     http(&S, "DELETE", "/api/v1/me", NULL, NULL, &r);
     expect_error(&r, 405, "method_not_allowed", NULL);
     char *allow = resp_header(&r, "Allow");
@@ -213,9 +209,7 @@ static void oversized_body(void **state)
     /* a route with the 16 KiB limit */
     memset(big, ' ', 20000);
     strcpy(big + 20000, "{}");
-    http(&S, "POST", "/api/v1/auth/login", NULL, big, &r);
-    expect_error(&r, 413, "body_too_large", NULL);
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/auth/login", NULL, big, 413, "body_too_large", NULL);
     free(big);
     assert_int_equal(db_scalar(&S, REG_SQL), before);
 }
@@ -233,10 +227,7 @@ static void too_complex_body(void **state)
     for (int i = 0; i < ARRAYS; i++)
         off += (size_t)sprintf(big + off, "%s[]", i ? "," : "");
     strcpy(big + off, "]}");
-    struct resp r;
-    http(&S, "PUT", "/api/v1/me/interests", t, big, &r);
-    expect_error(&r, 413, "body_too_large", NULL);
-    resp_free(&r);
+    refused(&S, "PUT", "/api/v1/me/interests", t, big, 413, "body_too_large", NULL);
     free(big);
     free(t);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM member_interests"), before);
@@ -260,7 +251,7 @@ static void oversized_chunked_body(void **state)
     assert_int_equal(db_scalar(&S, REG_SQL), before);
 }
 
-struct bad_case {
+struct http_case {
     const char *body;
     long status;
     const char *code;
@@ -289,7 +280,7 @@ static void bad_json_changes_nothing(void **state)
              "{\"login\":\"13900000002\",\"password\":\"correct horse\",\"display_name\":\"x\","
              "\"%s\":1}",
              long_key);
-    const struct bad_case cases[] = {
+    const struct http_case cases[] = {
         {"{", 400, "bad_json", NULL},
         {long_key_obj, 400, "unknown_field", long_key},
         {"{\"login\":tru\xe9\x94\xae}", 400, "bad_json", NULL},

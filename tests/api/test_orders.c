@@ -432,17 +432,15 @@ static void refunds(void **state)
     /* an open refund holds completion */
     advance(8 * DAY);
     assert_string_equal(status_of(id), "delivered");
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), other_owner, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), other_owner, NULL,
+            404, "not_found", NULL);
     http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(jint(r.json, "refunded_fen"), 1000);
     assert_string_equal(jstr(r.json, "status"), "delivered");
     resp_free(&r);
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner, NULL, &r);
-    expect_error(&r, 409, "illegal_transition", "status");
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner, NULL, 409,
+            "illegal_transition", "status");
     expect_act(buyer, id, "refunds", "{\"amount_fen\":2001,\"reason\":\"全退\"}", 400,
                "out_of_range");
     act(buyer, id, "refunds", "{\"amount_fen\":2000,\"reason\":\"全退\"}", &r);
@@ -462,10 +460,8 @@ static void refunds(void **state)
     refund = jint(r.json, "refund_id");
     resp_free(&r);
     /* a rejected one first */
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner,
-         fmt("{\"note\":\"%0201d\"}", 0), &r);
-    expect_error(&r, 400, "invalid_value", "note");
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner,
+            fmt("{\"note\":\"%0201d\"}", 0), 400, "invalid_value", "note");
     http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)refund), owner,
          "{\"note\":\"请先联系客服\"}", &r);
     assert_string_equal(jstr(r.json, "status"), "paid");
@@ -545,15 +541,10 @@ static void refund_queue(void **state)
          &r);
     expect_error(&r, 400, "invalid_value", "status");
     resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?limit=0", (long long)shop), owner, NULL, &r);
-    expect_error(&r, 400, "out_of_range", "limit");
-    resp_free(&r);
-    http(&S, "GET", queue, buyer, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "GET", queue, other_owner, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/refunds?limit=0", (long long)shop), owner, NULL, 400,
+            "out_of_range", "limit");
+    refused(&S, "GET", queue, buyer, NULL, 404, "not_found", NULL);
+    refused(&S, "GET", queue, other_owner, NULL, 404, "not_found", NULL);
     http(&S, "GET", fmt("/api/v1/shops/%lld/refunds", (long long)other_shop), other_owner, NULL,
          &r);
     assert_int_equal(r.status, 200);
@@ -585,13 +576,9 @@ static void refund_withdrawn(void **state)
     /* only the buyer: the shop, another buyer and strangers get 404; bad bodies 400 */
     const char *others[] = {owner, other_buyer, other_owner};
     for (size_t i = 0; i < 3; i++) {
-        http(&S, "POST", withdraw, others[i], NULL, &r);
-        expect_error(&r, 404, "not_found", NULL);
-        resp_free(&r);
+        refused(&S, "POST", withdraw, others[i], NULL, 404, "not_found", NULL);
     }
-    http(&S, "POST", withdraw, buyer, "{\"reason\":\"x\"}", &r);
-    expect_error(&r, 400, "unknown_field", "reason");
-    resp_free(&r);
+    refused(&S, "POST", withdraw, buyer, "{\"reason\":\"x\"}", 400, "unknown_field", "reason");
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM refunds WHERE id = %lld"
                                        " AND status = 'requested'",
                                        (long long)refund)),
@@ -612,12 +599,9 @@ static void refund_withdrawn(void **state)
         buyer_id);
 
     /* no longer open: not again, and the shop cannot decide it */
-    http(&S, "POST", withdraw, buyer, NULL, &r);
-    expect_error(&r, 409, "illegal_transition", "status");
-    resp_free(&r);
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
-    expect_error(&r, 409, "illegal_transition", "status");
-    resp_free(&r);
+    refused(&S, "POST", withdraw, buyer, NULL, 409, "illegal_transition", "status");
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, 409,
+            "illegal_transition", "status");
     http(&S, "GET", fmt("/api/v1/shops/%lld/refunds?status=withdrawn", (long long)shop), owner,
          NULL, &r);
     assert_int_equal(jint(r.json, "items.0.id"), refund);
@@ -631,9 +615,8 @@ static void refund_withdrawn(void **state)
     http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)second), owner, NULL, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/withdraw", (long long)second), buyer, NULL, &r);
-    expect_error(&r, 409, "illegal_transition", "status");
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/withdraw", (long long)second), buyer, NULL, 409,
+            "illegal_transition", "status");
 
     /* with nothing open the order completes when its return window closes */
     advance(8 * DAY);
@@ -756,33 +739,26 @@ static void bad_orders_write_nothing(void **state)
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM orders"), orders);
     assert_int_equal(db_scalar(&S, "SELECT SUM(stock) FROM products"), stock);
     /* list filters */
-    http(&S, "GET", "/api/v1/me/orders?status=lost", buyer, NULL, &r);
-    expect_error(&r, 400, "invalid_value", "status");
-    resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/shops/%lld/orders?cursor=nope", (long long)shop), owner, NULL, &r);
-    expect_error(&r, 400, "invalid_value", "cursor");
-    resp_free(&r);
-    http(&S, "GET", "/api/v1/me/orders?limit=1000", buyer, NULL, &r);
-    expect_error(&r, 400, "out_of_range", "limit");
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/me/orders?status=lost", buyer, NULL, 400, "invalid_value",
+            "status");
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/orders?cursor=nope", (long long)shop), owner, NULL,
+            400, "invalid_value", "cursor");
+    refused(&S, "GET", "/api/v1/me/orders?limit=1000", buyer, NULL, 400, "out_of_range", "limit");
 }
 
 static void only_buyer_and_shop_see_and_act(void **state)
 {
     (void)state;
     int64_t id = order(buyer, walnut, 1);
-    struct resp r;
     const char *outsiders[] = {other_buyer, other_owner};
     for (int i = 0; i < 2; i++) {
-        http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), outsiders[i], NULL, &r);
-        expect_error(&r, 404, "not_found", NULL);
-        resp_free(&r);
+        refused(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), outsiders[i], NULL, 404,
+                "not_found", NULL);
         expect_act(outsiders[i], id, "confirm-payment", NULL, 404, "not_found");
         expect_act(outsiders[i], id, "cancel", NULL, 404, "not_found");
     }
-    http(&S, "GET", fmt("/api/v1/shops/%lld/orders", (long long)shop), other_owner, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/orders", (long long)shop), other_owner, NULL, 404,
+            "not_found", NULL);
     /* the buyer does not act for the shop, nor the shop for the buyer */
     expect_act(buyer, id, "confirm-payment", NULL, 404, "not_found");
     expect_act(owner, id, "confirm-payment", NULL, 200, NULL);
@@ -790,9 +766,8 @@ static void only_buyer_and_shop_see_and_act(void **state)
     expect_act(owner, id, "ship", "{\"carrier\":\"EMS\",\"tracking\":\"X\"}", 200, NULL);
     expect_act(owner, id, "receive", NULL, 404, "not_found");
     expect_act(owner, id, "refunds", "{\"amount_fen\":1,\"reason\":\"x\"}", 404, "not_found");
-    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), NULL, NULL, &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), NULL, NULL, 401, "unauthorized",
+            NULL);
 }
 
 struct racer {

@@ -95,16 +95,13 @@ static void create_and_read(void **state)
 
     /* a draft is the shop's own business */
     int64_t draft = add_product(owner, shop, "{\"title\":\"新品\",\"price_fen\":100}");
-    http(&S, "GET", fmt("/api/v1/products/%lld", (long long)draft), buyer, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/products/%lld", (long long)draft), buyer, NULL, 404,
+            "not_found", NULL);
     http(&S, "GET", fmt("/api/v1/products/%lld", (long long)draft), owner, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(jstr(r.json, "status"), "draft");
     resp_free(&r);
-    http(&S, "GET", "/api/v1/products/999999", NULL, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/products/999999", NULL, NULL, 404, "not_found", NULL);
 }
 
 static void bad_products_write_nothing(void **state)
@@ -112,11 +109,7 @@ static void bad_products_write_nothing(void **state)
     (void)state;
     int64_t before = db_scalar(&S, "SELECT COUNT(*) FROM products");
     int64_t tags = db_scalar(&S, "SELECT COUNT(*) FROM product_tags");
-    struct {
-        const char *body;
-        const char *code;
-        const char *field;
-    } bad[] = {
+    const struct bad_case bad[] = {
         {"{\"price_fen\":100}", "missing_field", "title"},
         {"{\"title\":\"x\"}", "missing_field", "price_fen"},
         {"{\"title\":\"x\",\"price_fen\":0}", "out_of_range", "price_fen"},
@@ -147,14 +140,10 @@ static void bad_products_write_nothing(void **state)
         resp_free(&r);
     }
     /* another shop's owner, a buyer, nobody: 404 / 401 */
-    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), other,
-         "{\"title\":\"x\",\"price_fen\":100}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), NULL,
-         "{\"title\":\"x\",\"price_fen\":100}", &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), other,
+            "{\"title\":\"x\",\"price_fen\":100}", 404, "not_found", NULL);
+    refused(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), NULL,
+            "{\"title\":\"x\",\"price_fen\":100}", 401, "unauthorized", NULL);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM products"), before);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM product_tags"), tags);
 }
@@ -189,24 +178,12 @@ static void patch_stock_and_overrides(void **state)
     assert_int_equal(jint(r.json, "buyer_cap_30d"), 10);
     resp_free(&r);
     /* refused patches change nothing; strangers get 404 */
-    http(&S, "PATCH", p, owner, "{\"stock\":-5}", &r);
-    expect_error(&r, 400, "out_of_range", "stock");
-    resp_free(&r);
-    http(&S, "PATCH", p, owner, "{\"tags\":\"nuts\"}", &r);
-    expect_error(&r, 400, "wrong_type", "tags");
-    resp_free(&r);
-    http(&S, "PATCH", p, owner, "{\"status\":\"sold\"}", &r);
-    expect_error(&r, 400, "invalid_value", "status");
-    resp_free(&r);
-    http(&S, "PATCH", p, owner, "{\"l2_bps\":null}", &r);
-    expect_error(&r, 400, "invalid_value", "l1_bps");
-    resp_free(&r);
-    http(&S, "PATCH", p, other, "{\"price_fen\":1}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "PATCH", p, buyer, "{\"price_fen\":1}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "PATCH", p, owner, "{\"stock\":-5}", 400, "out_of_range", "stock");
+    refused(&S, "PATCH", p, owner, "{\"tags\":\"nuts\"}", 400, "wrong_type", "tags");
+    refused(&S, "PATCH", p, owner, "{\"status\":\"sold\"}", 400, "invalid_value", "status");
+    refused(&S, "PATCH", p, owner, "{\"l2_bps\":null}", 400, "invalid_value", "l1_bps");
+    refused(&S, "PATCH", p, other, "{\"price_fen\":1}", 404, "not_found", NULL);
+    refused(&S, "PATCH", p, buyer, "{\"price_fen\":1}", 404, "not_found", NULL);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT price_fen FROM products WHERE id = %lld", (long long)id)), 6800);
     /* stock accounting holds for every product */
@@ -265,10 +242,8 @@ static void list_pages_and_filters(void **state)
          NULL, &r);
     assert_int_equal(json_array_size(jget(r.json, "items")), 1);
     resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/shops/%lld/products?status=draft", (long long)other_shop), buyer,
-         NULL, &r);
-    expect_error(&r, 400, "invalid_value", "status");
-    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/products?status=draft", (long long)other_shop),
+            buyer, NULL, 400, "invalid_value", "status");
     http(&S, "GET", fmt("/api/v1/shops/%lld/products?limit=0", (long long)other_shop), NULL, NULL,
          &r);
     expect_error(&r, 400, "out_of_range", "limit");
@@ -277,13 +252,9 @@ static void list_pages_and_filters(void **state)
          &r);
     expect_error(&r, 400, "out_of_range", "limit");
     resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/shops/%lld/products?cursor=bogus", (long long)other_shop), NULL,
-         NULL, &r);
-    expect_error(&r, 400, "invalid_value", "cursor");
-    resp_free(&r);
-    http(&S, "GET", "/api/v1/shops/999999/products", NULL, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/products?cursor=bogus", (long long)other_shop), NULL,
+            NULL, 400, "invalid_value", "cursor");
+    refused(&S, "GET", "/api/v1/shops/999999/products", NULL, NULL, 404, "not_found", NULL);
 }
 
 /* A valid 1x1 grey PNG. */

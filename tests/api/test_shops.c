@@ -79,9 +79,7 @@ static void open_and_read(void **state)
     assert_string_equal(jstr(r.json, "role"), "owner");
     assert_true(json_is_number(jget(r.json, "similarity_min")));
     resp_free(&r);
-    http(&S, "GET", "/api/v1/shops/999999", NULL, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "GET", "/api/v1/shops/999999", NULL, NULL, 404, "not_found", NULL);
     /* /me lists the shop */
     http(&S, "GET", "/api/v1/me", owner, NULL, &r);
     assert_int_equal(jint(r.json, "shops.0.id"), id);
@@ -110,15 +108,12 @@ static void bad_creations_write_nothing(void **state)
         {"{\"name\":\"X\",\"slug\":\"okay-slug\",\"story\":\"bell\\u0007\"}", 400, "invalid_value",
          "story"},
     };
-    struct resp r;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        http(&S, "POST", "/api/v1/shops", owner, bad[i].body, &r);
-        expect_error(&r, bad[i].status, bad[i].code, bad[i].field);
-        resp_free(&r);
+        refused(&S, "POST", "/api/v1/shops", owner, bad[i].body, bad[i].status, bad[i].code,
+                bad[i].field);
     }
-    http(&S, "POST", "/api/v1/shops", NULL, "{\"name\":\"X\",\"slug\":\"anon-shop\"}", &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
+    refused(&S, "POST", "/api/v1/shops", NULL, "{\"name\":\"X\",\"slug\":\"anon-shop\"}", 401,
+            "unauthorized", NULL);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM shops"), shops);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM shop_roles"), shops);
 }
@@ -151,11 +146,7 @@ static void patch_settings_with_caps(void **state)
         450);
 
     /* RULE: RATE-CAPS - every refused patch leaves the row as it was */
-    struct {
-        const char *body;
-        const char *code;
-        const char *field;
-    } bad[] = {
+    const struct bad_case bad[] = {
         {"{\"l2_bps\":1001}", "out_of_range", "l2_bps"}, /* 2000 + 1001 > 3000 */
         {"{\"l1_bps\":1000}", "out_of_range", "l2_bps"}, /* l2 1000 > l1/2 */
         {"{\"l1_bps\":3001,\"l2_bps\":0}", "out_of_range", "l1_bps"},
@@ -170,9 +161,7 @@ static void patch_settings_with_caps(void **state)
         {"{\"story\":\"x\",\"l2_bps\":2000}", "out_of_range", "l2_bps"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        http(&S, "PATCH", p, owner, bad[i].body, &r);
-        expect_error(&r, 400, bad[i].code, bad[i].field);
-        resp_free(&r);
+        refused(&S, "PATCH", p, owner, bad[i].body, 400, bad[i].code, bad[i].field);
     }
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM shops WHERE id = %lld AND l1_bps = "
                                        "2000 AND l2_bps = 1000 AND settle_days = 10 AND "
@@ -191,26 +180,15 @@ static void others_get_404(void **state)
     char p[64], staff[80];
     snprintf(p, sizeof p, "/api/v1/shops/%lld", (long long)id);
     snprintf(staff, sizeof staff, "/api/v1/shops/%lld/staff", (long long)id);
-    struct resp r;
-    http(&S, "PATCH", p, stranger, "{\"name\":\"Hijacked\"}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "PATCH", p, stranger, "{\"name\":\"Hijacked\"}", 404, "not_found", NULL);
     /* even a malformed body from a stranger learns nothing but 404 */
-    http(&S, "PATCH", p, stranger, "{\"nonsense\":1}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "GET", staff, stranger, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "POST", staff, stranger, fmt("{\"user_id\":%lld}", (long long)stranger_id), &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "PATCH", p, NULL, "{\"name\":\"Hijacked\"}", &r);
-    expect_error(&r, 401, "unauthorized", NULL);
-    resp_free(&r);
-    http(&S, "PATCH", "/api/v1/shops/999999", owner, "{\"name\":\"Ghost\"}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "PATCH", p, stranger, "{\"nonsense\":1}", 404, "not_found", NULL);
+    refused(&S, "GET", staff, stranger, NULL, 404, "not_found", NULL);
+    refused(&S, "POST", staff, stranger, fmt("{\"user_id\":%lld}", (long long)stranger_id), 404,
+            "not_found", NULL);
+    refused(&S, "PATCH", p, NULL, "{\"name\":\"Hijacked\"}", 401, "unauthorized", NULL);
+    refused(&S, "PATCH", "/api/v1/shops/999999", owner, "{\"name\":\"Ghost\"}", 404, "not_found",
+            NULL);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT updated_at FROM shops WHERE id = %lld", (long long)id)), updated);
     assert_int_equal(
@@ -229,18 +207,11 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     http(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), &r);
     assert_int_equal(r.status, 201);
     resp_free(&r);
-    http(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), &r);
-    expect_error(&r, 409, "already_member", "user_id");
-    resp_free(&r);
-    http(&S, "POST", staff, owner, "{\"user_id\":999999}", &r);
-    expect_error(&r, 404, "not_found", "user_id");
-    resp_free(&r);
-    http(&S, "POST", staff, owner, "{\"user_id\":0}", &r);
-    expect_error(&r, 400, "out_of_range", "user_id");
-    resp_free(&r);
-    http(&S, "POST", staff, owner, "{}", &r);
-    expect_error(&r, 400, "missing_field", "user_id");
-    resp_free(&r);
+    refused(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), 409,
+            "already_member", "user_id");
+    refused(&S, "POST", staff, owner, "{\"user_id\":999999}", 404, "not_found", "user_id");
+    refused(&S, "POST", staff, owner, "{\"user_id\":0}", 400, "out_of_range", "user_id");
+    refused(&S, "POST", staff, owner, "{}", 400, "missing_field", "user_id");
 
     /* staff may change the profile and see staff, not manage staff */
     http(&S, "PATCH", p, helper, "{\"name\":\"山里核桃 · 老周家\"}", &r);
@@ -258,9 +229,8 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
         "SELECT COUNT(*) FROM shops WHERE id = %lld AND l1_bps = %lld AND buyer_cap_30d = %lld",
         (long long)id, (long long)l1, (long long)cap);
     assert_int_equal(db_scalar(&S, row_sql), 1);
-    http(&S, "PATCH", p, helper, "{\"buyer_cap_30d\":20,\"l1_bps\":1200}", &r);
-    expect_error(&r, 403, "forbidden", "l1_bps");
-    resp_free(&r);
+    refused(&S, "PATCH", p, helper, "{\"buyer_cap_30d\":20,\"l1_bps\":1200}", 403, "forbidden",
+            "l1_bps");
     assert_int_equal(db_scalar(&S, row_sql), 1);
     http(&S, "PATCH", p, helper, "{\"buyer_cap_30d\":20}", &r);
     assert_int_equal(r.status, 200);
@@ -275,25 +245,18 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(json_array_size(jget(r.json, "items")), 2);
     resp_free(&r);
-    http(&S, "POST", staff, helper, fmt("{\"user_id\":%lld}", (long long)stranger_id), &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
-    http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
-         helper, NULL, &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "POST", staff, helper, fmt("{\"user_id\":%lld}", (long long)stranger_id), 404,
+            "not_found", NULL);
+    refused(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
+            helper, NULL, 404, "not_found", NULL);
     /* the owner cannot be removed as staff; the helper can */
-    http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
-         owner, NULL, &r);
-    expect_error(&r, 404, "not_found", "user_id");
-    resp_free(&r);
+    refused(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
+            owner, NULL, 404, "not_found", "user_id");
     http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)helper_id),
          owner, NULL, &r);
     assert_int_equal(r.status, 200);
     resp_free(&r);
-    http(&S, "PATCH", p, helper, "{\"name\":\"Gone\"}", &r);
-    expect_error(&r, 404, "not_found", NULL);
-    resp_free(&r);
+    refused(&S, "PATCH", p, helper, "{\"name\":\"Gone\"}", 404, "not_found", NULL);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld", (long long)id)),
         1);

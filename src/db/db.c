@@ -247,6 +247,9 @@ enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size, db_
                  struct arena *a, void **items, size_t *n, bool *more)
 {
     char *list = arena_alloc(a, (size_t)(limit + 1) * size);
+    bool more_ignored;
+    if (!more)
+        more = &more_ignored;
     *items = list;
     *n = 0;
     *more = false;

@@ -205,7 +205,8 @@ const char *db_col_dup(struct db_stmt *st, int col, struct arena *a);
  * row says there are more: *more), each read by `read` into an array of
  * `size`-byte items allocated in `a` (*items, *n of them). `e` is the
  * query's own error (then st is NULL); the statement is given back.
- * ERR_TOO_LARGE when `a` ran out.
+ * ERR_TOO_LARGE when `a` ran out. With `more` NULL: the first `limit` rows
+ * of a list that is bounded anyway.
  */
 typedef enum err (*db_row_fn)(struct db_stmt *st, struct arena *a, void *item);
 MUST_CHECK enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size,

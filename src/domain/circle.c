@@ -311,6 +311,16 @@ enum err circle_set_role(struct db *db, int64_t circle_id, int64_t user_id, enum
     return db_run(db, sql, DB_STR(circle_role_name(role)), DB_INT(circle_id), DB_INT(user_id));
 }
 
+static enum err read_member(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct circle_member *m = item;
+    m->user_id = db_col_int64(st, 0);
+    m->display_name = db_col_dup(st, 1, a);
+    (void)circle_role_parse(db_col_text(st, 2, NULL), &m->role);
+    m->joined_at_ms = db_col_int64(st, 3);
+    return ERR_OK;
+}
+
 enum err circle_members(struct db *db, int64_t circle_id, int64_t after_user_id, int64_t limit,
                         struct arena *a, struct circle_member **out, size_t *n, bool *more)
 {
@@ -318,24 +328,12 @@ enum err circle_members(struct db *db, int64_t circle_id, int64_t after_user_id,
                               " FROM circle_members m JOIN users u ON u.id = m.user_id"
                               " WHERE m.circle_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
     struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct circle_member *list = arena_alloc(a, (size_t)(limit + 1) * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e =
         db_query(db, sql, &st, DB_INT(circle_id), DB_INT(after_user_id), DB_INT(limit + 1));
-    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)limit) {
-        struct circle_member *m = &list[len++];
-        m->user_id = db_col_int64(st, 0);
-        m->display_name = db_col_dup(st, 1, a);
-        (void)circle_role_parse(db_col_text(st, 2, NULL), &m->role);
-        m->joined_at_ms = db_col_int64(st, 3);
-    }
-    db_done(st);
-    *more = len > (size_t)limit;
-    *n = *more ? (size_t)limit : len;
-    *out = list;
-    return a->exhausted ? ERR_TOO_LARGE : e;
+    e = db_page(e, st, limit, sizeof **out, read_member, a, &items, n, more);
+    *out = items;
+    return e;
 }
 
 enum err circle_list_shop(struct db *db, int64_t shop_id, struct arena *a, struct circle **out,

@@ -463,8 +463,9 @@ static enum err bind_if_free(struct db *db, int64_t shop_id, int64_t customer, i
     " b.bound_at, b.expires_at FROM bindings b JOIN promoters p ON p.id = b.promoter_id"           \
     " JOIN users pu ON pu.id = p.user_id JOIN users cu ON cu.id = b.customer_id "
 
-static enum err read_binding(struct db_stmt *st, struct arena *a, struct binding *b)
+static enum err read_binding(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct binding *b = item;
     b->shop_id = db_col_int64(st, 0);
     b->customer_id = db_col_int64(st, 1);
     b->promoter_id = db_col_int64(st, 2);
@@ -517,16 +518,10 @@ enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit, struct 
     static const char sql[] = BINDING_SELECT "WHERE b.promoter_id = ? AND b.expires_at > ?"
                                              " ORDER BY b.bound_at DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    *n = 0;
-    struct binding *rows = arena_alloc(a, (size_t)limit * sizeof *rows + 1);
-    if (!rows)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(clock_now_ms()), DB_INT(limit));
-    while (e == ERR_OK && db_next(st, &e) && *n < (size_t)limit)
-        if ((e = read_binding(st, a, &rows[(*n)++])))
-            break;
-    db_done(st);
-    *out = rows;
+    e = db_page(e, st, limit, sizeof **out, read_binding, a, &items, n, NULL);
+    *out = items;
     return e;
 }
 
@@ -631,27 +626,25 @@ enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,
     return e;
 }
 
+static enum err read_override(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct rate_override *x = item;
+    x->product_id = db_col_int64(st, 0);
+    x->title = db_col_dup(st, 1, a);
+    x->l1_bps = db_col_int64(st, 2);
+    x->l2_bps = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
+    return x->title ? ERR_OK : ERR_TOO_LARGE;
+}
+
 enum err promoter_rate_overrides(struct db *db, int64_t shop_id, struct arena *a,
                                  struct rate_override **out, size_t *n)
 {
     static const char sql[] = "SELECT id, title, l1_bps, l2_bps FROM products WHERE shop_id = ?"
                               " AND status = 'on_sale' AND l1_bps IS NOT NULL ORDER BY id LIMIT ?";
     struct db_stmt *st = NULL;
-    *n = 0;
-    struct rate_override *o = arena_alloc(a, PROMOTER_OVERRIDES_MAX * sizeof *o);
-    if (!o)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(PROMOTER_OVERRIDES_MAX));
-    while (e == ERR_OK && db_next(st, &e) && *n < PROMOTER_OVERRIDES_MAX) {
-        struct rate_override *x = &o[(*n)++];
-        x->product_id = db_col_int64(st, 0);
-        x->title = db_col_dup(st, 1, a);
-        x->l1_bps = db_col_int64(st, 2);
-        x->l2_bps = db_col_is_null(st, 3) ? 0 : db_col_int64(st, 3);
-        if (!x->title)
-            e = ERR_TOO_LARGE;
-    }
-    db_done(st);
-    *out = o;
+    e = db_page(e, st, PROMOTER_OVERRIDES_MAX, sizeof **out, read_override, a, &items, n, NULL);
+    *out = items;
     return e;
 }

@@ -518,6 +518,26 @@ enum err shop_staff_remove(struct db *db, int64_t shop_id, int64_t user_id)
     return e == ERR_OK && changed == 0 ? ERR_NOT_FOUND : e;
 }
 
+static enum err read_staff(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct shop_staff *s = item;
+    s->user_id = db_col_int64(st, 0);
+    s->display_name = db_col_dup(st, 1, a);
+    s->role = shop_role_from(db_col_text(st, 2, NULL));
+    s->since_ms = db_col_int64(st, 3);
+    return s->display_name ? ERR_OK : ERR_TOO_LARGE;
+}
+
+static enum err read_membership(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct shop_membership *m = item;
+    m->shop_id = db_col_int64(st, 0);
+    m->name = db_col_dup(st, 1, a);
+    m->slug = db_col_dup(st, 2, a);
+    m->role = shop_role_from(db_col_text(st, 3, NULL));
+    return m->name && m->slug ? ERR_OK : ERR_TOO_LARGE;
+}
+
 enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct shop_staff **out,
                          size_t *n)
 {
@@ -525,26 +545,10 @@ enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct
                               " FROM shop_roles r JOIN users u ON u.id = r.user_id"
                               " WHERE r.shop_id = ? ORDER BY r.role, r.created_at, r.user_id";
     struct db_stmt *st = NULL;
-    size_t cap = LIMIT_STAFF_PER_SHOP + 1, len = 0;
-    struct shop_staff *list = arena_alloc(a, cap * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(shop_id));
-    while (e == ERR_OK && db_next(st, &e) && len < cap) {
-        struct shop_staff *s = &list[len++];
-        s->user_id = db_col_int64(st, 0);
-        s->display_name = db_col_dup(st, 1, a);
-        const char *r = db_col_text(st, 2, NULL);
-        s->role = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
-        s->since_ms = db_col_int64(st, 3);
-        if (!s->display_name) {
-            e = ERR_TOO_LARGE;
-            break;
-        }
-    }
-    db_done(st);
-    *out = list;
-    *n = len;
+    e = db_page(e, st, LIMIT_STAFF_PER_SHOP + 1, sizeof **out, read_staff, a, &items, n, NULL);
+    *out = items;
     return e;
 }
 
@@ -555,25 +559,9 @@ enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
                               " JOIN shops s ON s.id = r.shop_id WHERE r.user_id = ?"
                               " ORDER BY s.id LIMIT 100";
     struct db_stmt *st = NULL;
-    size_t cap = 100, len = 0;
-    struct shop_membership *list = arena_alloc(a, cap * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(user_id));
-    while (e == ERR_OK && db_next(st, &e) && len < cap) {
-        struct shop_membership *m = &list[len++];
-        m->shop_id = db_col_int64(st, 0);
-        m->name = db_col_dup(st, 1, a);
-        m->slug = db_col_dup(st, 2, a);
-        const char *r = db_col_text(st, 3, NULL);
-        m->role = r && strcmp(r, "owner") == 0 ? SHOP_ROLE_OWNER : SHOP_ROLE_STAFF;
-        if (!m->name || !m->slug) {
-            e = ERR_TOO_LARGE;
-            break;
-        }
-    }
-    db_done(st);
-    *out = list;
-    *n = len;
+    e = db_page(e, st, 100, sizeof **out, read_membership, a, &items, n, NULL);
+    *out = items;
     return e;
 }

@@ -106,22 +106,21 @@ enum err tags_replace(struct db *db, const char *del, const char *ins, int64_t s
     return e;
 }
 
+static enum err read_tag(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct tag *t = item;
+    t->name = db_col_dup(st, 0, a);
+    t->weight_milli = db_col_int64(st, 1);
+    return ERR_OK;
+}
+
 enum err tags_read(struct db *db, const char *sql, int64_t id, size_t max, struct arena *a,
                    struct tag **out, size_t *n)
 {
     struct db_stmt *st = NULL;
-    struct tag *tags = arena_alloc(a, max * sizeof *tags);
-    size_t len = 0;
-    *out = tags;
-    *n = 0;
-    if (!tags)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(id));
-    while (e == ERR_OK && db_next(st, &e) && len < max) {
-        tags[len].name = db_col_dup(st, 0, a);
-        tags[len++].weight_milli = db_col_int64(st, 1);
-    }
-    db_done(st);
-    *n = len;
-    return a->exhausted ? ERR_TOO_LARGE : e;
+    e = db_page(e, st, (int64_t)max, sizeof **out, read_tag, a, &items, n, NULL);
+    *out = items;
+    return e;
 }

@@ -219,10 +219,9 @@ static int up(void **state)
 
 static int down(void **state)
 {
-    free(outsider);
-    free(owner_a);
-    free(buyer_a);
-    free(member2_a);
+    char *const tokens[] = {outsider, owner_a, buyer_a, member2_a};
+    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
+        free(tokens[i]);
     return srv_group_down(state);
 }
 

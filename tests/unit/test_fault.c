@@ -184,6 +184,7 @@ struct world {
     const char *p1_token, *p2_token;
     int64_t order_a, order_d, order_e, order_f, refund_a, refund_f, withdrawal, withdrawal2;
     int64_t future; /* past every return window: the jobs' "now" */
+    struct errinfo ei;
 };
 
 static int64_t add_user(struct db *db, const char *login, const char *name)
@@ -324,38 +325,32 @@ static enum err s_pay_d(struct db *db, struct world *w)
 
 static enum err s_ship_a(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return order_ship(db, w->order_a, "顺丰", 6, "SF1001", 6, w->owner, &ei);
+    return order_ship(db, w->order_a, "顺丰", 6, "SF1001", 6, w->owner, &w->ei);
 }
 
 static enum err s_receive_a(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return order_receive(db, w->order_a, w->buyer, &ei);
+    return order_receive(db, w->order_a, w->buyer, &w->ei);
 }
 
 static enum err s_refund_ask_a(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return refund_request(db, w->order_a, w->buyer, 5000, "一袋压碎了", 15, &w->refund_a, &ei);
+    return refund_request(db, w->order_a, w->buyer, 5000, "一袋压碎了", 15, &w->refund_a, &w->ei);
 }
 
 static enum err s_refund_approve_a(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return refund_decide(db, w->refund_a, true, w->owner, "抱歉", 6, &ei);
+    return refund_decide(db, w->refund_a, true, w->owner, "抱歉", 6, &w->ei);
 }
 
 static enum err s_ship_d(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return order_ship(db, w->order_d, "圆通", 6, "YT2002", 6, w->owner, &ei);
+    return order_ship(db, w->order_d, "圆通", 6, "YT2002", 6, w->owner, &w->ei);
 }
 
 static enum err s_receive_d(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return order_receive(db, w->order_d, w->buyer2, &ei);
+    return order_receive(db, w->order_d, w->buyer2, &w->ei);
 }
 
 static enum err s_complete(struct db *db, struct world *w)
@@ -372,32 +367,27 @@ static enum err s_settle(struct db *db, struct world *w)
 
 static enum err s_withdraw(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return withdrawal_request(db, w->shop, w->p1_user, 2000, &w->withdrawal, &ei);
+    return withdrawal_request(db, w->shop, w->p1_user, 2000, &w->withdrawal, &w->ei);
 }
 
 static enum err s_withdraw_approve(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return withdrawal_decide(db, w->withdrawal, WITHDRAWAL_APPROVE, w->owner, NULL, 0, &ei);
+    return withdrawal_decide(db, w->withdrawal, WITHDRAWAL_APPROVE, w->owner, NULL, 0, &w->ei);
 }
 
 static enum err s_withdraw_pay(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return withdrawal_decide(db, w->withdrawal, WITHDRAWAL_PAY, w->owner, "TR-1", 4, &ei);
+    return withdrawal_decide(db, w->withdrawal, WITHDRAWAL_PAY, w->owner, "TR-1", 4, &w->ei);
 }
 
 static enum err s_withdraw_again(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return withdrawal_request(db, w->shop, w->p1_user, 1000, &w->withdrawal2, &ei);
+    return withdrawal_request(db, w->shop, w->p1_user, 1000, &w->withdrawal2, &w->ei);
 }
 
 static enum err s_withdraw_reject(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return withdrawal_decide(db, w->withdrawal2, WITHDRAWAL_REJECT, w->owner, "再等等", 9, &ei);
+    return withdrawal_decide(db, w->withdrawal2, WITHDRAWAL_REJECT, w->owner, "再等等", 9, &w->ei);
 }
 
 static enum err s_create_e(struct db *db, struct world *w)
@@ -407,8 +397,7 @@ static enum err s_create_e(struct db *db, struct world *w)
 
 static enum err s_cancel_e(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return order_cancel(db, w->order_e, w->buyer2, "不要了", &ei);
+    return order_cancel(db, w->order_e, w->buyer2, "不要了", &w->ei);
 }
 
 static enum err s_create_f(struct db *db, struct world *w)
@@ -423,14 +412,12 @@ static enum err s_pay_f(struct db *db, struct world *w)
 
 static enum err s_refund_ask_f(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return refund_request(db, w->order_f, w->buyer, 50000, "买错了", 9, &w->refund_f, &ei);
+    return refund_request(db, w->order_f, w->buyer, 50000, "买错了", 9, &w->refund_f, &w->ei);
 }
 
 static enum err s_refund_approve_f(struct db *db, struct world *w)
 {
-    struct errinfo ei = {0};
-    return refund_decide(db, w->refund_f, true, w->owner, NULL, 0, &ei);
+    return refund_decide(db, w->refund_f, true, w->owner, NULL, 0, &w->ei);
 }
 
 static const struct step {

@@ -55,40 +55,19 @@ static void check_machine(const char *name, machine_fn fn, int states, int event
         }
 }
 
-static bool order_fn(int from, int ev, int *to)
-{
-    enum order_status t = ORDER_CREATED;
-    bool ok = order_transition(from, ev, &t);
-    return *to = (int)t, ok;
-}
-
-static bool refund_fn(int from, int ev, int *to)
-{
-    enum refund_status t = REFUND_REQUESTED;
-    bool ok = refund_transition(from, ev, &t);
-    return *to = (int)t, ok;
-}
-
-static bool withdrawal_fn(int from, int ev, int *to)
-{
-    enum withdrawal_status t = WITHDRAWAL_REQUESTED;
-    bool ok = withdrawal_transition(from, ev, &t);
-    return *to = (int)t, ok;
-}
-
-static bool commission_fn(int from, int ev, int *to)
-{
-    enum commission_status t = COMMISSION_PENDING;
-    bool ok = commission_transition(from, ev, &t);
-    return *to = (int)t, ok;
-}
-
-static bool promoter_fn(int from, int ev, int *to)
-{
-    enum promoter_status t = PROMOTER_PENDING;
-    bool ok = promoter_transition(from, ev, &t);
-    return *to = (int)t, ok;
-}
+/* NAME_fn: the transition function of TYPE as a machine_fn. */
+#define MACHINE(name, type, first)                                                                 \
+    static bool name##_fn(int from, int ev, int *to)                                               \
+    {                                                                                              \
+        enum type t = first;                                                                       \
+        bool ok = name##_transition(from, ev, &t);                                                 \
+        return *to = (int)t, ok;                                                                   \
+    }
+MACHINE(order, order_status, ORDER_CREATED)
+MACHINE(refund, refund_status, REFUND_REQUESTED)
+MACHINE(withdrawal, withdrawal_status, WITHDRAWAL_REQUESTED)
+MACHINE(commission, commission_status, COMMISSION_PENDING)
+MACHINE(promoter, promoter_status, PROMOTER_PENDING)
 
 static void orders(void **state)
 {

@@ -197,13 +197,15 @@ enum err api_product_list(struct req *r)
         e = api_page(r, &f.limit, &f.before_id);
     if (e)
         return e;
+    /* ?status: a product status, or "any" (the query's own word, not a status) */
     const char *status = req_query(r, "status");
-    if (status && role == SHOP_ROLE_NONE && strcmp(status, "on_sale") != 0)
+    bool any = status && !strcmp(status, "any");
+    if (status && !any && !product_status_parse(status, &f.status))
+        return req_fail(r, ERR_INVALID, "status", "status must be draft, on_sale, off or any");
+    if (status && role == SHOP_ROLE_NONE && (any || f.status != PRODUCT_ON_SALE))
         return req_fail(r, ERR_INVALID, "status", "only products on sale are listed publicly");
     if (role != SHOP_ROLE_NONE)
-        f.any_status = !status || !strcmp(status, "any");
-    if (status && strcmp(status, "any") != 0 && !product_status_parse(status, &f.status))
-        return req_fail(r, ERR_INVALID, "status", "status must be draft, on_sale, off or any");
+        f.any_status = !status || any;
     const char *tag = req_query(r, "tag");
     if (tag && (e = tag_normalize(&r->arena, tag, strlen(tag), "tag", &f.tag, &r->ei)))
         return e;

@@ -21,8 +21,7 @@ const char *commission_status_name(enum commission_status s)
     return name_of(status_names, NAMES_LEN(status_names), s);
 }
 
-/* A stored status; an unknown one never moves. */
-static enum commission_status status_parse(const char *s)
+enum commission_status commission_status_parse(const char *s)
 {
     return name_find_or(status_names, NAMES_LEN(status_names), s, COMMISSION_WITHHELD);
 }
@@ -200,7 +199,7 @@ enum err commission_on_refund(struct db *db, const struct order *o, int64_t refu
     while (e == ERR_OK && db_next(st, &e) && changes < 2) {
         int64_t id = db_col_int64(st, 0), promoter = db_col_int64(st, 1);
         int64_t weighted = db_col_int64(st, 2), amount = db_col_int64(st, 3), want = 0;
-        enum commission_status from = status_parse(db_col_text(st, 4, NULL)), to;
+        enum commission_status from = commission_status_parse(db_col_text(st, 4, NULL)), to;
         if (!money_muldiv_floor(weighted, net, o->total_fen * 10000, &want)) {
             e = ERR_OUT_OF_RANGE;
             break;
@@ -376,7 +375,7 @@ static enum err read_commission(struct db_stmt *st, struct arena *a, void *item)
     c->promoter_id = db_col_int64(st, 4);
     c->earned_fen = db_col_int64(st, 5);
     c->amount_fen = db_col_int64(st, 6);
-    c->status = status_parse(db_col_text(st, 7, NULL));
+    c->status = commission_status_parse(db_col_text(st, 7, NULL));
     c->note = db_col_dup(st, 8, a);
     c->created_at_ms = db_col_int64(st, 9);
     c->settled_at_ms = db_col_is_null(st, 10) ? 0 : db_col_int64(st, 10);

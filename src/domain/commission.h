@@ -50,6 +50,8 @@ enum commission_status {
 enum commission_event { COMMISSION_SETTLE, COMMISSION_CLAW, COMMISSION_CLAW_ALL };
 
 const char *commission_status_name(enum commission_status s);
+/* A stored status; an unknown one reads as withheld (it never moves). */
+enum commission_status commission_status_parse(const char *s);
 /*
  * The pure state machine: pending --settle--> available; pending --claw-->
  * pending, --claw all--> reversed; available --claw, claw all--> available

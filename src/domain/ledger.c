@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "domain/commission.h"
 #include "util/assert.h"
 #include "util/log.h"
 #include "util/money.h"
@@ -324,7 +325,7 @@ static enum err check_commissions(struct db *db, FILE *out, int64_t *problems)
         int64_t weighted = db_col_int64(st, 2), earned = db_col_int64(st, 3);
         int64_t amount = db_col_int64(st, 4), total = db_col_int64(st, 6);
         int64_t refunded = db_col_int64(st, 7), want = 0, first = 0;
-        bool withheld = strcmp(db_col_text(st, 5, NULL), "withheld") == 0;
+        bool withheld = commission_status_parse(db_col_text(st, 5, NULL)) == COMMISSION_WITHHELD;
         bool ok = total > 0 &&
                   money_muldiv_floor(weighted, total - refunded, total * 10000, &want) &&
                   money_muldiv_floor(weighted, 1, 10000, &first);

@@ -287,6 +287,7 @@ static void contacts(void **state)
     /* asking someone who asked you is a yes */
     http(&S, "POST", "/api/v1/me/contacts", stranger, fmt("{\"user_id\":%lld}", (long long)mom_id),
          &r);
+    assert_int_equal(r.status, 201); /* a set-up call did its part */
     resp_free(&r);
     http(&S, "POST", "/api/v1/me/contacts", mom, fmt("{\"user_id\":%lld}", (long long)stranger_id),
          &r);

@@ -53,8 +53,10 @@ static void metrics_prometheus(void **state)
     (void)state;
     struct resp r;
     http(&S, "GET", "/healthz", NULL, NULL, &r);
+    assert_int_equal(r.status, 200); /* a set-up call did its part */
     resp_free(&r);
     http(&S, "GET", "/nope", NULL, NULL, &r);
+    assert_int_equal(r.status, 404); /* a set-up call did its part */
     resp_free(&r);
     assert_int_equal(http(&S, "GET", "/metrics", NULL, NULL, &r), 200);
     char *ct = resp_header(&r, "Content-Type");

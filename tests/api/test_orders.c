@@ -170,6 +170,7 @@ static void lifecycle_and_timeline(void **state)
     /* a later price change does not touch the order */
     http(&S, "PATCH", fmt("/api/v1/products/%lld", (long long)walnut), owner,
          "{\"price_fen\":13800}", &r);
+    assert_int_equal(r.status, 200); /* a set-up call did its part */
     resp_free(&r);
 
     expect_act(owner, id, "confirm-payment", "{\"reference\":\"转账 0317\",\"amount_fen\":25600}",

@@ -157,6 +157,7 @@ int main(int argc, char **argv)
         " settle_days, binding_days, similarity_milli, promoter_auto_approve, created_at,"
         " updated_at, buyer_cap_30d, unpaid_timeout_min)"
         " VALUES (1, 'Bench', 'bench', '', 0, 1000, 500, 7, 30, 300, 1, 0, 0, 1000000, 1440);"
+        "INSERT INTO shop_roles (shop_id, user_id, role, created_at) VALUES (1, 1, 'owner', 0);"
         "INSERT INTO products (shop_id, title, description, price_fen, stock, sold, stock_in,"
         " status, created_at, updated_at) VALUES (1, '核桃', '', 1000, 100000000, 0, 100000000,"
         " 'on_sale', 0, 0)";

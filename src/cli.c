@@ -97,11 +97,7 @@ static int open_migrated(struct db **db)
 
 static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
 {
-    (void)rest;
-    if (rest_len > 0) {
-        fprintf(stderr, "quanzi: serve: unexpected arguments\n");
-        return 2;
-    }
+    (void)rest, (void)rest_len;
     if (cfg->metrics_token[0] && strlen(cfg->metrics_token) < 16) {
         fprintf(stderr, "quanzi: metrics_token must have at least 16 characters\n");
         return 1;
@@ -195,11 +191,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
 
 static int cmd_migrate(const struct config *cfg, const char **rest, int rest_len)
 {
-    (void)cfg, (void)rest;
-    if (rest_len > 0) {
-        fprintf(stderr, "usage: quanzi migrate\n");
-        return 2;
-    }
+    (void)cfg, (void)rest, (void)rest_len; /* it takes none: the table says so */
     struct db *db = NULL;
     struct errinfo ei = {0};
     int applied = 0;
@@ -218,11 +210,7 @@ static int cmd_migrate(const struct config *cfg, const char **rest, int rest_len
 
 static int cmd_demo(const struct config *cfg, const char **rest, int rest_len)
 {
-    (void)cfg, (void)rest;
-    if (rest_len > 0) {
-        fprintf(stderr, "usage: quanzi demo\n");
-        return 2;
-    }
+    (void)cfg, (void)rest, (void)rest_len; /* it takes none: the table says so */
     struct db *db = NULL;
     int rc = open_migrated(&db);
     return rc ? rc : demo_seed(db, stdout);
@@ -352,13 +340,9 @@ static int cmd_jobs(const struct config *cfg, const char **rest, int rest_len)
 
 static int cmd_settle(const struct config *cfg, const char **rest, int rest_len)
 {
-    (void)cfg, (void)rest;
+    (void)cfg, (void)rest, (void)rest_len; /* it takes none: the table says so */
     struct db *db = NULL;
     int64_t moved = 0;
-    if (rest_len > 0) {
-        fprintf(stderr, "usage: quanzi settle\n");
-        return 2;
-    }
     int rc = open_migrated(&db);
     if (rc)
         return rc;
@@ -488,7 +472,7 @@ static int cmd_audit(const struct config *cfg, const char **rest, int rest_len)
 static const struct cli_command {
     const char *name;
     int (*run)(const struct config *cfg, const char **rest, int rest_len);
-    const char *args;
+    const char *args; /* "": it takes none, and is refused any */
     const char *about;
     bool serves;
 } commands[] = {
@@ -570,6 +554,10 @@ int cli_main(int argc, char **argv)
     const char **rest = calloc((size_t)argc, sizeof *rest);
     int rest_len = 0;
     int rc = setup(&cfg, argc - 2, argv + 2, rest, &rest_len, c->serves);
+    if (!rc && !c->args[0] && rest_len > 0) {
+        fprintf(stderr, "usage: quanzi %s (it takes no arguments)\n", c->name);
+        rc = 2;
+    }
     if (!rc)
         rc = c->run(&cfg, rest, rest_len);
     teardown();

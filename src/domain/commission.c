@@ -16,15 +16,8 @@
 
 static const char *const status_names[] = {"pending", "available", "reversed", "withheld"};
 
-const char *commission_status_name(enum commission_status s)
-{
-    return name_of(status_names, NAMES_LEN(status_names), s);
-}
-
-enum commission_status commission_status_parse(const char *s)
-{
-    return name_find_or(status_names, NAMES_LEN(status_names), s, COMMISSION_WITHHELD);
-}
+/* an unknown status never moves */
+NAMES_FUNCTIONS(commission_status, enum commission_status, status_names, COMMISSION_WITHHELD)
 
 bool commission_transition(enum commission_status from, enum commission_event ev,
                            enum commission_status *to)

@@ -11,15 +11,8 @@
 
 static const char *const status_names[] = {"pending", "active", "suspended"};
 
-const char *promoter_status_name(enum promoter_status s)
-{
-    return name_of(status_names, NAMES_LEN(status_names), s);
-}
-
-enum promoter_status promoter_status_parse(const char *s)
-{
-    return name_find_or(status_names, NAMES_LEN(status_names), s, PROMOTER_SUSPENDED);
-}
+/* an unknown status earns nothing */
+NAMES_FUNCTIONS(promoter_status, enum promoter_status, status_names, PROMOTER_SUSPENDED)
 
 bool promoter_transition(enum promoter_status from, enum promoter_event ev,
                          enum promoter_status *to)

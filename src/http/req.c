@@ -127,26 +127,39 @@ enum err req_body(struct req *r, const char *const *allowed)
     return ERR_OK;
 }
 
-static enum err field_get(struct req *r, const char *field, bool required, json_t **out,
-                          bool *present)
+/* What a field must be, and how a refusal says so. */
+enum field_kind { FIELD_STRING, FIELD_INTEGER, FIELD_BOOLEAN, FIELD_NUMBER };
+
+/*
+ * The body's field of that kind: *out NULL when it is absent (ERR_MISSING_FIELD
+ * if required), ERR_WRONG_TYPE naming what it must be when it is of another.
+ */
+static enum err field_get(struct req *r, const char *field, bool required, enum field_kind kind,
+                          json_t **out, bool *present)
 {
+    static const char *const must_be[] = {[FIELD_STRING] = "a string",
+                                          [FIELD_INTEGER] = "a whole number",
+                                          [FIELD_BOOLEAN] = "true or false",
+                                          [FIELD_NUMBER] = "a number"};
     json_t *v = r->json ? json_object_get(r->json, field) : NULL;
     if (present)
         *present = v != NULL;
     *out = v;
-    if (!v && required)
-        return req_fail(r, ERR_MISSING_FIELD, field, "%s is required", field);
-    return ERR_OK;
+    if (!v)
+        return required ? req_fail(r, ERR_MISSING_FIELD, field, "%s is required", field) : ERR_OK;
+    bool ok = kind == FIELD_STRING    ? json_is_string(v)
+              : kind == FIELD_INTEGER ? json_is_integer(v)
+              : kind == FIELD_BOOLEAN ? json_is_boolean(v)
+                                      : json_is_number(v);
+    return ok ? ERR_OK : req_fail(r, ERR_WRONG_TYPE, field, "%s must be %s", field, must_be[kind]);
 }
 
 enum err req_str(struct req *r, const char *field, bool required, const char **s, size_t *len)
 {
     json_t *v;
-    enum err e = field_get(r, field, required, &v, NULL);
+    enum err e = field_get(r, field, required, FIELD_STRING, &v, NULL);
     if (e || !v)
         return e;
-    if (!json_is_string(v))
-        return req_fail(r, ERR_WRONG_TYPE, field, "%s must be a string", field);
     *s = json_string_value(v);
     *len = json_string_length(v);
     if (memchr(*s, '\0', *len))
@@ -158,11 +171,9 @@ enum err req_int(struct req *r, const char *field, bool required, int64_t min, i
                  int64_t *out, bool *present)
 {
     json_t *v;
-    enum err e = field_get(r, field, required, &v, present);
+    enum err e = field_get(r, field, required, FIELD_INTEGER, &v, present);
     if (e || !v)
         return e;
-    if (!json_is_integer(v))
-        return req_fail(r, ERR_WRONG_TYPE, field, "%s must be a whole number", field);
     json_int_t x = json_integer_value(v);
     if (x < min || x > max)
         return req_fail(r, ERR_OUT_OF_RANGE, field, "%s must be from %lld to %lld", field,
@@ -174,11 +185,9 @@ enum err req_int(struct req *r, const char *field, bool required, int64_t min, i
 enum err req_bool(struct req *r, const char *field, bool required, bool *out, bool *present)
 {
     json_t *v;
-    enum err e = field_get(r, field, required, &v, present);
+    enum err e = field_get(r, field, required, FIELD_BOOLEAN, &v, present);
     if (e || !v)
         return e;
-    if (!json_is_boolean(v))
-        return req_fail(r, ERR_WRONG_TYPE, field, "%s must be true or false", field);
     *out = json_is_true(v);
     return ERR_OK;
 }
@@ -187,11 +196,9 @@ enum err req_fraction_milli(struct req *r, const char *field, bool required, boo
                             int64_t *out, bool *present)
 {
     json_t *v;
-    enum err e = field_get(r, field, required, &v, present);
+    enum err e = field_get(r, field, required, FIELD_NUMBER, &v, present);
     if (e || !v)
         return e;
-    if (!json_is_number(v))
-        return req_fail(r, ERR_WRONG_TYPE, field, "%s must be a number", field);
     double d = json_number_value(v);
     if (!isfinite(d) || d > 1.0 || d < 0.0 || (!allow_zero && d <= 0.0))
         return req_fail(r, ERR_OUT_OF_RANGE, field, "%s must be %s 0 and at most 1", field,

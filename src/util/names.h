@@ -18,4 +18,19 @@ int name_find_or(const char *const *names, size_t n, const char *s, int fallback
 
 #define NAMES_LEN(names) (sizeof(names) / sizeof((names)[0]))
 
+/*
+ * Defines PREFIX_name(value) and PREFIX_parse(text) of an enum over its
+ * table of names; a text that names none parses as `fallback` (a stored
+ * value read back: the safe state).
+ */
+#define NAMES_FUNCTIONS(prefix, type, names, fallback)                                             \
+    const char *prefix##_name(type v)                                                              \
+    {                                                                                              \
+        return name_of(names, NAMES_LEN(names), v);                                                \
+    }                                                                                              \
+    type prefix##_parse(const char *s)                                                             \
+    {                                                                                              \
+        return (type)name_find_or(names, NAMES_LEN(names), s, fallback);                           \
+    }
+
 #endif

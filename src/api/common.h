@@ -26,6 +26,10 @@ MUST_CHECK enum err api_page(struct req *r, int64_t *limit, int64_t *before_id);
 json_t *api_next_cursor(struct req *r, bool more, int64_t last_id);
 /* Replies 200 {"items": items, "next_cursor": ...}: a page of a list, its last id last_id. */
 enum err api_reply_page(struct req *r, json_t *items, bool more, int64_t last_id);
+/* The same for n items of `size` bytes each, every one rendered by `render`. */
+typedef json_t *(*api_render_fn)(const void *item);
+enum err api_reply_items(struct req *r, const void *items, size_t n, size_t size,
+                         api_render_fn render, bool more, int64_t last_id);
 
 /* ?NAME= as a positive id; ERR_MISSING_FIELD / ERR_INVALID name it. */
 MUST_CHECK enum err api_query_id(struct req *r, const char *name, int64_t *id);

@@ -12,8 +12,9 @@
 #include "domain/promoter.h"
 #include "domain/withdrawal.h"
 
-static json_t *commission_json(const struct commission *c)
+static json_t *commission_json(const void *item)
 {
+    const struct commission *c = item;
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:o, s:o}", "id",
                      (json_int_t)c->id, "shop_id", (json_int_t)c->shop_id, "order_id",
                      (json_int_t)c->order_id, "level", (json_int_t)c->level, "promoter_id",
@@ -40,10 +41,7 @@ enum err api_me_commissions(struct req *r)
                             &r->arena, &c, &n, &more);
     if (e)
         return e;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(arr, commission_json(&c[i]));
-    return api_reply_page(r, arr, more, n ? c[n - 1].id : 0);
+    return api_reply_items(r, c, n, sizeof *c, commission_json, more, n ? c[n - 1].id : 0);
 }
 
 enum err api_me_balance(struct req *r)
@@ -64,8 +62,9 @@ enum err api_me_balance(struct req *r)
 
 /* --- withdrawals --- */
 
-static json_t *withdrawal_json(const struct withdrawal *w)
+static json_t *withdrawal_json(const void *item)
 {
+    const struct withdrawal *w = item;
     return json_pack("{s:I, s:I, s:I, s:s, s:I, s:s, s:o, s:s, s:o, s:o, s:o}", "id",
                      (json_int_t)w->id, "shop_id", (json_int_t)w->shop_id, "promoter_id",
                      (json_int_t)w->promoter_id, "promoter_name", w->promoter_name, "amount_fen",
@@ -105,10 +104,7 @@ static enum err withdrawal_page(struct req *r, int64_t shop_id, int64_t promoter
         e = withdrawal_list(r->db, shop_id, promoter, before, limit, &r->arena, &w, &n, &more);
     if (e)
         return e;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(arr, withdrawal_json(&w[i]));
-    return api_reply_page(r, arr, more, n ? w[n - 1].id : 0);
+    return api_reply_items(r, w, n, sizeof *w, withdrawal_json, more, n ? w[n - 1].id : 0);
 }
 
 enum err api_me_withdrawals(struct req *r)

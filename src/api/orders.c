@@ -14,8 +14,9 @@
 #include "domain/payment.h"
 #include "util/log.h"
 
-static json_t *refund_json(const struct refund *f)
+static json_t *refund_json(const void *item)
 {
+    const struct refund *f = item;
     return json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:o, s:o}", "id", (json_int_t)f->id,
                      "order_id", (json_int_t)f->order_id, "amount_fen", (json_int_t)f->amount_fen,
                      "reason", f->reason, "status", refund_status_name(f->status), "note",
@@ -23,8 +24,9 @@ static json_t *refund_json(const struct refund *f)
                      "decided_at", api_opt_time(f->decided_at_ms));
 }
 
-static json_t *order_json(const struct order *o)
+static json_t *order_json(const void *item)
 {
+    const struct order *o = item;
     json_t *items = json_array();
     for (size_t i = 0; items && i < o->n_items; i++) {
         const struct order_item *it = &o->items[i];
@@ -264,10 +266,7 @@ static enum err list(struct req *r, struct order_filter *f)
                         "or refunded");
     if ((e = order_list(r->db, f, &r->arena, &items, &n, &more)))
         return e;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(arr, order_json(&items[i]));
-    return api_reply_page(r, arr, more, n ? items[n - 1].id : 0);
+    return api_reply_items(r, items, n, sizeof *items, order_json, more, n ? items[n - 1].id : 0);
 }
 
 enum err api_me_orders(struct req *r)
@@ -298,10 +297,7 @@ enum err api_shop_refunds(struct req *r)
         e = refund_list(r->db, &f, &r->arena, &items, &n, &more);
     if (e)
         return e;
-    json_t *arr = json_array();
-    for (size_t i = 0; arr && i < n; i++)
-        json_array_append_new(arr, refund_json(&items[i]));
-    return api_reply_page(r, arr, more, n ? items[n - 1].id : 0);
+    return api_reply_items(r, items, n, sizeof *items, refund_json, more, n ? items[n - 1].id : 0);
 }
 
 enum err api_order_confirm_payment(struct req *r)

@@ -468,17 +468,23 @@ char *register_user(struct srv *s, const char *login, const char *name, int64_t 
     return token;
 }
 
-int64_t create_shop(struct srv *s, const char *token, const char *slug)
+int64_t create(struct srv *s, const char *path, const char *token, const char *body)
 {
     struct resp r;
-    http(s, "POST", "/api/v1/shops", token,
-         fmt("{\"name\":\"Shop %s\",\"slug\":\"%s\",\"story\":\"A story.\"}", slug, slug), &r);
+    http(s, "POST", path, token, body, &r);
     if (r.status != 201)
-        fprintf(stderr, "create shop %s: %ld %s\n", slug, r.status, r.body ? r.body : "");
+        fprintf(stderr, "create %s: %ld %s\n", path, r.status, r.body ? r.body : "");
     assert_int_equal(r.status, 201);
     int64_t id = jint(r.json, "id");
+    assert_true(id > 0);
     resp_free(&r);
     return id;
+}
+
+int64_t create_shop(struct srv *s, const char *token, const char *slug)
+{
+    return create(s, "/api/v1/shops", token,
+                  fmt("{\"name\":\"Shop %s\",\"slug\":\"%s\",\"story\":\"A story.\"}", slug, slug));
 }
 
 void expect_error_at(const char *file, int line, struct resp *r, long status, const char *code,

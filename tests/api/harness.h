@@ -84,6 +84,8 @@ const char *srv_log(const struct srv *s);
 char *register_user(struct srv *s, const char *login, const char *name, int64_t *id);
 /* Creates a shop owned by `token`; returns its id. */
 int64_t create_shop(struct srv *s, const char *token, const char *slug);
+/* POSTs `body` to `path`: it must answer 201 with an id, which it returns. */
+int64_t create(struct srv *s, const char *path, const char *token, const char *body);
 
 /* Asserts an error answer: status, stable code, and the field it names (NULL: none). */
 void expect_error_at(const char *file, int line, struct resp *r, long status, const char *code,
@@ -104,6 +106,14 @@ struct bad_case {
     const char *code;
     const char *field;
 };
+
+/* Frees every pointer listed (the tokens a test file registered). */
+#define free_all(...)                                                                              \
+    do {                                                                                           \
+        void *const free_all_[] = {__VA_ARGS__};                                                   \
+        for (size_t free_i_ = 0; free_i_ < sizeof free_all_ / sizeof free_all_[0]; free_i_++)      \
+            free(free_all_[free_i_]);                                                              \
+    } while (0)
 
 /* The server most test files share, started and stopped around the whole group. */
 extern struct srv S;

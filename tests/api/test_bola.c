@@ -219,9 +219,7 @@ static int up(void **state)
 
 static int down(void **state)
 {
-    char *const tokens[] = {outsider, owner_a, buyer_a, member2_a};
-    for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++)
-        free(tokens[i]);
+    free_all(outsider, owner_a, buyer_a, member2_a);
     return srv_group_down(state);
 }
 

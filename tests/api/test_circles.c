@@ -33,10 +33,7 @@ static int up(void **state)
 
 static int down(void **state)
 {
-    free(owner);
-    free(stranger);
-    free(mom);
-    free(dad);
+    free_all(owner, stranger, mom, dad);
     return srv_group_down(state);
 }
 

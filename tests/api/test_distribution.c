@@ -84,12 +84,7 @@ static void advance(long long ms)
 
 static int64_t product(const char *json)
 {
-    struct resp r;
-    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop), owner, json, &r);
-    assert_int_equal(r.status, 201);
-    int64_t id = jint(r.json, "id");
-    resp_free(&r);
-    return id;
+    return create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner, json);
 }
 
 static int up(void **state)
@@ -118,8 +113,7 @@ static int up(void **state)
 
 static int down(void **state)
 {
-    free(owner);
-    free(outsider);
+    free_all(owner, outsider);
     return srv_group_down(state);
 }
 

@@ -60,10 +60,7 @@ static int up(void **state)
 
 static int down(void **state)
 {
-    free(owner);
-    free(buyer);
-    free(other_buyer);
-    free(other_owner);
+    free_all(owner, buyer, other_buyer, other_owner);
     return srv_group_down(state);
 }
 

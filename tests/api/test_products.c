@@ -40,23 +40,13 @@ static int up(void **state)
 
 static int down(void **state)
 {
-    free(owner);
-    free(staff);
-    free(other);
-    free(buyer);
+    free_all(owner, staff, other, buyer);
     return srv_group_down(state);
 }
 
 static int64_t add_product(const char *token, int64_t shop_id, const char *body)
 {
-    struct resp r;
-    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)shop_id), token, body, &r);
-    if (r.status != 201)
-        fprintf(stderr, "add product: %ld %s\n", r.status, r.body);
-    assert_int_equal(r.status, 201);
-    int64_t id = jint(r.json, "id");
-    resp_free(&r);
-    return id;
+    return create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop_id), token, body);
 }
 
 static void create_and_read(void **state)

@@ -141,11 +141,6 @@ enum err db_step(struct db_stmt *st, bool *row)
     return e;
 }
 
-enum err db_row_by_id(struct db *db, const char *sql, int64_t id, struct db_stmt **st)
-{
-    return db_first(db, sql, st, DB_INT(id));
-}
-
 enum err db_step_done(struct db_stmt *st)
 {
     bool row;
@@ -224,6 +219,18 @@ enum err db_value_(struct db *db, const char *sql, int64_t *out, const struct db
     enum err e = db_first_(db, sql, &st, args, n);
     if (e == ERR_OK) {
         *out = db_col_int64(st, 0);
+        db_done(st);
+    }
+    return e;
+}
+
+enum err db_read_one_(struct db *db, const char *sql, db_row_fn read, struct arena *a, void *item,
+                      const struct db_arg *args, size_t n)
+{
+    struct db_stmt *st = NULL;
+    enum err e = db_first_(db, sql, &st, args, n);
+    if (e == ERR_OK) {
+        e = read(st, a, item);
         db_done(st);
     }
     return e;

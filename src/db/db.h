@@ -118,13 +118,6 @@ const char *db_col_name(struct db_stmt *st, int col);
 int64_t db_changes(struct db_stmt *st);
 void db_done(struct db_stmt *st);
 
-/*
- * Prepares `sql`, whose one placeholder is an id, and steps to its row:
- * ERR_NOT_FOUND when there is none. On ERR_OK *st is on the row; give it back
- * with db_done(). On error nothing is left to give back.
- */
-MUST_CHECK enum err db_row_by_id(struct db *db, const char *sql, int64_t id, struct db_stmt **st);
-
 /* Runs a statement that returns no rows (or ignores them). */
 MUST_CHECK enum err db_step_done(struct db_stmt *st);
 
@@ -200,6 +193,20 @@ bool db_next(struct db_stmt *st, enum err *e);
 /* A text column copied into `a`; NULL stays NULL. */
 const char *db_col_dup(struct db_stmt *st, int col, struct arena *a);
 
+/* Reads the row a statement is on into `item`, allocating in `a`. */
+typedef enum err (*db_row_fn)(struct db_stmt *st, struct arena *a, void *item);
+
+/*
+ * The first row of a query read by `read` into `item` (allocating in `a`),
+ * the statement given back: one call for "get this object".
+ *     e = db_read_one(db, "SELECT ... WHERE id = ?", read_row, a, out, DB_INT(id));
+ * ERR_NOT_FOUND when there is no row; the reader's error otherwise.
+ */
+MUST_CHECK enum err db_read_one_(struct db *db, const char *sql, db_row_fn read, struct arena *a,
+                                 void *item, const struct db_arg *args, size_t n);
+#define db_read_one(db, sql, read, a, item, ...)                                                   \
+    db_read_one_((db), (sql), (read), (a), (item), DB_ARGV_(__VA_ARGS__))
+
 /*
  * A page of a list: the rows of a query that asked for limit + 1 (an extra
  * row says there are more: *more), each read by `read` into an array of
@@ -208,7 +215,6 @@ const char *db_col_dup(struct db_stmt *st, int col, struct arena *a);
  * ERR_TOO_LARGE when `a` ran out. With `more` NULL: the first `limit` rows
  * of a list that is bounded anyway.
  */
-typedef enum err (*db_row_fn)(struct db_stmt *st, struct arena *a, void *item);
 MUST_CHECK enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size,
                             db_row_fn read, struct arena *a, void **items, size_t *n, bool *more);
 

@@ -414,21 +414,22 @@ enum err account_logout(struct db *db, const char *token, size_t len)
     return e;
 }
 
+static enum err read_account(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct account *out = item;
+    out->id = db_col_int64(st, 0);
+    out->login = db_col_dup(st, 1, a);
+    out->display_name = db_col_dup(st, 2, a);
+    out->is_admin = db_col_int64(st, 3) != 0;
+    out->created_at_ms = db_col_int64(st, 4);
+    return out->login && out->display_name ? ERR_OK : ERR_TOO_LARGE;
+}
+
 enum err account_get(struct db *db, int64_t id, struct arena *a, struct account *out)
 {
     static const char sql[] =
-        "SELECT login, display_name, is_admin, created_at FROM users WHERE id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_row_by_id(db, sql, id, &st);
-    if (e)
-        return e;
-    out->id = id;
-    out->login = db_col_dup(st, 0, a);
-    out->display_name = db_col_dup(st, 1, a);
-    out->is_admin = db_col_int64(st, 2) != 0;
-    out->created_at_ms = db_col_int64(st, 3);
-    db_done(st);
-    return out->login && out->display_name ? ERR_OK : ERR_TOO_LARGE;
+        "SELECT id, login, display_name, is_admin, created_at FROM users WHERE id = ?";
+    return db_read_one(db, sql, read_account, a, out, DB_INT(id));
 }
 
 struct interests_args {

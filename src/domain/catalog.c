@@ -135,8 +135,9 @@ enum err catalog_create(struct db *db, int64_t shop_id, struct product_input *in
     "id, shop_id, title, description, price_fen, stock, sold, stock_in, status, buyer_cap_30d,"    \
     " repurchase_days, trial_available, l1_bps, l2_bps, created_at, updated_at"
 
-static enum err read_row(struct db_stmt *st, struct arena *a, struct product *p)
+static enum err read_row(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct product *p = item;
     memset(p, 0, sizeof *p);
     p->id = db_col_int64(st, 0);
     p->shop_id = db_col_int64(st, 1);
@@ -187,12 +188,7 @@ static enum err read_extras(struct db *db, struct arena *a, struct product *p)
 enum err catalog_get(struct db *db, int64_t id, struct arena *a, struct product *out)
 {
     static const char sql[] = "SELECT " PRODUCT_COLS " FROM products WHERE id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_row_by_id(db, sql, id, &st);
-    if (e)
-        return e;
-    e = read_row(st, a, out);
-    db_done(st);
+    enum err e = db_read_one(db, sql, read_row, a, out, DB_INT(id));
     return e ? e : read_extras(db, a, out);
 }
 
@@ -249,26 +245,16 @@ enum err catalog_list(struct db *db, const struct catalog_filter *f, struct aren
         " AND (? = '' OR id IN (SELECT product_id FROM product_tags WHERE shop_id = ? AND tag = ?))"
         " ORDER BY id DESC LIMIT ?";
     struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct product *items = arena_alloc(a, (size_t)(f->limit + 1) * sizeof *items);
-    if (!items)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     const char *tag = f->tag ? f->tag : "";
     enum err e = db_query(db, sql, &st, DB_INT(f->shop_id),
                           DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
                           DB_INT(f->any_status), DB_STR(product_status_name(f->status)),
                           DB_STR(tag), DB_INT(f->shop_id), DB_STR(tag), DB_INT(f->limit + 1));
-    while (e == ERR_OK && db_next(st, &e) && len <= (size_t)f->limit)
-        if ((e = read_row(st, a, &items[len++])))
-            break;
-    db_done(st);
-    *more = len > (size_t)f->limit;
-    if (*more)
-        len = (size_t)f->limit;
-    for (size_t i = 0; e == ERR_OK && i < len; i++)
-        e = read_extras(db, a, &items[i]);
+    e = db_page(e, st, f->limit, sizeof **out, read_row, a, &items, n, more);
     *out = items;
-    *n = len;
+    for (size_t i = 0; e == ERR_OK && i < *n; i++)
+        e = read_extras(db, a, &(*out)[i]);
     return e;
 }
 

@@ -132,8 +132,9 @@ enum err circle_create(struct db *db, int64_t shop_id, int64_t owner_id, struct 
 #define CIRCLE_COLS                                                                                \
     "id, shop_id, name, kind, capacity, member_count, invite_code, created_at, updated_at"
 
-static enum err read_row(struct db_stmt *st, struct arena *a, struct circle *c)
+static enum err read_row(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct circle *c = item;
     memset(c, 0, sizeof *c);
     c->id = db_col_int64(st, 0);
     c->shop_id = db_col_int64(st, 1);
@@ -157,12 +158,7 @@ static enum err read_tags(struct db *db, struct arena *a, struct circle *c)
 enum err circle_get(struct db *db, int64_t id, struct arena *a, struct circle *out)
 {
     static const char sql[] = "SELECT " CIRCLE_COLS " FROM circles WHERE id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_row_by_id(db, sql, id, &st);
-    if (e)
-        return e;
-    e = read_row(st, a, out);
-    db_done(st);
+    enum err e = db_read_one(db, sql, read_row, a, out, DB_INT(id));
     return e ? e : read_tags(db, a, out);
 }
 
@@ -342,19 +338,12 @@ enum err circle_list_shop(struct db *db, int64_t shop_id, struct arena *a, struc
     static const char sql[] =
         "SELECT " CIRCLE_COLS " FROM circles WHERE shop_id = ? ORDER BY id DESC LIMIT 200";
     struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct circle *list = arena_alloc(a, LIMIT_CIRCLES_PER_SHOP * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
+    void *items = NULL;
     enum err e = db_query(db, sql, &st, DB_INT(shop_id));
-    while (e == ERR_OK && db_next(st, &e) && len < LIMIT_CIRCLES_PER_SHOP)
-        if ((e = read_row(st, a, &list[len++])))
-            break;
-    db_done(st);
-    for (size_t i = 0; e == ERR_OK && i < len; i++)
-        e = read_tags(db, a, &list[i]);
-    *out = list;
-    *n = len;
+    e = db_page(e, st, LIMIT_CIRCLES_PER_SHOP, sizeof **out, read_row, a, &items, n, NULL);
+    *out = items;
+    for (size_t i = 0; e == ERR_OK && i < *n; i++)
+        e = read_tags(db, a, &(*out)[i]);
     return e;
 }
 

@@ -64,20 +64,22 @@ struct earner {
     bool active;
 };
 
-static enum err earner(struct db *db, int64_t id, struct earner *out)
+static enum err read_earner(struct db_stmt *st, struct arena *a, void *item)
 {
-    static const char sql[] = "SELECT id, user_id, inviter_id, status FROM promoters WHERE id = ?";
-    struct db_stmt *st = NULL;
-    memset(out, 0, sizeof *out);
-    enum err e = db_row_by_id(db, sql, id, &st);
-    if (e)
-        return e;
+    (void)a;
+    struct earner *out = item;
     out->id = db_col_int64(st, 0);
     out->user_id = db_col_int64(st, 1);
     out->inviter_id = db_col_is_null(st, 2) ? 0 : db_col_int64(st, 2);
     out->active = promoter_status_parse(db_col_text(st, 3, NULL)) == PROMOTER_ACTIVE;
-    db_done(st);
     return ERR_OK;
+}
+
+static enum err earner(struct db *db, int64_t id, struct earner *out)
+{
+    static const char sql[] = "SELECT id, user_id, inviter_id, status FROM promoters WHERE id = ?";
+    memset(out, 0, sizeof *out);
+    return db_read_one(db, sql, read_earner, NULL, out, DB_INT(id));
 }
 
 /* RULE: L2-ACTIVE-SELLER - an attributed retail sale of the inviter's own, recently. */

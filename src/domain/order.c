@@ -95,7 +95,7 @@ static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
     o->attributed_via = db_col_dup(st, 22, a);
 }
 
-/* read_head() as a row of a page. */
+/* read_head() as a db_row_fn. */
 static enum err read_head_row(struct db_stmt *st, struct arena *a, void *item)
 {
     read_head(st, a, item);
@@ -105,13 +105,8 @@ static enum err read_head_row(struct db_stmt *st, struct arena *a, void *item)
 enum err order_load_head(struct db *db, int64_t id, struct arena *a, struct order *o)
 {
     static const char sql[] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_row_by_id(db, sql, id, &st);
-    if (e)
-        return e;
-    read_head(st, a, o);
-    db_done(st);
-    return a->exhausted ? ERR_TOO_LARGE : ERR_OK;
+    enum err e = db_read_one(db, sql, read_head_row, a, o, DB_INT(id));
+    return e == ERR_OK && a->exhausted ? ERR_TOO_LARGE : e;
 }
 
 enum err order_load_items(struct db *db, struct arena *a, struct order *o)

@@ -108,8 +108,9 @@ enum err trial_grant(struct db *db, int64_t shop_id, int64_t product_id, int64_t
     "p.id, p.shop_id, p.user_id, p.inviter_id, u.display_name, p.status, p.invite_code,"           \
     " p.ref_token, p.created_at, p.approved_at"
 
-static enum err read_promoter(struct db_stmt *st, struct arena *a, struct promoter *p)
+static enum err read_promoter(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct promoter *p = item;
     p->id = db_col_int64(st, 0);
     p->shop_id = db_col_int64(st, 1);
     p->user_id = db_col_int64(st, 2);
@@ -127,13 +128,7 @@ static enum err read_promoter(struct db_stmt *st, struct arena *a, struct promot
 static enum err find_one(struct db *db, const char *sql, const struct db_arg *args, size_t n,
                          struct arena *a, struct promoter *out)
 {
-    struct db_stmt *st = NULL;
-    enum err e = db_first_(db, sql, &st, args, n);
-    if (e)
-        return e;
-    e = read_promoter(st, a, out);
-    db_done(st);
-    return e;
+    return db_read_one_(db, sql, read_promoter, a, out, args, n);
 }
 
 enum err promoter_get(struct db *db, int64_t id, struct arena *a, struct promoter *out)
@@ -474,14 +469,8 @@ enum err binding_get(struct db *db, int64_t shop_id, int64_t customer_id, struct
 {
     static const char sql[] = BINDING_SELECT "WHERE b.shop_id = ? AND b.customer_id = ?"
                                              " AND b.expires_at > ? AND p.status = 'active'";
-    struct db_stmt *st = NULL;
-    enum err e =
-        db_first(db, sql, &st, DB_INT(shop_id), DB_INT(customer_id), DB_INT(clock_now_ms()));
-    if (e)
-        return e;
-    e = read_binding(st, a, out);
-    db_done(st);
-    return e;
+    return db_read_one(db, sql, read_binding, a, out, DB_INT(shop_id), DB_INT(customer_id),
+                       DB_INT(clock_now_ms()));
 }
 
 struct unbind_args {

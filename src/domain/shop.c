@@ -197,8 +197,9 @@ static void setting_args(const struct shop_settings *s, struct db_arg *out)
         out[i] = DB_INT(shop_setting_get(s, i));
 }
 
-static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
+static enum err read_shop(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct shop *out = item;
     out->id = db_col_int64(st, 0);
     out->owner_id = db_col_int64(st, 1);
     out->owner_name = db_col_dup(st, 2, a);
@@ -218,13 +219,7 @@ static enum err read_shop(struct db_stmt *st, struct arena *a, struct shop *out)
 static enum err get_by(struct db *db, const char *sql, int64_t id, const char *slug,
                        struct arena *a, struct shop *out)
 {
-    struct db_stmt *st = NULL;
-    enum err e = db_first(db, sql, &st, slug ? DB_STR(slug) : DB_INT(id));
-    if (e)
-        return e;
-    e = read_shop(st, a, out);
-    db_done(st);
-    return e;
+    return db_read_one(db, sql, read_shop, a, out, slug ? DB_STR(slug) : DB_INT(id));
 }
 
 enum err shop_get(struct db *db, int64_t id, struct arena *a, struct shop *out)

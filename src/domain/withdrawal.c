@@ -142,13 +142,7 @@ static enum err read_withdrawal(struct db_stmt *st, struct arena *a, void *item)
 enum err withdrawal_get(struct db *db, int64_t id, struct arena *a, struct withdrawal *out)
 {
     static const char sql[] = WITHDRAWAL_SELECT "WHERE w.id = ?";
-    struct db_stmt *st = NULL;
-    enum err e = db_row_by_id(db, sql, id, &st);
-    if (e)
-        return e;
-    e = read_withdrawal(st, a, out);
-    db_done(st);
-    return e;
+    return db_read_one(db, sql, read_withdrawal, a, out, DB_INT(id));
 }
 
 struct decide_args {

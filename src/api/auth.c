@@ -75,18 +75,13 @@ enum err api_authenticate(struct req *r)
 
 enum err api_register(struct req *r)
 {
-    static const char *const fields[] = {"login", "password", "display_name", NULL};
     const char *login = NULL, *password = NULL, *name = NULL;
     size_t login_len = 0, password_len = 0, name_len = 0;
     struct account acc;
     struct session_new sess;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_str(r, "login", true, &login, &login_len);
-    if (!e)
-        e = req_str(r, "password", true, &password, &password_len);
-    if (!e)
-        e = req_str(r, "display_name", true, &name, &name_len);
+    enum err e = req_read(r, REQ_STRING("login", true, &login, &login_len),
+                          REQ_STRING("password", true, &password, &password_len),
+                          REQ_STRING("display_name", true, &name, &name_len));
     if (!e)
         e = account_register(r->db, login, login_len, password, password_len, name, name_len,
                              &r->arena, &acc, &sess, &r->ei);
@@ -98,17 +93,13 @@ enum err api_register(struct req *r)
 
 enum err api_login(struct req *r)
 {
-    static const char *const fields[] = {"login", "password", NULL};
     const char *login = NULL, *password = NULL;
     size_t login_len = 0, password_len = 0;
     struct account acc;
     struct session_new sess;
     int64_t retry_ms = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_str(r, "login", true, &login, &login_len);
-    if (!e)
-        e = req_str(r, "password", true, &password, &password_len);
+    enum err e = req_read(r, REQ_STRING("login", true, &login, &login_len),
+                          REQ_STRING("password", true, &password, &password_len));
     if (!e)
         e = account_login(r->db, login, login_len, password, password_len, r->client_ip, &r->arena,
                           &acc, &sess, &retry_ms, &r->ei);

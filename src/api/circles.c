@@ -125,14 +125,11 @@ enum err api_circle_rotate_code(struct req *r)
 
 enum err api_circle_join(struct req *r)
 {
-    static const char *const fields[] = {"invite_code", NULL};
     const char *code = NULL;
     size_t len = 0;
     int64_t id = 0;
     struct circle c;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_str(r, "invite_code", true, &code, &len);
+    enum err e = req_read(r, REQ_STRING("invite_code", true, &code, &len));
     if (e)
         return e;
     char norm[CIRCLE_CODE_LEN + 1];
@@ -185,14 +182,11 @@ enum err api_circle_members(struct req *r)
 
 enum err api_circle_member_patch(struct req *r)
 {
-    static const char *const fields[] = {"role", NULL};
     int64_t id = req_param_id(r, 0);
     enum circle_role to;
     const char *name = NULL;
     size_t len = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_str(r, "role", true, &name, &len);
+    enum err e = req_read(r, REQ_STRING("role", true, &name, &len));
     if (!e && !circle_role_parse(name, &to))
         e = req_fail(r, ERR_INVALID, "role", "role must be admin or member");
     if (!e)
@@ -233,12 +227,9 @@ enum err api_me_circles(struct req *r)
 
 enum err api_contact_request(struct req *r)
 {
-    static const char *const fields[] = {"user_id", NULL};
     int64_t other = 0;
     enum contact_state state;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "user_id", true, 1, INT64_MAX, &other, NULL);
+    enum err e = req_read(r, REQ_INTEGER("user_id", true, 1, INT64_MAX, &other));
     if (!e)
         e = contact_request(r->db, r->user.user_id, other, &state, &r->ei);
     if (e)

@@ -76,14 +76,10 @@ static json_t *withdrawal_json(const void *item)
 
 enum err api_withdrawal_request(struct req *r)
 {
-    static const char *const fields[] = {"shop_id", "amount_fen", NULL};
     int64_t shop_id = 0, amount = 0, id = 0;
     struct withdrawal w;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "shop_id", true, 1, INT64_MAX, &shop_id, NULL);
-    if (!e)
-        e = req_int(r, "amount_fen", true, 1, SHOP_WITHDRAW_DAILY_MAX, &amount, NULL);
+    enum err e = req_read(r, REQ_INTEGER("shop_id", true, 1, INT64_MAX, &shop_id),
+                          REQ_INTEGER("amount_fen", true, 1, SHOP_WITHDRAW_DAILY_MAX, &amount));
     if (!e)
         e = withdrawal_request(r->db, shop_id, r->user.user_id, amount, &id, &r->ei);
     if (!e)

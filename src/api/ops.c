@@ -111,13 +111,10 @@ enum err api_openapi(struct req *r)
 
 enum err api_test_clock(struct req *r)
 {
-    static const char *const fields[] = {"advance_ms", NULL};
     if (!api_settings.test_clock)
         return req_fail(r, ERR_NOT_FOUND, NULL, "not found");
     int64_t advance = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "advance_ms", true, 0, 10 * 366 * MS_PER_DAY, &advance, NULL);
+    enum err e = req_read(r, REQ_INTEGER("advance_ms", true, 0, 10 * 366 * MS_PER_DAY, &advance));
     if (e)
         return e;
     clock_advance(advance);

@@ -329,15 +329,11 @@ enum err api_order_confirm_payment(struct req *r)
 
 enum err api_order_ship(struct req *r)
 {
-    static const char *const fields[] = {"carrier", "tracking", NULL};
     int64_t id = req_param_id(r, 0);
     const char *carrier = NULL, *tracking = NULL;
     size_t cl = 0, tl = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_str(r, "carrier", true, &carrier, &cl);
-    if (!e)
-        e = req_str(r, "tracking", true, &tracking, &tl);
+    enum err e = req_read(r, REQ_STRING("carrier", true, &carrier, &cl),
+                          REQ_STRING("tracking", true, &tracking, &tl));
     if (!e)
         e = order_ship(r->db, id, carrier, cl, tracking, tl, r->user.user_id, &r->ei);
     return e ? e : reply_order(r, id);
@@ -372,15 +368,11 @@ enum err api_order_cancel(struct req *r)
 
 enum err api_refund_request(struct req *r)
 {
-    static const char *const fields[] = {"amount_fen", "reason", NULL};
     int64_t id = req_param_id(r, 0), amount = 0, refund_id = 0;
     const char *reason = NULL;
     size_t len = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "amount_fen", true, 1, INT64_MAX, &amount, NULL);
-    if (!e)
-        e = req_str(r, "reason", true, &reason, &len);
+    enum err e = req_read(r, REQ_INTEGER("amount_fen", true, 1, INT64_MAX, &amount),
+                          REQ_STRING("reason", true, &reason, &len));
     if (!e)
         e = refund_request(r->db, id, r->user.user_id, amount, reason, len, &refund_id, &r->ei);
     if (e)

@@ -65,13 +65,9 @@ static json_t *promoter_json(const struct promoter *p, bool self)
 
 enum err api_trial_grant(struct req *r)
 {
-    static const char *const fields[] = {"user_id", "product_id", NULL};
     int64_t shop_id = req_param_id(r, 0), user_id = 0, product_id = 0, id = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "user_id", true, 1, INT64_MAX, &user_id, NULL);
-    if (!e)
-        e = req_int(r, "product_id", true, 1, INT64_MAX, &product_id, NULL);
+    enum err e = req_read(r, REQ_INTEGER("user_id", true, 1, INT64_MAX, &user_id),
+                          REQ_INTEGER("product_id", true, 1, INT64_MAX, &product_id));
     if (!e)
         e = trial_grant(r->db, shop_id, product_id, user_id, r->user.user_id, &id, &r->ei);
     if (e)

@@ -46,17 +46,12 @@ static json_t *shop_json(const struct shop *s, enum shop_role role)
 
 enum err api_shop_create(struct req *r)
 {
-    static const char *const fields[] = {"name", "slug", "story", NULL};
     const char *name = NULL, *slug = NULL, *story = "";
     size_t name_len = 0, slug_len = 0, story_len = 0;
     struct shop s;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_str(r, "name", true, &name, &name_len);
-    if (!e)
-        e = req_str(r, "slug", true, &slug, &slug_len);
-    if (!e)
-        e = req_str(r, "story", false, &story, &story_len);
+    enum err e = req_read(r, REQ_STRING("name", true, &name, &name_len),
+                          REQ_STRING("slug", true, &slug, &slug_len),
+                          REQ_STRING("story", false, &story, &story_len));
     if (!e)
         e = shop_create(r->db, r->user.user_id, name, name_len, slug, slug_len, story, story_len,
                         api_settings.trial_days, &r->arena, &s, &r->ei);
@@ -171,12 +166,9 @@ enum err api_shop_staff_list(struct req *r)
 
 enum err api_shop_staff_add(struct req *r)
 {
-    static const char *const fields[] = {"user_id", NULL};
     int64_t id = req_param_id(r, 0);
     int64_t user_id = 0;
-    enum err e = req_body(r, fields);
-    if (!e)
-        e = req_int(r, "user_id", true, 1, INT64_MAX, &user_id, NULL);
+    enum err e = req_read(r, REQ_INTEGER("user_id", true, 1, INT64_MAX, &user_id));
     if (!e)
         e = shop_staff_add(r->db, id, user_id, &r->ei);
     if (e)

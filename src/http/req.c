@@ -103,7 +103,9 @@ enum err req_parse_body(struct req *r, const char *ct)
     return ERR_OK;
 }
 
-enum err req_body(struct req *r, const char *const *allowed)
+/* The body is an object whose every key is_known(key) says is one of its fields. */
+static enum err body_object(struct req *r, bool (*is_known)(const char *key, const void *ctx),
+                            const void *ctx)
 {
     if (!r->json)
         return req_fail(r, ERR_BAD_JSON, NULL, "the request needs a JSON object body");
@@ -113,18 +115,50 @@ enum err req_body(struct req *r, const char *const *allowed)
     json_t *v;
     json_object_foreach(r->json, key, v)
     {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            if (strcmp(*a, key) == 0) {
-                ok = true;
-                break;
-            }
-        if (!ok) {
-            /* the key must outlive this loop: it points into the arena-held object */
+        /* the key outlives this loop: it points into the arena-held object */
+        if (!is_known(key, ctx))
             return req_fail(r, ERR_UNKNOWN_FIELD, key, "unknown field \"%s\"", key);
-        }
     }
     return ERR_OK;
+}
+
+static bool in_names(const char *key, const void *ctx)
+{
+    for (const char *const *a = ctx; *a; a++)
+        if (strcmp(*a, key) == 0)
+            return true;
+    return false;
+}
+
+enum err req_body(struct req *r, const char *const *allowed)
+{
+    return body_object(r, in_names, allowed);
+}
+
+struct field_list {
+    const struct req_field *f;
+    size_t n;
+};
+
+static bool in_fields(const char *key, const void *ctx)
+{
+    const struct field_list *l = ctx;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->f[i].name, key) == 0)
+            return true;
+    return false;
+}
+
+enum err req_read_(struct req *r, const struct req_field *fields, size_t n)
+{
+    enum err e = body_object(r, in_fields, &(struct field_list){fields, n});
+    for (size_t i = 0; e == ERR_OK && i < n; i++) {
+        const struct req_field *f = &fields[i];
+        e = f->kind == REQ_KIND_STRING
+                ? req_str(r, f->name, f->required, f->out, f->len)
+                : req_int(r, f->name, f->required, f->min, f->max, f->out, NULL);
+    }
+    return e;
 }
 
 /* What a field must be, and how a refusal says so. */

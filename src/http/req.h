@@ -105,6 +105,32 @@ MUST_CHECK enum err req_int(struct req *r, const char *field, bool required, int
                             int64_t max, int64_t *v, bool *present);
 MUST_CHECK enum err req_bool(struct req *r, const char *field, bool required, bool *v,
                              bool *present);
+
+/*
+ * A body whose fields are each named once, with what they must be and where
+ * they go: req_body() with these names, then each field in order (the first
+ * refusal wins).
+ *     e = req_read(r, REQ_STRING("login", true, &login, &login_len),
+ *                  REQ_INTEGER("shop_id", true, 1, INT64_MAX, &shop_id));
+ */
+enum req_kind { REQ_KIND_STRING, REQ_KIND_INTEGER };
+struct req_field {
+    const char *name;
+    enum req_kind kind;
+    bool required;
+    int64_t min, max; /* integers */
+    void *out;        /* const char ** or int64_t * */
+    size_t *len;      /* strings */
+};
+#define REQ_STRING(name, required, s, len)                                                         \
+    ((struct req_field){(name), REQ_KIND_STRING, (required), 0, 0, (s), (len)})
+#define REQ_INTEGER(name, required, min, max, v)                                                   \
+    ((struct req_field){(name), REQ_KIND_INTEGER, (required), (min), (max), (v), NULL})
+MUST_CHECK enum err req_read_(struct req *r, const struct req_field *fields, size_t n);
+#define req_read(r, ...)                                                                           \
+    req_read_((r), (const struct req_field[]){__VA_ARGS__},                                        \
+              sizeof((const struct req_field[]){__VA_ARGS__}) / sizeof(struct req_field))
+
 /* A number in [0, 1] (or (0, 1] when !allow_zero) as thousandths. */
 MUST_CHECK enum err req_fraction_milli(struct req *r, const char *field, bool required,
                                        bool allow_zero, int64_t *v, bool *present);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -419,6 +420,59 @@ int64_t jint(json_t *o, const char *path)
 {
     json_t *v = jget(o, path);
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : INT64_MIN;
+}
+
+struct caller {
+    struct srv *s;
+    struct call *c;
+    pthread_barrier_t *go;
+};
+
+static void *call_one(void *arg)
+{
+    struct caller *x = arg;
+    struct call *c = x->c;
+    const char *const headers[] = {c->header, NULL};
+    struct resp r;
+    pthread_barrier_wait(x->go);
+    c->status = http_ex(x->s, c->method, c->path, c->token, c->body, headers, &r);
+    const char *code = r.json ? jstr(r.json, "error.code") : NULL;
+    snprintf(c->code, sizeof c->code, "%s", code ? code : "");
+    int64_t id = r.json ? jint(r.json, "id") : INT64_MIN;
+    c->id = id == INT64_MIN ? 0 : id;
+    resp_free(&r);
+    return NULL;
+}
+
+void http_all(struct srv *s, struct call *calls, size_t n)
+{
+    pthread_t *t = calloc(n, sizeof *t);
+    struct caller *x = calloc(n, sizeof *x);
+    pthread_barrier_t go;
+    pthread_attr_t attr;
+    assert_non_null(t);
+    assert_non_null(x);
+    assert_int_equal(pthread_barrier_init(&go, NULL, (unsigned)n), 0);
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024); /* hundreds of callers at once */
+    for (size_t i = 0; i < n; i++) {
+        x[i] = (struct caller){.s = s, .c = &calls[i], .go = &go};
+        assert_int_equal(pthread_create(&t[i], &attr, call_one, &x[i]), 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    pthread_attr_destroy(&attr);
+    pthread_barrier_destroy(&go);
+    free(x);
+    free(t);
+}
+
+int answered(const struct call *calls, size_t n, long status, const char *code)
+{
+    int k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += calls[i].status == status && (!code || !strcmp(calls[i].code, code));
+    return k;
 }
 
 const char *fmt(const char *f, ...)

@@ -64,6 +64,20 @@ long http(struct srv *s, const char *method, const char *path, const char *token
 long http_bytes(struct srv *s, const char *method, const char *path, const char *body, size_t n,
                 const char *const *headers, struct resp *out);
 void resp_free(struct resp *r);
+
+/* One of the requests http_all() sends at once: what to send, and what came back. */
+struct call {
+    const char *method, *path, *token, *body;
+    const char *header; /* one extra "Name: value" line, or NULL */
+    long status;
+    char code[48]; /* the answer's error.code; "" when it has none */
+    int64_t id;    /* the answer's "id"; 0 when it has none */
+};
+/* Sends each call from its own thread, all released together, and returns when every one has
+ * answered: for races. Nothing is asserted in the threads; the caller reads the answers. */
+void http_all(struct srv *s, struct call *calls, size_t n);
+/* How many calls answered `status` (and, when `code` is not NULL, with that error code). */
+int answered(const struct call *calls, size_t n, long status, const char *code);
 /* Value of response header `name` (case-insensitive), malloc'd, or NULL. */
 char *resp_header(const struct resp *r, const char *name);
 

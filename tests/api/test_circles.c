@@ -3,7 +3,6 @@
  * them and their invite codes, joining (codes, capacity, races), leaving,
  * roles, and contact requests - with refused requests writing nothing.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -187,41 +186,6 @@ static void bad_circles_write_nothing(void **state)
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM circles"), before);
 }
 
-struct joiner {
-    const char *code;
-    int index;
-    long status;
-    char err[32];
-};
-
-static void *join_one(void *arg)
-{
-    struct joiner *j = arg;
-    char login[32], name[32];
-    snprintf(login, sizeof login, "1320000%04d", j->index);
-    snprintf(name, sizeof name, "邻居%d", j->index);
-    /* no cmocka assertion in a thread: failures are reported through j->status */
-    struct resp r;
-    http(&S, "POST", "/api/v1/auth/register", NULL,
-         fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"%s\"}", login, TEST_PASSWORD,
-             name),
-         &r);
-    char *t = r.status == 201 ? strdup(jstr(r.json, "token")) : NULL;
-    resp_free(&r);
-    if (!t) {
-        j->status = -1;
-        return NULL;
-    }
-    char body[64];
-    snprintf(body, sizeof body, "{\"invite_code\":\"%s\"}", j->code);
-    j->status = http(&S, "POST", "/api/v1/circles/join", t, body, &r);
-    if (r.json && jstr(r.json, "error.code"))
-        snprintf(j->err, sizeof j->err, "%s", jstr(r.json, "error.code"));
-    resp_free(&r);
-    free(t);
-    return NULL;
-}
-
 /* 20 members race for the 9 free seats of a circle of 10: exactly 9 get in. */
 static void capacity_holds_under_a_race(void **state)
 {
@@ -230,24 +194,20 @@ static void capacity_holds_under_a_race(void **state)
     int64_t id =
         open_circle("{\"name\":\"跑团\",\"kind\":\"fitness\",\"capacity\":10}", code, sizeof code);
     enum { N = 20 };
-    pthread_t t[N];
-    struct joiner j[N];
+    char *tokens[N];
+    struct call x[N];
+    const char *body = strdup(fmt("{\"invite_code\":\"%s\"}", code));
     for (int i = 0; i < N; i++) {
-        j[i] = (struct joiner){.code = code, .index = i};
-        assert_int_equal(pthread_create(&t[i], NULL, join_one, &j[i]), 0);
+        tokens[i] = register_user(&S, fmt("1320000%04d", i), fmt("邻居%d", i), NULL);
+        x[i] = (struct call){
+            .method = "POST", .path = "/api/v1/circles/join", .token = tokens[i], .body = body};
     }
-    int joined = 0, full = 0;
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
-        if (j[i].status == 201)
-            joined++;
-        else if (j[i].status == 409 && !strcmp(j[i].err, "circle_full"))
-            full++;
-        else
-            fprintf(stderr, "join: %ld %s\n", j[i].status, j[i].err);
-    }
-    assert_int_equal(joined, 9);
-    assert_int_equal(full, N - 9);
+    http_all(&S, x, N);
+    assert_int_equal(answered(x, N, 201, NULL), 9);
+    assert_int_equal(answered(x, N, 409, "circle_full"), N - 9);
+    for (int i = 0; i < N; i++)
+        free(tokens[i]);
+    free((void *)body);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM circle_members WHERE circle_id = %lld",
                                        (long long)id)),
                      10);

@@ -8,7 +8,6 @@
  * input and who may see what. Every test file ends with `quanzi ledger check`
  * (the harness), so each of these also proves the ledger balanced.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -711,38 +710,6 @@ static void settle_and_clawback(void **state)
     free(m.token);
 }
 
-struct race {
-    const char *token;
-    long status;
-};
-
-static void *race_one(void *arg)
-{
-    struct race *x = arg;
-    struct resp r;
-    http(&S, "POST", "/api/v1/me/withdrawals", x->token,
-         fmt("{\"shop_id\":%lld,\"amount_fen\":3500}", (long long)shop), &r);
-    x->status = r.status;
-    resp_free(&r);
-    return NULL;
-}
-
-struct confirm {
-    int64_t order;
-    long status;
-};
-
-static void *confirm_one(void *arg)
-{
-    struct confirm *x = arg;
-    struct resp r;
-    http(&S, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)x->order), owner, NULL,
-         &r);
-    x->status = r.status;
-    resp_free(&r);
-    return NULL;
-}
-
 /* Payments at once all add to the same ledger rows (the shop's, the promoter's): none is
  * refused as busy, none is lost, and confirming one payment twice at once pays once. */
 static void concurrent_payments(void **state)
@@ -751,22 +718,17 @@ static void concurrent_payments(void **state)
     enum { N = 24 };
     struct promoter p = promoter("热门", NULL);
     struct member c[4] = {member("连买一"), member("连买二"), member("连买三"), member("连买四")};
-    struct confirm x[N];
-    pthread_t t[N];
+    struct call x[N];
+    char paths[N][64];
     int64_t first = 0;
     for (int i = 0; i < N; i++) { /* 20 orders of four buyers, and 4 repeats of the first */
-        x[i].order = i < N - 4 ? order(&c[i % 4], walnut, 1, p.ref) : first;
-        if (!first)
-            first = x[i].order;
+        int64_t o = i < N - 4 ? order(&c[i % 4], walnut, 1, p.ref) : first;
+        first = first ? first : o;
+        snprintf(paths[i], sizeof paths[i], "/api/v1/orders/%lld/confirm-payment", (long long)o);
+        x[i] = (struct call){.method = "POST", .path = paths[i], .token = owner};
     }
-    for (int i = 0; i < N; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, confirm_one, &x[i]), 0);
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
-        if (x[i].status != 200)
-            fprintf(stderr, "confirm %lld: %ld\n", (long long)x[i].order, x[i].status);
-        assert_int_equal(x[i].status, 200);
-    }
+    http_all(&S, x, N);
+    assert_int_equal(answered(x, N, 200, NULL), N);
     assert_int_equal(balance(&p.m, "pending_fen"), (N - 4) * 1000);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)first)),
@@ -843,20 +805,13 @@ static void withdrawals(void **state)
     assert_int_equal(r.status, 200); /* a set-up call did its part */
     resp_free(&r);
     enum { N = 50 };
-    pthread_t t[N];
-    struct race x[N];
-    for (int i = 0; i < N; i++) {
-        x[i].token = v.m.token;
-        assert_int_equal(pthread_create(&t[i], NULL, race_one, &x[i]), 0);
-    }
-    int won = 0, refused = 0;
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
-        won += x[i].status == 201;
-        refused += x[i].status == 409;
-    }
-    assert_int_equal(won, 1);
-    assert_int_equal(refused, N - 1);
+    struct call x[N];
+    const char *all = fmt("{\"shop_id\":%lld,\"amount_fen\":3500}", (long long)shop);
+    for (int i = 0; i < N; i++)
+        x[i] = (struct call){.method = "POST", .path = path, .token = v.m.token, .body = all};
+    http_all(&S, x, N);
+    assert_int_equal(answered(x, N, 201, NULL), 1);
+    assert_int_equal(answered(x, N, 409, "insufficient_balance"), N - 1);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM withdrawals WHERE promoter_id = %lld"
                                        " AND status = 'requested'",
                                        (long long)v.id)),

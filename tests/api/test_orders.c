@@ -5,7 +5,6 @@
  * refunds, the per-buyer cap, bad input, who may see and act on an order,
  * and 500 concurrent single-unit orders against a stock of 100.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -768,33 +767,25 @@ static void only_buyer_and_shop_see_and_act(void **state)
             NULL);
 }
 
-struct racer {
-    const char *token;
-    int64_t product;
-    int n;
-    long status;
-    char code[32];
-    int64_t id; /* of the order answered */
-};
-
-static void *race_one(void *arg)
+/* The calls of a race: POST /orders of one unit of `product` by tokens[i % n_tokens], the
+ * Idempotency-Key race-<first_key + step * i> held in keys[i]: step 0 sends one request n times. */
+static void order_race(struct call *x, char (*keys)[40], int n, char **tokens, int n_tokens,
+                       int64_t product, int first_key, int step)
 {
-    struct racer *x = arg;
-    char key[32], body[512], h[64];
-    snprintf(key, sizeof key, "race-%d", x->n);
-    snprintf(body, sizeof body,
-             "{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}]," ADDR "}",
-             (long long)shop, (long long)x->product);
-    snprintf(h, sizeof h, "Idempotency-Key: %s", key);
-    const char *hs[] = {h, NULL};
-    struct resp r;
-    x->status = http_ex(&S, "POST", "/api/v1/orders", x->token, body, hs, &r);
-    if (r.json && jstr(r.json, "error.code"))
-        snprintf(x->code, sizeof x->code, "%s", jstr(r.json, "error.code"));
-    if (x->status == 201)
-        x->id = jint(r.json, "id");
-    resp_free(&r);
-    return NULL;
+    const char *body =
+        strdup(fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}]," ADDR "}",
+                   (long long)shop, (long long)product));
+    assert_non_null(body);
+    for (int i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof keys[i], "Idempotency-Key: race-%d", first_key + step * i);
+        x[i] = (struct call){.method = "POST",
+                             .path = "/api/v1/orders",
+                             .token = tokens[i % n_tokens],
+                             .body = body,
+                             .header = keys[i]};
+    }
+    http_all(&S, x, (size_t)n);
+    free((void *)body);
 }
 
 /*
@@ -808,29 +799,19 @@ static void twins_make_one_order(void **state)
     enum { N = 12 };
     int64_t p = product(100, NULL);
     char *twin = register_user(&S, "13100008888", "双击", NULL);
-    pthread_t t[N];
-    struct racer x[N];
-    for (int i = 0; i < N; i++) {
-        x[i] = (struct racer){.token = twin, .product = p, .n = 77777};
-        assert_int_equal(pthread_create(&t[i], NULL, race_one, &x[i]), 0);
-    }
-    int answered = 0, in_flight = 0;
+    struct call x[N];
+    char keys[N][40];
+    order_race(x, keys, N, &twin, 1, p, 77777, 0);
+    int created = answered(x, N, 201, NULL);
+    int in_flight = answered(x, N, 409, "idempotency_in_flight");
+    assert_true(created >= 1);
+    assert_int_equal(created + in_flight, N);
     int64_t id = 0;
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
+    for (int i = 0; i < N; i++)
         if (x[i].status == 201) {
-            answered++;
-            if (!id)
-                id = x[i].id;
-            assert_int_equal(x[i].id, id);
-        } else if (x[i].status == 409 && !strcmp(x[i].code, "idempotency_in_flight")) {
-            in_flight++;
-        } else {
-            fprintf(stderr, "twins: %ld %s\n", x[i].status, x[i].code);
+            id = id ? id : x[i].id;
+            assert_int_equal(x[i].id, id); /* every answer is the one order */
         }
-    }
-    assert_true(answered >= 1);
-    assert_int_equal(answered + in_flight, N);
     assert_int_equal(stock_of(p), 99);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM order_items WHERE product_id = %lld",
                                        (long long)p)),
@@ -853,24 +834,11 @@ static void quantity_cap_holds_under_a_race(void **state)
     enum { N = 10 };
     int64_t p = product(100, ",\"buyer_cap_30d\":3");
     char *racer = register_user(&S, "13100009999", "心急", NULL);
-    pthread_t t[N];
-    struct racer x[N];
-    for (int i = 0; i < N; i++) {
-        x[i] = (struct racer){.token = racer, .product = p, .n = 1000 + i};
-        assert_int_equal(pthread_create(&t[i], NULL, race_one, &x[i]), 0);
-    }
-    int created = 0, capped = 0;
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
-        if (x[i].status == 201)
-            created++;
-        else if (x[i].status == 409 && !strcmp(x[i].code, "quantity_cap"))
-            capped++;
-        else
-            fprintf(stderr, "cap race: %ld %s\n", x[i].status, x[i].code);
-    }
-    assert_int_equal(created, 3);
-    assert_int_equal(capped, N - 3);
+    struct call x[N];
+    char keys[N][40];
+    order_race(x, keys, N, &racer, 1, p, 1000, 1);
+    assert_int_equal(answered(x, N, 201, NULL), 3);
+    assert_int_equal(answered(x, N, 409, "quantity_cap"), N - 3);
     assert_int_equal(stock_of(p), 97);
     free(racer);
 }
@@ -884,28 +852,14 @@ static void no_oversell_under_a_race(void **state)
     char *tokens[BUYERS];
     for (int b = 0; b < BUYERS; b++)
         tokens[b] = register_user(&S, fmt("1390000%04d", b), fmt("抢购%d", b), NULL);
-    pthread_t *t = calloc(N, sizeof *t);
-    struct racer *x = calloc(N, sizeof *x);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
-    for (int i = 0; i < N; i++) {
-        x[i] = (struct racer){.token = tokens[i % BUYERS], .product = p, .n = i};
-        assert_int_equal(pthread_create(&t[i], &attr, race_one, &x[i]), 0);
-    }
-    int created = 0, sold_out = 0, busy = 0;
-    for (int i = 0; i < N; i++) {
-        pthread_join(t[i], NULL);
-        if (x[i].status == 201)
-            created++;
-        else if (x[i].status == 409 && !strcmp(x[i].code, "out_of_stock"))
-            sold_out++;
-        else if (x[i].status == 503)
-            busy++; /* lost every serialization retry: nothing written, safe to retry */
-        else
-            fprintf(stderr, "race: %ld %s\n", x[i].status, x[i].code);
-    }
-    pthread_attr_destroy(&attr);
+    struct call *x = calloc(N, sizeof *x);
+    char(*keys)[40] = calloc(N, sizeof *keys);
+    assert_non_null(x);
+    assert_non_null(keys);
+    order_race(x, keys, N, tokens, BUYERS, p, 0, 1);
+    int created = answered(x, N, 201, NULL);
+    int sold_out = answered(x, N, 409, "out_of_stock");
+    int busy = answered(x, N, 503, NULL); /* lost every serialization retry: nothing written */
     fprintf(stderr, "# race: %d created, %d sold out, %d busy\n", created, sold_out, busy);
     assert_int_equal(created, 100);
     assert_int_equal(created + sold_out + busy, N);
@@ -917,7 +871,7 @@ static void no_oversell_under_a_race(void **state)
                      100);
     for (int b = 0; b < BUYERS; b++)
         free(tokens[b]);
-    free(t);
+    free(keys);
     free(x);
 }
 

@@ -250,9 +250,12 @@ const char *db_col_dup(struct db_stmt *st, int col, struct arena *a)
     return t ? arena_strndup(a, t, len) : NULL;
 }
 
-enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size, db_row_fn read,
-                 struct arena *a, void **items, size_t *n, bool *more)
+enum err db_list_(struct db *db, const char *sql, int64_t limit, size_t size, db_row_fn read,
+                  struct arena *a, void **items, size_t *n, bool *more, const struct db_arg *args,
+                  size_t nargs)
 {
+    struct db_stmt *st = NULL;
+    enum err e = db_query_(db, sql, &st, args, nargs);
     char *list = arena_alloc(a, (size_t)(limit + 1) * size);
     bool more_ignored;
     if (!more)

@@ -208,15 +208,20 @@ MUST_CHECK enum err db_read_one_(struct db *db, const char *sql, db_row_fn read,
     db_read_one_((db), (sql), (read), (a), (item), DB_ARGV_(__VA_ARGS__))
 
 /*
- * A page of a list: the rows of a query that asked for limit + 1 (an extra
- * row says there are more: *more), each read by `read` into an array of
- * `size`-byte items allocated in `a` (*items, *n of them). `e` is the
- * query's own error (then st is NULL); the statement is given back.
- * ERR_TOO_LARGE when `a` ran out. With `more` NULL: the first `limit` rows
- * of a list that is bounded anyway.
+ * A page of a list, one call: the rows of `sql` with its values (a query
+ * that asks for limit + 1: an extra row says there are more, *more), each read
+ * by `read` into an array of `size`-byte items allocated in `a` (*items, *n of
+ * them). ERR_TOO_LARGE when `a` ran out. With `more` NULL: the first `limit`
+ * rows of a list that is bounded anyway.
+ *     void *items = NULL;
+ *     e = db_list(db, sql, limit, sizeof **out, read_row, a, &items, n, more, DB_INT(id));
+ *     *out = items;
  */
-MUST_CHECK enum err db_page(enum err e, struct db_stmt *st, int64_t limit, size_t size,
-                            db_row_fn read, struct arena *a, void **items, size_t *n, bool *more);
+MUST_CHECK enum err db_list_(struct db *db, const char *sql, int64_t limit, size_t size,
+                             db_row_fn read, struct arena *a, void **items, size_t *n, bool *more,
+                             const struct db_arg *args, size_t nargs);
+#define db_list(db, sql, limit, size, read, a, items, n, more, ...)                                \
+    db_list_((db), (sql), (limit), (size), (read), (a), (items), (n), (more), DB_ARGV_(__VA_ARGS__))
 
 /*
  * Runs fn(db, ctx) as one transaction of `kind`: begins, commits when fn

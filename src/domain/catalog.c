@@ -244,14 +244,12 @@ enum err catalog_list(struct db *db, const struct catalog_filter *f, struct aren
         " AND (? = 1 OR status = ?)"
         " AND (? = '' OR id IN (SELECT product_id FROM product_tags WHERE shop_id = ? AND tag = ?))"
         " ORDER BY id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
     const char *tag = f->tag ? f->tag : "";
-    enum err e = db_query(db, sql, &st, DB_INT(f->shop_id),
-                          DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
-                          DB_INT(f->any_status), DB_STR(product_status_name(f->status)),
-                          DB_STR(tag), DB_INT(f->shop_id), DB_STR(tag), DB_INT(f->limit + 1));
-    e = db_page(e, st, f->limit, sizeof **out, read_row, a, &items, n, more);
+    enum err e = db_list(db, sql, f->limit, sizeof **out, read_row, a, &items, n, more,
+                         DB_INT(f->shop_id), DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX),
+                         DB_INT(f->any_status), DB_STR(product_status_name(f->status)), DB_STR(tag),
+                         DB_INT(f->shop_id), DB_STR(tag), DB_INT(f->limit + 1));
     *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++)
         e = read_extras(db, a, &(*out)[i]);

@@ -323,11 +323,9 @@ enum err circle_members(struct db *db, int64_t circle_id, int64_t after_user_id,
     static const char sql[] = "SELECT m.user_id, u.display_name, m.role, m.joined_at"
                               " FROM circle_members m JOIN users u ON u.id = m.user_id"
                               " WHERE m.circle_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e =
-        db_query(db, sql, &st, DB_INT(circle_id), DB_INT(after_user_id), DB_INT(limit + 1));
-    e = db_page(e, st, limit, sizeof **out, read_member, a, &items, n, more);
+    enum err e = db_list(db, sql, limit, sizeof **out, read_member, a, &items, n, more,
+                         DB_INT(circle_id), DB_INT(after_user_id), DB_INT(limit + 1));
     *out = items;
     return e;
 }
@@ -337,10 +335,9 @@ enum err circle_list_shop(struct db *db, int64_t shop_id, struct arena *a, struc
 {
     static const char sql[] =
         "SELECT " CIRCLE_COLS " FROM circles WHERE shop_id = ? ORDER BY id DESC LIMIT 200";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(shop_id));
-    e = db_page(e, st, LIMIT_CIRCLES_PER_SHOP, sizeof **out, read_row, a, &items, n, NULL);
+    enum err e = db_list(db, sql, LIMIT_CIRCLES_PER_SHOP, sizeof **out, read_row, a, &items, n,
+                         NULL, DB_INT(shop_id));
     *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++)
         e = read_tags(db, a, &(*out)[i]);

@@ -385,12 +385,10 @@ enum err commission_list(struct db *db, int64_t promoter_id, int64_t user_id, in
         "SELECT " COMMISSION_COLS " FROM commissions c JOIN promoters p ON p.id = c.promoter_id"
         " WHERE (? = 0 OR c.promoter_id = ?) AND (? = 0 OR p.user_id = ?) AND c.id < ?"
         " ORDER BY c.id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e =
-        db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(promoter_id), DB_INT(user_id),
-                 DB_INT(user_id), DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    e = db_page(e, st, limit, sizeof **out, read_commission, a, &items, n, more);
+    enum err e = db_list(db, sql, limit, sizeof **out, read_commission, a, &items, n, more,
+                         DB_INT(promoter_id), DB_INT(promoter_id), DB_INT(user_id), DB_INT(user_id),
+                         DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
     *out = items;
     return e;
 }

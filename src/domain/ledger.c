@@ -213,6 +213,15 @@ static enum err read_txn(struct db_stmt *st, struct arena *a, void *item)
     return x->kind && x->memo ? ERR_OK : ERR_TOO_LARGE;
 }
 
+static enum err read_line(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct ledger_line *l = item;
+    l->account = db_col_dup(st, 0, a);
+    l->promoter_id = db_col_int64(st, 1);
+    l->amount_fen = db_col_int64(st, 2);
+    return l->account ? ERR_OK : ERR_TOO_LARGE;
+}
+
 enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t limit,
                      struct arena *a, struct ledger_txn **out, size_t *n, bool *more)
 {
@@ -221,28 +230,15 @@ enum err ledger_list(struct db *db, int64_t shop_id, int64_t before_id, int64_t 
     static const char lines[] =
         "SELECT a.kind, a.promoter_id, e.amount_fen FROM ledger_entries e"
         " JOIN ledger_accounts a ON a.id = e.account_id WHERE e.txn_id = ? ORDER BY e.id";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, txns, &st, DB_INT(shop_id),
-                          DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    e = db_page(e, st, limit, sizeof **out, read_txn, a, &items, n, more);
+    enum err e =
+        db_list(db, txns, limit, sizeof **out, read_txn, a, &items, n, more, DB_INT(shop_id),
+                DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
     struct ledger_txn *t = *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++) {
-        struct ledger_txn *x = &t[i];
-        x->lines = arena_alloc(a, LEDGER_ENTRIES_MAX * sizeof *x->lines);
-        x->n_lines = 0;
-        if (!x->lines)
-            return ERR_TOO_LARGE;
-        e = db_query(db, lines, &st, DB_INT(x->id));
-        while (e == ERR_OK && db_next(st, &e) && x->n_lines < LEDGER_ENTRIES_MAX) {
-            struct ledger_line *l = &x->lines[x->n_lines++];
-            l->account = db_col_dup(st, 0, a);
-            l->promoter_id = db_col_int64(st, 1);
-            l->amount_fen = db_col_int64(st, 2);
-            if (!l->account)
-                e = ERR_TOO_LARGE;
-        }
-        db_done(st);
+        e = db_list(db, lines, LEDGER_ENTRIES_MAX, sizeof *t[i].lines, read_line, a, &items,
+                    &t[i].n_lines, NULL, DB_INT(t[i].id));
+        t[i].lines = items;
     }
     return e;
 }

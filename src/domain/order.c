@@ -667,13 +667,11 @@ enum err order_list(struct db *db, const struct order_filter *f, struct arena *a
                                   " AND id < ? AND (? = 1 OR status = ?) ORDER BY id DESC LIMIT ?";
     static const char by_buyer[] = "SELECT " ORDER_COLS " FROM orders WHERE buyer_id = ?"
                                    " AND id < ? AND (? = 1 OR status = ?) ORDER BY id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(
-        db, f->shop_id ? by_shop : by_buyer, &st, DB_INT(f->shop_id ? f->shop_id : f->buyer_id),
-        DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->any_status),
-        DB_STR(order_status_name(f->status)), DB_INT(f->limit + 1));
-    e = db_page(e, st, f->limit, sizeof **out, read_head_row, a, &items, n, more);
+    enum err e = db_list(db, f->shop_id ? by_shop : by_buyer, f->limit, sizeof **out, read_head_row,
+                         a, &items, n, more, DB_INT(f->shop_id ? f->shop_id : f->buyer_id),
+                         DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->any_status),
+                         DB_STR(order_status_name(f->status)), DB_INT(f->limit + 1));
     struct order *list = *out = items;
     for (size_t i = 0; e == ERR_OK && i < *n; i++)
         e = order_load_items(db, a, &list[i]);

@@ -370,11 +370,10 @@ enum err promoter_list(struct db *db, int64_t shop_id, int64_t inviter_id, int64
         " LEFT JOIN promoters ip ON ip.id = p.inviter_id LEFT JOIN users iu ON iu.id = ip.user_id"
         " WHERE p.shop_id = ? AND (? = 0 OR p.inviter_id = ?) AND p.id < ?"
         " ORDER BY p.id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(inviter_id), DB_INT(inviter_id),
-                          DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    e = db_page(e, st, limit, sizeof **out, read_promoter_row, a, &items, n, more);
+    enum err e = db_list(db, sql, limit, sizeof **out, read_promoter_row, a, &items, n, more,
+                         DB_INT(shop_id), DB_INT(inviter_id), DB_INT(inviter_id),
+                         DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
     *out = items;
     return e;
 }
@@ -499,10 +498,9 @@ enum err binding_list(struct db *db, int64_t promoter_id, int64_t limit, struct 
 {
     static const char sql[] = BINDING_SELECT "WHERE b.promoter_id = ? AND b.expires_at > ?"
                                              " ORDER BY b.bound_at DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(promoter_id), DB_INT(clock_now_ms()), DB_INT(limit));
-    e = db_page(e, st, limit, sizeof **out, read_binding, a, &items, n, NULL);
+    enum err e = db_list(db, sql, limit, sizeof **out, read_binding, a, &items, n, NULL,
+                         DB_INT(promoter_id), DB_INT(clock_now_ms()), DB_INT(limit));
     *out = items;
     return e;
 }
@@ -623,10 +621,9 @@ enum err promoter_rate_overrides(struct db *db, int64_t shop_id, struct arena *a
 {
     static const char sql[] = "SELECT id, title, l1_bps, l2_bps FROM products WHERE shop_id = ?"
                               " AND status = 'on_sale' AND l1_bps IS NOT NULL ORDER BY id LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(PROMOTER_OVERRIDES_MAX));
-    e = db_page(e, st, PROMOTER_OVERRIDES_MAX, sizeof **out, read_override, a, &items, n, NULL);
+    enum err e = db_list(db, sql, PROMOTER_OVERRIDES_MAX, sizeof **out, read_override, a, &items, n,
+                         NULL, DB_INT(shop_id), DB_INT(PROMOTER_OVERRIDES_MAX));
     *out = items;
     return e;
 }

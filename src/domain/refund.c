@@ -280,13 +280,11 @@ enum err refund_list(struct db *db, const struct refund_filter *f, struct arena 
                               " ORDER BY id DESC LIMIT ?";
     static const char in_status[] = "SELECT " REFUND_COLS " FROM refunds WHERE shop_id = ?"
                                     " AND status = ? AND id < ? ORDER BY id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e =
-        db_query(db, f->any_status ? any : in_status, &st, DB_INT(f->shop_id),
-                 f->any_status ? DB_SKIP : DB_STR(refund_status_name(f->status)),
-                 DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
-    e = db_page(e, st, f->limit, sizeof **out, read_refund, a, &items, n, more);
+    enum err e = db_list(db, f->any_status ? any : in_status, f->limit, sizeof **out, read_refund,
+                         a, &items, n, more, DB_INT(f->shop_id),
+                         f->any_status ? DB_SKIP : DB_STR(refund_status_name(f->status)),
+                         DB_INT(f->before_id > 0 ? f->before_id : INT64_MAX), DB_INT(f->limit + 1));
     *out = items;
     return e;
 }

@@ -539,10 +539,9 @@ enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct
     static const char sql[] = "SELECT r.user_id, u.display_name, r.role, r.created_at"
                               " FROM shop_roles r JOIN users u ON u.id = r.user_id"
                               " WHERE r.shop_id = ? ORDER BY r.role, r.created_at, r.user_id";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(shop_id));
-    e = db_page(e, st, LIMIT_STAFF_PER_SHOP + 1, sizeof **out, read_staff, a, &items, n, NULL);
+    enum err e = db_list(db, sql, LIMIT_STAFF_PER_SHOP + 1, sizeof **out, read_staff, a, &items, n,
+                         NULL, DB_INT(shop_id));
     *out = items;
     return e;
 }
@@ -553,10 +552,9 @@ enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
     static const char sql[] = "SELECT s.id, s.name, s.slug, r.role FROM shop_roles r"
                               " JOIN shops s ON s.id = r.shop_id WHERE r.user_id = ?"
                               " ORDER BY s.id LIMIT 100";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(user_id));
-    e = db_page(e, st, 100, sizeof **out, read_membership, a, &items, n, NULL);
+    enum err e =
+        db_list(db, sql, 100, sizeof **out, read_membership, a, &items, n, NULL, DB_INT(user_id));
     *out = items;
     return e;
 }

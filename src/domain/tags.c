@@ -117,10 +117,9 @@ static enum err read_tag(struct db_stmt *st, struct arena *a, void *item)
 enum err tags_read(struct db *db, const char *sql, int64_t id, size_t max, struct arena *a,
                    struct tag **out, size_t *n)
 {
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(id));
-    e = db_page(e, st, (int64_t)max, sizeof **out, read_tag, a, &items, n, NULL);
+    enum err e =
+        db_list(db, sql, (int64_t)max, sizeof **out, read_tag, a, &items, n, NULL, DB_INT(id));
     *out = items;
     return e;
 }

@@ -234,11 +234,10 @@ enum err withdrawal_list(struct db *db, int64_t shop_id, int64_t promoter_id, in
     static const char sql[] =
         WITHDRAWAL_SELECT "WHERE w.shop_id = ? AND (? = 0 OR w.promoter_id = ?) AND w.id < ?"
                           " ORDER BY w.id DESC LIMIT ?";
-    struct db_stmt *st = NULL;
     void *items = NULL;
-    enum err e = db_query(db, sql, &st, DB_INT(shop_id), DB_INT(promoter_id), DB_INT(promoter_id),
-                          DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
-    e = db_page(e, st, limit, sizeof **out, read_withdrawal, a, &items, n, more);
+    enum err e = db_list(db, sql, limit, sizeof **out, read_withdrawal, a, &items, n, more,
+                         DB_INT(shop_id), DB_INT(promoter_id), DB_INT(promoter_id),
+                         DB_INT(before_id > 0 ? before_id : INT64_MAX), DB_INT(limit + 1));
     *out = items;
     return e;
 }

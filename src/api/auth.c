@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "api/common.h"
 #include "domain/account.h"
 #include "domain/shop.h"
 #include "http/server.h"
@@ -128,6 +129,13 @@ static json_t *interests_json(const struct tag *tags, size_t n)
     return o;
 }
 
+static json_t *membership_json(const void *item)
+{
+    const struct shop_membership *m = item;
+    return json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)m->shop_id, "name", m->name, "slug",
+                     m->slug, "role", shop_role_name(m->role));
+}
+
 enum err api_me(struct req *r)
 {
     struct account acc;
@@ -146,12 +154,7 @@ enum err api_me(struct req *r)
         e = shop_list_for_user(r->db, r->user.user_id, &r->arena, &shops, &n_shops);
     if (e)
         return e;
-    json_t *list = json_array();
-    for (size_t i = 0; list && i < n_shops; i++)
-        json_array_append_new(list,
-                              json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)shops[i].shop_id,
-                                        "name", shops[i].name, "slug", shops[i].slug, "role",
-                                        shop_role_name(shops[i].role)));
+    json_t *list = api_array(shops, n_shops, sizeof *shops, membership_json);
     json_t *body = json_pack("{s:I, s:s, s:s, s:b, s:o, s:o, s:o}", "id", (json_int_t)acc.id,
                              "login", acc.login, "display_name", acc.display_name, "is_admin",
                              acc.is_admin, "created_at", json_time(acc.created_at_ms), "interests",

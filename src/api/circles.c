@@ -159,6 +159,14 @@ enum err api_circle_leave(struct req *r)
     return req_reply(r, 200, json_pack("{s:b}", "left", 1));
 }
 
+static json_t *member_json(const void *item)
+{
+    const struct circle_member *m = item;
+    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)m->user_id, "display_name",
+                     m->display_name, "role", circle_role_name(m->role), "joined_at",
+                     json_time(m->joined_at_ms));
+}
+
 enum err api_circle_members(struct req *r)
 {
     int64_t id = req_param_id(r, 0), limit = 0, after = 0;
@@ -170,14 +178,8 @@ enum err api_circle_members(struct req *r)
         e = circle_members(r->db, id, after, limit, &r->arena, &list, &n, &more);
     if (e)
         return e;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < n; i++)
-        json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o}", "user_id",
-                                               (json_int_t)list[i].user_id, "display_name",
-                                               list[i].display_name, "role",
-                                               circle_role_name(list[i].role), "joined_at",
-                                               json_time(list[i].joined_at_ms)));
-    return api_reply_page(r, items, more, n ? list[n - 1].user_id : 0);
+    return api_reply_items(r, list, n, sizeof *list, member_json, more,
+                           n ? list[n - 1].user_id : 0);
 }
 
 enum err api_circle_member_patch(struct req *r)
@@ -259,19 +261,18 @@ enum err api_contact_remove(struct req *r)
     return req_reply(r, 200, json_pack("{s:b}", "removed", 1));
 }
 
+static json_t *contact_json(const void *item)
+{
+    const struct contact *c = item;
+    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)c->user_id, "display_name",
+                     c->display_name, "state", contact_state_name(c->state), "since",
+                     json_time(c->since_ms));
+}
+
 enum err api_contact_list(struct req *r)
 {
     struct contact *list = NULL;
     size_t n = 0;
     enum err e = contact_list(r->db, r->user.user_id, 1000, &r->arena, &list, &n);
-    if (e)
-        return e;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < n; i++)
-        json_array_append_new(items, json_pack("{s:I, s:s, s:s, s:o}", "user_id",
-                                               (json_int_t)list[i].user_id, "display_name",
-                                               list[i].display_name, "state",
-                                               contact_state_name(list[i].state), "since",
-                                               json_time(list[i].since_ms)));
-    return req_reply(r, 200, json_pack("{s:o}", "items", items));
+    return e ? e : api_reply_list(r, list, n, sizeof *list, contact_json);
 }

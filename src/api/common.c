@@ -101,13 +101,24 @@ json_t *api_next_cursor(struct req *r, bool more, int64_t last_id)
     return json_string(out);
 }
 
-enum err api_reply_items(struct req *r, const void *items, size_t n, size_t size,
-                         api_render_fn render, bool more, int64_t last_id)
+json_t *api_array(const void *items, size_t n, size_t size, api_render_fn render)
 {
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < n; i++)
         json_array_append_new(arr, render((const char *)items + i * size));
-    return api_reply_page(r, arr, more, last_id);
+    return arr;
+}
+
+enum err api_reply_list(struct req *r, const void *items, size_t n, size_t size,
+                        api_render_fn render)
+{
+    return req_reply(r, 200, json_pack("{s:o}", "items", api_array(items, n, size, render)));
+}
+
+enum err api_reply_items(struct req *r, const void *items, size_t n, size_t size,
+                         api_render_fn render, bool more, int64_t last_id)
+{
+    return api_reply_page(r, api_array(items, n, size, render), more, last_id);
 }
 
 enum err api_reply_page(struct req *r, json_t *items, bool more, int64_t last_id)

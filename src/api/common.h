@@ -26,8 +26,14 @@ MUST_CHECK enum err api_page(struct req *r, int64_t *limit, int64_t *before_id);
 json_t *api_next_cursor(struct req *r, bool more, int64_t last_id);
 /* Replies 200 {"items": items, "next_cursor": ...}: a page of a list, its last id last_id. */
 enum err api_reply_page(struct req *r, json_t *items, bool more, int64_t last_id);
-/* The same for n items of `size` bytes each, every one rendered by `render`. */
+/* How one item of a list is written as JSON. */
 typedef json_t *(*api_render_fn)(const void *item);
+/* The JSON array of n items of `size` bytes each, every one rendered by `render`. */
+json_t *api_array(const void *items, size_t n, size_t size, api_render_fn render);
+/* Replies 200 {"items": [...]}: a whole (bounded) list. */
+enum err api_reply_list(struct req *r, const void *items, size_t n, size_t size,
+                        api_render_fn render);
+/* A page of such items (api_reply_page()). */
 enum err api_reply_items(struct req *r, const void *items, size_t n, size_t size,
                          api_render_fn render, bool more, int64_t last_id);
 

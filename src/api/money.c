@@ -157,6 +157,29 @@ enum err api_withdrawal_reject(struct req *r)
     return decide(r, WITHDRAWAL_REJECT);
 }
 
+static json_t *account_json(const void *item)
+{
+    const struct ledger_account *a = item;
+    return json_pack("{s:s, s:o, s:I}", "kind", a->kind, "promoter_id", api_opt_id(a->promoter_id),
+                     "balance_fen", (json_int_t)a->balance_fen);
+}
+
+static json_t *entry_json(const void *item)
+{
+    const struct ledger_line *l = item;
+    return json_pack("{s:s, s:o, s:I}", "account", l->account, "promoter_id",
+                     api_opt_id(l->promoter_id), "amount_fen", (json_int_t)l->amount_fen);
+}
+
+static json_t *txn_json(const void *item)
+{
+    const struct ledger_txn *t = item;
+    return json_pack("{s:I, s:s, s:I, s:s, s:o, s:o}", "id", (json_int_t)t->id, "kind", t->kind,
+                     "ref_id", (json_int_t)t->ref_id, "memo", t->memo, "created_at",
+                     json_time(t->created_at_ms), "entries",
+                     api_array(t->lines, t->n_lines, sizeof *t->lines, entry_json));
+}
+
 enum err api_shop_ledger(struct req *r)
 {
     int64_t shop_id = req_param_id(r, 0), limit = 0, before = 0;
@@ -171,25 +194,9 @@ enum err api_shop_ledger(struct req *r)
         e = ledger_list(r->db, shop_id, before, limit, &r->arena, &t, &n, &more);
     if (e)
         return e;
-    json_t *accounts = json_array();
-    for (size_t i = 0; accounts && i < n_acc; i++)
-        json_array_append_new(accounts, json_pack("{s:s, s:o, s:I}", "kind", acc[i].kind,
-                                                  "promoter_id", api_opt_id(acc[i].promoter_id),
-                                                  "balance_fen", (json_int_t)acc[i].balance_fen));
-    json_t *txns = json_array();
-    for (size_t i = 0; txns && i < n; i++) {
-        json_t *lines = json_array();
-        for (size_t j = 0; lines && j < t[i].n_lines; j++)
-            json_array_append_new(lines,
-                                  json_pack("{s:s, s:o, s:I}", "account", t[i].lines[j].account,
-                                            "promoter_id", api_opt_id(t[i].lines[j].promoter_id),
-                                            "amount_fen", (json_int_t)t[i].lines[j].amount_fen));
-        json_array_append_new(
-            txns, json_pack("{s:I, s:s, s:I, s:s, s:o, s:o}", "id", (json_int_t)t[i].id, "kind",
-                            t[i].kind, "ref_id", (json_int_t)t[i].ref_id, "memo", t[i].memo,
-                            "created_at", json_time(t[i].created_at_ms), "entries", lines));
-    }
     return req_reply(r, 200,
-                     json_pack("{s:o, s:o, s:o}", "accounts", accounts, "items", txns,
-                               "next_cursor", api_next_cursor(r, more, n ? t[n - 1].id : 0)));
+                     json_pack("{s:o, s:o, s:o}", "accounts",
+                               api_array(acc, n_acc, sizeof *acc, account_json), "items",
+                               api_array(t, n, sizeof *t, txn_json), "next_cursor",
+                               api_next_cursor(r, more, n ? t[n - 1].id : 0)));
 }

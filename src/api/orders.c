@@ -24,17 +24,27 @@ static json_t *refund_json(const void *item)
                      "decided_at", api_opt_time(f->decided_at_ms));
 }
 
+static json_t *line_json(const void *item)
+{
+    const struct order_item *it = item;
+    return json_pack("{s:I, s:s, s:I, s:I, s:I}", "product_id", (json_int_t)it->product_id, "title",
+                     it->title, "price_fen", (json_int_t)it->price_fen, "qty", (json_int_t)it->qty,
+                     "line_fen", (json_int_t)it->line_fen);
+}
+
+static json_t *event_json(const void *item)
+{
+    const struct order_timeline_event *t = item;
+    return json_pack("{s:o, s:s, s:o, s:s, s:s, s:o}", "at", json_time(t->at_ms), "kind", t->kind,
+                     "from", t->from ? json_string(t->from) : json_null(), "to", t->to, "note",
+                     t->note ? t->note : "", "by",
+                     t->actor_id ? json_integer(t->actor_id) : json_string("system"));
+}
+
 static json_t *order_json(const void *item)
 {
     const struct order *o = item;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < o->n_items; i++) {
-        const struct order_item *it = &o->items[i];
-        json_array_append_new(
-            items, json_pack("{s:I, s:s, s:I, s:I, s:I}", "product_id", (json_int_t)it->product_id,
-                             "title", it->title, "price_fen", (json_int_t)it->price_fen, "qty",
-                             (json_int_t)it->qty, "line_fen", (json_int_t)it->line_fen));
-    }
+    json_t *items = api_array(o->items, o->n_items, sizeof *o->items, line_json);
     json_t *o_json = json_pack(
         "{s:I, s:I, s:I, s:s, s:I, s:I, s:o, s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:o, s:o, "
         "s:o, s:o, s:o, s:o, s:o, s:o}",
@@ -59,20 +69,10 @@ static json_t *order_json(const void *item)
                                 : json_null());
     if (!o_json || !o->events)
         return o_json;
-    json_t *timeline = json_array();
-    for (size_t i = 0; timeline && i < o->n_events; i++) {
-        const struct order_timeline_event *t = &o->events[i];
-        json_array_append_new(
-            timeline, json_pack("{s:o, s:s, s:o, s:s, s:s, s:o}", "at", json_time(t->at_ms), "kind",
-                                t->kind, "from", t->from ? json_string(t->from) : json_null(), "to",
-                                t->to, "note", t->note ? t->note : "", "by",
-                                t->actor_id ? json_integer(t->actor_id) : json_string("system")));
-    }
-    json_t *refunds = json_array();
-    for (size_t i = 0; refunds && i < o->n_refunds; i++)
-        json_array_append_new(refunds, refund_json(&o->refunds[i]));
-    json_object_set_new(o_json, "timeline", timeline);
-    json_object_set_new(o_json, "refunds", refunds);
+    json_object_set_new(o_json, "timeline",
+                        api_array(o->events, o->n_events, sizeof *o->events, event_json));
+    json_object_set_new(o_json, "refunds",
+                        api_array(o->refunds, o->n_refunds, sizeof *o->refunds, refund_json));
     return o_json;
 }
 

@@ -16,18 +16,20 @@
 #define BOUND_MAX 100
 
 /* The income disclosure: what a promoter of this shop earns, before joining. */
+static json_t *override_json(const void *item)
+{
+    const struct rate_override *ov = item;
+    return json_pack("{s:I, s:s, s:I, s:I}", "product_id", (json_int_t)ov->product_id, "title",
+                     ov->title, "l1_bps", (json_int_t)ov->l1_bps, "l2_bps", (json_int_t)ov->l2_bps);
+}
+
 static json_t *rates_json(struct req *r, const struct shop *s)
 {
     struct rate_override *ov = NULL;
     size_t n = 0;
     if (promoter_rate_overrides(r->db, s->id, &r->arena, &ov, &n) != ERR_OK)
         return NULL;
-    json_t *products = json_array();
-    for (size_t i = 0; products && i < n; i++)
-        json_array_append_new(products, json_pack("{s:I, s:s, s:I, s:I}", "product_id",
-                                                  (json_int_t)ov[i].product_id, "title",
-                                                  ov[i].title, "l1_bps", (json_int_t)ov[i].l1_bps,
-                                                  "l2_bps", (json_int_t)ov[i].l2_bps));
+    json_t *products = api_array(ov, n, sizeof *ov, override_json);
     return json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o, s:s}", "l1_bps",
         (json_int_t)s->settings.l1_bps, "l2_bps", (json_int_t)s->settings.l2_bps,
@@ -174,6 +176,14 @@ enum err api_promoter_suspend(struct req *r)
     return set_status(r, false);
 }
 
+static json_t *customer_json(const void *item)
+{
+    const struct binding *b = item;
+    return json_pack("{s:I, s:s, s:o, s:o}", "user_id", (json_int_t)b->customer_id, "display_name",
+                     b->customer_name, "bound_at", json_time(b->bound_at_ms), "expires_at",
+                     json_time(b->expires_at_ms));
+}
+
 enum err api_me_promoter(struct req *r)
 {
     int64_t shop_id = 0;
@@ -197,13 +207,7 @@ enum err api_me_promoter(struct req *r)
     if (e)
         return e;
     json_t *o = promoter_json(&p, true);
-    json_t *customers = json_array();
-    for (size_t i = 0; customers && i < n_bound; i++)
-        json_array_append_new(customers, json_pack("{s:I, s:s, s:o, s:o}", "user_id",
-                                                   (json_int_t)bound[i].customer_id, "display_name",
-                                                   bound[i].customer_name, "bound_at",
-                                                   json_time(bound[i].bound_at_ms), "expires_at",
-                                                   json_time(bound[i].expires_at_ms)));
+    json_t *customers = api_array(bound, n_bound, sizeof *bound, customer_json);
     if (o) {
         json_object_set_new(o, "balance", api_balance_json(&b));
         json_object_set_new(o, "team", promoter_rows_json(team, n_team, false));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/common.h"
 #include "domain/memo.h"
 #include "domain/shop.h"
 
@@ -147,21 +148,21 @@ enum err api_shop_patch(struct req *r)
     return req_reply(r, 200, shop_json(&s, role));
 }
 
+static json_t *staff_json(const void *item)
+{
+    const struct shop_staff *m = item;
+    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)m->user_id, "display_name",
+                     m->display_name, "role", shop_role_name(m->role), "since",
+                     json_time(m->since_ms));
+}
+
 enum err api_shop_staff_list(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
     struct shop_staff *list = NULL;
     size_t n = 0;
     enum err e = shop_staff_list(r->db, id, &r->arena, &list, &n);
-    if (e)
-        return e;
-    json_t *items = json_array();
-    for (size_t i = 0; items && i < n; i++)
-        json_array_append_new(
-            items, json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)list[i].user_id,
-                             "display_name", list[i].display_name, "role",
-                             shop_role_name(list[i].role), "since", json_time(list[i].since_ms)));
-    return req_reply(r, 200, json_pack("{s:o}", "items", items));
+    return e ? e : api_reply_list(r, list, n, sizeof *list, staff_json);
 }
 
 enum err api_shop_staff_add(struct req *r)

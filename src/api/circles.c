@@ -162,9 +162,8 @@ enum err api_circle_leave(struct req *r)
 static json_t *member_json(const void *item)
 {
     const struct circle_member *m = item;
-    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)m->user_id, "display_name",
-                     m->display_name, "role", circle_role_name(m->role), "joined_at",
-                     json_time(m->joined_at_ms));
+    return api_person_json(m->user_id, m->display_name, "role", circle_role_name(m->role),
+                           "joined_at", m->joined_at_ms);
 }
 
 enum err api_circle_members(struct req *r)
@@ -264,9 +263,8 @@ enum err api_contact_remove(struct req *r)
 static json_t *contact_json(const void *item)
 {
     const struct contact *c = item;
-    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)c->user_id, "display_name",
-                     c->display_name, "state", contact_state_name(c->state), "since",
-                     json_time(c->since_ms));
+    return api_person_json(c->user_id, c->display_name, "state", contact_state_name(c->state),
+                           "since", c->since_ms);
 }
 
 enum err api_contact_list(struct req *r)

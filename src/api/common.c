@@ -101,6 +101,13 @@ json_t *api_next_cursor(struct req *r, bool more, int64_t last_id)
     return json_string(out);
 }
 
+json_t *api_person_json(int64_t user_id, const char *name, const char *what_key, const char *what,
+                        const char *since_key, int64_t since_ms)
+{
+    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)user_id, "display_name", name,
+                     what_key, what, since_key, json_time(since_ms));
+}
+
 json_t *api_array(const void *items, size_t n, size_t size, api_render_fn render)
 {
     json_t *arr = json_array();

@@ -151,9 +151,8 @@ enum err api_shop_patch(struct req *r)
 static json_t *staff_json(const void *item)
 {
     const struct shop_staff *m = item;
-    return json_pack("{s:I, s:s, s:s, s:o}", "user_id", (json_int_t)m->user_id, "display_name",
-                     m->display_name, "role", shop_role_name(m->role), "since",
-                     json_time(m->since_ms));
+    return api_person_json(m->user_id, m->display_name, "role", shop_role_name(m->role), "since",
+                           m->since_ms);
 }
 
 enum err api_shop_staff_list(struct req *r)

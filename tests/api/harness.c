@@ -567,6 +567,18 @@ void refused_at(const char *file, int line, struct srv *s, const char *method, c
     resp_free(&r);
 }
 
+void answers_at(const char *file, int line, struct srv *s, const char *method, const char *path,
+                const char *token, const char *body, long status)
+{
+    struct resp r;
+    http(s, method, path, token, body, &r);
+    if (r.status != status)
+        fprintf(stderr, "%s:%d: %s %s: got %ld %s\n", file, line, method, path, r.status,
+                r.body ? r.body : "");
+    assert_int_equal(r.status, status);
+    resp_free(&r);
+}
+
 struct srv S;
 
 int srv_group_up(void **state)

@@ -114,6 +114,13 @@ void refused_at(const char *file, int line, struct srv *s, const char *method, c
     refused_at(__FILE__, __LINE__, (s), (method), (path), (token), (body), (status), (code),       \
                (field))
 
+/* Sends a request that must answer `status` (a set-up step, an action that is allowed);
+ * another answer is printed with the caller's line and fails the test. */
+void answers_at(const char *file, int line, struct srv *s, const char *method, const char *path,
+                const char *token, const char *body, long status);
+#define answers(s, method, path, token, body, status)                                              \
+    answers_at(__FILE__, __LINE__, (s), (method), (path), (token), (body), (status))
+
 /* A request body that must be refused, and how (data-driven tests). */
 struct bad_case {
     const char *body;

@@ -148,9 +148,7 @@ static void login_logout_and_me(void **state)
     resp_free(&r);
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM sessions"), sessions - 1);
     refused(&S, "GET", "/api/v1/me", t1, NULL, 401, "unauthorized", NULL);
-    http(&S, "GET", "/api/v1/me", t0, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "GET", "/api/v1/me", t0, NULL, 200);
     free(t0);
     free(t1);
 }
@@ -200,10 +198,7 @@ static void logout_ends_a_busy_session(void **state)
     for (int i = 0; i < N; i++)
         assert_int_equal(pthread_create(&th[i], NULL, use_session, &b), 0);
     sleep_ms(150);
-    struct resp r;
-    http(&S, "POST", "/api/v1/auth/logout", t, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "POST", "/api/v1/auth/logout", t, NULL, 200);
     atomic_store(&b.logged_out, true);
     sleep_ms(300);
     atomic_store(&b.stop, true);
@@ -327,9 +322,7 @@ static void interests_replace_and_validate(void **state)
     http(&S, "GET", "/api/v1/me", t, NULL, &r);
     assert_int_equal(json_object_size(jget(r.json, "interests")), 3);
     resp_free(&r);
-    http(&S, "PUT", "/api/v1/me/interests", t, "{\"tags\":{}}", &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "PUT", "/api/v1/me/interests", t, "{\"tags\":{}}", 200);
     assert_int_equal(db_scalar(&S, count_sql), 0);
     free(t);
 }
@@ -342,16 +335,11 @@ static void sessions_expire(void **state)
     char *t = register_user(&S, "13900005555", "Expiring", &id);
     char *other = register_user(&S, "13900006666", "Clock", NULL);
     struct resp r;
-    http(&S, "GET", "/api/v1/me", t, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "GET", "/api/v1/me", t, NULL, 200);
     /* 29 days: still valid */
-    http(&S, "POST", "/api/v1/test-clock", t, fmt("{\"advance_ms\":%lld}", 29LL * 86400000), &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
-    http(&S, "GET", "/api/v1/me", t, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "POST", "/api/v1/test-clock", t, fmt("{\"advance_ms\":%lld}", 29LL * 86400000),
+            200);
+    answers(&S, "GET", "/api/v1/me", t, NULL, 200);
     /* 2 more days: past the 30-day lifetime. The call itself was authenticated before the
      * clock moved; the purge job, due again, deletes every expired session. */
     http(&S, "POST", "/api/v1/test-clock", t, fmt("{\"advance_ms\":%lld}", 2LL * 86400000), &r);

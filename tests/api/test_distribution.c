@@ -75,10 +75,7 @@ static void expect_err(struct resp *r, long status, const char *code, const char
 
 static void advance(long long ms)
 {
-    struct resp r;
-    http(&S, "POST", "/api/v1/test-clock", owner, fmt("{\"advance_ms\":%lld}", ms), &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "POST", "/api/v1/test-clock", owner, fmt("{\"advance_ms\":%lld}", ms), 200);
 }
 
 static int64_t product(const char *json)
@@ -96,11 +93,8 @@ static int up(void **state)
     outsider = register_user(&S, "13600000002", "别家店主", NULL);
     shop = create_shop(&S, owner, "dist-shop");
     create_shop(&S, outsider, "dist-other");
-    struct resp r;
-    http(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop), owner,
-         "{\"promoter_auto_approve\":true,\"buyer_cap_30d\":10}", &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop), owner,
+            "{\"promoter_auto_approve\":true,\"buyer_cap_30d\":10}", 200);
     walnut =
         product("{\"title\":\"核桃\",\"price_fen\":10000,\"stock\":100000,\"status\":\"on_sale\"}");
     gift = product("{\"title\":\"礼盒\",\"price_fen\":999,\"stock\":100000,\"status\":\"on_sale\","
@@ -147,15 +141,7 @@ static int64_t order(const struct member *b, int64_t product_id, int64_t qty, co
     return order_lines(b, product_id, qty, 0, 0, share);
 }
 
-static void act(const char *token, const char *path, const char *body, long status)
-{
-    struct resp r;
-    http(&S, "POST", path, token, body, &r);
-    if (r.status != status)
-        fprintf(stderr, "POST %s: %ld %s\n", path, r.status, r.body);
-    assert_int_equal(r.status, status);
-    resp_free(&r);
-}
+#define act(token, path, body, status) answers(&S, "POST", (path), (token), (body), (status))
 
 static void pay(int64_t id)
 {
@@ -763,10 +749,8 @@ static void withdrawals(void **state)
          fmt("{\"shop_id\":%lld,\"amount_fen\":6000}", (long long)shop), &r);
     expect_err(&r, 409, "insufficient_balance", "amount_fen");
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM withdrawals"), rows);
-    http(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop), owner,
-         "{\"withdraw_daily_fen\":3000}", &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)shop), owner,
+            "{\"withdraw_daily_fen\":3000}", 200);
     http(&S, "POST", path, v.m.token,
          fmt("{\"shop_id\":%lld,\"amount_fen\":2000}", (long long)shop), &r);
     assert_int_equal(r.status, 201);

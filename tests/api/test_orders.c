@@ -125,10 +125,7 @@ static void expect_act(const char *token, int64_t id, const char *what, const ch
 
 static void advance(long long ms)
 {
-    struct resp r;
-    http(&S, "POST", "/api/v1/test-clock", owner, fmt("{\"advance_ms\":%lld}", ms), &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "POST", "/api/v1/test-clock", owner, fmt("{\"advance_ms\":%lld}", ms), 200);
 }
 
 static const char *status_of(int64_t id)
@@ -511,9 +508,7 @@ static void refund_queue(void **state)
     free(next);
 
     /* decided: out of the queue, into its status */
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)ra), owner, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)ra), owner, NULL, 200);
     http(&S, "GET", queue, owner, NULL, &r);
     assert_int_equal(jint(r.json, "items.0.id"), rb);
     for (size_t i = 0; i < json_array_size(jget(r.json, "items")); i++)
@@ -609,9 +604,7 @@ static void refund_withdrawn(void **state)
     assert_int_equal(r.status, 201);
     int64_t second = jint(r.json, "refund_id");
     resp_free(&r);
-    http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)second), owner, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)second), owner, NULL, 200);
     refused(&S, "POST", fmt("/api/v1/refunds/%lld/withdraw", (long long)second), buyer, NULL, 409,
             "illegal_transition", "status");
 
@@ -643,9 +636,8 @@ static void quantity_cap(void **state)
         assert_int_equal(r.status, 201);
         int64_t refund = jint(r.json, "refund_id");
         resp_free(&r);
-        http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, &r);
-        assert_int_equal(r.status, 200);
-        resp_free(&r);
+        answers(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL,
+                200);
         if (part == 0) {
             order_with_key(buyer, "cap-2", order_body(shop, q, 1), &r);
             expect_error(&r, 409, "quantity_cap", "items");

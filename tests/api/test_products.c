@@ -30,11 +30,8 @@ static int up(void **state)
     buyer = register_user(&S, "13700000004", "买家", NULL);
     shop = create_shop(&S, owner, "walnuts");
     other_shop = create_shop(&S, other, "teashop");
-    struct resp r;
-    http(&S, "POST", fmt("/api/v1/shops/%lld/staff", (long long)shop), owner,
-         fmt("{\"user_id\":%lld}", (long long)staff_id), &r);
-    assert_int_equal(r.status, 201);
-    resp_free(&r);
+    answers(&S, "POST", fmt("/api/v1/shops/%lld/staff", (long long)shop), owner,
+            fmt("{\"user_id\":%lld}", (long long)staff_id), 201);
     return 0;
 }
 
@@ -342,10 +339,9 @@ static void images(void **state)
          other, NULL, &r);
     expect_error(&r, 404, "not_found", NULL); /* "no such product": nothing about its images */
     resp_free(&r);
-    http(&S, "DELETE", fmt("/api/v1/products/%lld/images/%lld", (long long)id, (long long)image_id),
-         owner, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "DELETE",
+            fmt("/api/v1/products/%lld/images/%lld", (long long)id, (long long)image_id), owner,
+            NULL, 200);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM product_images WHERE product_id = "
                                        "%lld",
                                        (long long)id)),
@@ -369,9 +365,7 @@ static void visitors_see_writes_at_once(void **state)
     struct resp r;
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 8; i++) { /* fill every worker's memo */
-            http(&S, "GET", p, NULL, NULL, &r);
-            assert_int_equal(r.status, 200);
-            resp_free(&r);
+            answers(&S, "GET", p, NULL, NULL, 200);
         }
         if (round == 0) {
             http(&S, "PATCH", p, owner, "{\"price_fen\":1500}", &r);

@@ -204,9 +204,7 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     snprintf(p, sizeof p, "/api/v1/shops/%lld", (long long)id);
     snprintf(staff, sizeof staff, "/api/v1/shops/%lld/staff", (long long)id);
     struct resp r;
-    http(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), &r);
-    assert_int_equal(r.status, 201);
-    resp_free(&r);
+    answers(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), 201);
     refused(&S, "POST", staff, owner, fmt("{\"user_id\":%lld}", (long long)helper_id), 409,
             "already_member", "user_id");
     refused(&S, "POST", staff, owner, "{\"user_id\":999999}", 404, "not_found", "user_id");
@@ -236,10 +234,8 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(jint(r.json, "buyer_cap_30d"), 20);
     resp_free(&r);
-    http(&S, "PATCH", p, owner,
-         fmt("{\"buyer_cap_30d\":%lld,\"l1_bps\":%lld}", (long long)cap, (long long)l1), &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "PATCH", p, owner,
+            fmt("{\"buyer_cap_30d\":%lld,\"l1_bps\":%lld}", (long long)cap, (long long)l1), 200);
     assert_int_equal(db_scalar(&S, row_sql), 1);
     http(&S, "GET", staff, helper, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -252,10 +248,8 @@ static void staff_run_the_shop_but_not_its_staff(void **state)
     /* the owner cannot be removed as staff; the helper can */
     refused(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)owner_id),
             owner, NULL, 404, "not_found", "user_id");
-    http(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)helper_id),
-         owner, NULL, &r);
-    assert_int_equal(r.status, 200);
-    resp_free(&r);
+    answers(&S, "DELETE", fmt("/api/v1/shops/%lld/staff/%lld", (long long)id, (long long)helper_id),
+            owner, NULL, 200);
     refused(&S, "PATCH", p, helper, "{\"name\":\"Gone\"}", 404, "not_found", NULL);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT COUNT(*) FROM shop_roles WHERE shop_id = %lld", (long long)id)),
@@ -275,13 +269,9 @@ static void reads_see_writes_at_once(void **state)
         snprintf(name, sizeof name, "核桃 第%d版", round);
         /* fill every worker thread's cache (each request is a new connection) */
         for (int i = 0; i < 8; i++) {
-            http(&S, "GET", p, NULL, NULL, &r);
-            assert_int_equal(r.status, 200);
-            resp_free(&r);
+            answers(&S, "GET", p, NULL, NULL, 200);
         }
-        http(&S, "PATCH", p, owner, fmt("{\"name\":\"%s\"}", name), &r);
-        assert_int_equal(r.status, 200);
-        resp_free(&r);
+        answers(&S, "PATCH", p, owner, fmt("{\"name\":\"%s\"}", name), 200);
         for (int i = 0; i < 8; i++) {
             http(&S, "GET", p, NULL, NULL, &r);
             assert_string_equal(jstr(r.json, "name"), name);

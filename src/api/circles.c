@@ -152,11 +152,7 @@ enum err api_circle_join(struct req *r)
 enum err api_circle_leave(struct req *r)
 {
     enum err e = circle_leave(r->db, req_param_id(r, 0), r->user.user_id, &r->ei);
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, NULL, "no such circle");
-    if (e)
-        return e;
-    return req_reply(r, 200, json_pack("{s:b}", "left", 1));
+    return api_reply_removed(r, e, "left", NULL, "no such circle");
 }
 
 static json_t *member_json(const void *item)
@@ -203,11 +199,7 @@ enum err api_circle_member_remove(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
     enum err e = circle_leave(r->db, id, req_param_id(r, 1), &r->ei);
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, "user_id", "not a member of this circle");
-    if (e)
-        return e;
-    return req_reply(r, 200, json_pack("{s:b}", "removed", 1));
+    return api_reply_removed(r, e, "removed", "user_id", "not a member of this circle");
 }
 
 enum err api_me_circles(struct req *r)
@@ -253,11 +245,7 @@ enum err api_contact_accept(struct req *r)
 enum err api_contact_remove(struct req *r)
 {
     enum err e = contact_remove(r->db, r->user.user_id, req_param_id(r, 0));
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, "user_id", "no contact or request with this member");
-    if (e)
-        return e;
-    return req_reply(r, 200, json_pack("{s:b}", "removed", 1));
+    return api_reply_removed(r, e, "removed", "user_id", "no contact or request with this member");
 }
 
 static json_t *contact_json(const void *item)

@@ -101,6 +101,14 @@ json_t *api_next_cursor(struct req *r, bool more, int64_t last_id)
     return json_string(out);
 }
 
+enum err api_reply_removed(struct req *r, enum err e, const char *done, const char *field,
+                           const char *missing)
+{
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, field, "%s", missing);
+    return e ? e : req_reply(r, 200, json_pack("{s:b}", done, 1));
+}
+
 json_t *api_person_json(int64_t user_id, const char *name, const char *what_key, const char *what,
                         const char *since_key, int64_t since_ms)
 {

@@ -26,6 +26,11 @@ MUST_CHECK enum err api_page(struct req *r, int64_t *limit, int64_t *before_id);
 json_t *api_next_cursor(struct req *r, bool more, int64_t last_id);
 /* Replies 200 {"items": items, "next_cursor": ...}: a page of a list, its last id last_id. */
 enum err api_reply_page(struct req *r, json_t *items, bool more, int64_t last_id);
+/* The answer of a removal: 200 {"<done>": true}, or when there was nothing to remove
+ * (ERR_NOT_FOUND) 404 naming `field` with `missing`; any other error as it is. */
+enum err api_reply_removed(struct req *r, enum err e, const char *done, const char *field,
+                           const char *missing);
+
 /* A person in a list (a circle's member, a contact, a shop's staff): who, what they are
  * there (`what_key`: `what`), and since when (`since_key`). */
 json_t *api_person_json(int64_t user_id, const char *name, const char *what_key, const char *what,

@@ -282,11 +282,7 @@ enum err api_product_image_remove(struct req *r)
 {
     /* the product is the caller's shop's (the route's access): only the image may be missing */
     enum err e = catalog_image_remove(r->db, req_param_id(r, 0), req_param_id(r, 1));
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, "image_id", "the product has no such image");
-    if (e)
-        return e;
-    return req_reply(r, 200, json_pack("{s:b}", "removed", 1));
+    return api_reply_removed(r, e, "removed", "image_id", "the product has no such image");
 }
 
 enum err api_image_get(struct req *r)

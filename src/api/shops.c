@@ -182,9 +182,5 @@ enum err api_shop_staff_remove(struct req *r)
 {
     int64_t id = req_param_id(r, 0);
     enum err e = shop_staff_remove(r->db, id, req_param_id(r, 1));
-    if (e == ERR_NOT_FOUND)
-        return req_fail(r, e, "user_id", "this member is not staff of the shop");
-    if (e)
-        return e;
-    return req_reply(r, 200, json_pack("{s:b}", "removed", 1));
+    return api_reply_removed(r, e, "removed", "user_id", "this member is not staff of the shop");
 }

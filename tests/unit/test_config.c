@@ -12,30 +12,35 @@
 
 #include "config.h"
 
-static enum err load(struct config *c, int argc, char **argv, struct errinfo *ei, int *rest_len,
-                     const char **rest)
+/* One load of the configuration: what it made, what it refused, the words it left. */
+struct loaded {
+    struct config c;
+    struct errinfo ei;
+    const char *rest[8];
+    int n;
+};
+
+static enum err load(struct loaded *l, int argc, char **argv)
 {
-    return config_load(c, argc, argv, rest, rest_len, ei);
+    memset(l, 0, sizeof *l);
+    return config_load(&l->c, argc, argv, l->rest, &l->n, &l->ei);
 }
 
 static void defaults(void **state)
 {
     (void)state;
-    struct config c;
-    struct errinfo ei = {0};
-    const char *rest[4];
-    int n;
+    struct loaded l;
     unsetenv("QUANZI_PORT");
-    assert_int_equal(load(&c, 0, NULL, &ei, &n, rest), ERR_OK);
-    assert_string_equal(c.listen, "127.0.0.1");
-    assert_int_equal(c.port, 8080);
-    assert_int_equal(c.argon2_memory_kib, 19456);
-    assert_int_equal(c.argon2_ops, 2);
-    assert_false(c.test_clock);
-    assert_true(c.access_log);
-    assert_string_equal(c.db_sync, "full");
+    assert_int_equal(load(&l, 0, NULL), ERR_OK);
+    assert_string_equal(l.c.listen, "127.0.0.1");
+    assert_int_equal(l.c.port, 8080);
+    assert_int_equal(l.c.argon2_memory_kib, 19456);
+    assert_int_equal(l.c.argon2_ops, 2);
+    assert_false(l.c.test_clock);
+    assert_true(l.c.access_log);
+    assert_string_equal(l.c.db_sync, "full");
     char url[600];
-    config_db_url(&c, url, sizeof url);
+    config_db_url(&l.c, url, sizeof url);
     assert_string_equal(url, "data/quanzi.db");
 }
 
@@ -50,48 +55,56 @@ static void precedence(void **state)
     close(fd);
     setenv("QUANZI_PORT", "9100", 1);
     char *argv[] = {"--config", path, "--threads=5", "--test-clock", "create", "--data-dir", "/x"};
-    struct config c;
-    struct errinfo ei = {0};
-    const char *rest[8];
-    int n = 0;
-    assert_int_equal(load(&c, 7, argv, &ei, &n, rest), ERR_OK);
-    assert_int_equal(c.port, 9100); /* env beats file */
-    assert_int_equal(c.threads, 5); /* flag beats file */
-    assert_string_equal(c.log_level, "warn");
-    assert_true(c.test_clock);
-    assert_string_equal(c.data_dir, "/x");
-    assert_int_equal(n, 1);
-    assert_string_equal(rest[0], "create");
+    struct loaded l;
+    assert_int_equal(load(&l, 7, argv), ERR_OK);
+    assert_int_equal(l.c.port, 9100); /* env beats file */
+    assert_int_equal(l.c.threads, 5); /* flag beats file */
+    assert_string_equal(l.c.log_level, "warn");
+    assert_true(l.c.test_clock);
+    assert_string_equal(l.c.data_dir, "/x");
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.rest[0], "create");
     unsetenv("QUANZI_PORT");
     unlink(path);
 }
 
+/* A setting that is refused: from flags, or from the environment (env = "NAME=value"). */
+struct bad_setting {
+    char *argv[2];
+    const char *env;
+    const char *field;   /* the setting the refusal names */
+    const char *message; /* words it must say; NULL: any */
+};
+
 static void bad_values_name_the_setting(void **state)
 {
     (void)state;
-    struct config c;
-    struct errinfo ei = {0};
-    const char *rest[4];
-    int n;
-    char *a1[] = {"--port", "70000"};
-    assert_int_equal(load(&c, 2, a1, &ei, &n, rest), ERR_INVALID);
-    assert_string_equal(ei.field, "port");
-    assert_non_null(strstr(ei.message, "port must be a whole number from 0 to 65535"));
-    char *a2[] = {"--log-level", "loud"};
-    assert_int_equal(load(&c, 2, a2, &ei, &n, rest), ERR_INVALID);
-    assert_string_equal(ei.field, "log_level");
-    char *a3[] = {"--access-log=maybe"};
-    assert_int_equal(load(&c, 1, a3, &ei, &n, rest), ERR_INVALID);
-    assert_string_equal(ei.field, "access_log");
-    char *a4[] = {"--threads"};
-    assert_int_equal(load(&c, 1, a4, &ei, &n, rest), ERR_INVALID);
-    setenv("QUANZI_ARGON2_OPS", "0", 1);
-    assert_int_equal(load(&c, 0, NULL, &ei, &n, rest), ERR_INVALID);
-    assert_string_equal(ei.field, "argon2_ops");
-    assert_non_null(strstr(ei.message, "QUANZI_ARGON2_OPS"));
-    unsetenv("QUANZI_ARGON2_OPS");
-    char *a5[] = {"--config", "/nonexistent/quanzi.conf"};
-    assert_int_equal(load(&c, 2, a5, &ei, &n, rest), ERR_INVALID);
+    static const struct bad_setting cases[] = {
+        {{"--port", "70000"}, NULL, "port", "port must be a whole number from 0 to 65535"},
+        {{"--log-level", "loud"}, NULL, "log_level", NULL},
+        {{"--access-log=maybe"}, NULL, "access_log", NULL},
+        {{"--threads"}, NULL, "threads", NULL},
+        {{NULL}, "QUANZI_ARGON2_OPS=0", "argon2_ops", "QUANZI_ARGON2_OPS"},
+        {{"--config", "/nonexistent/quanzi.conf"}, NULL, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct bad_setting *k = &cases[i];
+        char env[64];
+        if (k->env) {
+            snprintf(env, sizeof env, "%s", k->env);
+            *strchr(env, '=') = '\0';
+            setenv(env, strchr(k->env, '=') + 1, 1);
+        }
+        int argc = !k->argv[0] ? 0 : !k->argv[1] ? 1 : 2;
+        struct loaded l;
+        assert_int_equal(load(&l, argc, (char **)k->argv), ERR_INVALID);
+        if (k->env)
+            unsetenv(env);
+        if (k->field)
+            assert_string_equal(l.ei.field, k->field);
+        if (k->message)
+            assert_non_null(strstr(l.ei.message, k->message));
+    }
 }
 
 int main(void)

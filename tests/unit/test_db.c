@@ -29,55 +29,12 @@
 #include "domain/ledger.h"
 #include "util/assert.h"
 
-struct fixture {
-    char dir[64];
-    char url[160];
-    struct db *db;
-};
-
-static bool on_postgres(void)
-{
-    const char *v = getenv("QUANZI_TEST_DB");
-    return v && strcmp(v, "postgres") == 0;
-}
-
-static struct db *open_url(const char *url)
-{
-    struct db_options opt = {.url = url, .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 10000};
-    struct errinfo ei = {0};
-    struct db *db = NULL;
-    if (db_open(&opt, &db, &ei) != ERR_OK) {
-        fprintf(stderr, "db_open %s: %s\n", url, ei.message);
-        return NULL;
-    }
-    return db;
-}
-
-static void admin(const char *sql)
-{
-    struct db *db = open_url("postgresql:///postgres");
-    assert_non_null(db);
-    assert_int_equal(db_exec(db, sql), ERR_OK);
-    db_close(db);
-}
+#include "store.h"
 
 static int setup(void **state)
 {
-    static int counter;
-    struct fixture *f = calloc(1, sizeof *f);
-    strcpy(f->dir, "/tmp/quanzi-dbtest-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    if (on_postgres()) {
-        char sql[128];
-        snprintf(f->url, sizeof f->url, "postgresql:///qz_unit_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof sql, "CREATE DATABASE %s", strrchr(f->url, '/') + 1);
-        admin(sql);
-    } else {
-        snprintf(f->url, sizeof f->url, "%s/t.db", f->dir);
-    }
-    f->db = open_url(f->url);
-    if (!f->db)
+    struct store *f = calloc(1, sizeof *f);
+    if (!f || store_create(f, "dbtest"))
         return -1;
     char *ddl = migrate_dialect(db_kind(f->db), "CREATE TABLE t (id INTEGER PRIMARY KEY,"
                                                 " n BIGINT, s TEXT UNIQUE)");
@@ -91,21 +48,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    struct fixture *f = *state;
-    db_close(f->db);
-    if (on_postgres()) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", strrchr(f->url, '/') + 1);
-        admin(sql);
-    } else {
-        char p[200];
-        const char *suffix[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(p, sizeof p, "%s%s", f->url, suffix[i]);
-            unlink(p);
-        }
-    }
-    rmdir(f->dir);
+    struct store *f = *state;
+    store_destroy(f);
     free(f);
     return 0;
 }
@@ -145,7 +89,7 @@ static int64_t scalar(struct db *db, const char *sql)
 
 static void round_trip(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     const char *texts[] = {"plain", "核桃 walnut", "\xF0\x9F\x8C\xB0 emoji", "",
                            "quote ' and ? mark"};
     int64_t nums[] = {INT64_MAX, INT64_MIN, 0, -1, 42};
@@ -184,7 +128,7 @@ static void round_trip(void **state)
 
 static void unique_violation_and_rollback(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     enum err e;
     insert(f->db, 1, "dup", &e);
     assert_int_equal(e, ERR_OK);
@@ -222,7 +166,7 @@ static void unique_violation_and_rollback(void **state)
  */
 static void returning_ids(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     static const char upsert[] = "INSERT INTO t (n, s) VALUES (?, ?) ON CONFLICT (s) DO NOTHING"
                                  " RETURNING id";
     static const char copy[] = "INSERT INTO t (n, s) SELECT n + 1, s || '-copy' FROM t"
@@ -274,7 +218,7 @@ static void returning_ids(void **state)
 
 static void nested_use_of_one_statement(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     insert(f->db, 10, "outer-1", NULL);
     insert(f->db, 11, "outer-2", NULL);
     static const char sql[] = "SELECT id FROM t ORDER BY id";
@@ -300,7 +244,7 @@ static void nested_use_of_one_statement(void **state)
 
 static void changes_count(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     insert(f->db, 77, "c1", NULL);
     insert(f->db, 77, "c2", NULL);
     static const char sql[] = "UPDATE t SET n = 78 WHERE n = ?";
@@ -315,7 +259,7 @@ static void changes_count(void **state)
 /* A truth value reads as 1 or 0 on both stores (PostgreSQL returns booleans as 't'/'f'). */
 static void booleans_read_as_integers(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     insert(f->db, 5, "b1", NULL);
     static const char sql[] = "SELECT EXISTS (SELECT 1 FROM t WHERE n = 5),"
                               " EXISTS (SELECT 1 FROM t WHERE n = 6), 1 = 1";
@@ -341,7 +285,7 @@ struct writer {
 static void *write_loop(void *arg)
 {
     struct writer *w = arg;
-    struct db *db = open_url(w->url);
+    struct db *db = store_connect(w->url);
     static const char get[] = "SELECT n FROM t WHERE s = 'counter'";
     static const char put[] = "UPDATE t SET n = ? WHERE s = 'counter'";
     for (int i = 0; i < w->increments; i++) {
@@ -384,7 +328,7 @@ static void *write_loop(void *arg)
 
 static void concurrent_writers(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     insert(f->db, 0, "counter", NULL);
     enum { THREADS = 4, EACH = 50 };
     pthread_t t[THREADS];
@@ -481,8 +425,8 @@ static void *log_writer(void *arg)
 
 static void log_starts_over_under_load(void **state)
 {
-    struct fixture *f = *state;
-    if (on_postgres())
+    struct store *f = *state;
+    if (store_on_postgres())
         skip(); /* SQLite's log */
     struct log_load l = {.url = f->url};
     struct log_load w2 = {.url = f->url};
@@ -515,8 +459,8 @@ static void log_starts_over_under_load(void **state)
  */
 static void big_transaction_through_the_writer(void **state)
 {
-    struct fixture *f = *state;
-    if (on_postgres())
+    struct store *f = *state;
+    if (store_on_postgres())
         skip(); /* SQLite's log */
     struct db *g = open_group(f->url);
     assert_non_null(g);
@@ -574,7 +518,7 @@ static void *batch_worker(void *arg)
         snprintf(s, sizeof s, "b%d-%d", b->id, i);
         if (!e)
             insert(db, i % 3 == 0 ? -1 : b->id, s, &e);
-        bool refused = i % 3 == 1 && !on_postgres(); /* PostgreSQL aborts the transaction */
+        bool refused = i % 3 == 1 && !store_on_postgres(); /* PostgreSQL aborts the transaction */
         if (!e && refused)
             insert(db, -2, "taken", &dup); /* the fixture's row: a unique violation */
         if (!e && i % 3 == 0) {
@@ -596,7 +540,7 @@ static void *batch_worker(void *arg)
 
 static void batch_keeps_commits_drops_rollbacks(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     insert(f->db, 0, "taken", NULL);
     enum { THREADS = 6 };
     pthread_t t[THREADS];
@@ -630,8 +574,8 @@ static void batch_keeps_commits_drops_rollbacks(void **state)
  */
 static void lost_batch_is_reported(void **state)
 {
-    struct fixture *f = *state;
-    if (on_postgres())
+    struct store *f = *state;
+    if (store_on_postgres())
         skip(); /* SQLite's batches */
     assert_int_equal(db_exec(f->db, "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
                                     "CREATE TABLE child (id INTEGER PRIMARY KEY,"
@@ -666,7 +610,7 @@ static void lost_batch_is_reported(void **state)
 
 static void migrations_once(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     int applied = -1;
     struct errinfo ei = {0};
     assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
@@ -708,7 +652,7 @@ static void post_sale(struct db *db, int64_t shop_id, int64_t fen, bool commit)
  */
 static void ledger_ids_are_only_hints(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     int applied = 0;
     struct errinfo ei = {0};
     assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
@@ -747,7 +691,7 @@ static void ledger_ids_are_only_hints(void **state)
  */
 static void unbalanced_ledger_is_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct store *f = *state;
     int applied = 0;
     struct errinfo ei = {0};
     assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
@@ -795,8 +739,8 @@ static void bad_target_is_unavailable(void **state)
     (void)state;
     struct db *db = NULL;
     struct errinfo ei = {0};
-    struct db_options opt = {.url = on_postgres() ? "postgresql:///no_such_database_here"
-                                                  : "/nonexistent-dir/x/y.db",
+    struct db_options opt = {.url = store_on_postgres() ? "postgresql:///no_such_database_here"
+                                                        : "/nonexistent-dir/x/y.db",
                              .sync = DB_SYNC_FULL};
     assert_int_equal(db_open(&opt, &db, &ei), ERR_UNAVAILABLE);
     assert_string_equal(ei.field, "db");

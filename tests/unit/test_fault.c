@@ -50,76 +50,18 @@
 #include "util/clock.h"
 #include "util/log.h"
 
+#include "store.h"
+
 #define DAY_MS (24LL * 60 * 60 * 1000)
 #define FP_BYTES 4096
 
-static bool on_postgres(void)
-{
-    const char *v = getenv("QUANZI_TEST_DB");
-    return v && strcmp(v, "postgres") == 0;
-}
-
-static struct db *open_url(const char *url)
-{
-    struct db_options opt = {.url = url, .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 10000};
-    struct errinfo ei = {0};
-    struct db *db = NULL;
-    if (db_open(&opt, &db, &ei) != ERR_OK)
-        fprintf(stderr, "db_open %s: %s\n", url, ei.message);
-    return db;
-}
-
-static void admin(const char *sql)
-{
-    struct db *db = open_url("postgresql:///postgres");
-    assert_non_null(db);
-    assert_int_equal(db_exec(db, sql), ERR_OK);
-    db_close(db);
-}
-
 /* A fresh, migrated store of its own. */
-struct store {
-    char dir[64];
-    char url[160];
-    struct db *db;
-};
-
 static void store_open(struct store *s)
 {
-    static int counter;
     int applied = 0;
     struct errinfo ei = {0};
-    memset(s, 0, sizeof *s);
-    strcpy(s->dir, "/tmp/quanzi-fault-XXXXXX");
-    assert_non_null(mkdtemp(s->dir));
-    if (on_postgres()) {
-        char sql[128];
-        snprintf(s->url, sizeof s->url, "postgresql:///qz_fault_%d_%d", (int)getpid(), ++counter);
-        snprintf(sql, sizeof sql, "CREATE DATABASE %s", strrchr(s->url, '/') + 1);
-        admin(sql);
-    } else {
-        snprintf(s->url, sizeof s->url, "%s/f.db", s->dir);
-    }
-    assert_non_null(s->db = open_url(s->url));
+    assert_int_equal(store_create(s, "fault"), 0);
     assert_int_equal(migrate_run(s->db, &applied, &ei), ERR_OK);
-}
-
-static void store_close(struct store *s)
-{
-    db_close(s->db);
-    if (on_postgres()) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", strrchr(s->url, '/') + 1);
-        admin(sql);
-    } else {
-        char p[200];
-        const char *suffix[] = {"", "-wal", "-shm"};
-        for (int i = 0; i < 3; i++) {
-            snprintf(p, sizeof p, "%s%s", s->url, suffix[i]);
-            unlink(p);
-        }
-    }
-    rmdir(s->dir);
 }
 
 /* --- the fingerprint: what a step changes, without ids or times --- */
@@ -493,7 +435,7 @@ static void clean_run(void **state)
     assert_non_null(strstr(clean_fp[STEPS - 1], "refunded,1,50000,50000,"));
     assert_non_null(strstr(clean_fp[STEPS - 1], "cancelled,1,50000,0,"));
     arena_release(&w.a);
-    store_close(&s);
+    store_destroy(&s);
 }
 
 /*
@@ -538,7 +480,7 @@ static void fatal_faults(void **state)
     print_message("%lld runs with a failing call; none answered ok, none left a part\n",
                   (long long)failures);
     arena_release(&w.a);
-    store_close(&s);
+    store_destroy(&s);
 }
 
 /*
@@ -575,7 +517,7 @@ static void lost_races(void **state)
             ledger_clean(s.db);
         }
         arena_release(&w.a);
-        store_close(&s);
+        store_destroy(&s);
     }
 }
 

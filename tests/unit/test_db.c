@@ -644,6 +644,26 @@ static void post_sale(struct db *db, int64_t shop_id, int64_t fen, bool commit)
     db_rollback(db);
 }
 
+/* The schema, one owner (user 1) and shops 1..n of theirs, for the ledger's tests. */
+static void migrate_with_shops(struct db *db, int n)
+{
+    int applied = 0;
+    struct errinfo ei = {0};
+    assert_int_equal(migrate_run(db, &applied, &ei), ERR_OK);
+    assert_int_equal(db_exec(db, "INSERT INTO users (id, login, password_hash, display_name,"
+                                 " created_at) VALUES (1, 'a@b.test', 'x', 'A', 1)"),
+                     ERR_OK);
+    for (int shop = 1; shop <= n; shop++) {
+        char sql[320];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO shops (id, owner_id, name, slug, trial_ends_at, l1_bps, l2_bps,"
+                 " settle_days, binding_days, similarity_milli, created_at, updated_at)"
+                 " VALUES (%d, 1, 'S', 's%d', 1, 1000, 500, 7, 30, 300, 1, 1)",
+                 shop, shop);
+        assert_int_equal(db_exec(db, sql), ERR_OK);
+    }
+}
+
 /*
  * The ledger remembers accounts' ids, and a remembered id must never move
  * money into another account: here shop 1's accounts are opened in a
@@ -653,21 +673,7 @@ static void post_sale(struct db *db, int64_t shop_id, int64_t fen, bool commit)
 static void ledger_ids_are_only_hints(void **state)
 {
     struct store *f = *state;
-    int applied = 0;
-    struct errinfo ei = {0};
-    assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
-    assert_int_equal(db_exec(f->db, "INSERT INTO users (id, login, password_hash, display_name,"
-                                    " created_at) VALUES (1, 'a@b.test', 'x', 'A', 1)"),
-                     ERR_OK);
-    for (int shop = 1; shop <= 2; shop++) {
-        char sql[320];
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO shops (id, owner_id, name, slug, trial_ends_at, l1_bps, l2_bps,"
-                 " settle_days, binding_days, similarity_milli, created_at, updated_at)"
-                 " VALUES (%d, 1, 'S', 's%d', 1, 1000, 500, 7, 30, 300, 1, 1)",
-                 shop, shop);
-        assert_int_equal(db_exec(f->db, sql), ERR_OK);
-    }
+    migrate_with_shops(f->db, 2);
     post_sale(f->db, 1, 100, false);
     post_sale(f->db, 2, 5, true);
     post_sale(f->db, 1, 100, true);
@@ -692,17 +698,7 @@ static void ledger_ids_are_only_hints(void **state)
 static void unbalanced_ledger_is_refused(void **state)
 {
     struct store *f = *state;
-    int applied = 0;
-    struct errinfo ei = {0};
-    assert_int_equal(migrate_run(f->db, &applied, &ei), ERR_OK);
-    assert_int_equal(db_exec(f->db, "INSERT INTO users (id, login, password_hash, display_name,"
-                                    " created_at) VALUES (1, 'a@b.test', 'x', 'A', 1)"),
-                     ERR_OK);
-    assert_int_equal(db_exec(f->db, "INSERT INTO shops (id, owner_id, name, slug, trial_ends_at,"
-                                    " l1_bps, l2_bps, settle_days, binding_days, similarity_milli,"
-                                    " created_at, updated_at)"
-                                    " VALUES (1, 1, 'S', 's1', 1, 1000, 500, 7, 30, 300, 1, 1)"),
-                     ERR_OK);
+    migrate_with_shops(f->db, 1);
     struct ledger_entry en[2] = {
         {.kind = LEDGER_EXTERNAL, .amount_fen = -100},
         {.kind = LEDGER_REVENUE, .amount_fen = 99},

@@ -259,6 +259,13 @@ enum err api_contact_list(struct req *r)
 {
     struct contact *list = NULL;
     size_t n = 0;
-    enum err e = contact_list(r->db, r->user.user_id, 1000, &r->arena, &list, &n);
-    return e ? e : api_reply_list(r, list, n, sizeof *list, contact_json);
+    int64_t limit = 0, after = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &after);
+    if (!e)
+        e = contact_list(r->db, r->user.user_id, after, limit, &r->arena, &list, &n, &more);
+    if (e)
+        return e;
+    return api_reply_items(r, list, n, sizeof *list, contact_json, more,
+                           n ? list[n - 1].user_id : 0);
 }

@@ -92,31 +92,37 @@ enum err contact_remove(struct db *db, int64_t me, int64_t other)
     return e == ERR_OK && changed != 1 ? ERR_NOT_FOUND : e;
 }
 
-enum err contact_list(struct db *db, int64_t me, int64_t limit, struct arena *a,
-                      struct contact **out, size_t *n)
+static enum err read_contact(struct db_stmt *st, struct arena *a, void *item)
 {
+    struct contact *c = item;
+    bool accepted = db_col_text(st, 2, NULL)[0] == 'a';
+    c->user_id = db_col_int64(st, 0);
+    c->display_name = db_col_dup(st, 1, a);
+    c->state = accepted              ? CONTACT_ACCEPTED
+               : db_col_int64(st, 3) ? CONTACT_OUTGOING
+                                     : CONTACT_INCOMING;
+    c->since_ms = accepted ? db_col_int64(st, 5) : db_col_int64(st, 4);
+    return c->display_name ? ERR_OK : ERR_TOO_LARGE;
+}
+
+enum err contact_list(struct db *db, int64_t me, int64_t after_user_id, int64_t limit,
+                      struct arena *a, struct contact **out, size_t *n, bool *more)
+{
+    /* the pairs where `me` is the lower id, and those where it is the higher: each half an
+     * index range (the primary key, contacts_hi) */
     static const char sql[] =
-        "SELECT u.id, u.display_name, c.status, c.requested_by, c.created_at, c.accepted_at"
-        " FROM contacts c JOIN users u ON u.id = CASE WHEN c.user_lo = ? THEN c.user_hi"
-        " ELSE c.user_lo END WHERE c.user_lo = ? OR c.user_hi = ?"
-        " ORDER BY CASE WHEN c.status = 'accepted' THEN 0 ELSE 1 END, u.id LIMIT ?";
-    struct db_stmt *st = NULL;
-    size_t len = 0;
-    struct contact *list = arena_alloc(a, (size_t)limit * sizeof *list);
-    if (!list)
-        return ERR_TOO_LARGE;
-    enum err e = db_query(db, sql, &st, DB_INT(me), DB_INT(me), DB_INT(me), DB_INT(limit));
-    while (e == ERR_OK && db_next(st, &e) && len < (size_t)limit) {
-        struct contact *c = &list[len++];
-        c->user_id = db_col_int64(st, 0);
-        c->display_name = db_col_dup(st, 1, a);
-        bool accepted = db_col_text(st, 2, NULL)[0] == 'a';
-        int64_t by = db_col_int64(st, 3);
-        c->state = accepted ? CONTACT_ACCEPTED : by == me ? CONTACT_OUTGOING : CONTACT_INCOMING;
-        c->since_ms = accepted ? db_col_int64(st, 5) : db_col_int64(st, 4);
-    }
-    db_done(st);
-    *out = list;
-    *n = len;
-    return a->exhausted ? ERR_TOO_LARGE : e;
+        "SELECT u.id, u.display_name, c.status, CASE WHEN c.requested_by = ? THEN 1 ELSE 0 END,"
+        " c.created_at, c.accepted_at FROM"
+        " (SELECT user_hi AS other, status, requested_by, created_at, accepted_at FROM contacts"
+        "  WHERE user_lo = ? AND user_hi > ?"
+        "  UNION ALL"
+        "  SELECT user_lo AS other, status, requested_by, created_at, accepted_at FROM contacts"
+        "  WHERE user_hi = ? AND user_lo > ?) c"
+        " JOIN users u ON u.id = c.other ORDER BY u.id LIMIT ?";
+    void *items = NULL;
+    enum err e = db_list(db, sql, limit, sizeof **out, read_contact, a, &items, n, more, DB_INT(me),
+                         DB_INT(me), DB_INT(after_user_id), DB_INT(me), DB_INT(after_user_id),
+                         DB_INT(limit + 1));
+    *out = items;
+    return e;
 }

@@ -36,8 +36,9 @@ MUST_CHECK enum err contact_request(struct db *db, int64_t me, int64_t other,
 MUST_CHECK enum err contact_accept(struct db *db, int64_t me, int64_t other, struct errinfo *ei);
 /* Removes a contact, or declines / withdraws a request; ERR_NOT_FOUND when none. */
 MUST_CHECK enum err contact_remove(struct db *db, int64_t me, int64_t other);
-/* Everyone connected to `me`: accepted first, then requests; at most `limit`. */
-MUST_CHECK enum err contact_list(struct db *db, int64_t me, int64_t limit, struct arena *a,
-                                 struct contact **out, size_t *n);
+/* A page of everyone connected to `me` (contacts and requests both ways, each with its
+ * state), by user id after `after_user_id`: at most `limit`, *more when there are more. */
+MUST_CHECK enum err contact_list(struct db *db, int64_t me, int64_t after_user_id, int64_t limit,
+                                 struct arena *a, struct contact **out, size_t *n, bool *more);
 
 #endif

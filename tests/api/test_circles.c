@@ -257,13 +257,57 @@ static void contacts(void **state)
     assert_int_equal(db_scalar(&S, "SELECT COUNT(*) FROM contacts"), rows - 1);
 }
 
+/* A member's contacts come a page at a time, by user id, the cursor continuing where the page
+ * ended: a member may have up to LIMIT_CONTACTS of them. */
+static void contacts_are_paged(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    int64_t hub_id = 0, ids[N];
+    char *hub = register_user(&S, "13500000000", "多友", &hub_id);
+    char *askers[N];
+    for (int i = 0; i < N; i++) {
+        askers[i] = register_user(&S, fmt("1350000000%d", i + 1), fmt("友%d", i), &ids[i]);
+        answers(&S, "POST", "/api/v1/me/contacts", askers[i],
+                fmt("{\"user_id\":%lld}", (long long)hub_id), 201);
+    }
+    char cursor[128] = "";
+    int seen = 0;
+    for (int page = 0; page < 3; page++) {
+        struct resp r;
+        http(&S, "GET", fmt("/api/v1/me/contacts?limit=2%s%s", *cursor ? "&cursor=" : "", cursor),
+             hub, NULL, &r);
+        assert_int_equal(r.status, 200);
+        size_t n = json_array_size(jget(r.json, "items"));
+        assert_int_equal(n, page < 2 ? 2 : 1);
+        for (size_t i = 0; i < n; i++, seen++) {
+            assert_int_equal(jint(r.json, fmt("items.%zu.user_id", i)), ids[seen]);
+            assert_string_equal(jstr(r.json, fmt("items.%zu.state", i)), "incoming");
+        }
+        const char *next = jstr(r.json, "next_cursor");
+        if (page < 2) {
+            assert_non_null(next);
+            snprintf(cursor, sizeof cursor, "%s", next);
+        } else {
+            assert_null(next);
+        }
+        resp_free(&r);
+    }
+    assert_int_equal(seen, N);
+    refused(&S, "GET", "/api/v1/me/contacts?cursor=nonsense", hub, NULL, 400, "invalid_value",
+            "cursor");
+    refused(&S, "GET", "/api/v1/me/contacts?limit=0", hub, NULL, 400, "out_of_range", "limit");
+    for (int i = 0; i < N; i++)
+        free(askers[i]);
+    free(hub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(open_join_and_see),
-        cmocka_unit_test(bad_circles_write_nothing),
-        cmocka_unit_test(capacity_holds_under_a_race),
-        cmocka_unit_test(contacts),
+        cmocka_unit_test(open_join_and_see),           cmocka_unit_test(bad_circles_write_nothing),
+        cmocka_unit_test(capacity_holds_under_a_race), cmocka_unit_test(contacts),
+        cmocka_unit_test(contacts_are_paged),
     };
     return cmocka_run_group_tests(tests, up, down);
 }

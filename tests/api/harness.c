@@ -467,7 +467,7 @@ void http_all(struct srv *s, struct call *calls, size_t n)
     free(t);
 }
 
-int answered(const struct call *calls, size_t n, long status, const char *code)
+int count_answers(const struct call *calls, size_t n, long status, const char *code)
 {
     int k = 0;
     for (size_t i = 0; i < n; i++)

@@ -77,7 +77,7 @@ struct call {
  * answered: for races. Nothing is asserted in the threads; the caller reads the answers. */
 void http_all(struct srv *s, struct call *calls, size_t n);
 /* How many calls answered `status` (and, when `code` is not NULL, with that error code). */
-int answered(const struct call *calls, size_t n, long status, const char *code);
+int count_answers(const struct call *calls, size_t n, long status, const char *code);
 /* Value of response header `name` (case-insensitive), malloc'd, or NULL. */
 char *resp_header(const struct resp *r, const char *name);
 

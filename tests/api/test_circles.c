@@ -195,8 +195,8 @@ static void capacity_holds_under_a_race(void **state)
             .method = "POST", .path = "/api/v1/circles/join", .token = tokens[i], .body = body};
     }
     http_all(&S, x, N);
-    assert_int_equal(answered(x, N, 201, NULL), 9);
-    assert_int_equal(answered(x, N, 409, "circle_full"), N - 9);
+    assert_int_equal(count_answers(x, N, 201, NULL), 9);
+    assert_int_equal(count_answers(x, N, 409, "circle_full"), N - 9);
     for (int i = 0; i < N; i++)
         free(tokens[i]);
     free((void *)body);

@@ -714,7 +714,7 @@ static void concurrent_payments(void **state)
         x[i] = (struct call){.method = "POST", .path = paths[i], .token = owner};
     }
     http_all(&S, x, N);
-    assert_int_equal(answered(x, N, 200, NULL), N);
+    assert_int_equal(count_answers(x, N, 200, NULL), N);
     assert_int_equal(balance(&p.m, "pending_fen"), (N - 4) * 1000);
     assert_int_equal(
         db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)first)),
@@ -794,8 +794,8 @@ static void withdrawals(void **state)
     for (int i = 0; i < N; i++)
         x[i] = (struct call){.method = "POST", .path = path, .token = v.m.token, .body = all};
     http_all(&S, x, N);
-    assert_int_equal(answered(x, N, 201, NULL), 1);
-    assert_int_equal(answered(x, N, 409, "insufficient_balance"), N - 1);
+    assert_int_equal(count_answers(x, N, 201, NULL), 1);
+    assert_int_equal(count_answers(x, N, 409, "insufficient_balance"), N - 1);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM withdrawals WHERE promoter_id = %lld"
                                        " AND status = 'requested'",
                                        (long long)v.id)),

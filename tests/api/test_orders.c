@@ -794,8 +794,8 @@ static void twins_make_one_order(void **state)
     struct call x[N];
     char keys[N][40];
     order_race(x, keys, N, &twin, 1, p, 77777, 0);
-    int created = answered(x, N, 201, NULL);
-    int in_flight = answered(x, N, 409, "idempotency_in_flight");
+    int created = count_answers(x, N, 201, NULL);
+    int in_flight = count_answers(x, N, 409, "idempotency_in_flight");
     assert_true(created >= 1);
     assert_int_equal(created + in_flight, N);
     int64_t id = 0;
@@ -829,8 +829,8 @@ static void quantity_cap_holds_under_a_race(void **state)
     struct call x[N];
     char keys[N][40];
     order_race(x, keys, N, &racer, 1, p, 1000, 1);
-    assert_int_equal(answered(x, N, 201, NULL), 3);
-    assert_int_equal(answered(x, N, 409, "quantity_cap"), N - 3);
+    assert_int_equal(count_answers(x, N, 201, NULL), 3);
+    assert_int_equal(count_answers(x, N, 409, "quantity_cap"), N - 3);
     assert_int_equal(stock_of(p), 97);
     free(racer);
 }
@@ -849,9 +849,9 @@ static void no_oversell_under_a_race(void **state)
     assert_non_null(x);
     assert_non_null(keys);
     order_race(x, keys, N, tokens, BUYERS, p, 0, 1);
-    int created = answered(x, N, 201, NULL);
-    int sold_out = answered(x, N, 409, "out_of_stock");
-    int busy = answered(x, N, 503, NULL); /* lost every serialization retry: nothing written */
+    int created = count_answers(x, N, 201, NULL);
+    int sold_out = count_answers(x, N, 409, "out_of_stock");
+    int busy = count_answers(x, N, 503, NULL); /* lost every serialization retry: nothing written */
     fprintf(stderr, "# race: %d created, %d sold out, %d busy\n", created, sold_out, busy);
     assert_int_equal(created, 100);
     assert_int_equal(created + sold_out + busy, N);

@@ -20,6 +20,7 @@
 #include "domain/audit.h"
 #include "domain/commission.h"
 #include "domain/ledger.h"
+#include "domain/share.h"
 #include "domain/jobs.h"
 #include "domain/password.h"
 #include "domain/shop.h"
@@ -127,6 +128,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
     api_settings.cookie_secure = cfg->cookie_secure;
     api_settings.session_ms = cfg->session_days * MS_PER_DAY;
     api_settings.trial_days = cfg->trial_days;
+    share_limits.daily_max = cfg->feed_daily_max;
     api_settings.data_dir = cfg->data_dir;
     char images[CONFIG_STR_MAX + 16];
     snprintf(images, sizeof images, "%s/images", cfg->data_dir);

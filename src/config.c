@@ -42,6 +42,8 @@ static const struct cfg_entry table[] = {
     {"hash_concurrency", CFG_INT, F(hash_concurrency), 0, 64, "0", NULL,
      "password hashes computed at once (0: one per core)"},
     {"trial_days", CFG_INT, F(trial_days), 0, 365, "30", NULL, "free trial of a new shop"},
+    {"feed_daily_max", CFG_INT, F(feed_daily_max), 1, 50, "3", NULL,
+     "recommendations one member receives in a China calendar day, from all shops"},
     {"max_connections", CFG_INT, F(max_connections), 16, 65536, "1024", NULL,
      "open connections at most"},
     {"max_connections_per_ip", CFG_INT, F(max_connections_per_ip), 1, 65536, "256", NULL,

@@ -16,6 +16,8 @@ static const enum party_object kinds[] = {
     [OBJECT_REFUND] = PARTY_REFUND,
     [OBJECT_PROMOTER] = PARTY_PROMOTER,
     [OBJECT_WITHDRAWAL] = PARTY_WITHDRAWAL,
+    [OBJECT_SHARE] = PARTY_SHARE,
+    [OBJECT_REPORT] = PARTY_REPORT,
 };
 
 /* Whether `p` lets the caller through `access`. */
@@ -28,9 +30,9 @@ static bool allowed(enum route_access access, const struct party *p)
     case ACCESS_OWNER:
         return p->role == SHOP_ROLE_OWNER;
     case ACCESS_PARTY:
-        return runs || p->buyer;
+        return runs || p->own;
     case ACCESS_BUYER:
-        return p->buyer;
+        return p->own;
     case ACCESS_CIRCLE:
         return runs || p->circle != CIRCLE_ROLE_NONE;
     case ACCESS_CIRCLE_ADMIN:

@@ -1,7 +1,7 @@
 /*
  * api.h - the route table (routes.c) and the handlers behind it, one file per
  * resource: auth.c, shops.c, products.c, circles.c, orders.c, promoters.c,
- * bindings.c, money.c, audit.c, ops.c; common.c has what they share. A
+ * bindings.c, money.c, audit.c, shares.c, ops.c; common.c has what they share. A
  * handler validates its input strictly, calls the domain, and renders JSON.
  * No SQL here: the domain's transactions are its own (db_tx_run).
  */
@@ -101,6 +101,23 @@ enum err api_promoter_list(struct req *r);
 enum err api_promoter_approve(struct req *r);
 enum err api_promoter_suspend(struct req *r);
 enum err api_me_promoter(struct req *r);
+
+/* shares.c */
+enum err api_share_create(struct req *r);
+enum err api_share_get(struct req *r);
+enum err api_share_audience(struct req *r);
+enum err api_me_shares(struct req *r);
+enum err api_me_feed(struct req *r);
+enum err api_feed_open(struct req *r);
+enum err api_feed_not_interested(struct req *r);
+enum err api_mute_add(struct req *r);
+enum err api_me_mutes(struct req *r);
+enum err api_mute_remove(struct req *r);
+enum err api_report_add(struct req *r);
+enum err api_shop_reports(struct req *r);
+enum err api_report_uphold(struct req *r);
+enum err api_report_dismiss(struct req *r);
+enum err api_promoter_trust(struct req *r);
 
 /* bindings.c */
 enum err api_share_open(struct req *r);

@@ -350,7 +350,7 @@ enum err api_order_cancel(struct req *r)
 {
     static const char *const fields[] = {"reason", NULL};
     int64_t id = req_param_id(r, 0);
-    bool buyer = r->party.buyer; /* or who runs the shop: the route's access */
+    bool buyer = r->party.own; /* or who runs the shop: the route's access */
     const char *reason = NULL;
     size_t len = 0;
     enum err e = r->json ? req_body(r, fields) : ERR_OK;

@@ -2,15 +2,15 @@
 
 #include "util/names.h"
 
-static const char *const object_names[] = {"shop",   "product",  "circle",    "order",
-                                           "refund", "promoter", "withdrawal"};
+static const char *const object_names[] = {"shop",     "product",    "circle", "order", "refund",
+                                           "promoter", "withdrawal", "share",  "report"};
 
 const char *party_object_name(enum party_object kind)
 {
     return name_of(object_names, NAMES_LEN(object_names), kind);
 }
 
-/* Each answers the object's shop, the member's role there, its buyer and their circle role;
+/* Each answers the object's shop, the member's role there, whose it is and their circle role;
  * its placeholders are (member, id), a circle's (member, member, id). */
 #define ROLE_OF(shop) " LEFT JOIN shop_roles r ON r.shop_id = " shop " AND r.user_id = ?"
 static const char *const sql[] = {
@@ -24,10 +24,14 @@ static const char *const sql[] = {
         "o.shop_id") " WHERE o.id = ?",
     [PARTY_REFUND] = "SELECT f.shop_id, r.role, o.buyer_id, NULL FROM refunds f"
                      " JOIN orders o ON o.id = f.order_id" ROLE_OF("f.shop_id") " WHERE f.id = ?",
-    [PARTY_PROMOTER] =
-        "SELECT p.shop_id, r.role, 0, NULL FROM promoters p" ROLE_OF("p.shop_id") " WHERE p.id = ?",
+    [PARTY_PROMOTER] = "SELECT p.shop_id, r.role, p.user_id, NULL FROM promoters p" ROLE_OF(
+        "p.shop_id") " WHERE p.id = ?",
     [PARTY_WITHDRAWAL] = "SELECT w.shop_id, r.role, 0, NULL FROM withdrawals w" ROLE_OF(
         "w.shop_id") " WHERE w.id = ?",
+    [PARTY_SHARE] = "SELECT s.shop_id, r.role, s.sharer_id, NULL FROM shares s" ROLE_OF(
+        "s.shop_id") " WHERE s.id = ?",
+    [PARTY_REPORT] = "SELECT x.shop_id, r.role, x.reporter_id, NULL FROM reports x" ROLE_OF(
+        "x.shop_id") " WHERE x.id = ?",
 };
 #undef ROLE_OF
 
@@ -41,7 +45,7 @@ enum err party_of(struct db *db, enum party_object kind, int64_t id, int64_t use
         return e;
     out->shop_id = db_col_int64(st, 0);
     out->role = shop_role_from(db_col_text(st, 1, NULL));
-    out->buyer = user_id && db_col_int64(st, 2) == user_id;
+    out->own = user_id && db_col_int64(st, 2) == user_id;
     out->circle = CIRCLE_ROLE_NONE;
     (void)circle_role_parse(db_col_text(st, 3, NULL), &out->circle);
     db_done(st);

@@ -1,6 +1,7 @@
 /*
  * party.h - who a member is to one object of a shop: the object's shop,
- * their role there, whether they bought it (an order, or a refund's order)
+ * their role there, whether it is theirs (an order or a refund's order they
+ * bought, a share they made, their promoter record)
  * and their role in it (a circle). One statement per kind of object, run
  * before a handler by the API's one access check (api/access.c), which the
  * route table's access column drives.
@@ -24,12 +25,15 @@ enum party_object {
     PARTY_REFUND,
     PARTY_PROMOTER,
     PARTY_WITHDRAWAL,
+    PARTY_SHARE,
+    PARTY_REPORT,
 };
 
 struct party {
     int64_t shop_id;
     enum shop_role role;     /* the member's role in the object's shop */
-    bool buyer;              /* they bought the order (of the refund) */
+    bool own;                /* it is theirs: they bought the order (of the refund), made the
+                                share, or are the promoter */
     enum circle_role circle; /* their role in the circle */
 };
 

@@ -59,7 +59,13 @@ enum shop_role { SHOP_ROLE_NONE, SHOP_ROLE_OWNER, SHOP_ROLE_STAFF };
     X(unpaid_timeout_min, "unpaid_timeout_min", INT, 5, 1440, 30, RUNNERS, RUNNERS,                \
       "minutes before an unpaid order is cancelled and its stock returns")                         \
     X(auto_receive_days, "auto_receive_days", INT, 3, 30, 10, RUNNERS, RUNNERS,                    \
-      "days after shipping that an order counts as received")
+      "days after shipping that an order counts as received")                                      \
+    X(trust_min_milli, "trust_min", FRACTION, 0, 1000, 300, RUNNERS, RUNNERS,                      \
+      "a promoter trusted less than this reaches only trust_reach members a share, 0 to 1")        \
+    X(trust_reach, "trust_reach", INT, 1, 500, 20, RUNNERS, RUNNERS,                               \
+      "how many of the most similar members a share of a little-trusted promoter reaches")         \
+    X(feed_daily_shop, "feed_daily_shop", INT, 1, 10, 1, RUNNERS, RUNNERS,                         \
+      "recommendations one member receives from this shop in a China calendar day")
 
 struct shop_settings {
 #define X(field, ...) int64_t field;

@@ -33,15 +33,6 @@ bool withdrawal_transition(enum withdrawal_status from, enum withdrawal_action a
     return false;
 }
 
-#define CHINA_OFFSET_MS (8LL * 60 * 60 * 1000)
-
-/* Midnight of the China calendar day that `now` falls in, as a UTC instant. */
-static int64_t china_day_start(int64_t now)
-{
-    int64_t local = now + CHINA_OFFSET_MS;
-    return local - local % MS_PER_DAY - CHINA_OFFSET_MS;
-}
-
 struct request_args {
     int64_t shop_id, user_id, amount_fen, now;
     int64_t *id;
@@ -70,7 +61,7 @@ static enum err request_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_OUT_OF_RANGE, "amount_fen",
                        "this shop pays out at least %lld fen at a time",
                        (long long)shop.settings.withdraw_min_fen);
-    if ((e = db_value(db, today, &used, DB_INT(p.id), DB_INT(china_day_start(q->now)))))
+    if ((e = db_value(db, today, &used, DB_INT(p.id), DB_INT(clock_china_day_start(q->now)))))
         return e;
     if (amount > shop.settings.withdraw_daily_fen - used)
         return err_set(q->ei, ERR_DAILY_LIMIT, "amount_fen",

@@ -36,7 +36,8 @@ enum route_access {
     ACCESS_SELF,         /* the {id} is looked for among the caller's own relations only */
     ACCESS_RUNNER,       /* the owner or staff of the object's shop */
     ACCESS_OWNER,        /* the owner of the object's shop */
-    ACCESS_PARTY,        /* the order's buyer, or who runs its shop */
+    ACCESS_PARTY,        /* the object's own member (an order's buyer, a share's sharer, the
+                            promoter), or who runs its shop */
     ACCESS_BUYER,        /* the order's buyer (a refund's: its order's) */
     ACCESS_CIRCLE,       /* a member of the circle, or who runs its shop */
     ACCESS_CIRCLE_ADMIN, /* who runs the shop, or the circle's owner or admins */
@@ -55,6 +56,8 @@ enum route_object {
     OBJECT_REFUND,
     OBJECT_PROMOTER,
     OBJECT_WITHDRAWAL,
+    OBJECT_SHARE,
+    OBJECT_REPORT,
 };
 
 typedef enum err (*route_handler)(struct req *r);

@@ -22,5 +22,13 @@ int64_t clock_mono_us(void);
 void clock_format_iso(int64_t ms, char *buf, size_t len);
 
 #define MS_PER_DAY (24LL * 60 * 60 * 1000)
+#define CHINA_OFFSET_MS (8LL * 60 * 60 * 1000)
+
+/* Midnight of the China calendar day (UTC+8) that `ms` falls in, as a UTC instant. */
+static inline int64_t clock_china_day_start(int64_t ms)
+{
+    int64_t local = ms + CHINA_OFFSET_MS;
+    return local - local % MS_PER_DAY - CHINA_OFFSET_MS;
+}
 
 #endif

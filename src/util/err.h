@@ -50,6 +50,7 @@
     X(INVITE_CYCLE, 422, "invite_cycle")                                                           \
     X(INSUFFICIENT_BALANCE, 409, "insufficient_balance")                                           \
     X(DAILY_LIMIT, 409, "daily_limit")                                                             \
+    X(HOP_LIMIT, 422, "hop_limit")                                                                 \
     X(RETRY, 503, "busy_retry")                                                                    \
     X(TOO_LARGE, 413, "body_too_large")                                                            \
     X(UNSUPPORTED_MEDIA, 415, "unsupported_media_type")                                            \

@@ -48,6 +48,7 @@ static struct {
     int64_t shop, staff, extra, product, trial_product, image, circle, member, member2;
     int64_t order, order_unpaid, order_paid, refund, refund_to_approve, refund_to_reject;
     int64_t promoter, promoter_pending, withdrawal, withdrawal_to_reject;
+    int64_t share, feed_item, mute, report, report_to_dismiss;
     char token[64];
 } A;
 static char *outsider, *owner_a, *buyer_a, *member2_a;
@@ -211,6 +212,32 @@ static int up(void **state)
                 (long long)A.shop, (long long)A.product),
             hu, &r);
     A.order_unpaid = created(&r, "id");
+
+    /* a share by the owner into the circle, in the buyer's and the other member's feeds (the
+     * product has no tags: a threshold of 0 lets everyone in); both report it; the buyer mutes
+     * someone */
+    http(&S, "PATCH", fmt("/api/v1/shops/%lld", (long long)A.shop), owner, "{\"similarity_min\":0}",
+         &r);
+    done(&r, 200);
+    http(&S, "POST", "/api/v1/shares", owner,
+         fmt("{\"product_id\":%lld,\"circle_id\":%lld}", (long long)A.trial_product,
+             (long long)A.circle),
+         &r);
+    assert_int_equal(jint(r.json, "report.delivered"), 2);
+    A.share = created(&r, "id");
+    http(&S, "GET", "/api/v1/me/feed", buyer, NULL, &r);
+    assert_int_equal(r.status, 200);
+    A.feed_item = jint(r.json, "items.0.id");
+    assert_true(A.feed_item > 0);
+    resp_free(&r);
+    const char *reporters[] = {buyer, member2_a};
+    for (int i = 0; i < 2; i++) {
+        http(&S, "POST", "/api/v1/reports", reporters[i],
+             fmt("{\"share_id\":%lld,\"reason\":\"刷屏\"}", (long long)A.share), &r);
+        *(i ? &A.report_to_dismiss : &A.report) = created(&r, "id");
+    }
+    http(&S, "POST", "/api/v1/mutes", buyer, fmt("{\"user_id\":%lld}", (long long)A.extra), &r);
+    A.mute = created(&r, "id");
     free(promoter);
     free(customer);
     free(staff);
@@ -246,11 +273,19 @@ static int64_t object_id(const struct route *rt)
         return strstr(p, "/approve") ? A.promoter_pending : A.promoter;
     case OBJECT_WITHDRAWAL:
         return strstr(p, "/reject") ? A.withdrawal_to_reject : A.withdrawal;
+    case OBJECT_SHARE:
+        return A.share;
+    case OBJECT_REPORT:
+        return strstr(p, "/dismiss") ? A.report_to_dismiss : A.report;
     case OBJECT_NONE:
         break;
     }
-    /* public routes name their object only in the path */
-    return strstr(p, "/shops/") ? A.shop : strstr(p, "/products/") ? A.product : 0;
+    /* public routes and the caller's own relations name their object only in the path */
+    return strstr(p, "/shops/")      ? A.shop
+           : strstr(p, "/products/") ? A.product
+           : strstr(p, "/feed/")     ? A.feed_item
+           : strstr(p, "/mutes/")    ? A.mute
+                                     : 0;
 }
 
 /* The route's pattern with A's ids in place of its parameters. */
@@ -306,6 +341,13 @@ static uint64_t fingerprint(void)
         "SELECT COUNT(*) FROM trials",
         "SELECT COUNT(*) FROM withdrawals WHERE status = 'requested'",
         "SELECT COUNT(*) FROM ledger_entries",
+        "SELECT COUNT(*) FROM shares",
+        "SELECT COUNT(*) * 7 + COALESCE(SUM(COALESCE(opened_at, 0) + COALESCE(hidden_at, 0)), 0)"
+        " FROM share_audience",
+        "SELECT COUNT(*) FROM mutes",
+        "SELECT COUNT(*) * 7 + COALESCE(SUM(COALESCE(decided_at, 0)), 0) FROM reports",
+        "SELECT COUNT(*) FROM trust_events",
+        "SELECT COUNT(*) FROM member_interests",
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         sum = sum * 31 + (uint64_t)db_scalar(&S, q[i]);
@@ -408,6 +450,8 @@ static const char *insider(const struct route *rt)
 {
     switch (rt->access) {
     case ACCESS_PARTY:
+        /* an order's buyer; a share or a promoter record is shown to who runs the shop */
+        return rt->object == OBJECT_ORDER ? buyer_a : owner_a;
     case ACCESS_BUYER:
     case ACCESS_SELF:
         return buyer_a;

@@ -1,0 +1,350 @@
+/*
+ * shares.c - recommendations and what members do with them: shares and
+ * their audience reports, the feed, mutes, reports, and trust (domain/
+ * share.h, feed.h, trust.h). A sharer sees how many their share reached and
+ * why the others were left out, never who: that a named member muted them
+ * is the member's business. The shop sees each person and their outcome.
+ */
+#include <string.h>
+
+#include "api/api.h"
+#include "api/common.h"
+#include "domain/feed.h"
+#include "domain/share.h"
+#include "domain/trust.h"
+
+static json_t *report_json(const struct share_report *rep)
+{
+    json_t *filtered = json_object();
+    for (int o = 0; o < SHARE_OUTCOMES_N; o++)
+        if (o != SHARE_DELIVERED)
+            json_object_set_new(filtered, share_outcome_name((enum share_outcome)o),
+                                json_integer(rep->count[o]));
+    return json_pack("{s:I, s:I, s:o}", "candidates", (json_int_t)rep->candidates, "delivered",
+                     (json_int_t)rep->count[SHARE_DELIVERED], "filtered", filtered);
+}
+
+static json_t *trust_json(int64_t milli)
+{
+    return milli < 0 ? json_null() : json_weight(milli);
+}
+
+static json_t *share_json(const void *item)
+{
+    const struct share *s = item;
+    char link[96];
+    snprintf(link, sizeof link, "/s/%s", s->token);
+    return json_pack(
+        "{s:I, s:s, s:s, s:i, s:I, s:I, s:o, s:I, s:s, s:o, s:s, s:{s:I, s:s, s:s, s:o}, s:o,"
+        " s:o, s:o}",
+        "id", (json_int_t)s->id, "token", s->token, "link", link, "hop", s->hop, "shop_id",
+        (json_int_t)s->shop_id, "product_id", (json_int_t)s->product_id, "parent_share_id",
+        api_opt_id(s->parent_id), "root_share_id", (json_int_t)s->root_id, "audience",
+        s->circle_id ? "circle" : "contacts", "circle_id", api_opt_id(s->circle_id), "note",
+        s->note, "sharer", "id", (json_int_t)s->sharer_id, "display_name", s->sharer_name,
+        "experience", share_experience_name(s->experience), "experienced_at",
+        api_opt_time(s->experienced_at_ms), "trust", trust_json(s->trust_milli), "report",
+        report_json(&s->report), "created_at", json_time(s->created_at_ms));
+}
+
+enum err api_share_create(struct req *r)
+{
+    static const char *const fields[] = {"product_id", "circle_id",       "audience",
+                                         "note",       "parent_share_id", NULL};
+    struct share_input in = {.sharer_id = r->user.user_id};
+    const char *audience = NULL;
+    size_t audience_len = 0;
+    struct share s;
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_read(r, REQ_INTEGER("product_id", false, 1, INT64_MAX, &in.product_id),
+                     REQ_INTEGER("circle_id", false, 1, INT64_MAX, &in.circle_id),
+                     REQ_INTEGER("parent_share_id", false, 1, INT64_MAX, &in.parent_id),
+                     REQ_STRING("audience", false, &audience, &audience_len),
+                     REQ_STRING("note", false, &in.note, &in.note_len));
+    if (!e && audience && strcmp(audience, "contacts") && strcmp(audience, "circle"))
+        e = req_fail(r, ERR_INVALID, "audience", "audience must be \"circle\" or \"contacts\"");
+    in.contacts = audience && !strcmp(audience, "contacts");
+    if (!e && in.contacts && in.circle_id)
+        e = req_fail(r, ERR_INVALID, "circle_id",
+                     "a share goes to a circle or to your contacts, not both");
+    if (!e)
+        e = share_create(r->db, &in, &r->arena, &s, &r->ei);
+    if (e)
+        return e;
+    return req_reply(r, 201, share_json(&s));
+}
+
+enum err api_share_get(struct req *r)
+{
+    struct share s;
+    enum err e = share_get(r->db, req_param_id(r, 0), &r->arena, &s);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such share");
+    return e ? e : req_reply(r, 200, share_json(&s));
+}
+
+enum err api_me_shares(struct req *r)
+{
+    int64_t limit = 0, before = 0;
+    struct share *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e)
+        e = share_list_mine(r->db, r->user.user_id, before, limit, &r->arena, &items, &n, &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, share_json, more, n ? items[n - 1].id : 0);
+}
+
+static json_t *audience_json(const void *item)
+{
+    const struct share_audience_row *x = item;
+    return json_pack("{s:I, s:s, s:s, s:o, s:o}", "user_id", (json_int_t)x->user_id, "display_name",
+                     x->display_name, "outcome", share_outcome_name(x->outcome), "similarity",
+                     json_weight(x->similarity_milli), "root_similarity",
+                     json_weight(x->root_similarity_milli));
+}
+
+enum err api_share_audience(struct req *r)
+{
+    int64_t limit = 0, after = 0, last = 0;
+    struct share_audience_row *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &after);
+    if (!e)
+        e = share_audience(r->db, req_param_id(r, 0), after, limit, &r->arena, &items, &n, &more,
+                           &last);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, audience_json, more, last);
+}
+
+/* --- the feed --- */
+
+static json_t *lines_json(const char *text)
+{
+    json_t *a = json_array();
+    for (const char *p = text; p && *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        json_array_append_new(a, json_stringn(p, len));
+        p = end ? end + 1 : NULL;
+    }
+    return a;
+}
+
+static json_t *feed_json(const void *item)
+{
+    const struct feed_item *f = item;
+    char link[96];
+    snprintf(link, sizeof link, "/s/%s", f->token);
+    return json_pack(
+        "{s:I, s:I, s:i, s:{s:I, s:s, s:I, s:o, s:I, s:s}, s:{s:I, s:s, s:s, s:o}, s:s, s:s,"
+        " s:o, s:o, s:o, s:o}",
+        "id", (json_int_t)f->id, "share_id", (json_int_t)f->share_id, "hop", f->hop, "product",
+        "id", (json_int_t)f->product_id, "title", f->product_title, "price_fen",
+        (json_int_t)f->price_fen, "image",
+        f->image ? json_sprintf("/images/%s", f->image) : json_null(), "shop_id",
+        (json_int_t)f->shop_id, "shop_name", f->shop_name, "sharer", "id", (json_int_t)f->sharer_id,
+        "display_name", f->sharer_name, "experience", share_experience_name(f->experience),
+        "experienced_at", api_opt_time(f->experienced_at_ms), "note", f->note, "link", link,
+        "matched_interests", lines_json(f->matched), "similarity", json_weight(f->similarity_milli),
+        "delivered_at", json_time(f->at_ms), "opened_at", api_opt_time(f->opened_at_ms));
+}
+
+enum err api_me_feed(struct req *r)
+{
+    int64_t limit = 0, before = 0;
+    struct feed_item *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e)
+        e = feed_list(r->db, r->user.user_id, before, limit, &r->arena, &items, &n, &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, feed_json, more, n ? items[n - 1].id : 0);
+}
+
+static enum err feed_mark(struct req *r, bool open)
+{
+    int64_t id = req_param_id(r, 0);
+    enum err e = open ? feed_open(r->db, r->user.user_id, id)
+                      : feed_not_interested(r->db, r->user.user_id, id);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such item in your feed");
+    if (e)
+        return e;
+    return req_reply(
+        r, 200,
+        json_pack("{s:I, s:b}", "id", (json_int_t)id, open ? "opened" : "not_interested", 1));
+}
+
+enum err api_feed_open(struct req *r)
+{
+    return feed_mark(r, true);
+}
+
+enum err api_feed_not_interested(struct req *r)
+{
+    return feed_mark(r, false);
+}
+
+/* --- mutes --- */
+
+static json_t *mute_json(const void *item)
+{
+    const struct mute *m = item;
+    return json_pack("{s:I, s:o, s:o, s:s, s:o}", "id", (json_int_t)m->id, "user_id",
+                     api_opt_id(m->user_id), "shop_id", api_opt_id(m->shop_id), "name", m->name,
+                     "created_at", json_time(m->created_at_ms));
+}
+
+enum err api_mute_add(struct req *r)
+{
+    static const char *const fields[] = {"user_id", "shop_id", NULL};
+    int64_t user = 0, shop = 0;
+    struct mute m;
+    bool created = false;
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_read(r, REQ_INTEGER("user_id", false, 1, INT64_MAX, &user),
+                     REQ_INTEGER("shop_id", false, 1, INT64_MAX, &shop));
+    if (!e)
+        e = mute_add(r->db, r->user.user_id, user, shop, &r->arena, &m, &created, &r->ei);
+    if (e)
+        return e;
+    return req_reply(r, created ? 201 : 200, mute_json(&m));
+}
+
+enum err api_me_mutes(struct req *r)
+{
+    int64_t limit = 0, before = 0;
+    struct mute *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e)
+        e = mute_list(r->db, r->user.user_id, before, limit, &r->arena, &items, &n, &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, mute_json, more, n ? items[n - 1].id : 0);
+}
+
+enum err api_mute_remove(struct req *r)
+{
+    enum err e = mute_remove(r->db, r->user.user_id, req_param_id(r, 0));
+    return api_reply_removed(r, e, "removed", NULL, "no such mute");
+}
+
+/* --- reports --- */
+
+static json_t *abuse_report_json(const void *item)
+{
+    const struct report *x = item;
+    return json_pack("{s:I, s:I, s:I, s:{s:I, s:s}, s:{s:I, s:s}, s:s, s:s, s:o, s:o}", "id",
+                     (json_int_t)x->id, "shop_id", (json_int_t)x->shop_id, "share_id",
+                     (json_int_t)x->share_id, "reporter", "id", (json_int_t)x->reporter_id,
+                     "display_name", x->reporter_name, "sharer", "id", (json_int_t)x->sharer_id,
+                     "display_name", x->sharer_name, "reason", x->reason, "status",
+                     report_status_name(x->status), "created_at", json_time(x->created_at_ms),
+                     "decided_at", api_opt_time(x->decided_at_ms));
+}
+
+enum err api_report_add(struct req *r)
+{
+    static const char *const fields[] = {"share_id", "reason", NULL};
+    int64_t share_id = 0;
+    const char *reason = NULL;
+    size_t reason_len = 0;
+    struct report x;
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_read(r, REQ_INTEGER("share_id", true, 1, INT64_MAX, &share_id),
+                     REQ_STRING("reason", true, &reason, &reason_len));
+    if (!e)
+        e = report_add(r->db, r->user.user_id, share_id, reason, reason_len, &r->arena, &x, &r->ei);
+    return e ? e : req_reply(r, 201, abuse_report_json(&x));
+}
+
+enum err api_shop_reports(struct req *r)
+{
+    const char *status = req_query(r, "status");
+    enum report_status st = REPORT_OPEN;
+    int64_t limit = 0, before = 0;
+    struct report *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e && status && !report_status_parse(status, &st))
+        e = req_fail(r, ERR_INVALID, "status", "status must be open, upheld or dismissed");
+    if (!e)
+        e = report_list_shop(r->db, req_param_id(r, 0), st, before, limit, &r->arena, &items, &n,
+                             &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, abuse_report_json, more,
+                           n ? items[n - 1].id : 0);
+}
+
+static enum err decide(struct req *r, bool uphold)
+{
+    int64_t id = req_param_id(r, 0);
+    struct report x;
+    enum err e = report_decide(r->db, id, uphold, r->user.user_id, &r->ei);
+    if (!e)
+        e = report_get(r->db, id, &r->arena, &x);
+    return e ? e : req_reply(r, 200, abuse_report_json(&x));
+}
+
+enum err api_report_uphold(struct req *r)
+{
+    return decide(r, true);
+}
+
+enum err api_report_dismiss(struct req *r)
+{
+    return decide(r, false);
+}
+
+/* --- trust --- */
+
+static json_t *trust_event_json(const void *item)
+{
+    const struct trust_event *x = item;
+    return json_pack("{s:I, s:s, s:b, s:I, s:o}", "id", (json_int_t)x->id, "kind",
+                     trust_kind_name(x->kind), "good", x->good, "ref_id", (json_int_t)x->ref_id,
+                     "at", json_time(x->at_ms));
+}
+
+enum err api_promoter_trust(struct req *r)
+{
+    int64_t id = req_param_id(r, 0), limit = 0, before = 0;
+    struct trust t;
+    struct trust_event *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    struct shop shop;
+    enum err e = api_page(r, &limit, &before);
+    if (!e)
+        e = trust_of(r->db, id, &t);
+    if (!e)
+        e = trust_events(r->db, id, before, limit, &r->arena, &items, &n, &more);
+    if (!e)
+        e = shop_get(r->db, r->party.shop_id, &r->arena, &shop);
+    if (e)
+        return e;
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:I, s:o, s:I, s:I, s:o, s:I, s:b, s:o, s:o}", "promoter_id",
+                               (json_int_t)id, "shop_id", (json_int_t)r->party.shop_id, "score",
+                               json_weight(t.score_milli), "good", (json_int_t)t.good, "bad",
+                               (json_int_t)t.bad, "trust_min",
+                               json_weight(shop.settings.trust_min_milli), "trust_reach",
+                               (json_int_t)shop.settings.trust_reach, "reach_limited",
+                               t.score_milli < shop.settings.trust_min_milli, "items",
+                               api_array(items, n, sizeof *items, trust_event_json), "next_cursor",
+                               api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+}

@@ -1,0 +1,668 @@
+/*
+ * share.c - who may share, the audience a share reaches, and its report
+ * (share.h).
+ */
+#include "domain/share.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain/catalog.h"
+#include "domain/circle.h"
+#include "domain/promoter.h"
+#include "domain/shop.h"
+#include "domain/similarity.h"
+#include "domain/token.h"
+#include "domain/trust.h"
+#include "util/clock.h"
+#include "util/names.h"
+#include "util/limits.h"
+#include "util/text.h"
+
+struct share_limits share_limits = {.daily_max = 3};
+
+static const char *const outcome_names[] = {
+#define X(name, text) text,
+    SHARE_OUTCOMES(X)
+#undef X
+};
+
+const char *share_outcome_name(enum share_outcome o)
+{
+    return name_of(outcome_names, NAMES_LEN(outcome_names), o);
+}
+
+bool share_outcome_parse(const char *s, enum share_outcome *out)
+{
+    int v = 0;
+    bool ok = name_find(outcome_names, NAMES_LEN(outcome_names), s, &v);
+    *out = (enum share_outcome)v;
+    return ok;
+}
+
+static const char *const experience_names[] = {"order", "trial", "shop"};
+
+const char *share_experience_name(enum share_experience x)
+{
+    return name_of(experience_names, NAMES_LEN(experience_names), x);
+}
+
+enum share_experience share_experience_parse(const char *s)
+{
+    return (enum share_experience)name_find_or(experience_names, NAMES_LEN(experience_names), s,
+                                               EXPERIENCE_SHOP);
+}
+
+/* --- reading shares --- */
+
+#define SHARE_COLS                                                                                 \
+    "s.id, s.shop_id, s.product_id, s.sharer_id, s.promoter_id, s.parent_id, s.root_id,"           \
+    " s.circle_id, s.hop, s.token, s.note, u.display_name, s.experience, s.experienced_at,"        \
+    " s.trust_milli, s.candidates, s.delivered, s.created_at"
+#define SHARE_FROM " FROM shares s JOIN users u ON u.id = s.sharer_id "
+
+static enum err read_share(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct share *s = item;
+    memset(s, 0, sizeof *s);
+    s->id = db_col_int64(st, 0);
+    s->shop_id = db_col_int64(st, 1);
+    s->product_id = db_col_int64(st, 2);
+    s->sharer_id = db_col_int64(st, 3);
+    s->promoter_id = db_col_int64(st, 4);
+    s->parent_id = db_col_int64(st, 5);
+    s->root_id = db_col_int64(st, 6);
+    s->circle_id = db_col_int64(st, 7);
+    s->hop = (int)db_col_int64(st, 8);
+    s->token = db_col_dup(st, 9, a);
+    s->note = db_col_dup(st, 10, a);
+    s->sharer_name = db_col_dup(st, 11, a);
+    s->experience = share_experience_parse(db_col_text(st, 12, NULL));
+    s->experienced_at_ms = db_col_int64(st, 13);
+    s->trust_milli = db_col_is_null(st, 14) ? -1 : db_col_int64(st, 14);
+    s->report.candidates = db_col_int64(st, 15);
+    s->report.count[SHARE_DELIVERED] = db_col_int64(st, 16);
+    s->created_at_ms = db_col_int64(st, 17);
+    return s->token && s->note && s->sharer_name ? ERR_OK : ERR_TOO_LARGE;
+}
+
+/* The filtered counts of the report, by outcome. */
+static enum err read_report(struct db *db, struct share *s)
+{
+    static const char sql[] =
+        "SELECT outcome, COUNT(*) FROM share_audience WHERE share_id = ? GROUP BY outcome";
+    struct db_stmt *st = NULL;
+    enum err e = db_query(db, sql, &st, DB_INT(s->id));
+    while (!e && db_next(st, &e)) {
+        enum share_outcome o;
+        if (share_outcome_parse(db_col_text(st, 0, NULL), &o))
+            s->report.count[o] = db_col_int64(st, 1);
+    }
+    if (st)
+        db_done(st);
+    return e;
+}
+
+enum err share_get(struct db *db, int64_t id, struct arena *a, struct share *out)
+{
+    static const char sql[] = "SELECT " SHARE_COLS SHARE_FROM "WHERE s.id = ?";
+    enum err e = db_read_one(db, sql, read_share, a, out, DB_INT(id));
+    return e ? e : read_report(db, out);
+}
+
+enum err share_by_token(struct db *db, const char *token, struct arena *a, struct share *out)
+{
+    static const char sql[] = "SELECT " SHARE_COLS SHARE_FROM "WHERE s.token = ?";
+    return db_read_one(db, sql, read_share, a, out, DB_STR(token));
+}
+
+enum err share_list_mine(struct db *db, int64_t user_id, int64_t before_id, int64_t limit,
+                         struct arena *a, struct share **out, size_t *n, bool *more)
+{
+    static const char sql[] = "SELECT " SHARE_COLS SHARE_FROM
+                              "WHERE s.sharer_id = ? AND s.id < ? ORDER BY s.id DESC LIMIT ?";
+    void *items = NULL;
+    enum err e =
+        db_list(db, sql, limit, sizeof **out, read_share, a, &items, n, more, DB_INT(user_id),
+                DB_INT(before_id ? before_id : INT64_MAX), DB_INT(limit + 1));
+    *out = items;
+    for (size_t i = 0; !e && i < *n; i++)
+        e = read_report(db, &(*out)[i]);
+    return e;
+}
+
+static enum err read_audience_row(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct share_audience_row *x = item;
+    x->user_id = db_col_int64(st, 1);
+    x->display_name = db_col_dup(st, 2, a);
+    if (!share_outcome_parse(db_col_text(st, 3, NULL), &x->outcome))
+        x->outcome = SHARE_SIMILARITY;
+    x->similarity_milli = db_col_int64(st, 4);
+    x->root_similarity_milli = db_col_int64(st, 5);
+    return x->display_name ? ERR_OK : ERR_TOO_LARGE;
+}
+
+enum err share_audience(struct db *db, int64_t share_id, int64_t after_id, int64_t limit,
+                        struct arena *a, struct share_audience_row **out, size_t *n, bool *more,
+                        int64_t *last_id)
+{
+    static const char sql[] =
+        "SELECT a.id, a.user_id, u.display_name, a.outcome, a.similarity_milli,"
+        " a.root_similarity_milli FROM share_audience a JOIN users u ON u.id = a.user_id"
+        " WHERE a.share_id = ? AND a.id > ? ORDER BY a.id LIMIT ?";
+    static const char last[] = "SELECT MAX(id) FROM (SELECT id FROM share_audience"
+                               " WHERE share_id = ? AND id > ? ORDER BY id LIMIT ?) x";
+    void *items = NULL;
+    enum err e = db_list(db, sql, limit, sizeof **out, read_audience_row, a, &items, n, more,
+                         DB_INT(share_id), DB_INT(after_id), DB_INT(limit + 1));
+    *out = items;
+    *last_id = 0;
+    if (!e && *n)
+        e = db_value(db, last, last_id, DB_INT(share_id), DB_INT(after_id), DB_INT(limit));
+    return e;
+}
+
+/* --- who may share --- */
+
+/* RULE: SHARE-NEEDS-EXPERIENCE - the member's latest delivered (not refunded) order of the
+ * product, else a trial of it. *found false when neither. */
+static enum err experience_of(struct db *db, int64_t product_id, int64_t user_id,
+                              enum share_experience *kind, int64_t *at, bool *found)
+{
+    static const char order[] =
+        "SELECT MAX(o.delivered_at) FROM order_items i JOIN orders o ON o.id = i.order_id"
+        " WHERE i.product_id = ? AND o.buyer_id = ? AND o.delivered_at IS NOT NULL"
+        " AND o.status <> 'refunded'";
+    static const char trial[] =
+        "SELECT created_at FROM trials WHERE product_id = ? AND user_id = ?";
+    *found = false;
+    enum err e = db_value(db, order, at, DB_INT(product_id), DB_INT(user_id));
+    if (e == ERR_OK && *at) {
+        *kind = EXPERIENCE_ORDER;
+        *found = true;
+        return ERR_OK;
+    }
+    if (e && e != ERR_NOT_FOUND)
+        return e;
+    e = db_value(db, trial, at, DB_INT(product_id), DB_INT(user_id));
+    if (e == ERR_NOT_FOUND)
+        return ERR_OK;
+    *kind = EXPERIENCE_TRIAL;
+    *found = e == ERR_OK;
+    return e;
+}
+
+/* --- the audience --- */
+
+struct candidate {
+    int64_t user_id;
+    bool muted, reached, bought;
+    int64_t today, today_shop;
+    struct ivec vec; /* empty: no interests */
+    int64_t sim, root_sim;
+    enum share_outcome outcome;
+    const char *matched[SIM_MATCHED_MAX];
+    size_t n_matched;
+};
+
+/*
+ * Per candidate: muted the sharer, the root sharer or the shop, or hid this product ("not
+ * interested"); received the chain; bought the product since `since`; deliveries today, and
+ * from this shop today. Placeholders: sharer, root sharer, shop, product, root share, product,
+ * since, day, day, shop, then the audience's own.
+ */
+#define CANDIDATE_FACTS                                                                            \
+    "SELECT m.user_id,"                                                                            \
+    " CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muted_user_id IN (?, ?)"                     \
+    "  AND x.user_id = m.user_id) OR EXISTS (SELECT 1 FROM mutes x WHERE x.muted_shop_id = ?"      \
+    "  AND x.user_id = m.user_id) OR EXISTS (SELECT 1 FROM share_audience a"                       \
+    "  WHERE a.user_id = m.user_id AND a.outcome = 'delivered' AND a.product_id = ?"               \
+    "  AND a.hidden_at IS NOT NULL) THEN 1 ELSE 0 END,"                                            \
+    " CASE WHEN EXISTS (SELECT 1 FROM share_audience a WHERE a.root_id = ?"                        \
+    "  AND a.user_id = m.user_id AND a.outcome = 'delivered') THEN 1 ELSE 0 END,"                  \
+    " CASE WHEN EXISTS (SELECT 1 FROM orders o JOIN order_items i ON i.order_id = o.id"            \
+    "  WHERE o.buyer_id = m.user_id AND i.product_id = ? AND o.paid_at >= ?) THEN 1 ELSE 0 END,"   \
+    " (SELECT COUNT(*) FROM share_audience a WHERE a.user_id = m.user_id"                          \
+    "  AND a.outcome = 'delivered' AND a.at >= ?),"                                                \
+    " (SELECT COUNT(*) FROM share_audience a WHERE a.user_id = m.user_id"                          \
+    "  AND a.outcome = 'delivered' AND a.at >= ? AND a.shop_id = ?)"
+/* RULE: NO-CROSSING - the only two sets a share may reach. Placeholders: the circle, or the
+ * sharer twice; then the sharer and the root sharer, who are not candidates. */
+#define CIRCLE_SET " FROM circle_members m WHERE m.circle_id = ?"
+#define CONTACT_SET                                                                                \
+    " FROM (SELECT user_hi AS user_id FROM contacts WHERE user_lo = ? AND status = 'accepted'"     \
+    " UNION ALL SELECT user_lo FROM contacts WHERE user_hi = ? AND status = 'accepted') m"         \
+    " WHERE 1 = 1"
+#define NOT_SHARERS " AND m.user_id <> ? AND m.user_id <> ? ORDER BY m.user_id"
+/* The audience's interests, by member. */
+#define INTERESTS                                                                                  \
+    "SELECT m.user_id, i.source, i.tag, i.weight_milli"                                            \
+    " FROM member_interests i JOIN (SELECT m.user_id"
+#define INTERESTS_END ") m ON m.user_id = i.user_id ORDER BY m.user_id"
+
+struct create_args {
+    const struct share_input *in;
+    int64_t now;
+    struct arena *a;
+    struct share *out;
+    struct errinfo *ei;
+};
+
+struct audience {
+    struct candidate *c;
+    size_t n;
+};
+
+static enum err read_candidates(struct db *db, const struct create_args *q, const struct share *s,
+                                int64_t root_sharer, int64_t since, struct audience *au)
+{
+    static const char in_circle[] = CANDIDATE_FACTS CIRCLE_SET NOT_SHARERS;
+    static const char in_contacts[] = CANDIDATE_FACTS CONTACT_SET NOT_SHARERS;
+    int64_t day = clock_china_day_start(q->now);
+    bool circle = s->circle_id != 0;
+    struct db_stmt *st = NULL;
+    size_t cap = 64;
+    au->n = 0;
+    if (!(au->c = arena_alloc(q->a, cap * sizeof *au->c)))
+        return ERR_TOO_LARGE;
+    enum err e = db_query(
+        db, circle ? in_circle : in_contacts, &st, DB_INT(s->sharer_id), DB_INT(root_sharer),
+        DB_INT(s->shop_id), DB_INT(s->product_id), DB_INT(s->root_id), DB_INT(s->product_id),
+        DB_INT(since), DB_INT(day), DB_INT(day), DB_INT(s->shop_id),
+        DB_INT(circle ? s->circle_id : s->sharer_id), circle ? DB_SKIP : DB_INT(s->sharer_id),
+        DB_INT(s->sharer_id), DB_INT(root_sharer));
+    while (!e && db_next(st, &e)) {
+        if (au->n == cap) {
+            struct candidate *bigger = arena_alloc(q->a, 2 * cap * sizeof *bigger);
+            if (!bigger) {
+                e = ERR_TOO_LARGE;
+                break;
+            }
+            memcpy(bigger, au->c, cap * sizeof *bigger);
+            au->c = bigger;
+            cap *= 2;
+        }
+        struct candidate *c = &au->c[au->n++];
+        memset(c, 0, sizeof *c);
+        c->user_id = db_col_int64(st, 0);
+        c->muted = db_col_int64(st, 1) != 0;
+        c->reached = db_col_int64(st, 2) != 0;
+        c->bought = db_col_int64(st, 3) != 0;
+        c->today = db_col_int64(st, 4);
+        c->today_shop = db_col_int64(st, 5);
+    }
+    if (st)
+        db_done(st);
+    return e;
+}
+
+static int by_user(const void *key, const void *item)
+{
+    int64_t k = *(const int64_t *)key, u = ((const struct candidate *)item)->user_id;
+    return k < u ? -1 : k > u;
+}
+
+/* Builds each candidate's vector from their declared and learned interests. */
+static enum err read_vectors(struct db *db, const struct create_args *q, const struct share *s,
+                             struct audience *au)
+{
+    static const char in_circle[] = INTERESTS CIRCLE_SET INTERESTS_END;
+    static const char in_contacts[] = INTERESTS CONTACT_SET INTERESTS_END;
+    bool circle = s->circle_id != 0;
+    struct db_stmt *st = NULL;
+    if (!au->n)
+        return ERR_OK;
+    /* every tag of the audience in one array, grouped by member (the query's order) */
+    size_t cap = 16 * au->n, used = 0;
+    struct tag *all = arena_alloc(q->a, cap * sizeof *all);
+    struct candidate **whose = arena_alloc(q->a, cap * sizeof *whose);
+    if (!all || !whose)
+        return ERR_TOO_LARGE;
+    struct candidate *cur = NULL;
+    enum err e = db_query(db, circle ? in_circle : in_contacts, &st,
+                          DB_INT(circle ? s->circle_id : s->sharer_id),
+                          circle ? DB_SKIP : DB_INT(s->sharer_id));
+    while (!e && db_next(st, &e)) {
+        int64_t user = db_col_int64(st, 0);
+        if (!cur || cur->user_id != user)
+            cur = bsearch(&user, au->c, au->n, sizeof *au->c, by_user);
+        const char *source = db_col_text(st, 1, NULL);
+        int64_t w = db_col_int64(st, 3);
+        if (source && !strcmp(source, "learned"))
+            w /= SIM_LEARNED_DIV;
+        if (!cur || w <= 0)
+            continue; /* the sharer's own, or too light to count */
+        if (used == cap) {
+            struct tag *more = arena_alloc(q->a, 2 * cap * sizeof *more);
+            struct candidate **more_whose = arena_alloc(q->a, 2 * cap * sizeof *more_whose);
+            if (!more || !more_whose) {
+                e = ERR_TOO_LARGE;
+                break;
+            }
+            memcpy(more, all, used * sizeof *more);
+            memcpy(more_whose, whose, used * sizeof *more_whose);
+            all = more, whose = more_whose, cap *= 2;
+        }
+        const char *tag = db_col_dup(st, 2, q->a);
+        if (!tag) {
+            e = ERR_TOO_LARGE;
+            break;
+        }
+        whose[used] = cur;
+        all[used++] = (struct tag){tag, w};
+    }
+    if (st)
+        db_done(st);
+    for (size_t i = 0; !e && i < used;) {
+        size_t j = i;
+        while (j < used && whose[j] == whose[i])
+            j++;
+        whose[i]->vec = (struct ivec){all + i, j - i};
+        sim_normalize(&whose[i]->vec);
+        i = j;
+    }
+    return e;
+}
+
+/* A member's vector alone (the sharer, the root sharer). */
+static enum err member_vector(struct db *db, int64_t user_id, struct arena *a, struct ivec *out)
+{
+    static const char sql[] =
+        "SELECT source, tag, weight_milli FROM member_interests WHERE user_id = ?";
+    struct db_stmt *st = NULL;
+    size_t cap = 32;
+    *out = (struct ivec){arena_alloc(a, cap * sizeof(struct tag)), 0};
+    if (!out->t)
+        return ERR_TOO_LARGE;
+    enum err e = db_query(db, sql, &st, DB_INT(user_id));
+    while (!e && db_next(st, &e)) {
+        const char *source = db_col_text(st, 0, NULL);
+        int64_t w = db_col_int64(st, 2);
+        if (source && !strcmp(source, "learned"))
+            w /= SIM_LEARNED_DIV;
+        if (w <= 0 || out->n == cap)
+            continue;
+        const char *tag = db_col_dup(st, 1, a);
+        if (!tag) {
+            e = ERR_TOO_LARGE;
+            break;
+        }
+        out->t[out->n++] = (struct tag){tag, w};
+    }
+    if (st)
+        db_done(st);
+    sim_normalize(out);
+    return e;
+}
+
+static int by_similarity(const void *x, const void *y)
+{
+    const struct candidate *a = *(struct candidate *const *)x, *b = *(struct candidate *const *)y;
+    if (a->sim != b->sim)
+        return a->sim > b->sim ? -1 : 1;
+    return a->user_id < b->user_id ? -1 : a->user_id > b->user_id;
+}
+
+struct policy {
+    int64_t similarity_min, daily_shop, daily_max;
+    int64_t reach; /* 0: no trust cap */
+    bool hop2;
+};
+
+/* Decides each candidate's outcome (the order of share.h). */
+static enum err decide(struct audience *au, const struct policy *p, const struct ivec *product,
+                       const struct ivec *root, const struct ivec *prior, struct arena *a)
+{
+    size_t eligible = 0;
+    for (size_t i = 0; i < au->n; i++) {
+        struct candidate *c = &au->c[i];
+        bool from_prior = c->vec.n == 0;
+        const struct ivec *v = from_prior ? prior : &c->vec;
+        c->sim = sim_cosine_milli(v, product);
+        c->root_sim = sim_cosine_milli(v, root);
+        if (from_prior) {
+            c->sim = sim_prior_milli(c->sim);
+            c->root_sim = sim_prior_milli(c->root_sim);
+        }
+        if (c->muted)
+            c->outcome = SHARE_MUTED;
+        else if (c->reached)
+            c->outcome = SHARE_ALREADY_REACHED;
+        else if (c->bought)
+            c->outcome = SHARE_RECENTLY_BOUGHT;
+        else if (c->sim < p->similarity_min || (p->hop2 && c->root_sim < p->similarity_min))
+            c->outcome = SHARE_SIMILARITY;
+        else if (c->today >= p->daily_max || c->today_shop >= p->daily_shop)
+            c->outcome = SHARE_FREQUENCY;
+        else
+            c->outcome = SHARE_DELIVERED, eligible++;
+        if (c->outcome == SHARE_DELIVERED)
+            c->n_matched = sim_matched(v, product, c->matched, SIM_MATCHED_MAX);
+    }
+    if (!p->reach || eligible <= (size_t)p->reach)
+        return ERR_OK;
+    /* RULE: TRUST-REACH - only the `reach` most similar of the eligible */
+    struct candidate **order = arena_alloc(a, eligible * sizeof *order);
+    if (!order)
+        return ERR_TOO_LARGE;
+    size_t k = 0;
+    for (size_t i = 0; i < au->n; i++)
+        if (au->c[i].outcome == SHARE_DELIVERED)
+            order[k++] = &au->c[i];
+    qsort(order, k, sizeof *order, by_similarity);
+    for (size_t i = (size_t)p->reach; i < k; i++)
+        order[i]->outcome = SHARE_TRUST_CAP;
+    return ERR_OK;
+}
+
+static enum err deliver(struct db *db, const struct create_args *q, const struct share *s,
+                        const struct audience *au, int64_t *delivered)
+{
+    static const char ins[] =
+        "INSERT INTO share_audience (share_id, root_id, shop_id, product_id, hop, user_id,"
+        " outcome, similarity_milli, root_similarity_milli, matched, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    enum err e = ERR_OK;
+    *delivered = 0;
+    for (size_t i = 0; !e && i < au->n; i++) {
+        const struct candidate *c = &au->c[i];
+        char matched[SIM_MATCHED_MAX * (LIMIT_TAG_CHARS * 4 + 1) + 1];
+        size_t len = 0;
+        for (size_t j = 0; j < c->n_matched; j++)
+            len += (size_t)snprintf(matched + len, sizeof matched - len, "%s%s", j ? "\n" : "",
+                                    c->matched[j]);
+        e = db_run(db, ins, DB_INT(s->id), DB_INT(s->root_id), DB_INT(s->shop_id),
+                   DB_INT(s->product_id), DB_INT(s->hop), DB_INT(c->user_id),
+                   DB_STR(share_outcome_name(c->outcome)), DB_INT(c->sim), DB_INT(c->root_sim),
+                   DB_TEXT(matched, len), DB_INT(q->now));
+        *delivered += c->outcome == SHARE_DELIVERED;
+    }
+    return e;
+}
+
+/* The parent share, which the sharer must have received; the hop it makes. */
+static enum err check_parent(struct db *db, const struct create_args *q, struct share *s,
+                             int64_t *root_sharer)
+{
+    static const char received[] = "SELECT COUNT(*) FROM share_audience WHERE share_id = ?"
+                                   " AND user_id = ? AND outcome = 'delivered'";
+    const struct share_input *in = q->in;
+    struct share parent;
+    int64_t got = 0;
+    enum err e = share_get(db, in->parent_id, q->a, &parent);
+    if (!e)
+        e = db_value(db, received, &got, DB_INT(parent.id), DB_INT(in->sharer_id));
+    if (e == ERR_NOT_FOUND || (!e && !got))
+        return err_set(q->ei, ERR_NOT_FOUND, "parent_share_id", "no such share in your feed");
+    if (e)
+        return e;
+    /* RULE: TWO-HOPS */
+    if (parent.hop >= SHARE_HOPS_MAX)
+        return err_set(q->ei, ERR_HOP_LIMIT, "parent_share_id",
+                       "a recommendation can be passed on once; this one already was");
+    if (in->product_id && in->product_id != parent.product_id)
+        return err_set(q->ei, ERR_INVALID, "product_id", "the parent share is of another product");
+    s->parent_id = parent.id;
+    s->root_id = parent.root_id;
+    s->hop = parent.hop + 1;
+    s->product_id = parent.product_id;
+    /* the chain's root sharer */
+    if (parent.root_id == parent.id) {
+        *root_sharer = parent.sharer_id;
+    } else {
+        struct share root;
+        if ((e = share_get(db, parent.root_id, q->a, &root)))
+            return e;
+        *root_sharer = root.sharer_id;
+    }
+    return ERR_OK;
+}
+
+/* RULE: NO-CROSSING - the circle must be of the product's shop, and the sharer in it or running
+ * the shop; to anyone else it does not exist. */
+static enum err check_circle(struct db *db, const struct create_args *q, int64_t shop_id,
+                             enum shop_role role, struct circle *c)
+{
+    enum circle_role member = CIRCLE_ROLE_NONE;
+    enum err e = circle_get(db, q->in->circle_id, q->a, c);
+    if (!e && c->shop_id == shop_id && role == SHOP_ROLE_NONE)
+        e = circle_role_of(db, c->id, q->in->sharer_id, &member);
+    if (e == ERR_NOT_FOUND || (!e && c->shop_id != shop_id) ||
+        (!e && role == SHOP_ROLE_NONE && member == CIRCLE_ROLE_NONE))
+        return err_set(q->ei, ERR_NOT_FOUND, "circle_id",
+                       "no such circle of this product's shop among yours");
+    return e;
+}
+
+static enum err create_tx(struct db *db, void *arg)
+{
+    struct create_args *q = arg;
+    const struct share_input *in = q->in;
+    struct share s = {.sharer_id = in->sharer_id, .product_id = in->product_id, .hop = 1};
+    int64_t root_sharer = in->sharer_id;
+    enum err e = ERR_OK;
+    if (in->parent_id && (e = check_parent(db, q, &s, &root_sharer)))
+        return e;
+    struct product p;
+    struct shop shop;
+    e = catalog_get(db, s.product_id, q->a, &p);
+    if (e == ERR_NOT_FOUND)
+        return err_set(q->ei, e, "product_id", "no such product");
+    if (e || (e = shop_get(db, p.shop_id, q->a, &shop)))
+        return e;
+    if (p.status != PRODUCT_ON_SALE)
+        return err_set(q->ei, ERR_PRODUCT_UNAVAILABLE, "product_id",
+                       "the product is not on sale; there is nothing to recommend");
+    s.shop_id = p.shop_id;
+
+    /* RULE: SHARE-NEEDS-EXPERIENCE */
+    enum shop_role role = SHOP_ROLE_NONE;
+    struct promoter pr;
+    bool promoter = false, experienced = false;
+    if ((e = shop_role_of(db, s.shop_id, in->sharer_id, &role)))
+        return e;
+    e = promoter_of_user(db, s.shop_id, in->sharer_id, q->a, &pr);
+    if (e && e != ERR_NOT_FOUND)
+        return e;
+    promoter = e == ERR_OK && pr.status == PROMOTER_ACTIVE;
+    if ((e = experience_of(db, s.product_id, in->sharer_id, &s.experience, &s.experienced_at_ms,
+                           &experienced)))
+        return e;
+    if (!experienced && role != SHOP_ROLE_NONE) {
+        s.experience = EXPERIENCE_SHOP;
+        s.experienced_at_ms = 0;
+    }
+    bool may = role != SHOP_ROLE_NONE || (experienced && (promoter || s.hop == 2));
+    if (!may)
+        return err_set(q->ei, ERR_EXPERIENCE_REQUIRED, "product_id",
+                       s.hop == 2 ? "only those who have received or tried this product may pass "
+                                    "it on"
+                       : experienced ? "only the shop's active promoters may recommend its products"
+                                     : "only those who have received or tried this product may "
+                                       "recommend it");
+    s.promoter_id = promoter ? pr.id : 0;
+
+    /* RULE: NO-CROSSING */
+    struct circle circle;
+    struct ivec prior = {0};
+    if (!in->contacts) {
+        if ((e = check_circle(db, q, s.shop_id, role, &circle)))
+            return e;
+        s.circle_id = circle.id;
+        prior = (struct ivec){circle.tags, circle.n_tags};
+        sim_normalize(&prior);
+    }
+
+    /* RULE: TRUST-REACH - the shop's own people are not capped */
+    struct policy pol = {.similarity_min = shop.settings.similarity_milli,
+                         .daily_shop = shop.settings.feed_daily_shop,
+                         .daily_max = share_limits.daily_max,
+                         .hop2 = s.hop == 2};
+    s.trust_milli = -1;
+    if (promoter && role == SHOP_ROLE_NONE) {
+        struct trust t;
+        if ((e = trust_of(db, pr.id, &t)))
+            return e;
+        s.trust_milli = t.score_milli;
+        if (t.score_milli < shop.settings.trust_min_milli)
+            pol.reach = shop.settings.trust_reach;
+    }
+
+    char token[TOKEN_LEN + 1];
+    token_new(token);
+    static const char ins[] =
+        "INSERT INTO shares (shop_id, product_id, sharer_id, promoter_id, parent_id, root_id, hop,"
+        " circle_id, token, note, trust_milli, experience, experienced_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+    if ((e = db_value(db, ins, &s.id, DB_INT(s.shop_id), DB_INT(s.product_id),
+                      DB_INT(in->sharer_id), DB_REF(s.promoter_id), DB_REF(s.parent_id),
+                      DB_INT(s.hop), DB_REF(s.circle_id), DB_STR(token),
+                      in->note ? DB_TEXT(in->note, in->note_len) : DB_STR(""),
+                      s.trust_milli >= 0 ? DB_INT(s.trust_milli) : DB_NULL,
+                      DB_STR(share_experience_name(s.experience)), DB_REF(s.experienced_at_ms),
+                      DB_INT(q->now))))
+        return e;
+    if (!s.parent_id)
+        s.root_id = s.id;
+
+    /* the audience, its outcomes, the deliveries */
+    struct audience au;
+    struct ivec product = {p.tags, p.n_tags}, root;
+    sim_normalize(&product);
+    int64_t days = p.repurchase_days ? p.repurchase_days : SHARE_RECENT_BUY_DAYS;
+    if ((e = read_candidates(db, q, &s, root_sharer, q->now - days * MS_PER_DAY, &au)) ||
+        (e = read_vectors(db, q, &s, &au)) || (e = member_vector(db, root_sharer, q->a, &root)))
+        return e;
+    if (!root.n)
+        root = product; /* a root sharer who told nothing of themselves stands for the product */
+    int64_t delivered = 0;
+    static const char counts[] =
+        "UPDATE shares SET root_id = ?, candidates = ?, delivered = ? WHERE id = ?";
+    if ((e = decide(&au, &pol, &product, &root, &prior, q->a)) ||
+        (e = deliver(db, q, &s, &au, &delivered)) ||
+        (e = db_run(db, counts, DB_INT(s.root_id), DB_INT((int64_t)au.n), DB_INT(delivered),
+                    DB_INT(s.id))))
+        return e;
+    return share_get(db, s.id, q->a, q->out);
+}
+
+enum err share_create(struct db *db, const struct share_input *in, struct arena *a,
+                      struct share *out, struct errinfo *ei)
+{
+    if (in->note) {
+        long chars = text_utf8_chars(in->note, in->note_len);
+        if (chars < 0 || chars > SHARE_NOTE_CHARS ||
+            text_has_control_but_newline(in->note, in->note_len))
+            return err_set(ei, ERR_INVALID, "note",
+                           "note must be at most %d characters of plain text", SHARE_NOTE_CHARS);
+    }
+    if (!in->contacts && !in->circle_id)
+        return err_set(ei, ERR_MISSING_FIELD, "circle_id",
+                       "say where to share: circle_id, or audience \"contacts\"");
+    if (!in->product_id && !in->parent_id)
+        return err_set(ei, ERR_MISSING_FIELD, "product_id", "product_id is required");
+    struct create_args q = {.in = in, .now = clock_now_ms(), .a = a, .out = out, .ei = ei};
+    return db_tx_run(db, DB_TX_WRITE, create_tx, &q);
+}

@@ -192,8 +192,10 @@ static enum err mute_tx(struct db *db, void *arg)
 enum err mute_add(struct db *db, int64_t user_id, int64_t muted_user, int64_t muted_shop,
                   struct arena *a, struct mute *out, bool *created, struct errinfo *ei)
 {
-    if ((muted_user != 0) == (muted_shop != 0))
-        return err_set(ei, ERR_MISSING_FIELD, "user_id", "give one of user_id or shop_id");
+    if (!muted_user && !muted_shop)
+        return err_set(ei, ERR_MISSING_FIELD, "user_id", "say whom to mute: user_id or shop_id");
+    if (muted_user && muted_shop)
+        return err_set(ei, ERR_INVALID, "shop_id", "mute a member or a shop, one at a time");
     if (muted_user == user_id)
         return err_set(ei, ERR_UNPROCESSABLE, "user_id", "you cannot mute yourself");
     struct mute_args q = {.user_id = user_id,

@@ -229,13 +229,16 @@ struct candidate {
     " (SELECT COUNT(*) FROM share_audience a WHERE a.user_id = m.user_id"                          \
     "  AND a.outcome = 'delivered' AND a.at >= ? AND a.shop_id = ?)"
 /* RULE: NO-CROSSING - the only two sets a share may reach. Placeholders: the circle, or the
- * sharer twice; then the sharer and the root sharer, who are not candidates. */
+ * sharer twice; then the sharer, the root sharer and the shop, whose people are not candidates
+ * either: a shop does not recommend its products to itself. */
 #define CIRCLE_SET " FROM circle_members m WHERE m.circle_id = ?"
 #define CONTACT_SET                                                                                \
     " FROM (SELECT user_hi AS user_id FROM contacts WHERE user_lo = ? AND status = 'accepted'"     \
     " UNION ALL SELECT user_lo FROM contacts WHERE user_hi = ? AND status = 'accepted') m"         \
     " WHERE 1 = 1"
-#define NOT_SHARERS " AND m.user_id <> ? AND m.user_id <> ? ORDER BY m.user_id"
+#define NOT_SHARERS                                                                                \
+    " AND m.user_id <> ? AND m.user_id <> ? AND NOT EXISTS (SELECT 1 FROM shop_roles w"            \
+    " WHERE w.shop_id = ? AND w.user_id = m.user_id) ORDER BY m.user_id"
 /* The audience's interests, by member. */
 #define INTERESTS                                                                                  \
     "SELECT m.user_id, i.source, i.tag, i.weight_milli"                                            \
@@ -272,7 +275,7 @@ static enum err read_candidates(struct db *db, const struct create_args *q, cons
         DB_INT(s->shop_id), DB_INT(s->product_id), DB_INT(s->root_id), DB_INT(s->product_id),
         DB_INT(since), DB_INT(day), DB_INT(day), DB_INT(s->shop_id),
         DB_INT(circle ? s->circle_id : s->sharer_id), circle ? DB_SKIP : DB_INT(s->sharer_id),
-        DB_INT(s->sharer_id), DB_INT(root_sharer));
+        DB_INT(s->sharer_id), DB_INT(root_sharer), DB_INT(s->shop_id));
     while (!e && db_next(st, &e)) {
         if (au->n == cap) {
             struct candidate *bigger = arena_alloc(q->a, 2 * cap * sizeof *bigger);

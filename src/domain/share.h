@@ -5,7 +5,8 @@
  * Owns shares and the writing of share_audience (feed.h reads and marks it).
  * A share picks its audience in its own write transaction, from the store:
  * candidates are the members of the circle (or the sharer's accepted
- * contacts) but the sharer and the chain's root sharer; each gets exactly one
+ * contacts) but the sharer, the chain's root sharer and the shop's own
+ * people (owner and staff); each gets exactly one
  * outcome, checked in this order:
  *
  *   RULE: MUTES           muted the sharer, the root sharer or the shop, or said "not

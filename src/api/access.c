@@ -18,6 +18,7 @@ static const enum party_object kinds[] = {
     [OBJECT_WITHDRAWAL] = PARTY_WITHDRAWAL,
     [OBJECT_SHARE] = PARTY_SHARE,
     [OBJECT_REPORT] = PARTY_REPORT,
+    [OBJECT_FOLLOWUP] = PARTY_FOLLOWUP,
 };
 
 /* Whether `p` lets the caller through `access`. */

@@ -118,6 +118,10 @@ enum err api_shop_reports(struct req *r);
 enum err api_report_uphold(struct req *r);
 enum err api_report_dismiss(struct req *r);
 enum err api_promoter_trust(struct req *r);
+enum err api_feedback_add(struct req *r);
+enum err api_product_feedback(struct req *r);
+enum err api_shop_followups(struct req *r);
+enum err api_followup_done(struct req *r);
 
 /* bindings.c */
 enum err api_share_open(struct req *r);

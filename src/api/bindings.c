@@ -6,7 +6,49 @@
 
 #include "api/api.h"
 #include "api/common.h"
+#include "domain/catalog.h"
 #include "domain/promoter.h"
+#include "domain/share.h"
+
+/* A share's landing: who recommended what, that they used it, and why this visitor sees it.
+ * Reading it changes nothing; an order with the token is what attributes and binds. */
+static enum err share_landing(struct req *r, const char *token)
+{
+    struct share s;
+    struct product p;
+    struct shop shop;
+    const char *matched = "";
+    enum err e = share_by_token(r->db, token, &r->arena, &s);
+    if (!e)
+        e = catalog_get(r->db, s.product_id, &r->arena, &p);
+    if (!e)
+        e = shop_get(r->db, s.shop_id, &r->arena, &shop);
+    if (!e && r->authed)
+        e = share_matched_for(r->db, s.id, r->user.user_id, &r->arena, &matched);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such link");
+    if (e)
+        return e;
+    json_t *why = json_array();
+    for (const char *q = matched; *q;) {
+        const char *end = strchr(q, '\n');
+        size_t len = end ? (size_t)(end - q) : strlen(q);
+        json_array_append_new(why, json_stringn(q, len));
+        q = end ? end + 1 : q + len;
+    }
+    return req_reply(
+        r, 200,
+        json_pack("{s:{s:I, s:s, s:s, s:s}, s:{s:I, s:i, s:s, s:o}, s:{s:I, s:s, s:I, s:s},"
+                  " s:{s:I, s:s, s:s, s:o}, s:o, s:s}",
+                  "shop", "id", (json_int_t)shop.id, "name", shop.name, "slug", shop.slug, "story",
+                  shop.story, "share", "id", (json_int_t)s.id, "hop", s.hop, "note", s.note,
+                  "created_at", json_time(s.created_at_ms), "product", "id", (json_int_t)p.id,
+                  "title", p.title, "price_fen", (json_int_t)p.price_fen, "status",
+                  product_status_name(p.status), "sharer", "id", (json_int_t)s.sharer_id,
+                  "display_name", s.sharer_name, "experience", share_experience_name(s.experience),
+                  "experienced_at", api_opt_time(s.experienced_at_ms), "matched_interests", why,
+                  "share_token", token));
+}
 
 enum err api_share_open(struct req *r)
 {
@@ -16,6 +58,8 @@ enum err api_share_open(struct req *r)
     if (strlen(token) > 64)
         return req_fail(r, ERR_NOT_FOUND, NULL, "no such link");
     enum err e = promoter_open_link(r->db, token, r->user.user_id, &r->arena, &l);
+    if (e == ERR_NOT_FOUND)
+        return share_landing(r, token);
     if (!e)
         e = shop_get(r->db, l.shop_id, &r->arena, &s);
     if (e == ERR_NOT_FOUND)

@@ -67,6 +67,11 @@ static json_t *order_json(const void *item)
                                 ? json_pack("{s:I, s:s}", "promoter_id", (json_int_t)o->promoter_id,
                                             "via", o->attributed_via ? o->attributed_via : "link")
                                 : json_null());
+    if (o_json) /* the recommendation it came through */
+        json_object_set_new(o_json, "share",
+                            o->share_id ? json_pack("{s:I, s:i}", "id", (json_int_t)o->share_id,
+                                                    "hop", o->share_hop)
+                                        : json_null());
     if (!o_json || !o->events)
         return o_json;
     json_object_set_new(o_json, "timeline",

@@ -165,7 +165,9 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/me/promoter", api_me_promoter, AUTH_USER, SMALL_BODY,
      "The caller as promoter of ?shop_id=: codes, balance, team, customers, rates", JSON, ANYONE},
     {"GET", "/api/v1/s/{token}", api_share_open, AUTH_OPTIONAL, SMALL_BODY,
-     "Open a share link: the shop and promoter; binds a logged-in visitor", JSON, ANYONE},
+     "Open a link: a share's (who recommended what, and why you see it; changes nothing) or a "
+     "promoter's (binds a logged-in visitor)",
+     JSON, ANYONE},
     {"GET", "/api/v1/me/binding", api_me_binding, AUTH_USER, SMALL_BODY,
      "Who the caller is bound to in ?shop_id=, and until when", JSON, ANYONE},
     {"DELETE", "/api/v1/me/binding", api_me_unbind, AUTH_USER, SMALL_BODY,
@@ -234,6 +236,18 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/promoters/{id}/trust", api_promoter_trust, AUTH_USER, SMALL_BODY,
      "A promoter's trust and the events behind it (the promoter, owner or staff)", JSON,
      ACCESS_PARTY, OBJECT_PROMOTER},
+
+    /* the experience loop */
+    {"POST", "/api/v1/orders/{id}/feedback", api_feedback_add, AUTH_USER, SMALL_BODY,
+     "Rate a delivered order {rating 1-5, text?}, once (the buyer)", JSON, ACCESS_BUYER,
+     OBJECT_ORDER},
+    {"GET", "/api/v1/products/{id}/feedback", api_product_feedback, AUTH_OPTIONAL, SMALL_BODY,
+     "Buyers' feedback on a product, newest first (?limit, ?cursor)", JSON, ANYONE},
+    {"GET", "/api/v1/shops/{id}/followups", api_shop_followups, AUTH_USER, SMALL_BODY,
+     "Follow-ups after deliveries (?status=due|upcoming|done, owner or staff)", JSON, ACCESS_RUNNER,
+     OBJECT_SHOP},
+    {"POST", "/api/v1/followups/{id}/done", api_followup_done, AUTH_USER, SMALL_BODY,
+     "Mark a follow-up done {note?} (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_FOLLOWUP},
 };
 
 const size_t api_routes_len = sizeof api_routes / sizeof api_routes[0];

@@ -9,9 +9,11 @@
 
 #include "api/api.h"
 #include "api/common.h"
+#include "domain/experience.h"
 #include "domain/feed.h"
 #include "domain/share.h"
 #include "domain/trust.h"
+#include "util/clock.h"
 
 static json_t *report_json(const struct share_report *rep)
 {
@@ -141,18 +143,23 @@ static json_t *feed_json(const void *item)
     const struct feed_item *f = item;
     char link[96];
     snprintf(link, sizeof link, "/s/%s", f->token);
+    json_t *feedback = f->sharer_rating
+                           ? json_pack("{s:i, s:s}", "rating", f->sharer_rating, "text",
+                                       f->sharer_comment ? f->sharer_comment : "")
+                           : json_null();
     return json_pack(
-        "{s:I, s:I, s:i, s:{s:I, s:s, s:I, s:o, s:I, s:s}, s:{s:I, s:s, s:s, s:o}, s:s, s:s,"
-        " s:o, s:o, s:o, s:o}",
+        "{s:I, s:I, s:i, s:{s:I, s:s, s:I, s:o, s:I, s:s}, s:{s:I, s:s, s:s, s:o, s:o}, s:s,"
+        " s:s, s:o, s:o, s:o, s:o}",
         "id", (json_int_t)f->id, "share_id", (json_int_t)f->share_id, "hop", f->hop, "product",
         "id", (json_int_t)f->product_id, "title", f->product_title, "price_fen",
         (json_int_t)f->price_fen, "image",
         f->image ? json_sprintf("/images/%s", f->image) : json_null(), "shop_id",
         (json_int_t)f->shop_id, "shop_name", f->shop_name, "sharer", "id", (json_int_t)f->sharer_id,
         "display_name", f->sharer_name, "experience", share_experience_name(f->experience),
-        "experienced_at", api_opt_time(f->experienced_at_ms), "note", f->note, "link", link,
-        "matched_interests", lines_json(f->matched), "similarity", json_weight(f->similarity_milli),
-        "delivered_at", json_time(f->at_ms), "opened_at", api_opt_time(f->opened_at_ms));
+        "experienced_at", api_opt_time(f->experienced_at_ms), "feedback", feedback, "note", f->note,
+        "link", link, "matched_interests", lines_json(f->matched), "similarity",
+        json_weight(f->similarity_milli), "delivered_at", json_time(f->at_ms), "opened_at",
+        api_opt_time(f->opened_at_ms));
 }
 
 enum err api_me_feed(struct req *r)
@@ -347,4 +354,99 @@ enum err api_promoter_trust(struct req *r)
                                t.score_milli < shop.settings.trust_min_milli, "items",
                                api_array(items, n, sizeof *items, trust_event_json), "next_cursor",
                                api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+}
+
+/* --- feedback and follow-ups --- */
+
+static json_t *feedback_json(const void *item)
+{
+    const struct feedback *f = item;
+    return json_pack("{s:I, s:I, s:{s:I, s:s}, s:i, s:s, s:o}", "id", (json_int_t)f->id, "order_id",
+                     (json_int_t)f->order_id, "buyer", "id", (json_int_t)f->buyer_id,
+                     "display_name", f->buyer_name, "rating", f->rating, "text", f->text,
+                     "created_at", json_time(f->created_at_ms));
+}
+
+enum err api_feedback_add(struct req *r)
+{
+    static const char *const fields[] = {"rating", "text", NULL};
+    int64_t rating = 0;
+    const char *text = NULL;
+    size_t text_len = 0;
+    struct feedback f;
+    enum err e = req_body(r, fields);
+    if (!e)
+        e = req_read(r, REQ_INTEGER("rating", true, 1, 5, &rating),
+                     REQ_STRING("text", false, &text, &text_len));
+    if (!e)
+        e = feedback_add(r->db, req_param_id(r, 0), r->user.user_id, (int)rating, text, text_len,
+                         &r->arena, &f, &r->ei);
+    return e ? e : req_reply(r, 201, feedback_json(&f));
+}
+
+enum err api_product_feedback(struct req *r)
+{
+    int64_t limit = 0, before = 0;
+    struct feedback *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &before);
+    if (!e)
+        e = feedback_list_product(r->db, req_param_id(r, 0), before, limit, &r->arena, &items, &n,
+                                  &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, feedback_json, more,
+                           n ? items[n - 1].id : 0);
+}
+
+static json_t *followup_json(const void *item)
+{
+    const struct followup *f = item;
+    return json_pack("{s:I, s:s, s:I, s:{s:I, s:s}, s:o, s:s, s:o, s:s, s:o}", "id",
+                     (json_int_t)f->id, "kind", followup_kind_name(f->kind), "order_id",
+                     (json_int_t)f->order_id, "buyer", "id", (json_int_t)f->buyer_id,
+                     "display_name", f->buyer_name, "product",
+                     f->product_id ? json_pack("{s:I, s:s}", "id", (json_int_t)f->product_id,
+                                               "title", f->product_title ? f->product_title : "")
+                                   : json_null(),
+                     "status", f->done ? "done" : "open", "due_at", json_time(f->due_at_ms), "note",
+                     f->note, "done_at", api_opt_time(f->done_at_ms));
+}
+
+enum err api_shop_followups(struct req *r)
+{
+    const char *status = req_query(r, "status");
+    enum followup_view view = FOLLOWUPS_DUE;
+    int64_t limit = 0, after = 0;
+    struct followup *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    enum err e = api_page(r, &limit, &after);
+    if (!e && status && !followup_view_parse(status, &view))
+        e = req_fail(r, ERR_INVALID, "status", "status must be due, upcoming or done");
+    if (!e)
+        e = followup_list(r->db, req_param_id(r, 0), view, clock_now_ms(), after, limit, &r->arena,
+                          &items, &n, &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, followup_json, more,
+                           n ? items[n - 1].id : 0);
+}
+
+enum err api_followup_done(struct req *r)
+{
+    static const char *const fields[] = {"note", NULL};
+    int64_t id = req_param_id(r, 0);
+    const char *note = NULL;
+    size_t note_len = 0;
+    struct followup f;
+    enum err e = r->body_len ? req_body(r, fields) : ERR_OK; /* the note is optional */
+    if (!e && r->body_len)
+        e = req_read(r, REQ_STRING("note", false, &note, &note_len));
+    if (!e)
+        e = followup_done(r->db, id, r->user.user_id, note, note_len, &r->ei);
+    if (!e)
+        e = followup_get(r->db, id, &r->arena, &f);
+    return e ? e : req_reply(r, 200, followup_json(&f));
 }

@@ -34,10 +34,18 @@ static enum err read_item(struct db_stmt *st, struct arena *a, void *item)
     f->similarity_milli = db_col_int64(st, 16);
     f->at_ms = db_col_int64(st, 17);
     f->opened_at_ms = db_col_int64(st, 18);
+    f->sharer_rating = (int)db_col_int64(st, 19);
+    f->sharer_comment = db_col_dup(st, 20, a);
     return f->shop_name && f->product_title && f->sharer_name && f->note && f->token && f->matched
                ? ERR_OK
                : ERR_TOO_LARGE;
 }
+
+/* The sharer's latest feedback on the product (the feedback_products_buyer index). */
+#define SHARER_FEEDBACK                                                                            \
+    " FROM feedback_products q JOIN feedback f ON f.id = q.feedback_id"                            \
+    " WHERE q.buyer_id = s.sharer_id AND q.product_id = a.product_id"                              \
+    " ORDER BY q.feedback_id DESC LIMIT 1"
 
 enum err feed_list(struct db *db, int64_t user_id, int64_t before_id, int64_t limit,
                    struct arena *a, struct feed_item **out, size_t *n, bool *more)
@@ -48,7 +56,7 @@ enum err feed_list(struct db *db, int64_t user_id, int64_t before_id, int64_t li
         " (SELECT i.file FROM product_images i WHERE i.product_id = p.id"
         "  ORDER BY i.position LIMIT 1), p.price_fen, s.sharer_id, u.display_name, s.note,"
         " s.token, s.experience, s.experienced_at, a.matched, a.similarity_milli, a.at,"
-        " a.opened_at"
+        " a.opened_at, (SELECT f.rating" SHARER_FEEDBACK "), (SELECT f.text" SHARER_FEEDBACK ")"
         " FROM share_audience a JOIN shares s ON s.id = a.share_id"
         " JOIN users u ON u.id = s.sharer_id JOIN products p ON p.id = a.product_id"
         " JOIN shops h ON h.id = a.shop_id"

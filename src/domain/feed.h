@@ -36,7 +36,9 @@ struct feed_item {
     const char *sharer_name, *note, *token;
     enum share_experience experience;
     int64_t experienced_at_ms;
-    const char *matched; /* the interests that matched, one per line */
+    int sharer_rating;          /* the sharer's latest feedback on the product; 0: none */
+    const char *sharer_comment; /* its text */
+    const char *matched;        /* the interests that matched, one per line */
     int64_t similarity_milli;
     int64_t at_ms, opened_at_ms;
 };

@@ -8,8 +8,10 @@
 #include "domain/account.h"
 #include "domain/catalog.h"
 #include "domain/check.h"
+#include "domain/experience.h"
 #include "domain/promoter.h"
 #include "domain/shop.h"
+#include "domain/trust.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/money.h"
@@ -65,7 +67,7 @@ enum err order_illegal(struct errinfo *ei, enum order_status cur, const char *wh
     "id, shop_id, buyer_id, status, total_fen, refunded_fen, share_token, address_name,"           \
     " address_phone, address_region, address_line, carrier, tracking, pay_deadline_at,"            \
     " created_at, paid_at, shipped_at, delivered_at, completed_at, cancelled_at, updated_at,"      \
-    " promoter_id, attributed_via"
+    " promoter_id, attributed_via, share_id, share_hop"
 
 static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
 {
@@ -93,6 +95,8 @@ static void read_head(struct db_stmt *st, struct arena *a, struct order *o)
     o->updated_at_ms = db_col_int64(st, 20);
     o->promoter_id = db_col_is_null(st, 21) ? 0 : db_col_int64(st, 21);
     o->attributed_via = db_col_dup(st, 22, a);
+    o->share_id = db_col_int64(st, 23);
+    o->share_hop = (int)db_col_int64(st, 24);
 }
 
 /* read_head() as a db_row_fn. */
@@ -257,6 +261,12 @@ enum err order_move(struct db *db, struct order *o, enum order_status to, const 
         e = db_step_done(st);
         db_done(st);
     }
+    /* the experience loop: what the shop should ask after a delivery */
+    if (e == ERR_OK && to == ORDER_DELIVERED)
+        e = followups_schedule(db, o->id, now);
+    /* RULE: TRUST-REACH - a sale through a promoter kept without a refund */
+    if (e == ERR_OK && to == ORDER_COMPLETED && o->promoter_id && o->refunded_fen == 0)
+        e = trust_record(db, o->shop_id, o->promoter_id, TRUST_SALE_KEPT, o->id, now);
     if (e == ERR_OK)
         e = order_add_event(db, o, kind, to, true, actor, note, now);
     if (e == ERR_OK)
@@ -337,7 +347,7 @@ static void as_created(struct order *o)
 /* The order just inserted, as order_get() reads it back, without reading it back. */
 static enum err created_order(const struct order_new *in, int64_t id, const char **titles,
                               const int64_t *prices, int64_t total, int64_t deadline,
-                              int64_t promoter, const char *via, int64_t now, struct arena *a,
+                              const struct attribution *at, int64_t now, struct arena *a,
                               struct order *o)
 {
     memset(o, 0, sizeof *o);
@@ -352,8 +362,10 @@ static enum err created_order(const struct order_new *in, int64_t id, const char
     o->address.line = arena_strndup(a, in->address.line, in->address.line_len);
     o->pay_deadline_ms = deadline;
     o->created_at_ms = now;
-    o->promoter_id = promoter;
-    o->attributed_via = via ? arena_strdup(a, via) : NULL;
+    o->promoter_id = at->promoter_id;
+    o->attributed_via = at->via ? arena_strdup(a, at->via) : NULL;
+    o->share_id = at->share_id;
+    o->share_hop = at->share_hop;
     o->items = arena_alloc(a, (in->n_items + 1) * sizeof *o->items);
     o->events = arena_alloc(a, sizeof *o->events);
     o->refunds = arena_alloc(a, sizeof *o->refunds);
@@ -428,10 +440,8 @@ static enum err create_tx(struct db *db, void *arg)
     if (e)
         return e;
     /* RULE: BINDING - a bound customer's order is their promoter's, else the link's */
-    int64_t promoter = 0;
-    const char *via = NULL;
-    if ((e = promoter_attribute(db, in->shop_id, in->buyer_id, in->share_token, now, &promoter,
-                                &via)))
+    struct attribution at;
+    if ((e = promoter_attribute(db, in->shop_id, in->buyer_id, in->share_token, now, &at)))
         return e;
     for (size_t i = 0; i < in->n_items; i++) {
         const struct order_item_in *it = &in->items[i];
@@ -470,14 +480,15 @@ static enum err create_tx(struct db *db, void *arg)
     static const char ins_order[] =
         "INSERT INTO orders (shop_id, buyer_id, status, total_fen, share_token, address_name,"
         " address_phone, address_region, address_line, pay_deadline_at, created_at, updated_at,"
-        " promoter_id, attributed_via) VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        " RETURNING id";
+        " promoter_id, attributed_via, share_id, share_hop)"
+        " VALUES (?, ?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
     if ((e = db_value(db, ins_order, &id, DB_INT(in->shop_id), DB_INT(in->buyer_id), DB_INT(total),
                       DB_STR(in->share_token), DB_TEXT(in->address.name, in->address.name_len),
                       DB_TEXT(in->address.phone, in->address.phone_len),
                       DB_TEXT(in->address.region, in->address.region_len),
                       DB_TEXT(in->address.line, in->address.line_len), DB_INT(deadline),
-                      DB_INT(now), DB_INT(now), DB_REF(promoter), DB_STR(via))))
+                      DB_INT(now), DB_INT(now), DB_REF(at.promoter_id), DB_STR(at.via),
+                      DB_REF(at.share_id), at.share_hop ? DB_INT(at.share_hop) : DB_NULL)))
         return e;
     for (size_t i = 0; i < in->n_items; i++) {
         const struct order_item_in *it = &in->items[i];
@@ -501,7 +512,7 @@ static enum err create_tx(struct db *db, void *arg)
     struct order o = {.id = id, .shop_id = in->shop_id};
     if ((e = order_add_event(db, &o, "created", ORDER_CREATED, false, in->buyer_id, NULL, now)))
         return e;
-    return created_order(in, id, titles, prices, total, deadline, promoter, via, now, a, q->out);
+    return created_order(in, id, titles, prices, total, deadline, &at, now, a, q->out);
 }
 
 enum err order_create(struct db *db, const struct order_new *in, struct arena *a, struct order *out,

@@ -106,7 +106,9 @@ struct order {
     struct refund *refunds;
     size_t n_refunds;
     int64_t promoter_id;        /* level 1 of the order's commission; 0: none */
-    const char *attributed_via; /* "link", "binding" or NULL */
+    const char *attributed_via; /* "link", "share", "binding" or NULL */
+    int64_t share_id;           /* the share it came through; 0: none */
+    int share_hop;
 };
 
 /* The checks of an order's input that need no data (1..ORDER_ITEMS_MAX items, each once,

@@ -2,8 +2,9 @@
 
 #include "util/names.h"
 
-static const char *const object_names[] = {"shop",     "product",    "circle", "order", "refund",
-                                           "promoter", "withdrawal", "share",  "report"};
+static const char *const object_names[] = {"shop",   "product",  "circle",     "order",
+                                           "refund", "promoter", "withdrawal", "share",
+                                           "report", "follow-up"};
 
 const char *party_object_name(enum party_object kind)
 {
@@ -32,6 +33,8 @@ static const char *const sql[] = {
         "s.shop_id") " WHERE s.id = ?",
     [PARTY_REPORT] = "SELECT x.shop_id, r.role, x.reporter_id, NULL FROM reports x" ROLE_OF(
         "x.shop_id") " WHERE x.id = ?",
+    [PARTY_FOLLOWUP] =
+        "SELECT f.shop_id, r.role, 0, NULL FROM followups f" ROLE_OF("f.shop_id") " WHERE f.id = ?",
 };
 #undef ROLE_OF
 

@@ -27,6 +27,7 @@ enum party_object {
     PARTY_WITHDRAWAL,
     PARTY_SHARE,
     PARTY_REPORT,
+    PARTY_FOLLOWUP,
 };
 
 struct party {

@@ -574,33 +574,64 @@ enum err promoter_open_link(struct db *db, const char *token, int64_t visitor, s
     return db_tx_run(db, DB_TX_WRITE, link_bind_tx, &q);
 }
 
+/* A share of the shop by its token: its id, hop, and the nearest active promoter on its chain
+ * now (the sharer, if an active promoter, else at hop 2 the root sharer, if one); ERR_NOT_FOUND
+ * when there is no such share. */
+static enum err share_of_token(struct db *db, int64_t shop_id, const char *token,
+                               struct attribution *out, int64_t *promoter)
+{
+    static const char sql[] =
+        "SELECT s.id, s.hop, (SELECT p.id FROM promoters p WHERE p.shop_id = s.shop_id"
+        "  AND p.user_id = s.sharer_id AND p.status = 'active'),"
+        " (SELECT p.id FROM promoters p JOIN shares r ON r.sharer_id = p.user_id"
+        "  WHERE r.id = s.root_id AND p.shop_id = r.shop_id AND p.status = 'active')"
+        " FROM shares s WHERE s.token = ? AND s.shop_id = ?";
+    struct db_stmt *st = NULL;
+    enum err e = db_first(db, sql, &st, DB_STR(token), DB_INT(shop_id));
+    if (e)
+        return e;
+    out->share_id = db_col_int64(st, 0);
+    out->share_hop = (int)db_col_int64(st, 1);
+    *promoter = db_col_int64(st, 2) ? db_col_int64(st, 2) : db_col_int64(st, 3);
+    db_done(st);
+    return ERR_OK;
+}
+
 enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,
-                            const char *share_token, int64_t now, int64_t *promoter_id,
-                            const char **via)
+                            const char *share_token, int64_t now, struct attribution *out)
 {
     struct promoter p;
     struct arena a;
     bool exists = false;
-    *via = NULL;
-    enum err e = bound_promoter(db, shop_id, buyer_id, now, promoter_id, &exists);
-    if (e || *promoter_id) {
-        *via = *promoter_id ? "binding" : NULL;
+    int64_t bound = 0, from_share = 0;
+    memset(out, 0, sizeof *out);
+    enum err e =
+        share_token ? share_of_token(db, shop_id, share_token, out, &from_share) : ERR_NOT_FOUND;
+    bool is_share = e == ERR_OK;
+    if (e && e != ERR_NOT_FOUND)
         return e;
+    if ((e = bound_promoter(db, shop_id, buyer_id, now, &bound, &exists)))
+        return e;
+    if (bound) {
+        out->promoter_id = bound;
+        out->via = "binding";
+        return ERR_OK;
     }
-    if (!share_token)
+    if (!share_token || (is_share && !from_share))
         return ERR_OK;
     arena_init(&a, 16 * 1024);
-    e = by_token(db, share_token, &a, &p);
+    e = is_share ? promoter_get(db, from_share, &a, &p) : by_token(db, share_token, &a, &p);
     if (e == ERR_NOT_FOUND || (e == ERR_OK && p.shop_id != shop_id)) {
         e = ERR_OK; /* an old or foreign link does not stop a purchase */
     } else if (e == ERR_OK && p.user_id == buyer_id) {
         /* RULE: NO-SELF-COMMISSION - buying through your own link earns nothing */
-        e = audit_event_add(db, shop_id, "self_purchase", buyer_id, p.id, "own referral link");
+        e = audit_event_add(db, shop_id, "self_purchase", buyer_id, p.id,
+                            is_share ? "own share" : "own referral link");
     } else if (e == ERR_OK) {
-        bool bound = false;
-        *promoter_id = p.id;
-        *via = "link";
-        e = bind_if_free(db, shop_id, buyer_id, p.id, now, &bound);
+        bool now_bound = false;
+        out->promoter_id = p.id;
+        out->via = is_share ? "share" : "link";
+        e = bind_if_free(db, shop_id, buyer_id, p.id, now, &now_bound);
     }
     arena_release(&a);
     return e;

@@ -129,13 +129,25 @@ struct landing {
 MUST_CHECK enum err promoter_open_link(struct db *db, const char *token, int64_t visitor,
                                        struct arena *a, struct landing *out);
 
+/* Who an order is attributed to, and through what. */
+struct attribution {
+    int64_t promoter_id; /* level 1 of the order's commission; 0: none */
+    const char *via;     /* "binding", "link", "share", or NULL */
+    int64_t share_id;    /* the share the order came through; 0: none */
+    int share_hop;       /* its hop (1 or 2); 0: none */
+};
 /*
- * Inside the order-create transaction: the level-1 promoter of a new order
- * (0: none) and how it was found ("binding" or "link"); binds the buyer to
- * the link's promoter if they are not bound.
+ * Inside the order-create transaction: the attribution of a new order, from
+ * `share_token` (a promoter's referral token, or a share's token) and the
+ * buyer's binding. RULE: BINDING - a bound buyer's order is their promoter's;
+ * else a share's nearest active promoter on its chain (the re-sharer if they
+ * are one, else the hop-1 sharer), else the link's promoter; the buyer is
+ * then bound to them if free. RULE: NO-SELF-COMMISSION - never the buyer's
+ * own record (an audit event instead). A share's id and hop are recorded
+ * whoever gets the commission, for the per-hop figures.
  */
 MUST_CHECK enum err promoter_attribute(struct db *db, int64_t shop_id, int64_t buyer_id,
-                                       const char *share_token, int64_t now, int64_t *promoter_id,
-                                       const char **via);
+                                       const char *share_token, int64_t now,
+                                       struct attribution *out);
 
 #endif

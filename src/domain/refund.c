@@ -9,6 +9,7 @@
 #include "domain/check.h"
 #include "domain/commission.h"
 #include "domain/order_steps.h"
+#include "domain/trust.h"
 #include "util/clock.h"
 #include "util/names.h"
 
@@ -248,6 +249,10 @@ static enum err decide_tx(struct db *db, void *arg)
     o.refunded_fen += amount;
     /* RULE: CLAWBACK */
     if ((e = commission_on_refund(db, &o, q->refund_id, amount, now)))
+        return e;
+    /* RULE: TRUST-REACH - an approved refund on a promoter's sale */
+    if (o.promoter_id &&
+        (e = trust_record(db, o.shop_id, o.promoter_id, TRUST_REFUND, q->refund_id, now)))
         return e;
     if (o.refunded_fen < o.total_fen)
         return order_add_event(db, &o, "refund_approved", o.status, true, actor, what, now);

@@ -117,6 +117,21 @@ enum err share_by_token(struct db *db, const char *token, struct arena *a, struc
     return db_read_one(db, sql, read_share, a, out, DB_STR(token));
 }
 
+enum err share_matched_for(struct db *db, int64_t share_id, int64_t user_id, struct arena *a,
+                           const char **matched)
+{
+    static const char sql[] = "SELECT matched FROM share_audience WHERE share_id = ?"
+                              " AND user_id = ? AND outcome = 'delivered'";
+    struct db_stmt *st = NULL;
+    *matched = "";
+    enum err e = db_first(db, sql, &st, DB_INT(share_id), DB_INT(user_id));
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_OK : e;
+    *matched = db_col_dup(st, 0, a);
+    db_done(st);
+    return *matched ? ERR_OK : ERR_TOO_LARGE;
+}
+
 enum err share_list_mine(struct db *db, int64_t user_id, int64_t before_id, int64_t limit,
                          struct arena *a, struct share **out, size_t *n, bool *more)
 {

@@ -117,6 +117,10 @@ MUST_CHECK enum err share_get(struct db *db, int64_t id, struct arena *a, struct
 /* A share by its token (ERR_NOT_FOUND when there is none). */
 MUST_CHECK enum err share_by_token(struct db *db, const char *token, struct arena *a,
                                    struct share *out);
+/* Why `user_id` received the share: the interests that matched, one per line ("" when they
+ * did not receive it). */
+MUST_CHECK enum err share_matched_for(struct db *db, int64_t share_id, int64_t user_id,
+                                      struct arena *a, const char **matched);
 /* The member's shares, newest first, before `before_id` (0: from the newest). */
 MUST_CHECK enum err share_list_mine(struct db *db, int64_t user_id, int64_t before_id,
                                     int64_t limit, struct arena *a, struct share **out, size_t *n,

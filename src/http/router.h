@@ -58,6 +58,7 @@ enum route_object {
     OBJECT_WITHDRAWAL,
     OBJECT_SHARE,
     OBJECT_REPORT,
+    OBJECT_FOLLOWUP,
 };
 
 typedef enum err (*route_handler)(struct req *r);

@@ -48,7 +48,7 @@ static struct {
     int64_t shop, staff, extra, product, trial_product, image, circle, member, member2;
     int64_t order, order_unpaid, order_paid, refund, refund_to_approve, refund_to_reject;
     int64_t promoter, promoter_pending, withdrawal, withdrawal_to_reject;
-    int64_t share, feed_item, mute, report, report_to_dismiss;
+    int64_t share, feed_item, mute, report, report_to_dismiss, order_delivered, followup;
     char token[64];
 } A;
 static char *outsider, *owner_a, *buyer_a, *member2_a;
@@ -150,6 +150,24 @@ static int up(void **state)
         *(i == 2 ? &A.refund_to_approve : &A.refund_to_reject) = created(&r, "refund_id");
     }
     A.order_paid = more[1];
+    /* a delivered order (to rate), with its follow-ups (to mark done) */
+    const char *hd[] = {"Idempotency-Key: bola-delivered", NULL};
+    http_ex(&S, "POST", "/api/v1/orders", buyer,
+            fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],\"address\":"
+                "{\"name\":\"A\",\"phone\":\"13000000002\",\"region\":\"R\",\"line\":\"L\"}}",
+                (long long)A.shop, (long long)A.product),
+            hd, &r);
+    A.order_delivered = created(&r, "id");
+    http(&S, "POST", fmt("/api/v1/orders/%lld/confirm-payment", (long long)A.order_delivered),
+         owner, NULL, &r);
+    done(&r, 200);
+    http(&S, "POST", fmt("/api/v1/orders/%lld/ship", (long long)A.order_delivered), owner,
+         "{\"carrier\":\"顺丰\",\"tracking\":\"SF8\"}", &r);
+    done(&r, 200);
+    http(&S, "POST", fmt("/api/v1/orders/%lld/receive", (long long)A.order_delivered), buyer, NULL,
+         &r);
+    done(&r, 200);
+
     http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)A.shop), owner,
          "{\"title\":\"A的试吃\",\"price_fen\":100,\"stock\":10,\"status\":\"on_sale\","
          "\"trial_available\":true}",
@@ -212,6 +230,10 @@ static int up(void **state)
                 (long long)A.shop, (long long)A.product),
             hu, &r);
     A.order_unpaid = created(&r, "id");
+    /* a follow-up the buyer's feedback will not close: another buyer's delivery */
+    A.followup = db_scalar(&S, fmt("SELECT MAX(id) FROM followups WHERE order_id <> %lld",
+                                   (long long)A.order_delivered));
+    assert_true(A.followup > 0);
 
     /* a share by the owner into the circle, in the buyer's and the other member's feeds (the
      * product has no tags: a threshold of 0 lets everyone in); both report it; the buyer mutes
@@ -262,9 +284,10 @@ static int64_t object_id(const struct route *rt)
     case OBJECT_CIRCLE:
         return A.circle;
     case OBJECT_ORDER:
-        return strstr(p, "/cancel")    ? A.order_unpaid
-               : strstr(p, "/refunds") ? A.order_paid
-                                       : A.order;
+        return strstr(p, "/cancel")     ? A.order_unpaid
+               : strstr(p, "/refunds")  ? A.order_paid
+               : strstr(p, "/feedback") ? A.order_delivered
+                                        : A.order;
     case OBJECT_REFUND:
         return strstr(p, "/approve")  ? A.refund_to_approve
                : strstr(p, "/reject") ? A.refund_to_reject
@@ -277,6 +300,8 @@ static int64_t object_id(const struct route *rt)
         return A.share;
     case OBJECT_REPORT:
         return strstr(p, "/dismiss") ? A.report_to_dismiss : A.report;
+    case OBJECT_FOLLOWUP:
+        return A.followup;
     case OBJECT_NONE:
         break;
     }
@@ -348,6 +373,8 @@ static uint64_t fingerprint(void)
         "SELECT COUNT(*) * 7 + COALESCE(SUM(COALESCE(decided_at, 0)), 0) FROM reports",
         "SELECT COUNT(*) FROM trust_events",
         "SELECT COUNT(*) FROM member_interests",
+        "SELECT COUNT(*) FROM feedback",
+        "SELECT COUNT(*) * 7 + COALESCE(SUM(COALESCE(done_at, 0)), 0) FROM followups",
     };
     for (size_t i = 0; i < sizeof q / sizeof q[0]; i++)
         sum = sum * 31 + (uint64_t)db_scalar(&S, q[i]);
@@ -433,6 +460,7 @@ static const char *insider_body(const struct route *rt)
         {"POST", "/api/v1/orders/{id}/ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF9\"}"},
         {"POST", "/api/v1/orders/{id}/refunds", "{\"amount_fen\":100,\"reason\":\"坏了\"}"},
         {"POST", "/api/v1/withdrawals/{id}/pay", "{\"reference\":\"TR-1\"}"},
+        {"POST", "/api/v1/orders/{id}/feedback", "{\"rating\":5,\"text\":\"好吃\"}"},
     };
     for (size_t j = 0; j < sizeof bodies / sizeof bodies[0]; j++)
         if (!strcmp(bodies[j].method, rt->method) && !strcmp(bodies[j].pattern, rt->pattern))

@@ -759,6 +759,268 @@ static void trust_reach(void **state)
         forget(&w[i]);
 }
 
+/* The order's attribution and share, from its answer. */
+static void attributed(int64_t order_id, int64_t promoter_id, const char *via, int64_t share_id,
+                       int hop)
+{
+    struct resp r;
+    http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)order_id), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    if (promoter_id) {
+        assert_int_equal(jint(r.json, "attribution.promoter_id"), promoter_id);
+        assert_string_equal(jstr(r.json, "attribution.via"), via);
+    } else {
+        assert_true(json_is_null(jget(r.json, "attribution")));
+    }
+    assert_int_equal(jint(r.json, "share.id"), share_id);
+    assert_int_equal(jint(r.json, "share.hop"), hop);
+    resp_free(&r);
+}
+
+/* Attribution: an order through a share goes to the nearest active promoter on its chain (the
+ * re-sharer if they are one, else the hop-1 sharer), under BINDING and NO-SELF-COMMISSION, and
+ * records the share and its hop. The landing page says who, that they used it, and why. */
+static void attribution(void **state)
+{
+    (void)state;
+    next_day();
+    struct circle c1 = circle("{\"茶\":1}"), c2 = circle("{\"茶\":1}");
+    int64_t pid = 0, rid = 0;
+    struct member p = promoter("推广员庚", "{\"茶\":1}", &pid);
+    struct member x = member("买家甲", "{\"茶\":1}");
+    struct member re = member("转发者乙", "{\"茶\":1}");
+    struct member y = member("买家乙", "{\"茶\":1}");
+    struct member z = member("买家丙", "{\"茶\":1}");
+    trial(&re, tea);
+    join(&p, &c1), join(&x, &c1), join(&re, &c1);
+    join(&re, &c2), join(&y, &c2), join(&z, &c2);
+    struct resp r;
+    int64_t s1 = shared(p.token, to_circle(tea, &c1), &r);
+    char t1[64];
+    snprintf(t1, sizeof t1, "%s", jstr(r.json, "token"));
+    resp_free(&r);
+
+    /* the landing, for a recipient: who, that they tried it, why; reading it binds nobody */
+    http(&S, "GET", fmt("/api/v1/s/%s", t1), x.token, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "share.id"), s1);
+    assert_string_equal(jstr(r.json, "sharer.display_name"), "推广员庚");
+    assert_string_equal(jstr(r.json, "sharer.experience"), "trial");
+    assert_string_equal(jstr(r.json, "product.title"), "明前龙井");
+    assert_string_equal(jstr(r.json, "matched_interests.0"), "茶");
+    resp_free(&r);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM bindings WHERE customer_id = %lld", (long long)x.id)), 0);
+    refused(&S, "GET", "/api/v1/s/no-such-token", x.token, NULL, 404, "not_found", NULL);
+
+    int64_t o1 = buy(&x, tea, t1);
+    attributed(o1, pid, "share", s1, 1);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM bindings WHERE customer_id = %lld"
+                               " AND promoter_id = %lld",
+                               (long long)x.id, (long long)pid)),
+                     1);
+
+    /* hop 2 by a member who is no promoter: the root's promoter gets it */
+    int64_t s2 = shared(
+        re.token,
+        fmt("{\"parent_share_id\":%lld,\"circle_id\":%lld}", (long long)s1, (long long)c2.id), &r);
+    char t2[64];
+    snprintf(t2, sizeof t2, "%s", jstr(r.json, "token"));
+    resp_free(&r);
+    int64_t o2 = buy(&y, tea, t2);
+    attributed(o2, pid, "share", s2, 2);
+    /* once the re-sharer is a promoter, the nearest is theirs */
+    rid = create(&S, fmt("/api/v1/shops/%lld/promoters", (long long)shop), re.token, NULL);
+    int64_t o3 = buy(&z, tea, t2);
+    attributed(o3, rid, "share", s2, 2);
+    /* the promoter buying through their own share earns nothing, and it is audited */
+    int64_t audits = count("SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'");
+    int64_t o4 = buy(&p, tea, t1);
+    attributed(o4, 0, NULL, s1, 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'"),
+                     audits + 1);
+
+    /* trust: a sale kept past its window is good; an approved refund is bad */
+    struct member *buyers[] = {&x, &y};
+    int64_t orders[] = {o1, o2};
+    for (int i = 0; i < 2; i++) {
+        answers(&S, "POST", fmt("/api/v1/orders/%lld/ship", (long long)orders[i]), owner,
+                "{\"carrier\":\"顺丰\",\"tracking\":\"SF2\"}", 200);
+        answers(&S, "POST", fmt("/api/v1/orders/%lld/receive", (long long)orders[i]),
+                buyers[i]->token, NULL, 200);
+    }
+    http(&S, "POST", fmt("/api/v1/orders/%lld/refunds", (long long)o2), y.token,
+         "{\"amount_fen\":1000,\"reason\":\"有点潮\"}", &r);
+    int64_t refund = jint(r.json, "refund_id");
+    resp_free(&r);
+    answers(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)refund), owner, NULL, 200);
+    advance(8 * DAY); /* past settle_days: o1 completes */
+    http(&S, "GET", fmt("/api/v1/promoters/%lld/trust", (long long)pid), p.token, NULL, &r);
+    assert_int_equal(jint(r.json, "good"), 1);
+    assert_int_equal(jint(r.json, "bad"), 1);
+    assert_true(json_real_value(jget(r.json, "score")) == 0.5);
+    resp_free(&r);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM trust_events WHERE promoter_id = %lld"
+                               " AND kind = 'sale_kept' AND ref_id = %lld",
+                               (long long)pid, (long long)o1)),
+                     1);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM trust_events WHERE promoter_id = %lld"
+                               " AND kind = 'refund' AND ref_id = %lld",
+                               (long long)pid, (long long)refund)),
+                     1);
+    forget(&p), forget(&x), forget(&re), forget(&y), forget(&z);
+}
+
+/* The id of the order's follow-up of `kind` in the shop's list ?status=view; 0 when absent. */
+static int64_t followup(const char *view, int64_t order_id, const char *kind)
+{
+    struct resp r;
+    int64_t id = 0;
+    http(&S, "GET", fmt("/api/v1/shops/%lld/followups?status=%s&limit=100", (long long)shop, view),
+         owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    json_t *items = jget(r.json, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *f = json_array_get(items, i);
+        if (jint(f, "order_id") == order_id && !strcmp(jstr(f, "kind"), kind))
+            id = jint(f, "id");
+    }
+    resp_free(&r);
+    return id;
+}
+
+/* The scenario, on the test clock: a share reaches a member, who opens it, buys through it, is
+ * followed up, leaves feedback (trust, learned interests, the product page), passes it on to a
+ * contact (hop 2, with their feedback in the contact's feed), who cannot pass it on again. */
+static void experience_loop(void **state)
+{
+    (void)state;
+    next_day();
+    struct circle c = circle("{\"茶\":1}");
+    int64_t pid = 0;
+    struct member p = promoter("推广员辛", "{\"茶\":1}", &pid);
+    struct member x = member("体验者", "{\"茶\":1}");
+    struct member y = member("体验者的朋友", "{\"茶\":1}");
+    join(&p, &c), join(&x, &c);
+    answers(&S, "POST", "/api/v1/me/contacts", x.token, fmt("{\"user_id\":%lld}", (long long)y.id),
+            201);
+    answers(&S, "POST", fmt("/api/v1/me/contacts/%lld/accept", (long long)x.id), y.token, NULL,
+            200);
+    struct resp r;
+    int64_t s1 = shared(p.token, to_circle(tea, &c), &r);
+    char t1[64];
+    snprintf(t1, sizeof t1, "%s", jstr(r.json, "token"));
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/me/feed", x.token, NULL, &r);
+    int64_t item = jint(r.json, "items.0.id");
+    assert_true(json_is_null(jget(r.json, "items.0.sharer.feedback")));
+    resp_free(&r);
+    answers(&S, "POST", fmt("/api/v1/feed/%lld/open", (long long)item), x.token, NULL, 200);
+    int64_t o = buy(&x, tea, t1);
+    attributed(o, pid, "share", s1, 1);
+
+    /* feedback waits for the delivery */
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/feedback", (long long)o), x.token,
+            "{\"rating\":5}", 409, "illegal_transition", NULL);
+    answers(&S, "POST", fmt("/api/v1/orders/%lld/ship", (long long)o), owner,
+            "{\"carrier\":\"顺丰\",\"tracking\":\"SF3\"}", 200);
+    answers(&S, "POST", fmt("/api/v1/orders/%lld/receive", (long long)o), x.token, NULL, 200);
+    /* follow-ups: the experience check in 3 days, the repurchase reminder at 20 */
+    assert_int_equal(followup("due", o, "experience"), 0);
+    assert_true(followup("upcoming", o, "experience") > 0);
+    advance(3 * DAY);
+    assert_true(followup("due", o, "experience") > 0);
+    assert_int_equal(followup("due", o, "repurchase"), 0);
+    int64_t reminder = followup("upcoming", o, "repurchase");
+    assert_true(reminder > 0);
+
+    /* bad feedback changes nothing */
+    const struct bad_case bad[] = {
+        {"{}", "missing_field", "rating"},
+        {"{\"rating\":6}", "out_of_range", "rating"},
+        {"{\"rating\":0}", "out_of_range", "rating"},
+        {"{\"rating\":\"5\"}", "wrong_type", "rating"},
+        {"{\"rating\":5,\"stars\":5}", "unknown_field", "stars"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused(&S, "POST", fmt("/api/v1/orders/%lld/feedback", (long long)o), x.token, bad[i].body,
+                400, bad[i].code, bad[i].field);
+    char long_text[1700];
+    size_t k = 0;
+    for (int i = 0; i < 501; i++)
+        k += (size_t)snprintf(long_text + k, sizeof long_text - k, "好");
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/feedback", (long long)o), x.token,
+            fmt("{\"rating\":5,\"text\":\"%s\"}", long_text), 400, "invalid_value", "text");
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/feedback", (long long)o), y.token,
+            "{\"rating\":1}", 404, "not_found", NULL);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM feedback WHERE order_id = %lld", (long long)o)), 0);
+
+    http(&S, "POST", fmt("/api/v1/orders/%lld/feedback", (long long)o), x.token,
+         "{\"rating\":5,\"text\":\"很香，回甘明显\"}", &r);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(jint(r.json, "rating"), 5);
+    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/feedback", (long long)o), x.token,
+            "{\"rating\":4}", 409, "conflict", NULL);
+    /* it answered the experience check, counts for the promoter, and teaches x's interests:
+     * 茶 0.3 from paying + 0.2 from the rating; 养生 0.15 + 0.1 */
+    assert_int_equal(followup("due", o, "experience"), 0);
+    assert_true(followup("done", o, "experience") > 0);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM trust_events WHERE promoter_id = %lld"
+                               " AND kind = 'good_feedback'",
+                               (long long)pid)),
+                     1);
+    assert_int_equal(count(fmt("SELECT weight_milli FROM member_interests WHERE user_id = %lld"
+                               " AND source = 'learned' AND tag = '茶'",
+                               (long long)x.id)),
+                     500);
+    assert_int_equal(count(fmt("SELECT weight_milli FROM member_interests WHERE user_id = %lld"
+                               " AND source = 'learned' AND tag = '养生'",
+                               (long long)x.id)),
+                     250);
+    /* public on the product page */
+    http(&S, "GET", fmt("/api/v1/products/%lld/feedback", (long long)tea), NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "items.0.order_id"), o);
+    assert_string_equal(jstr(r.json, "items.0.text"), "很香，回甘明显");
+    assert_string_equal(jstr(r.json, "items.0.buyer.display_name"), "体验者");
+    resp_free(&r);
+
+    /* x has experienced tea now: hop 2 to a contact, whose feed shows x's order and words */
+    int64_t s2 = shared(
+        x.token, fmt("{\"parent_share_id\":%lld,\"audience\":\"contacts\"}", (long long)s1), &r);
+    assert_int_equal(jint(r.json, "hop"), 2);
+    assert_string_equal(jstr(r.json, "sharer.experience"), "order");
+    assert_int_equal(jint(r.json, "report.delivered"), 1);
+    resp_free(&r);
+    http(&S, "GET", "/api/v1/me/feed", y.token, NULL, &r);
+    assert_int_equal(jint(r.json, "items.0.share_id"), s2);
+    assert_string_equal(jstr(r.json, "items.0.sharer.experience"), "order");
+    assert_int_equal(jint(r.json, "items.0.sharer.feedback.rating"), 5);
+    assert_string_equal(jstr(r.json, "items.0.sharer.feedback.text"), "很香，回甘明显");
+    resp_free(&r);
+    refused(&S, "POST", "/api/v1/shares", y.token,
+            fmt("{\"parent_share_id\":%lld,\"audience\":\"contacts\"}", (long long)s2), 422,
+            "hop_limit", "parent_share_id");
+
+    /* the repurchase reminder, done with a note, once */
+    http(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)reminder), owner,
+         "{\"note\":\"已微信提醒\"}", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "status"), "done");
+    assert_string_equal(jstr(r.json, "note"), "已微信提醒");
+    assert_int_equal(jint(r.json, "product.id"), tea);
+    resp_free(&r);
+    refused(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)reminder), owner, NULL, 409,
+            "illegal_transition", NULL);
+    refused(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)reminder), outsider, NULL,
+            404, "not_found", NULL);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/followups?status=late", (long long)shop), owner,
+            NULL, 400, "invalid_value", "status");
+    forget(&p), forget(&x), forget(&y);
+}
+
 /* Bad input to POST /shares: a clear error naming the field, and nothing written. */
 static void bad_shares(void **state)
 {
@@ -821,6 +1083,8 @@ int main(void)
         cmocka_unit_test(recently_bought),
         cmocka_unit_test(not_interested),
         cmocka_unit_test(trust_reach),
+        cmocka_unit_test(attribution),
+        cmocka_unit_test(experience_loop),
         cmocka_unit_test(bad_shares),
     };
     return cmocka_run_group_tests(tests, up, down);

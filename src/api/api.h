@@ -118,6 +118,8 @@ enum err api_shop_reports(struct req *r);
 enum err api_report_uphold(struct req *r);
 enum err api_report_dismiss(struct req *r);
 enum err api_promoter_trust(struct req *r);
+enum err api_share_stats(struct req *r);
+enum err api_shop_stats(struct req *r);
 enum err api_feedback_add(struct req *r);
 enum err api_product_feedback(struct req *r);
 enum err api_shop_followups(struct req *r);

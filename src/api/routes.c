@@ -207,6 +207,14 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/shares/{id}/audience", api_share_audience, AUTH_USER, SMALL_BODY,
      "Everyone a share considered and what became of them (owner or staff; ?limit, ?cursor)", JSON,
      ACCESS_RUNNER, OBJECT_SHARE},
+    {"GET", "/api/v1/shares/{id}/stats", api_share_stats, AUTH_USER, SMALL_BODY,
+     "Per hop: reached, filtered by reason, similarity, opens, orders, revenue of a share and "
+     "its re-shares (the sharer, owner or staff)",
+     JSON, ACCESS_PARTY, OBJECT_SHARE},
+    {"GET", "/api/v1/shops/{id}/stats", api_shop_stats, AUTH_USER, SMALL_BODY,
+     "Per hop figures of the shop's shares made ?from=YYYY-MM-DD ?to=YYYY-MM-DD (China days; "
+     "default the last 30; owner or staff)",
+     JSON, ACCESS_RUNNER, OBJECT_SHOP},
     {"GET", "/api/v1/me/shares", api_me_shares, AUTH_USER, SMALL_BODY,
      "The member's shares, newest first (?limit, ?cursor)", JSON, ANYONE},
     {"GET", "/api/v1/me/feed", api_me_feed, AUTH_USER, SMALL_BODY,

@@ -12,6 +12,7 @@
 #include "domain/experience.h"
 #include "domain/feed.h"
 #include "domain/share.h"
+#include "domain/stats.h"
 #include "domain/trust.h"
 #include "util/clock.h"
 
@@ -354,6 +355,84 @@ enum err api_promoter_trust(struct req *r)
                                t.score_milli < shop.settings.trust_min_milli, "items",
                                api_array(items, n, sizeof *items, trust_event_json), "next_cursor",
                                api_next_cursor(r, more, n ? items[n - 1].id : 0)));
+}
+
+/* --- per-hop figures --- */
+
+static json_t *opt_weight(int64_t milli)
+{
+    return milli < 0 ? json_null() : json_weight(milli);
+}
+
+static json_t *stats_json(const struct propagation_stats *st)
+{
+    json_t *hops = json_array();
+    for (int i = 0; i < SHARE_HOPS_MAX; i++) {
+        const struct hop_stats *h = &st->hop[i];
+        json_t *filtered = json_object();
+        for (int o = 0; o < SHARE_OUTCOMES_N; o++)
+            if (o != SHARE_DELIVERED)
+                json_object_set_new(filtered, share_outcome_name((enum share_outcome)o),
+                                    json_integer(h->count[o]));
+        int64_t delivered = h->count[SHARE_DELIVERED];
+        json_array_append_new(
+            hops,
+            json_pack("{s:i, s:I, s:I, s:I, s:o, s:{s:o, s:o}, s:{s:o, s:o}, s:I, s:I, s:o, s:I}",
+                      "hop", i + 1, "shares", (json_int_t)h->shares, "candidates",
+                      (json_int_t)h->candidates, "delivered", (json_int_t)delivered, "filtered",
+                      filtered, "similarity_delivered", "mean", opt_weight(h->mean_delivered_milli),
+                      "median", opt_weight(h->median_delivered_milli), "similarity_filtered",
+                      "mean", opt_weight(h->mean_filtered_milli), "median",
+                      opt_weight(h->median_filtered_milli), "opened", (json_int_t)h->opened,
+                      "orders", (json_int_t)h->orders, "conversion",
+                      delivered ? json_weight(h->orders * 1000 / delivered) : json_null(),
+                      "revenue_fen", (json_int_t)h->revenue_fen));
+    }
+    return hops;
+}
+
+enum err api_share_stats(struct req *r)
+{
+    int64_t id = req_param_id(r, 0);
+    struct propagation_stats st;
+    enum err e = stats_share(r->db, id, &st);
+    return e ? e
+             : req_reply(
+                   r, 200,
+                   json_pack("{s:I, s:o}", "share_id", (json_int_t)id, "hops", stats_json(&st)));
+}
+
+/* ?NAME=YYYY-MM-DD, a China calendar day: its start (end: the start of the next day). */
+static enum err query_day(struct req *r, const char *name, bool end, int64_t *ms)
+{
+    const char *v = req_query(r, name);
+    if (!v)
+        return ERR_OK;
+    if (!clock_parse_china_date(v, ms))
+        return req_fail(r, ERR_INVALID, name, "%s must be a date, YYYY-MM-DD (China time)", name);
+    if (end)
+        *ms += MS_PER_DAY;
+    return ERR_OK;
+}
+
+enum err api_shop_stats(struct req *r)
+{
+    int64_t now = clock_now_ms();
+    int64_t to = clock_china_day_start(now) + MS_PER_DAY, from = to - 30 * MS_PER_DAY;
+    struct propagation_stats st;
+    enum err e = query_day(r, "from", false, &from);
+    if (!e)
+        e = query_day(r, "to", true, &to);
+    if (!e && from >= to)
+        e = req_fail(r, ERR_INVALID, "to", "to must not be before from");
+    if (!e)
+        e = stats_shop(r->db, req_param_id(r, 0), from, to, &st);
+    if (e)
+        return e;
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:o, s:o, s:o}", "shop_id", (json_int_t)req_param_id(r, 0),
+                               "from", json_time(from), "to", json_time(to), "hops",
+                               stats_json(&st)));
 }
 
 /* --- feedback and follow-ups --- */

@@ -73,6 +73,15 @@ static const char rate_r[] =
     "SELECT c.order_id, SUM(c.earned_fen) * 10000 / o.total_fen FROM commissions c"
     " JOIN orders o ON o.id = c.order_id WHERE c.shop_id = ? GROUP BY c.order_id, o.total_fen"
     " HAVING SUM(c.earned_fen) * 10000 / o.total_fen > ?";
+/* RULE: TWO-HOPS - the longest share chain, and how much went through its second hop */
+static const char hop_v[] = "SELECT MAX(hop) FROM shares WHERE shop_id = ?";
+static const char hop_r[] = "SELECT id, hop, parent_id FROM shares WHERE shop_id = ? AND hop > 2";
+static const char hop_deliveries_v[] =
+    "SELECT SUM(CASE WHEN hop = 2 THEN delivered ELSE 0 END), SUM(delivered) FROM shares"
+    " WHERE shop_id = ?";
+static const char hop_orders_v[] =
+    "SELECT SUM(CASE WHEN share_hop = 2 THEN 1 ELSE 0 END), COUNT(*) FROM orders"
+    " WHERE shop_id = ? AND share_id IS NOT NULL AND paid_at IS NOT NULL";
 
 /* What a finding's value is, and when it holds. */
 enum value_of { VALUE_FIRST, VALUE_SUM_OF_COL3, VALUE_ROWS, VALUE_SHARE };
@@ -217,6 +226,45 @@ static const struct finding_def {
      rate_r,
      ARGS_RATE_CAP,
      HOLDS_AT_MOST_LIMIT},
+    {"max_share_hop",
+     "TWO-HOPS",
+     "longest chain a recommendation was passed along (at most 2)",
+     true,
+     2,
+     {"share_id", "hop", "parent_share_id"},
+     VALUE_FIRST,
+     hop_v,
+     0,
+     0,
+     hop_r,
+     ARGS_SHOP,
+     HOLDS_AT_MOST_LIMIT_NO_ROWS},
+    {"hop2_delivery_share_bps",
+     "TWO-HOPS",
+     "share of recommendations delivered at hop 2 (the rest at hop 1)",
+     false,
+     0,
+     {NULL},
+     VALUE_SHARE,
+     hop_deliveries_v,
+     0,
+     1,
+     NULL,
+     ARGS_SHOP,
+     HOLDS_ALWAYS},
+    {"hop2_order_share_bps",
+     "TWO-HOPS",
+     "share of the paid orders through recommendations that came through hop 2",
+     false,
+     0,
+     {NULL},
+     VALUE_SHARE,
+     hop_orders_v,
+     0,
+     1,
+     NULL,
+     ARGS_SHOP,
+     HOLDS_ALWAYS},
 };
 
 /* The first row's first four columns (NULL reads 0) of a statement on the shop. */

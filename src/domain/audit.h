@@ -38,7 +38,7 @@ struct audit_finding {
     int64_t count; /* rows behind the finding, all of them */
 };
 
-#define AUDIT_FINDINGS 9
+#define AUDIT_FINDINGS 12
 
 struct audit {
     int64_t shop_id;

@@ -2,6 +2,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static _Atomic int64_t offset_ms;
@@ -89,4 +90,24 @@ void clock_format_iso(int64_t ms, char *buf, size_t len)
     p = put_digits(p, frac, 3);
     *p++ = 'Z';
     *p = '\0';
+}
+
+bool clock_parse_china_date(const char *s, int64_t *ms)
+{
+    int y = 0, m = 0, d = 0, used = 0;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 || used != 10 ||
+        s[4] != '-' || s[7] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1)
+        return false;
+    static const int days_in[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > days_in[m - 1] + (m == 2 && leap))
+        return false;
+    /* days from the civil date (the inverse of clock_format_iso's) */
+    int64_t yy = y - (m <= 2);
+    int64_t era = yy / 400, yoe = yy - era * 400;
+    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    *ms = days * MS_PER_DAY - CHINA_OFFSET_MS;
+    return true;
 }

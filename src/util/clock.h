@@ -8,6 +8,7 @@
 #ifndef QUANZI_UTIL_CLOCK_H
 #define QUANZI_UTIL_CLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,9 @@ int64_t clock_offset_ms(void);
 /* Monotonic time for measuring durations, in microseconds. */
 int64_t clock_mono_us(void);
 
+/* The start of China calendar day "YYYY-MM-DD" (UTC+8) as a UTC instant; false when `s` is
+ * not such a date. */
+bool clock_parse_china_date(const char *s, int64_t *ms);
 /* "2026-11-22T06:36:00.123Z" into buf (at least 25 bytes). */
 void clock_format_iso(int64_t ms, char *buf, size_t len);
 

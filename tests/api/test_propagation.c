@@ -1018,6 +1018,60 @@ static void experience_loop(void **state)
             404, "not_found", NULL);
     refused(&S, "GET", fmt("/api/v1/shops/%lld/followups?status=late", (long long)shop), owner,
             NULL, 400, "invalid_value", "status");
+
+    /* the share's figures, per hop; the sharer sees them, a recipient does not */
+    http(&S, "GET", fmt("/api/v1/shares/%lld/stats", (long long)s1), p.token, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "hops.0.hop"), 1);
+    assert_int_equal(jint(r.json, "hops.0.shares"), 1);
+    assert_int_equal(jint(r.json, "hops.0.candidates"), 1);
+    assert_int_equal(jint(r.json, "hops.0.delivered"), 1);
+    assert_int_equal(jint(r.json, "hops.0.opened"), 1);
+    assert_int_equal(jint(r.json, "hops.0.orders"), 1);
+    assert_int_equal(jint(r.json, "hops.0.revenue_fen"), 5000);
+    assert_true(json_real_value(jget(r.json, "hops.0.similarity_delivered.median")) == 0.894);
+    assert_true(json_is_null(jget(r.json, "hops.0.similarity_filtered.median")));
+    assert_true(json_real_value(jget(r.json, "hops.0.conversion")) == 1.0);
+    assert_int_equal(jint(r.json, "hops.1.shares"), 1);
+    assert_int_equal(jint(r.json, "hops.1.delivered"), 1);
+    assert_int_equal(jint(r.json, "hops.1.orders"), 0);
+    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/shares/%lld/stats", (long long)s1), y.token, NULL, 404,
+            "not_found", NULL);
+    /* the shop's, over days; and the audit's hop findings */
+    http(&S, "GET", fmt("/api/v1/shops/%lld/stats", (long long)shop), owner, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(jint(r.json, "hops.0.delivered") > jint(r.json, "hops.1.delivered"));
+    assert_true(jint(r.json, "hops.1.orders") >= 2); /* the attribution test's */
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/stats?from=2000-01-01&to=2000-01-31", (long long)shop),
+         owner, NULL, &r);
+    assert_int_equal(jint(r.json, "hops.0.candidates"), 0);
+    assert_true(json_is_null(jget(r.json, "hops.0.conversion")));
+    resp_free(&r);
+    refused(&S, "GET", fmt("/api/v1/shops/%lld/stats?from=2026-02-30", (long long)shop), owner,
+            NULL, 400, "invalid_value", "from");
+    refused(&S, "GET",
+            fmt("/api/v1/shops/%lld/stats?from=2026-03-02&to=2026-03-01", (long long)shop), owner,
+            NULL, 400, "invalid_value", "to");
+    http(&S, "GET", fmt("/api/v1/shops/%lld/audit", (long long)shop), owner, NULL, &r);
+    json_t *findings = jget(r.json, "findings");
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(findings); i++) {
+        json_t *f = json_array_get(findings, i);
+        const char *name = jstr(f, "name");
+        if (!strcmp(name, "max_share_hop")) {
+            assert_int_equal(jint(f, "value"), 2);
+            assert_true(json_is_true(jget(f, "ok")));
+            seen++;
+        } else if (!strcmp(name, "hop2_delivery_share_bps") ||
+                   !strcmp(name, "hop2_order_share_bps")) {
+            assert_true(jint(f, "value") > 0 && jint(f, "value") < 10000);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 3);
+    resp_free(&r);
     forget(&p), forget(&x), forget(&y);
 }
 

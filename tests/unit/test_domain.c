@@ -13,8 +13,10 @@
 #include "domain/password.h"
 #include "domain/ratelimit.h"
 #include "domain/shop.h"
+#include "domain/similarity.h"
 #include "domain/tags.h"
 #include "domain/token.h"
+#include "domain/trust.h"
 #include "util/limits.h"
 
 static enum err norm(const char *in, char *out)
@@ -236,6 +238,62 @@ static void ratelimits(void **state)
     }
 }
 
+/* RULE: SIMILARITY - the README's worked example, and the edges. */
+static void similarity(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    struct tag product_tags[] = {{"养生", 500}, {"茶", 1000}};
+    struct ivec product = {product_tags, 2};
+    sim_normalize(&product);
+    struct tag declared[] = {{"茶", 800}, {"咖啡", 600}};
+    struct tag learned[] = {{"养生", 300}, {"茶", 1}}; /* 1 / 2 rounds to nothing */
+    struct ivec m = sim_member_vector(declared, 2, NULL, 0, &a);
+    assert_int_equal(sim_cosine_milli(&m, &product), 715);
+    m = sim_member_vector(declared, 2, learned, 2, &a);
+    assert_int_equal(m.n, 3);
+    assert_int_equal(sim_cosine_milli(&m, &product), 773);
+    assert_int_equal(sim_cosine_milli(&product, &m), 773); /* symmetric */
+    struct tag circle_tags[] = {{"茶", 1000}};
+    struct ivec circle = {circle_tags, 1};
+    assert_int_equal(sim_prior_milli(sim_cosine_milli(&circle, &product)), 715); /* 894 * 4/5 */
+    assert_int_equal(sim_cosine_milli(&product, &product), 1000);
+    struct ivec empty = {0};
+    assert_int_equal(sim_cosine_milli(&empty, &product), 0);
+    struct tag other[] = {{"咖啡", 1000}};
+    struct ivec coffee = {other, 1};
+    assert_int_equal(sim_cosine_milli(&coffee, &product), 0);
+    /* duplicates merge; matched tags come by contribution */
+    struct tag dup[] = {{"b", 100}, {"a", 200}, {"b", 300}};
+    struct ivec d = {dup, 3};
+    sim_normalize(&d);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.t[1].name, "b");
+    assert_int_equal(d.t[1].weight_milli, 400);
+    const char *matched[SIM_MATCHED_MAX];
+    assert_int_equal(sim_matched(&m, &product, matched, SIM_MATCHED_MAX), 2);
+    assert_string_equal(matched[0], "茶");
+    assert_string_equal(matched[1], "养生");
+    assert_int_equal(sim_matched(&m, &product, matched, 1), 1);
+    assert_string_equal(matched[0], "茶");
+    arena_release(&a);
+}
+
+/* RULE: TRUST-REACH - (good + 1) / (good + bad + 2), in thousandths. */
+static void trust_scores(void **state)
+{
+    (void)state;
+    assert_int_equal(trust_score_milli(0, 0), 500);
+    assert_int_equal(trust_score_milli(0, 3), 200);
+    assert_int_equal(trust_score_milli(1, 1), 500);
+    assert_int_equal(trust_score_milli(8, 0), 900);
+    assert_int_equal(trust_score_milli(0, 1), 333);
+    assert_true(trust_kind_good(TRUST_SALE_KEPT) && trust_kind_good(TRUST_GOOD_FEEDBACK));
+    assert_false(trust_kind_good(TRUST_MUTED) || trust_kind_good(TRUST_REFUND) ||
+                 trust_kind_good(TRUST_REPORT_UPHELD) || trust_kind_good(TRUST_BAD_FEEDBACK));
+}
+
 static void tokens_and_hashes(void **state)
 {
     (void)state;
@@ -269,6 +327,8 @@ int main(void)
         cmocka_unit_test(tags),
         cmocka_unit_test(ratelimits),
         cmocka_unit_test(tokens_and_hashes),
+        cmocka_unit_test(similarity),
+        cmocka_unit_test(trust_scores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

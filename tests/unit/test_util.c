@@ -170,6 +170,29 @@ static void clock_iso(void **state)
 }
 
 /* INVARIANT aborts in test builds (this one), naming what broke; in release it is false. */
+/* China calendar days: parsed to their start in UTC, and back; impossible dates refused. */
+static void clock_china_days(void **state)
+{
+    (void)state;
+    int64_t ms = 0;
+    char iso[32];
+    assert_true(clock_parse_china_date("2026-12-06", &ms));
+    clock_format_iso(ms, iso, sizeof iso);
+    assert_string_equal(iso, "2026-12-05T16:00:00.000Z");
+    assert_int_equal(clock_china_day_start(ms + MS_PER_DAY - 1), ms);
+    assert_int_equal(clock_china_day_start(ms + MS_PER_DAY), ms + MS_PER_DAY);
+    assert_true(clock_parse_china_date("2024-02-29", &ms));
+    clock_format_iso(ms, iso, sizeof iso);
+    assert_string_equal(iso, "2024-02-28T16:00:00.000Z");
+    assert_true(clock_parse_china_date("2000-03-01", &ms));
+    clock_format_iso(ms, iso, sizeof iso);
+    assert_string_equal(iso, "2000-02-29T16:00:00.000Z");
+    const char *bad[] = {"2026-02-29", "2026-13-01", "2026-00-10", "2026-1-01",  "2026-01-01x",
+                         "20260101",   "",           "1969-12-31", "2100-02-29", "2026-04-31"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(clock_parse_china_date(bad[i], &ms));
+}
+
 static void invariants_abort_in_test_builds(void **state)
 {
     (void)state;
@@ -199,6 +222,7 @@ int main(void)
         cmocka_unit_test(text_trim_and_ids),
         cmocka_unit_test(err_table),
         cmocka_unit_test(clock_iso),
+        cmocka_unit_test(clock_china_days),
         cmocka_unit_test(invariants_abort_in_test_builds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,7 @@ bench: build
 	@sh bench/run.sh
 	@sh bench/orders.sh
 	@sh bench/settle.sh
+	@sh bench/graph/run.sh
 
 # libFuzzer over tests/fuzz (clang); new inputs join the corpus that make test replays
 fuzz:

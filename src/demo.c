@@ -8,7 +8,9 @@
 #include "domain/contact.h"
 #include "domain/order.h"
 #include "domain/payment.h"
+#include "domain/feed.h"
 #include "domain/promoter.h"
+#include "domain/share.h"
 #include "domain/shop.h"
 #include "util/arena.h"
 
@@ -81,14 +83,17 @@ static const struct demo_product products[] = {
 struct demo_member {
     const char *login, *name;
     struct tag tags[3];
+    int circle; /* 0: the parents' group, 1: the hiking club */
 };
 
 static const struct demo_member members[] = {
-    {"13910000001", "乐乐妈", {{"母婴", 900}, {"早教", 700}, {"零食", 400}}},
-    {"13910000002", "王老师", {{"读书", 800}, {"养生", 600}, {"茶", 500}}},
-    {"13910000003", "跑步的小陈", {{"跑步", 900}, {"户外", 800}, {"坚果", 500}}},
-    {"13910000004", "张阿姨", {{"养生", 900}, {"老人", 700}, {"园艺", 500}}},
-    {"13910000005", "豆豆爸", {{"母婴", 700}, {"露营", 800}, {"摄影", 500}}},
+    {"13910000001", "乐乐妈", {{"母婴", 900}, {"早教", 700}, {"零食", 400}}, 0},
+    {"13910000002", "王老师", {{"读书", 800}, {"养生", 600}, {"茶", 500}}, 1},
+    {"13910000003", "跑步的小陈", {{"跑步", 900}, {"户外", 800}, {"坚果", 500}}, 0},
+    {"13910000004", "张阿姨", {{"养生", 900}, {"老人", 700}, {"园艺", 500}}, 1},
+    {"13910000005", "豆豆爸", {{"母婴", 700}, {"露营", 800}, {"摄影", 500}}, 0},
+    {"13910000006", "果果妈", {{"母婴", 800}, {"坚果", 700}, {"零食", 500}}, 0},
+    {"13910000007", "小雨", {{"摄影", 900}, {"旅行", 700}, {"坚果", 600}}, 0},
 };
 
 static size_t tag_count(const struct tag *t)
@@ -142,6 +147,7 @@ int demo_seed(struct db *db, FILE *out)
         goto out;
     }
     int64_t first_product = 0, trial_product = 0;
+    const char *trial_title = "";
     for (size_t i = 0; i < sizeof products / sizeof products[0]; i++) {
         const struct demo_product *p = &products[i];
         struct tag tags[3];
@@ -171,7 +177,7 @@ int demo_seed(struct db *db, FILE *out)
         if (!first_product)
             first_product = id;
         if (p->trial && !trial_product)
-            trial_product = id;
+            trial_product = id, trial_title = p->title;
     }
     struct tag parents_tags[] = {{"母婴", 900}, {"零食", 500}};
     struct tag hiking_tags[] = {{"户外", 900}, {"跑步", 600}, {"坚果", 400}};
@@ -214,7 +220,7 @@ int demo_seed(struct db *db, FILE *out)
         memcpy(tags, m->tags, sizeof tags);
         int64_t joined;
         if ((e = account_set_interests(db, acc.id, &a, tags, tag_count(m->tags), &ei)) ||
-            (e = circle_join(db, acc.id, circles[i % 2 == 0 ? 0 : 1].invite_code, &joined, &ei))) {
+            (e = circle_join(db, acc.id, circles[m->circle].invite_code, &joined, &ei))) {
             rc = fail(out, "member", &ei, e);
             goto out;
         }
@@ -286,11 +292,32 @@ int demo_seed(struct db *db, FILE *out)
         rc = fail(out, "refund", &ei, e);
         goto out;
     }
+    /* 小雨 muted 乐乐妈; then 乐乐妈, who tried the walnuts, recommends them to the parents'
+     * group: some are reached, the others left out, each for a reason (RULE: SIMILARITY,
+     * RULE: MUTES) */
+    struct mute mute;
+    struct share shared;
+    struct share_audience_row *who = NULL;
+    size_t n_who = 0;
+    bool more = false;
+    int64_t last = 0;
+    static const char note[] = "我家孩子天天要吃，先拿试吃装尝尝";
+    struct share_input si = {.sharer_id = ids[0],
+                             .product_id = trial_product,
+                             .circle_id = circles[0].id,
+                             .note = note,
+                             .note_len = strlen(note)};
+    if ((e = mute_add(db, ids[6], ids[0], 0, &a, &mute, &created, &ei)) ||
+        (e = share_create(db, &si, &a, &shared, &ei)) ||
+        (e = share_audience(db, shared.id, 0, 100, &a, &who, &n_who, &more, &last))) {
+        rc = fail(out, "share", &ei, e);
+        goto out;
+    }
     fprintf(out,
             "demo shop created (id %lld): %zu products, 2 circles (invite codes %s, %s), %zu "
             "members\n"
             "  owner login %s, password %s\n"
-            "  members log in with 13910000001 .. 13910000005 and the same password\n"
+            "  members log in with 13910000001 .. 13910000007 and the same password\n"
             "  promoters: %s (invite code %s) and %s, whom %s invited; order %lld came through\n"
             "  %s's link and is paid, its commission pending; order %lld, received, has a\n"
             "  refund request waiting for the shop's decision\n",
@@ -298,6 +325,17 @@ int demo_seed(struct db *db, FILE *out)
             circles[1].invite_code, sizeof members / sizeof members[0], DEMO_OWNER_LOGIN,
             DEMO_PASSWORD, first.display_name, first.invite_code, second.display_name,
             first.display_name, (long long)order_id, first.display_name, (long long)direct_id);
+    fprintf(out,
+            "  %s, who tried %s, recommended it to %s (share %lld): %lld reached, %lld left out\n",
+            first.display_name, trial_title, circles[0].name, (long long)shared.id,
+            (long long)shared.report.count[SHARE_DELIVERED],
+            (long long)(shared.report.candidates - shared.report.count[SHARE_DELIVERED]));
+    for (size_t i = 0; i < n_who; i++)
+        fprintf(out, "    %s: %s%s (similarity %lld.%03lld)\n", who[i].display_name,
+                who[i].outcome == SHARE_DELIVERED ? "in their feed" : "left out: ",
+                who[i].outcome == SHARE_DELIVERED ? "" : share_outcome_name(who[i].outcome),
+                (long long)(who[i].similarity_milli / 1000),
+                (long long)(who[i].similarity_milli % 1000));
     rc = 0;
 out:
     arena_release(&a);

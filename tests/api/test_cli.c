@@ -87,7 +87,7 @@ static void migrate_and_demo(void **state)
         assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM products WHERE status = 'on_sale'"),
                          8);
         assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circles"), 2);
-        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circle_members"), 7);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM circle_members"), 9);
         assert_int_equal(
             db_scalar(&view, "SELECT COUNT(*) FROM contacts WHERE status = 'accepted'"), 4);
         /* two promoters, the second invited by the first; a paid order with commission */
@@ -102,8 +102,19 @@ static void migrate_and_demo(void **state)
                                           " AND o.status = 'delivered' AND r.amount_fen > 0"
                                           " AND r.amount_fen < o.total_fen"),
                          1);
+        /* the first promoter's share into the parents' group: one member reached, the others
+         * left out, each for a reason; the reached one's feed holds it */
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM shares"), 1);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM share_audience"), 4);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(DISTINCT outcome) FROM share_audience"), 4);
+        assert_int_equal(db_scalar(&view, "SELECT COUNT(*) FROM share_audience a JOIN users u"
+                                          " ON u.id = a.user_id WHERE a.outcome = 'delivered'"
+                                          " AND u.login = '13910000006'"),
+                         1);
         db_close(view.db);
     }
+    assert_non_null(strstr(out, "果果妈: in their feed"));
+    assert_non_null(strstr(out, "小雨: left out: muted"));
     /* the operator's money commands on the demo */
     snprintf(args, sizeof args, "ledger check %s", db_arg);
     assert_int_equal(run(args, NULL, out, sizeof out), 0);
@@ -276,7 +287,8 @@ static void migrate_data_to_postgres(void **state)
 
     struct srv s;
     srv_start_db(&s, target, NULL);
-    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM users"), 6); /* owner + 5 members */
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM users"), 8); /* owner + 7 members */
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM share_audience"), 4);
     assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM shops WHERE slug = 'shanli-walnut'"), 1);
     struct resp r;
     http(&s, "POST", "/api/v1/auth/login", NULL,

@@ -104,6 +104,7 @@ enum err api_me_promoter(struct req *r);
 
 /* shares.c */
 enum err api_share_create(struct req *r);
+enum err api_share_preview(struct req *r);
 enum err api_share_get(struct req *r);
 enum err api_share_audience(struct req *r);
 enum err api_me_shares(struct req *r);

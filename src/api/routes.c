@@ -201,6 +201,8 @@ const struct route api_routes[] = {
      "Recommend a product {product_id, circle_id | audience:\"contacts\", parent_share_id?, "
      "note?}: the audience report",
      JSON, ANYONE},
+    {"POST", "/api/v1/shares/preview", api_share_preview, AUTH_USER, SMALL_BODY,
+     "What a share would reach now (the same body as POST /shares; writes nothing)", JSON, ANYONE},
     {"GET", "/api/v1/shares/{id}", api_share_get, AUTH_USER, SMALL_BODY,
      "A share and its audience report (the sharer, owner or staff)", JSON, ACCESS_PARTY,
      OBJECT_SHARE},

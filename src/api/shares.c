@@ -50,32 +50,53 @@ static json_t *share_json(const void *item)
         report_json(&s->report), "created_at", json_time(s->created_at_ms));
 }
 
-enum err api_share_create(struct req *r)
+/* The body of a share, or of its preview. */
+static enum err read_share(struct req *r, struct share_input *in)
 {
     static const char *const fields[] = {"product_id", "circle_id",       "audience",
                                          "note",       "parent_share_id", NULL};
-    struct share_input in = {.sharer_id = r->user.user_id};
     const char *audience = NULL;
     size_t audience_len = 0;
-    struct share s;
+    memset(in, 0, sizeof *in);
+    in->sharer_id = r->user.user_id;
     enum err e = req_body(r, fields);
     if (!e)
-        e = req_read(r, REQ_INTEGER("product_id", false, 1, INT64_MAX, &in.product_id),
-                     REQ_INTEGER("circle_id", false, 1, INT64_MAX, &in.circle_id),
-                     REQ_INTEGER("parent_share_id", false, 1, INT64_MAX, &in.parent_id),
+        e = req_read(r, REQ_INTEGER("product_id", false, 1, INT64_MAX, &in->product_id),
+                     REQ_INTEGER("circle_id", false, 1, INT64_MAX, &in->circle_id),
+                     REQ_INTEGER("parent_share_id", false, 1, INT64_MAX, &in->parent_id),
                      REQ_STRING("audience", false, &audience, &audience_len),
-                     REQ_STRING("note", false, &in.note, &in.note_len));
+                     REQ_STRING("note", false, &in->note, &in->note_len));
     if (!e && audience && strcmp(audience, "contacts") && strcmp(audience, "circle"))
         e = req_fail(r, ERR_INVALID, "audience", "audience must be \"circle\" or \"contacts\"");
-    in.contacts = audience && !strcmp(audience, "contacts");
-    if (!e && in.contacts && in.circle_id)
+    in->contacts = audience && !strcmp(audience, "contacts");
+    if (!e && in->contacts && in->circle_id)
         e = req_fail(r, ERR_INVALID, "circle_id",
                      "a share goes to a circle or to your contacts, not both");
+    return e;
+}
+
+enum err api_share_create(struct req *r)
+{
+    struct share_input in;
+    struct share s;
+    enum err e = read_share(r, &in);
     if (!e)
         e = share_create(r->db, &in, &r->arena, &s, &r->ei);
+    return e ? e : req_reply(r, 201, share_json(&s));
+}
+
+enum err api_share_preview(struct req *r)
+{
+    struct share_input in;
+    struct share s;
+    enum err e = read_share(r, &in);
+    if (!e)
+        e = share_preview(r->db, &in, &r->arena, &s, &r->ei);
     if (e)
         return e;
-    return req_reply(r, 201, share_json(&s));
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:i, s:o}", "product_id", (json_int_t)s.product_id, "hop",
+                               s.hop, "report", report_json(&s.report)));
 }
 
 enum err api_share_get(struct req *r)

@@ -554,9 +554,11 @@ static enum err check_circle(struct db *db, const struct create_args *q, int64_t
     return e;
 }
 
-static enum err create_tx(struct db *db, void *arg)
+/* Everything a share decides before it writes: who may, where, and each candidate's outcome.
+ * At hop 1 the share's id (its own root) is not known yet: root_id stays 0, which no earlier
+ * delivery has. */
+static enum err plan(struct db *db, struct create_args *q, struct share *out, struct audience *au)
 {
-    struct create_args *q = arg;
     const struct share_input *in = q->in;
     struct share s = {.sharer_id = in->sharer_id, .product_id = in->product_id, .hop = 1};
     int64_t root_sharer = in->sharer_id;
@@ -628,15 +630,44 @@ static enum err create_tx(struct db *db, void *arg)
             pol.reach = shop.settings.trust_reach;
     }
 
-    char token[TOKEN_LEN + 1];
-    token_new(token);
+    /* the audience and its outcomes */
+    struct ivec product = {p.tags, p.n_tags}, root;
+    sim_normalize(&product);
+    int64_t days = p.repurchase_days ? p.repurchase_days : SHARE_RECENT_BUY_DAYS;
+    if ((e = read_candidates(db, q, &s, root_sharer, q->now - days * MS_PER_DAY, au)) ||
+        (e = read_vectors(db, q, &s, au)) || (e = member_vector(db, root_sharer, q->a, &root)))
+        return e;
+    if (!root.n)
+        root = product; /* a root sharer who told nothing of themselves stands for the product */
+    if ((e = decide(au, &pol, &product, &root, &prior, q->a)))
+        return e;
+    s.report.candidates = (int64_t)au->n;
+    for (size_t i = 0; i < au->n; i++)
+        s.report.count[au->c[i].outcome]++;
+    *out = s;
+    return ERR_OK;
+}
+
+static enum err create_tx(struct db *db, void *arg)
+{
     static const char ins[] =
         "INSERT INTO shares (shop_id, product_id, sharer_id, promoter_id, parent_id, root_id, hop,"
         " circle_id, token, note, trust_milli, experience, experienced_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
+    static const char counts[] =
+        "UPDATE shares SET root_id = ?, candidates = ?, delivered = ? WHERE id = ?";
+    struct create_args *q = arg;
+    const struct share_input *in = q->in;
+    struct share s;
+    struct audience au;
+    enum err e = plan(db, q, &s, &au);
+    if (e)
+        return e;
+    char token[TOKEN_LEN + 1];
+    token_new(token);
     if ((e = db_value(db, ins, &s.id, DB_INT(s.shop_id), DB_INT(s.product_id),
                       DB_INT(in->sharer_id), DB_REF(s.promoter_id), DB_REF(s.parent_id),
-                      DB_INT(s.hop), DB_REF(s.circle_id), DB_STR(token),
+                      DB_INT(s.root_id), DB_INT(s.hop), DB_REF(s.circle_id), DB_STR(token),
                       in->note ? DB_TEXT(in->note, in->note_len) : DB_STR(""),
                       s.trust_milli >= 0 ? DB_INT(s.trust_milli) : DB_NULL,
                       DB_STR(share_experience_name(s.experience)), DB_REF(s.experienced_at_ms),
@@ -644,30 +675,22 @@ static enum err create_tx(struct db *db, void *arg)
         return e;
     if (!s.parent_id)
         s.root_id = s.id;
-
-    /* the audience, its outcomes, the deliveries */
-    struct audience au;
-    struct ivec product = {p.tags, p.n_tags}, root;
-    sim_normalize(&product);
-    int64_t days = p.repurchase_days ? p.repurchase_days : SHARE_RECENT_BUY_DAYS;
-    if ((e = read_candidates(db, q, &s, root_sharer, q->now - days * MS_PER_DAY, &au)) ||
-        (e = read_vectors(db, q, &s, &au)) || (e = member_vector(db, root_sharer, q->a, &root)))
-        return e;
-    if (!root.n)
-        root = product; /* a root sharer who told nothing of themselves stands for the product */
     int64_t delivered = 0;
-    static const char counts[] =
-        "UPDATE shares SET root_id = ?, candidates = ?, delivered = ? WHERE id = ?";
-    if ((e = decide(&au, &pol, &product, &root, &prior, q->a)) ||
-        (e = deliver(db, q, &s, &au, &delivered)) ||
+    if ((e = deliver(db, q, &s, &au, &delivered)) ||
         (e = db_run(db, counts, DB_INT(s.root_id), DB_INT((int64_t)au.n), DB_INT(delivered),
                     DB_INT(s.id))))
         return e;
     return share_get(db, s.id, q->a, q->out);
 }
 
-enum err share_create(struct db *db, const struct share_input *in, struct arena *a,
-                      struct share *out, struct errinfo *ei)
+static enum err preview_tx(struct db *db, void *arg)
+{
+    struct create_args *q = arg;
+    struct audience au;
+    return plan(db, q, q->out, &au);
+}
+
+static enum err check_input(const struct share_input *in, struct errinfo *ei)
 {
     if (in->note) {
         long chars = text_utf8_chars(in->note, in->note_len);
@@ -681,6 +704,21 @@ enum err share_create(struct db *db, const struct share_input *in, struct arena 
                        "say where to share: circle_id, or audience \"contacts\"");
     if (!in->product_id && !in->parent_id)
         return err_set(ei, ERR_MISSING_FIELD, "product_id", "product_id is required");
+    return ERR_OK;
+}
+
+enum err share_create(struct db *db, const struct share_input *in, struct arena *a,
+                      struct share *out, struct errinfo *ei)
+{
     struct create_args q = {.in = in, .now = clock_now_ms(), .a = a, .out = out, .ei = ei};
-    return db_tx_run(db, DB_TX_WRITE, create_tx, &q);
+    enum err e = check_input(in, ei);
+    return e ? e : db_tx_run(db, DB_TX_WRITE, create_tx, &q);
+}
+
+enum err share_preview(struct db *db, const struct share_input *in, struct arena *a,
+                       struct share *out, struct errinfo *ei)
+{
+    struct create_args q = {.in = in, .now = clock_now_ms(), .a = a, .out = out, .ei = ei};
+    enum err e = check_input(in, ei);
+    return e ? e : db_tx_run(db, DB_TX_READ, preview_tx, &q);
 }

@@ -112,6 +112,10 @@ extern struct share_limits share_limits;
 /* Decides the audience, delivers, and reads the share back into *out. */
 MUST_CHECK enum err share_create(struct db *db, const struct share_input *in, struct arena *a,
                                  struct share *out, struct errinfo *ei);
+/* What share_create() would do now, written nowhere: the checks, and in out->report whom it
+ * would reach and leave out (no id, token or time). */
+MUST_CHECK enum err share_preview(struct db *db, const struct share_input *in, struct arena *a,
+                                  struct share *out, struct errinfo *ei);
 /* A share with its report. */
 MUST_CHECK enum err share_get(struct db *db, int64_t id, struct arena *a, struct share *out);
 /* A share by its token (ERR_NOT_FOUND when there is none). */

@@ -293,6 +293,20 @@ static void similarity_decides(void **state)
     for (int i = 0; i < 5; i++)
         join(all[i], &c);
     struct resp r;
+    /* the preview says the same, and writes nothing */
+    int64_t before = count("SELECT COUNT(*) FROM shares") + count("SELECT COUNT(*) FROM "
+                                                                  "share_audience");
+    http(&S, "POST", "/api/v1/shares/preview", p.token, to_circle(tea, &c), &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "report.candidates"), 4);
+    assert_int_equal(jint(r.json, "report.delivered"), 3);
+    assert_int_equal(jint(r.json, "report.filtered.similarity"), 1);
+    resp_free(&r);
+    assert_int_equal(count("SELECT COUNT(*) FROM shares") +
+                         count("SELECT COUNT(*) FROM share_audience"),
+                     before);
+    refused(&S, "POST", "/api/v1/shares/preview", far.token, to_circle(tea, &c), 403,
+            "experience_required", "product_id");
     int64_t s = shared(p.token, to_circle(tea, &c), &r);
     assert_int_equal(jint(r.json, "report.candidates"), 4);
     assert_int_equal(jint(r.json, "report.delivered"), 3);

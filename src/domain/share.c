@@ -223,20 +223,13 @@ struct candidate {
 };
 
 /*
- * Per candidate: muted the sharer, the root sharer or the shop, or hid this product ("not
- * interested"); received the chain; bought the product since `since`; deliveries today, and
- * from this shop today. Placeholders: sharer, root sharer, shop, product, root share, product,
- * since, day, day, shop, then the audience's own.
+ * Per candidate, probed in the store: bought the product since `since`; deliveries today, and
+ * from this shop today. Placeholders: product, since, day, day, shop, then the audience's own.
+ * What is the same for every candidate of a share (who muted the sharers or the shop, who hid
+ * the product, whom the chain reached) is read once, as sets (mark_sets()).
  */
 #define CANDIDATE_FACTS                                                                            \
     "SELECT m.user_id,"                                                                            \
-    " CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muted_user_id IN (?, ?)"                     \
-    "  AND x.user_id = m.user_id) OR EXISTS (SELECT 1 FROM mutes x WHERE x.muted_shop_id = ?"      \
-    "  AND x.user_id = m.user_id) OR EXISTS (SELECT 1 FROM share_audience a"                       \
-    "  WHERE a.user_id = m.user_id AND a.outcome = 'delivered' AND a.product_id = ?"               \
-    "  AND a.hidden_at IS NOT NULL) THEN 1 ELSE 0 END,"                                            \
-    " CASE WHEN EXISTS (SELECT 1 FROM share_audience a WHERE a.root_id = ?"                        \
-    "  AND a.user_id = m.user_id AND a.outcome = 'delivered') THEN 1 ELSE 0 END,"                  \
     " CASE WHEN EXISTS (SELECT 1 FROM orders o JOIN order_items i ON i.order_id = o.id"            \
     "  WHERE o.buyer_id = m.user_id AND i.product_id = ? AND o.paid_at >= ?) THEN 1 ELSE 0 END,"   \
     " (SELECT COUNT(*) FROM share_audience a WHERE a.user_id = m.user_id"                          \
@@ -285,12 +278,11 @@ static enum err read_candidates(struct db *db, const struct create_args *q, cons
     au->n = 0;
     if (!(au->c = arena_alloc(q->a, cap * sizeof *au->c)))
         return ERR_TOO_LARGE;
-    enum err e = db_query(
-        db, circle ? in_circle : in_contacts, &st, DB_INT(s->sharer_id), DB_INT(root_sharer),
-        DB_INT(s->shop_id), DB_INT(s->product_id), DB_INT(s->root_id), DB_INT(s->product_id),
-        DB_INT(since), DB_INT(day), DB_INT(day), DB_INT(s->shop_id),
-        DB_INT(circle ? s->circle_id : s->sharer_id), circle ? DB_SKIP : DB_INT(s->sharer_id),
-        DB_INT(s->sharer_id), DB_INT(root_sharer), DB_INT(s->shop_id));
+    enum err e = db_query(db, circle ? in_circle : in_contacts, &st, DB_INT(s->product_id),
+                          DB_INT(since), DB_INT(day), DB_INT(day), DB_INT(s->shop_id),
+                          DB_INT(circle ? s->circle_id : s->sharer_id),
+                          circle ? DB_SKIP : DB_INT(s->sharer_id), DB_INT(s->sharer_id),
+                          DB_INT(root_sharer), DB_INT(s->shop_id));
     while (!e && db_next(st, &e)) {
         if (au->n == cap) {
             struct candidate *bigger = arena_alloc(q->a, 2 * cap * sizeof *bigger);
@@ -305,15 +297,48 @@ static enum err read_candidates(struct db *db, const struct create_args *q, cons
         struct candidate *c = &au->c[au->n++];
         memset(c, 0, sizeof *c);
         c->user_id = db_col_int64(st, 0);
-        c->muted = db_col_int64(st, 1) != 0;
-        c->reached = db_col_int64(st, 2) != 0;
-        c->bought = db_col_int64(st, 3) != 0;
-        c->today = db_col_int64(st, 4);
-        c->today_shop = db_col_int64(st, 5);
+        c->bought = db_col_int64(st, 1) != 0;
+        c->today = db_col_int64(st, 2);
+        c->today_shop = db_col_int64(st, 3);
     }
     if (st)
         db_done(st);
     return e;
+}
+
+static int by_user(const void *key, const void *item);
+
+/*
+ * RULE: MUTES - who muted the sharer, the root sharer or the shop, or hid this product ("not
+ * interested"); RULE: NOT-TWICE - whom this chain reached already. Each a range of an index,
+ * read once for the share, marked on the candidates (sorted by user id).
+ */
+static enum err mark_sets(struct db *db, const struct share *s, int64_t root_sharer,
+                          struct audience *au)
+{
+    static const char muted[] = "SELECT user_id FROM mutes WHERE muted_user_id IN (?, ?)"
+                                " UNION ALL SELECT user_id FROM mutes WHERE muted_shop_id = ?"
+                                " UNION ALL SELECT user_id FROM share_audience WHERE product_id = ?"
+                                " AND hidden_at IS NOT NULL AND outcome = 'delivered'";
+    static const char reached[] =
+        "SELECT user_id FROM share_audience WHERE root_id = ? AND outcome = 'delivered'";
+    for (int pass = 0; pass < 2; pass++) {
+        struct db_stmt *st = NULL;
+        enum err e = pass ? db_query(db, reached, &st, DB_INT(s->root_id))
+                          : db_query(db, muted, &st, DB_INT(s->sharer_id), DB_INT(root_sharer),
+                                     DB_INT(s->shop_id), DB_INT(s->product_id));
+        while (!e && db_next(st, &e)) {
+            int64_t user = db_col_int64(st, 0);
+            struct candidate *c = bsearch(&user, au->c, au->n, sizeof *au->c, by_user);
+            if (c)
+                *(pass ? &c->reached : &c->muted) = true;
+        }
+        if (st)
+            db_done(st);
+        if (e)
+            return e;
+    }
+    return ERR_OK;
 }
 
 static int by_user(const void *key, const void *item)
@@ -475,27 +500,51 @@ static enum err decide(struct audience *au, const struct policy *p, const struct
     return ERR_OK;
 }
 
+/* The audience's rows go in DELIVER_BATCH at a time: one statement for many rows costs a
+ * fraction of as many statements. */
+#define DELIVER_BATCH 16
+#define AUDIENCE_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define AUDIENCE_ROWS4 AUDIENCE_ROW ", " AUDIENCE_ROW ", " AUDIENCE_ROW ", " AUDIENCE_ROW
+#define AUDIENCE_INSERT                                                                            \
+    "INSERT INTO share_audience (share_id, root_id, shop_id, product_id, hop, user_id,"            \
+    " outcome, similarity_milli, root_similarity_milli, matched, at) VALUES "
+
 static enum err deliver(struct db *db, const struct create_args *q, const struct share *s,
                         const struct audience *au, int64_t *delivered)
 {
-    static const char ins[] =
-        "INSERT INTO share_audience (share_id, root_id, shop_id, product_id, hop, user_id,"
-        " outcome, similarity_milli, root_similarity_milli, matched, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const char one[] = AUDIENCE_INSERT AUDIENCE_ROW;
+    static const char batch[] =
+        AUDIENCE_INSERT AUDIENCE_ROWS4 ", " AUDIENCE_ROWS4 ", " AUDIENCE_ROWS4 ", " AUDIENCE_ROWS4;
     enum err e = ERR_OK;
     *delivered = 0;
-    for (size_t i = 0; !e && i < au->n; i++) {
-        const struct candidate *c = &au->c[i];
-        char matched[SIM_MATCHED_MAX * (LIMIT_TAG_CHARS * 4 + 1) + 1];
-        size_t len = 0;
-        for (size_t j = 0; j < c->n_matched; j++)
-            len += (size_t)snprintf(matched + len, sizeof matched - len, "%s%s", j ? "\n" : "",
-                                    c->matched[j]);
-        e = db_run(db, ins, DB_INT(s->id), DB_INT(s->root_id), DB_INT(s->shop_id),
-                   DB_INT(s->product_id), DB_INT(s->hop), DB_INT(c->user_id),
-                   DB_STR(share_outcome_name(c->outcome)), DB_INT(c->sim), DB_INT(c->root_sim),
-                   DB_TEXT(matched, len), DB_INT(q->now));
-        *delivered += c->outcome == SHARE_DELIVERED;
+    for (size_t i = 0; !e && i < au->n;) {
+        size_t rows = au->n - i >= DELIVER_BATCH ? DELIVER_BATCH : 1;
+        struct db_stmt *st = NULL;
+        if ((e = db_prepare(db, rows == 1 ? one : batch, &st)))
+            break;
+        for (size_t r = 0; r < rows; r++, i++) {
+            const struct candidate *c = &au->c[i];
+            char matched[SIM_MATCHED_MAX * (LIMIT_TAG_CHARS * 4 + 1) + 1];
+            size_t len = 0;
+            for (size_t j = 0; j < c->n_matched; j++)
+                len += (size_t)snprintf(matched + len, sizeof matched - len, "%s%s", j ? "\n" : "",
+                                        c->matched[j]);
+            int k = (int)r * 11;
+            db_bind_int64(st, k + 1, s->id);
+            db_bind_int64(st, k + 2, s->root_id);
+            db_bind_int64(st, k + 3, s->shop_id);
+            db_bind_int64(st, k + 4, s->product_id);
+            db_bind_int64(st, k + 5, s->hop);
+            db_bind_int64(st, k + 6, c->user_id);
+            db_bind_str(st, k + 7, share_outcome_name(c->outcome));
+            db_bind_int64(st, k + 8, c->sim);
+            db_bind_int64(st, k + 9, c->root_sim);
+            db_bind_text(st, k + 10, matched, len);
+            db_bind_int64(st, k + 11, q->now);
+            *delivered += c->outcome == SHARE_DELIVERED;
+        }
+        e = db_step_done(st);
+        db_done(st);
     }
     return e;
 }
@@ -635,7 +684,8 @@ static enum err plan(struct db *db, struct create_args *q, struct share *out, st
     sim_normalize(&product);
     int64_t days = p.repurchase_days ? p.repurchase_days : SHARE_RECENT_BUY_DAYS;
     if ((e = read_candidates(db, q, &s, root_sharer, q->now - days * MS_PER_DAY, au)) ||
-        (e = read_vectors(db, q, &s, au)) || (e = member_vector(db, root_sharer, q->a, &root)))
+        (e = mark_sets(db, &s, root_sharer, au)) || (e = read_vectors(db, q, &s, au)) ||
+        (e = member_vector(db, root_sharer, q->a, &root)))
         return e;
     if (!root.n)
         root = product; /* a root sharer who told nothing of themselves stands for the product */

@@ -7,7 +7,7 @@
  *                                    community); 3-7 interests each from 300 tags, most from
  *                                    the community's topics; 5 products a shop; in each
  *                                    circle one promoter with a trial of the shop's
- *                                    products; sessions "scale-<n>" for the first 10,000
+ *                                    products; sessions "scale<n, 38 digits>" for the first 10,000
  *                                    members (for GET /me/feed under wrk)
  *   bench_scale run DB [THREADS] [SHARES]
  *                                    1. the audience of a 500-member circle share
@@ -234,8 +234,8 @@ static void gen(const char *path, int64_t members)
             run(trial, DB_INT(shop_id), DB_INT(shop_id * 10 + p), DB_INT(u), DB_INT(shop_id));
     }
     for (int64_t i = 0; i < SESSIONS && i < members; i++) {
-        char token[32], hash[TOKEN_HASH_HEX];
-        snprintf(token, sizeof token, "scale-%lld", (long long)i);
+        char token[TOKEN_LEN + 1], hash[TOKEN_HASH_HEX]; /* a session token's length */
+        snprintf(token, sizeof token, "scale%038lld", (long long)i);
         token_hash(token, strlen(token), hash);
         run(session, DB_INT(member_id(i)), DB_STR(hash), DB_INT(4102444800000LL), DB_SKIP);
     }
@@ -365,6 +365,21 @@ static void bench(const char *path, int threads, int64_t shares)
             arena_release(&a);
         }
     }
+    /* who of them now has something in their feed, for the wrk script: PATH.readers */
+    char readers[1024];
+    snprintf(readers, sizeof readers, "%s.readers", path);
+    FILE *rf = fopen(readers, "w");
+    struct db_stmt *st = NULL;
+    enum err e = db_query(db,
+                          "SELECT DISTINCT user_id FROM share_audience WHERE outcome = 'delivered'"
+                          " AND user_id BETWEEN ? AND ? ORDER BY user_id",
+                          &st, DB_INT(member_id(0)), DB_INT(member_id(SESSIONS - 1)));
+    while (rf && !e && db_next(st, &e))
+        fprintf(rf, "%lld,", (long long)(db_col_int64(st, 0) - member_id(0)));
+    if (st)
+        db_done(st);
+    if (rf)
+        fclose(rf);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     struct stat sb;

@@ -280,8 +280,13 @@ static atomic_llong delivered_total;
 static void *sharer(void *arg)
 {
     int t = (int)(intptr_t)arg;
-    struct db_options opt = {
-        .url = db_path, .sync = DB_SYNC_FULL, .busy_timeout_ms = 10000, .group_commit = true};
+    struct db_options opt = {.url = db_path,
+                             .sync = DB_SYNC_FULL,
+                             .busy_timeout_ms = 10000,
+                             .group_commit = true,
+                             .checkpoint_bytes = getenv("BENCH_CHECKPOINT_BYTES")
+                                                     ? atoll(getenv("BENCH_CHECKPOINT_BYTES"))
+                                                     : 0};
     struct errinfo ei = {0};
     struct db *mine = NULL;
     if (db_open(&opt, &mine, &ei))

@@ -29,13 +29,6 @@ static enum err share_landing(struct req *r, const char *token)
         return req_fail(r, e, NULL, "no such link");
     if (e)
         return e;
-    json_t *why = json_array();
-    for (const char *q = matched; *q;) {
-        const char *end = strchr(q, '\n');
-        size_t len = end ? (size_t)(end - q) : strlen(q);
-        json_array_append_new(why, json_stringn(q, len));
-        q = end ? end + 1 : q + len;
-    }
     return req_reply(
         r, 200,
         json_pack("{s:{s:I, s:s, s:s, s:s}, s:{s:I, s:i, s:s, s:o}, s:{s:I, s:s, s:I, s:s},"
@@ -46,8 +39,8 @@ static enum err share_landing(struct req *r, const char *token)
                   "title", p.title, "price_fen", (json_int_t)p.price_fen, "status",
                   product_status_name(p.status), "sharer", "id", (json_int_t)s.sharer_id,
                   "display_name", s.sharer_name, "experience", share_experience_name(s.experience),
-                  "experienced_at", api_opt_time(s.experienced_at_ms), "matched_interests", why,
-                  "share_token", token));
+                  "experienced_at", api_opt_time(s.experienced_at_ms), "matched_interests",
+                  api_lines_json(matched), "share_token", token));
 }
 
 enum err api_share_open(struct req *r)

@@ -203,3 +203,15 @@ json_t *api_balance_json(const struct api_balance *b)
                      (json_int_t)b->available, "withdrawing_fen", (json_int_t)b->withdrawing,
                      "withdrawn_fen", (json_int_t)b->withdrawn);
 }
+
+json_t *api_lines_json(const char *text)
+{
+    json_t *a = json_array();
+    for (const char *p = text; p && *p;) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        json_array_append_new(a, json_stringn(p, len));
+        p = end ? end + 1 : NULL;
+    }
+    return a;
+}

@@ -54,6 +54,9 @@ MUST_CHECK enum err api_query_id(struct req *r, const char *name, int64_t *id);
 MUST_CHECK enum err api_nullable_int(struct req *r, const char *field, int64_t min, int64_t max,
                                      int64_t *v, bool *is_null, bool *present);
 
+/* The lines of `text` (NULL: none) as a JSON array of strings: the matched interests. */
+json_t *api_lines_json(const char *text);
+
 /* An id or a time that may be absent (0): JSON null then. */
 json_t *api_opt_id(int64_t id);
 json_t *api_opt_time(int64_t ms);

@@ -148,18 +148,6 @@ enum err api_share_audience(struct req *r)
 
 /* --- the feed --- */
 
-static json_t *lines_json(const char *text)
-{
-    json_t *a = json_array();
-    for (const char *p = text; p && *p;) {
-        const char *end = strchr(p, '\n');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        json_array_append_new(a, json_stringn(p, len));
-        p = end ? end + 1 : NULL;
-    }
-    return a;
-}
-
 static json_t *feed_json(const void *item)
 {
     const struct feed_item *f = item;
@@ -179,7 +167,7 @@ static json_t *feed_json(const void *item)
         (json_int_t)f->shop_id, "shop_name", f->shop_name, "sharer", "id", (json_int_t)f->sharer_id,
         "display_name", f->sharer_name, "experience", share_experience_name(f->experience),
         "experienced_at", api_opt_time(f->experienced_at_ms), "feedback", feedback, "note", f->note,
-        "link", link, "matched_interests", lines_json(f->matched), "similarity",
+        "link", link, "matched_interests", api_lines_json(f->matched), "similarity",
         json_weight(f->similarity_milli), "delivered_at", json_time(f->at_ms), "opened_at",
         api_opt_time(f->opened_at_ms));
 }

@@ -157,13 +157,7 @@ const char *followup_kind_name(enum followup_kind k)
     return name_of(kind_names, NAMES_LEN(kind_names), k);
 }
 
-bool followup_view_parse(const char *s, enum followup_view *out)
-{
-    int v = 0;
-    bool ok = name_find(view_names, NAMES_LEN(view_names), s, &v);
-    *out = (enum followup_view)v;
-    return ok;
-}
+NAMES_PARSE(followup_view, enum followup_view, view_names)
 
 enum err followups_schedule(struct db *db, int64_t order_id, int64_t now)
 {

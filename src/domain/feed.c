@@ -247,13 +247,7 @@ const char *report_status_name(enum report_status s)
     return name_of(report_names, NAMES_LEN(report_names), s);
 }
 
-bool report_status_parse(const char *s, enum report_status *out)
-{
-    int v = 0;
-    bool ok = name_find(report_names, NAMES_LEN(report_names), s, &v);
-    *out = (enum report_status)v;
-    return ok;
-}
+NAMES_PARSE(report_status, enum report_status, report_names)
 
 #define REPORT_SELECT                                                                              \
     "SELECT r.id, r.shop_id, r.share_id, r.reporter_id, w.display_name, r.reason, r.status,"       \

@@ -20,14 +20,7 @@ const char *refund_status_name(enum refund_status s)
     return name_of(status_names, NAMES_LEN(status_names), s);
 }
 
-bool refund_status_parse(const char *s, enum refund_status *out)
-{
-    int v;
-    if (!name_find(status_names, NAMES_LEN(status_names), s, &v))
-        return false;
-    *out = (enum refund_status)v;
-    return true;
-}
+NAMES_PARSE(refund_status, enum refund_status, status_names)
 
 /* A stored status; an unknown one reads as decided (it moves nothing). */
 static enum refund_status status_of(const char *s)

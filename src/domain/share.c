@@ -33,13 +33,7 @@ const char *share_outcome_name(enum share_outcome o)
     return name_of(outcome_names, NAMES_LEN(outcome_names), o);
 }
 
-bool share_outcome_parse(const char *s, enum share_outcome *out)
-{
-    int v = 0;
-    bool ok = name_find(outcome_names, NAMES_LEN(outcome_names), s, &v);
-    *out = (enum share_outcome)v;
-    return ok;
-}
+NAMES_PARSE(share_outcome, enum share_outcome, outcome_names)
 
 static const char *const experience_names[] = {"order", "trial", "shop"};
 

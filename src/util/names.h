@@ -33,4 +33,18 @@ int name_find_or(const char *const *names, size_t n, const char *s, int fallback
         return (type)name_find_or(names, NAMES_LEN(names), s, fallback);                           \
     }
 
+/*
+ * Defines `bool PREFIX_parse(const char *s, type *out)` over an enum's table of names: false
+ * (and *out untouched) when no name is s (input to refuse, rather than a stored value).
+ */
+#define NAMES_PARSE(prefix, type, names)                                                           \
+    bool prefix##_parse(const char *s, type *out)                                                  \
+    {                                                                                              \
+        int v = 0;                                                                                 \
+        if (!name_find(names, NAMES_LEN(names), s, &v))                                            \
+            return false;                                                                          \
+        *out = (type)v;                                                                            \
+        return true;                                                                               \
+    }
+
 #endif

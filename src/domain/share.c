@@ -218,9 +218,10 @@ struct candidate {
 
 /*
  * Per candidate, probed in the store: bought the product since `since`; deliveries today, and
- * from this shop today. Placeholders: product, since, day, day, shop, then the audience's own.
- * What is the same for every candidate of a share (who muted the sharers or the shop, who hid
- * the product, whom the chain reached) is read once, as sets (mark_sets()).
+ * from this shop today; their interest vector (kept on their users row, migration 013).
+ * Placeholders: product, since, day, day, shop, then the audience's own. What is the same for every
+ * candidate of a share (who muted the sharers or the shop, who hid the product, whom the chain
+ * reached) is read once, as sets (mark_sets()).
  */
 #define CANDIDATE_FACTS                                                                            \
     "SELECT m.user_id,"                                                                            \
@@ -229,7 +230,8 @@ struct candidate {
     " (SELECT COUNT(*) FROM share_audience a WHERE a.user_id = m.user_id"                          \
     "  AND a.outcome = 'delivered' AND a.at >= ?),"                                                \
     " (SELECT COUNT(*) FROM share_audience a WHERE a.user_id = m.user_id"                          \
-    "  AND a.outcome = 'delivered' AND a.at >= ? AND a.shop_id = ?)"
+    "  AND a.outcome = 'delivered' AND a.at >= ? AND a.shop_id = ?),"                              \
+    " (SELECT u.interest_vector FROM users u WHERE u.id = m.user_id)"
 /* RULE: NO-CROSSING - the only two sets a share may reach. Placeholders: the circle, or the
  * sharer twice; then the sharer, the root sharer and the shop, whose people are not candidates
  * either: a shop does not recommend its products to itself. */
@@ -241,11 +243,6 @@ struct candidate {
 #define NOT_SHARERS                                                                                \
     " AND m.user_id <> ? AND m.user_id <> ? AND NOT EXISTS (SELECT 1 FROM shop_roles w"            \
     " WHERE w.shop_id = ? AND w.user_id = m.user_id) ORDER BY m.user_id"
-/* The audience's interests, by member. */
-#define INTERESTS                                                                                  \
-    "SELECT m.user_id, i.source, i.tag, i.weight_milli"                                            \
-    " FROM member_interests i JOIN (SELECT m.user_id"
-#define INTERESTS_END ") m ON m.user_id = i.user_id ORDER BY m.user_id"
 
 struct create_args {
     const struct share_input *in;
@@ -259,6 +256,35 @@ struct audience {
     struct candidate *c;
     size_t n;
 };
+
+/* A vector as stored on a users row: lines of "tag<TAB>weight"; weights of 0 are left out. */
+static enum err parse_vector(const char *text, struct arena *a, struct ivec *out)
+{
+    size_t n = 0;
+    *out = (struct ivec){0};
+    if (!text || !*text)
+        return ERR_OK;
+    for (const char *p = text; *p; p++)
+        n += *p == '\n';
+    if (!(out->t = arena_alloc(a, (n + 1) * sizeof *out->t)))
+        return ERR_TOO_LARGE;
+    for (const char *p = text; *p;) {
+        const char *tab = strchr(p, '\t'), *end = strchr(p, '\n');
+        if (!end)
+            end = p + strlen(p);
+        if (tab && tab < end) {
+            int64_t w = strtoll(tab + 1, NULL, 10);
+            char *tag = w > 0 ? arena_strndup(a, p, (size_t)(tab - p)) : NULL;
+            if (w > 0 && !tag)
+                return ERR_TOO_LARGE;
+            if (w > 0)
+                out->t[out->n++] = (struct tag){tag, w};
+        }
+        p = *end ? end + 1 : end;
+    }
+    sim_normalize(out);
+    return ERR_OK;
+}
 
 static enum err read_candidates(struct db *db, const struct create_args *q, const struct share *s,
                                 int64_t root_sharer, int64_t since, struct audience *au)
@@ -294,6 +320,8 @@ static enum err read_candidates(struct db *db, const struct create_args *q, cons
         c->bought = db_col_int64(st, 1) != 0;
         c->today = db_col_int64(st, 2);
         c->today_shop = db_col_int64(st, 3);
+        if ((e = parse_vector(db_col_text(st, 4, NULL), q->a, &c->vec)))
+            break;
     }
     if (st)
         db_done(st);
@@ -341,96 +369,17 @@ static int by_user(const void *key, const void *item)
     return k < u ? -1 : k > u;
 }
 
-/* Builds each candidate's vector from their declared and learned interests. */
-static enum err read_vectors(struct db *db, const struct create_args *q, const struct share *s,
-                             struct audience *au)
-{
-    static const char in_circle[] = INTERESTS CIRCLE_SET INTERESTS_END;
-    static const char in_contacts[] = INTERESTS CONTACT_SET INTERESTS_END;
-    bool circle = s->circle_id != 0;
-    struct db_stmt *st = NULL;
-    if (!au->n)
-        return ERR_OK;
-    /* every tag of the audience in one array, grouped by member (the query's order) */
-    size_t cap = 16 * au->n, used = 0;
-    struct tag *all = arena_alloc(q->a, cap * sizeof *all);
-    struct candidate **whose = arena_alloc(q->a, cap * sizeof *whose);
-    if (!all || !whose)
-        return ERR_TOO_LARGE;
-    struct candidate *cur = NULL;
-    enum err e = db_query(db, circle ? in_circle : in_contacts, &st,
-                          DB_INT(circle ? s->circle_id : s->sharer_id),
-                          circle ? DB_SKIP : DB_INT(s->sharer_id));
-    while (!e && db_next(st, &e)) {
-        int64_t user = db_col_int64(st, 0);
-        if (!cur || cur->user_id != user)
-            cur = bsearch(&user, au->c, au->n, sizeof *au->c, by_user);
-        const char *source = db_col_text(st, 1, NULL);
-        int64_t w = db_col_int64(st, 3);
-        if (source && !strcmp(source, "learned"))
-            w /= SIM_LEARNED_DIV;
-        if (!cur || w <= 0)
-            continue; /* the sharer's own, or too light to count */
-        if (used == cap) {
-            struct tag *more = arena_alloc(q->a, 2 * cap * sizeof *more);
-            struct candidate **more_whose = arena_alloc(q->a, 2 * cap * sizeof *more_whose);
-            if (!more || !more_whose) {
-                e = ERR_TOO_LARGE;
-                break;
-            }
-            memcpy(more, all, used * sizeof *more);
-            memcpy(more_whose, whose, used * sizeof *more_whose);
-            all = more, whose = more_whose, cap *= 2;
-        }
-        const char *tag = db_col_dup(st, 2, q->a);
-        if (!tag) {
-            e = ERR_TOO_LARGE;
-            break;
-        }
-        whose[used] = cur;
-        all[used++] = (struct tag){tag, w};
-    }
-    if (st)
-        db_done(st);
-    for (size_t i = 0; !e && i < used;) {
-        size_t j = i;
-        while (j < used && whose[j] == whose[i])
-            j++;
-        whose[i]->vec = (struct ivec){all + i, j - i};
-        sim_normalize(&whose[i]->vec);
-        i = j;
-    }
-    return e;
-}
-
 /* A member's vector alone (the sharer, the root sharer). */
 static enum err member_vector(struct db *db, int64_t user_id, struct arena *a, struct ivec *out)
 {
-    static const char sql[] =
-        "SELECT source, tag, weight_milli FROM member_interests WHERE user_id = ?";
+    static const char sql[] = "SELECT interest_vector FROM users WHERE id = ?";
     struct db_stmt *st = NULL;
-    size_t cap = 32;
-    *out = (struct ivec){arena_alloc(a, cap * sizeof(struct tag)), 0};
-    if (!out->t)
-        return ERR_TOO_LARGE;
-    enum err e = db_query(db, sql, &st, DB_INT(user_id));
-    while (!e && db_next(st, &e)) {
-        const char *source = db_col_text(st, 0, NULL);
-        int64_t w = db_col_int64(st, 2);
-        if (source && !strcmp(source, "learned"))
-            w /= SIM_LEARNED_DIV;
-        if (w <= 0 || out->n == cap)
-            continue;
-        const char *tag = db_col_dup(st, 1, a);
-        if (!tag) {
-            e = ERR_TOO_LARGE;
-            break;
-        }
-        out->t[out->n++] = (struct tag){tag, w};
-    }
-    if (st)
-        db_done(st);
-    sim_normalize(out);
+    *out = (struct ivec){0};
+    enum err e = db_first(db, sql, &st, DB_INT(user_id));
+    if (e)
+        return e == ERR_NOT_FOUND ? ERR_OK : e;
+    e = parse_vector(db_col_text(st, 0, NULL), a, out);
+    db_done(st);
     return e;
 }
 
@@ -678,7 +627,7 @@ static enum err plan(struct db *db, struct create_args *q, struct share *out, st
     sim_normalize(&product);
     int64_t days = p.repurchase_days ? p.repurchase_days : SHARE_RECENT_BUY_DAYS;
     if ((e = read_candidates(db, q, &s, root_sharer, q->now - days * MS_PER_DAY, au)) ||
-        (e = mark_sets(db, &s, root_sharer, au)) || (e = read_vectors(db, q, &s, au)) ||
+        (e = mark_sets(db, &s, root_sharer, au)) ||
         (e = member_vector(db, root_sharer, q->a, &root)))
         return e;
     if (!root.n)

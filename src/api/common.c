@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "domain/experience.h"
 #include "domain/ledger.h"
 #include "domain/withdrawal.h"
 #include "util/limits.h"
@@ -214,4 +215,13 @@ json_t *api_lines_json(const char *text)
         p = end ? end + 1 : NULL;
     }
     return a;
+}
+
+json_t *api_feedback_json(const void *item)
+{
+    const struct feedback *f = item;
+    return json_pack("{s:I, s:I, s:{s:I, s:s}, s:i, s:s, s:o}", "id", (json_int_t)f->id, "order_id",
+                     (json_int_t)f->order_id, "buyer", "id", (json_int_t)f->buyer_id,
+                     "display_name", f->buyer_name, "rating", f->rating, "text", f->text,
+                     "created_at", json_time(f->created_at_ms));
 }

@@ -57,6 +57,9 @@ MUST_CHECK enum err api_nullable_int(struct req *r, const char *field, int64_t m
 /* The lines of `text` (NULL: none) as a JSON array of strings: the matched interests. */
 json_t *api_lines_json(const char *text);
 
+/* A buyer's feedback (struct feedback, domain/experience.h) as JSON. */
+json_t *api_feedback_json(const void *item);
+
 /* An id or a time that may be absent (0): JSON null then. */
 json_t *api_opt_id(int64_t id);
 json_t *api_opt_time(int64_t ms);

@@ -14,6 +14,7 @@
 
 #include "api/api.h"
 #include "api/common.h"
+#include "domain/experience.h"
 #include "domain/catalog.h"
 #include "domain/memo.h"
 #include "util/log.h"
@@ -335,4 +336,27 @@ enum err api_tags_vocab(struct req *r)
         json_array_append_new(
             items, json_pack("{s:s, s:s}", "name", tags_vocab(i)->name, "en", tags_vocab(i)->en));
     return req_reply(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* Buyers' feedback on a product, public as the product is (domain/experience.h). */
+enum err api_product_feedback(struct req *r)
+{
+    int64_t limit = 0, before = 0;
+    struct feedback *items = NULL;
+    size_t n = 0;
+    bool more = false;
+    struct product p;
+    struct shop s;
+    enum shop_role role;
+    /* a product the caller cannot see has no feedback to show either */
+    enum err e = visible_product(r, req_param_id(r, 0), &p, &s, &role);
+    if (!e)
+        e = api_page(r, &limit, &before);
+    if (!e)
+        e = feedback_list_product(r->db, req_param_id(r, 0), before, limit, &r->arena, &items, &n,
+                                  &more);
+    if (e)
+        return e;
+    return api_reply_items(r, items, n, sizeof *items, api_feedback_json, more,
+                           n ? items[n - 1].id : 0);
 }

@@ -446,15 +446,6 @@ enum err api_shop_stats(struct req *r)
 
 /* --- feedback and follow-ups --- */
 
-static json_t *feedback_json(const void *item)
-{
-    const struct feedback *f = item;
-    return json_pack("{s:I, s:I, s:{s:I, s:s}, s:i, s:s, s:o}", "id", (json_int_t)f->id, "order_id",
-                     (json_int_t)f->order_id, "buyer", "id", (json_int_t)f->buyer_id,
-                     "display_name", f->buyer_name, "rating", f->rating, "text", f->text,
-                     "created_at", json_time(f->created_at_ms));
-}
-
 enum err api_feedback_add(struct req *r)
 {
     static const char *const fields[] = {"rating", "text", NULL};
@@ -469,23 +460,7 @@ enum err api_feedback_add(struct req *r)
     if (!e)
         e = feedback_add(r->db, req_param_id(r, 0), r->user.user_id, (int)rating, text, text_len,
                          &r->arena, &f, &r->ei);
-    return e ? e : req_reply(r, 201, feedback_json(&f));
-}
-
-enum err api_product_feedback(struct req *r)
-{
-    int64_t limit = 0, before = 0;
-    struct feedback *items = NULL;
-    size_t n = 0;
-    bool more = false;
-    enum err e = api_page(r, &limit, &before);
-    if (!e)
-        e = feedback_list_product(r->db, req_param_id(r, 0), before, limit, &r->arena, &items, &n,
-                                  &more);
-    if (e)
-        return e;
-    return api_reply_items(r, items, n, sizeof *items, feedback_json, more,
-                           n ? items[n - 1].id : 0);
+    return e ? e : req_reply(r, 201, api_feedback_json(&f));
 }
 
 static json_t *followup_json(const void *item)

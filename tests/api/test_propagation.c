@@ -342,6 +342,8 @@ static void similarity_decides(void **state)
     /* another member's item is not theirs to open */
     refused(&S, "POST", fmt("/api/v1/feed/%lld/open", (long long)item), b.token, NULL, 404,
             "not_found", NULL);
+    refused(&S, "POST", fmt("/api/v1/feed/%lld/not-interested", (long long)item), b.token, NULL,
+            404, "not_found", NULL);
     /* the shop sees each person and why; the sharer sees the counts only */
     http(&S, "GET", fmt("/api/v1/shares/%lld/audience", (long long)s), owner, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -1028,6 +1030,16 @@ static void experience_loop(void **state)
     resp_free(&r);
     refused(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)reminder), owner, NULL, 409,
             "illegal_transition", NULL);
+    int64_t check = followup("done", o, "experience");
+    char long_note[700];
+    memset(long_note, 'x', 201);
+    long_note[201] = '\0';
+    refused(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)check), owner,
+            fmt("{\"note\":\"%s\"}", long_note), 400, "invalid_value", "note");
+    refused(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)check), owner, "{\"note\":1}",
+            400, "wrong_type", "note");
+    /* feedback of a product nobody may see is not there either */
+    refused(&S, "GET", "/api/v1/products/999999/feedback", NULL, NULL, 404, "not_found", NULL);
     refused(&S, "POST", fmt("/api/v1/followups/%lld/done", (long long)reminder), outsider, NULL,
             404, "not_found", NULL);
     refused(&S, "GET", fmt("/api/v1/shops/%lld/followups?status=late", (long long)shop), owner,

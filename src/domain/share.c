@@ -673,7 +673,12 @@ static enum err create_tx(struct db *db, void *arg)
         (e = db_run(db, counts, DB_INT(s.root_id), DB_INT((int64_t)au.n), DB_INT(delivered),
                     DB_INT(s.id))))
         return e;
-    return share_get(db, s.id, q->a, q->out);
+    /* the row as stored; its report is the plan's (no need to count the rows just written) */
+    static const char get[] = "SELECT " SHARE_COLS SHARE_FROM "WHERE s.id = ?";
+    if ((e = db_read_one(db, get, read_share, q->a, q->out, DB_INT(s.id))))
+        return e;
+    q->out->report = s.report;
+    return ERR_OK;
 }
 
 static enum err preview_tx(struct db *db, void *arg)

@@ -128,6 +128,7 @@ enum err api_followup_done(struct req *r);
 
 /* bindings.c */
 enum err api_share_open(struct req *r);
+enum err api_share_visit(struct req *r);
 enum err api_me_binding(struct req *r);
 enum err api_me_unbind(struct req *r);
 

@@ -66,6 +66,26 @@ enum err api_share_open(struct req *r)
                                l.promoter_name, "bound", l.bound, "share_token", token));
 }
 
+enum err api_share_visit(struct req *r)
+{
+    const char *token = req_param_str(r, 0);
+    struct landing l;
+    enum err e = strlen(token) > 64
+                     ? ERR_NOT_FOUND
+                     : promoter_visit_link(r->db, token, r->user.user_id, &r->arena, &l);
+    if (e == ERR_NOT_FOUND)
+        return req_fail(r, e, NULL, "no such link");
+    if (e)
+        return e;
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:o, s:b}", "shop_id", (json_int_t)l.shop_id, "promoter",
+                               l.promoter_id
+                                   ? json_pack("{s:I, s:s}", "id", (json_int_t)l.promoter_id,
+                                               "display_name", l.promoter_name)
+                                   : json_null(),
+                               "bound", l.bound));
+}
+
 enum err api_me_binding(struct req *r)
 {
     int64_t shop_id = 0;

@@ -165,8 +165,12 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/me/promoter", api_me_promoter, AUTH_USER, SMALL_BODY,
      "The caller as promoter of ?shop_id=: codes, balance, team, customers, rates", JSON, ANYONE},
     {"GET", "/api/v1/s/{token}", api_share_open, AUTH_OPTIONAL, SMALL_BODY,
-     "Open a link: a share's (who recommended what, and why you see it; changes nothing) or a "
-     "promoter's (binds a logged-in visitor)",
+     "Read a link: a promoter's (the shop, the promoter, whether the visitor is bound) or a "
+     "share's (who recommended what, and why you see it); changes nothing",
+     JSON, ANYONE},
+    {"POST", "/api/v1/s/{token}/visit", api_share_visit, AUTH_USER, SMALL_BODY,
+     "Visit through a link (a promoter's, or a share's nearest active promoter): binds the "
+     "visitor unless someone holds them",
      JSON, ANYONE},
     {"GET", "/api/v1/me/binding", api_me_binding, AUTH_USER, SMALL_BODY,
      "Who the caller is bound to in ?shop_id=, and until when", JSON, ANYONE},

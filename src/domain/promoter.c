@@ -566,12 +566,46 @@ enum err promoter_open_link(struct db *db, const char *token, int64_t visitor, s
 {
     memset(out, 0, sizeof *out);
     struct link_args q = {.token = token, .visitor = visitor, .a = a, .out = out};
-    /* Links are opened far more often than they bind: a read first, and a write
-     * transaction only when a binding is to be made. */
-    enum err e = db_tx_run(db, DB_TX_READ, link_read_tx, &q);
-    if (e || !visitor || q.self || q.current)
+    return db_tx_run(db, DB_TX_READ, link_read_tx, &q);
+}
+
+static enum err share_of_token(struct db *db, int64_t shop_id, const char *token,
+                               struct attribution *out, int64_t *promoter);
+
+/* A share's token: its shop and nearest active promoter, bound if free. */
+static enum err visit_share_tx(struct db *db, void *arg)
+{
+    static const char shop[] = "SELECT shop_id FROM shares WHERE token = ?";
+    struct link_args *q = arg;
+    struct attribution at;
+    struct promoter p;
+    int64_t shop_id = 0, promoter = 0;
+    enum err e = db_value(db, shop, &shop_id, DB_STR(q->token));
+    if (!e)
+        e = share_of_token(db, shop_id, q->token, &at, &promoter);
+    if (e)
         return e;
-    return db_tx_run(db, DB_TX_WRITE, link_bind_tx, &q);
+    q->out->shop_id = shop_id;
+    if (!promoter)
+        return ERR_OK; /* the shop's own share: nobody to bind to */
+    if ((e = promoter_get(db, promoter, q->a, &p)))
+        return e;
+    q->out->promoter_id = p.id;
+    q->out->promoter_name = p.display_name;
+    if (q->visitor == p.user_id)
+        return ERR_OK;
+    return bind_if_free(db, shop_id, q->visitor, p.id, clock_now_ms(), &q->out->bound);
+}
+
+enum err promoter_visit_link(struct db *db, const char *token, int64_t visitor, struct arena *a,
+                             struct landing *out)
+{
+    memset(out, 0, sizeof *out);
+    struct link_args q = {.token = token, .visitor = visitor, .a = a, .out = out};
+    enum err e = db_tx_run(db, DB_TX_WRITE, link_bind_tx, &q);
+    if (e == ERR_NOT_FOUND)
+        e = db_tx_run(db, DB_TX_WRITE, visit_share_tx, &q);
+    return e;
 }
 
 /* A share of the shop by its token: its id, hop, and the nearest active promoter on its chain

@@ -117,17 +117,26 @@ MUST_CHECK enum err binding_list(struct db *db, int64_t promoter_id, int64_t lim
 
 /* What a share link leads to. */
 struct landing {
-    int64_t shop_id, promoter_id;
+    int64_t shop_id, promoter_id; /* promoter_id 0: a share with no active promoter */
     const char *promoter_name;
-    bool bound; /* the visitor is now bound to this link's promoter */
+    bool bound; /* the visitor is bound to this link's promoter */
 };
 /*
- * Opens a referral link: the promoter behind `token` (active ones only;
- * ERR_NOT_FOUND otherwise) and, for a logged-in visitor (`visitor` not 0),
- * the binding it makes (RULE: BINDING).
+ * Reads a referral link: the promoter behind `token` (active ones only;
+ * ERR_NOT_FOUND otherwise) and whether a logged-in visitor (`visitor` not 0)
+ * is bound to them. Changes nothing: a GET.
  */
 MUST_CHECK enum err promoter_open_link(struct db *db, const char *token, int64_t visitor,
                                        struct arena *a, struct landing *out);
+/*
+ * The visitor's deliberate visit through a link (a write: POST, with the CSRF
+ * rule): a promoter's referral token, or a share's token (its nearest active
+ * promoter on the chain, as an order would be attributed). RULE: BINDING -
+ * binds the visitor to that promoter unless someone holds them; never the
+ * promoter to themselves. ERR_NOT_FOUND when the token is neither.
+ */
+MUST_CHECK enum err promoter_visit_link(struct db *db, const char *token, int64_t visitor,
+                                        struct arena *a, struct landing *out);
 
 /* Who an order is attributed to, and through what. */
 struct attribution {

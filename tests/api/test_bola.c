@@ -38,6 +38,8 @@ static const struct {
 } anyone_writes[] = {
     /* anyone may apply; an outsider without experience of the shop is told why */
     {"POST", "/api/v1/shops/{id}/promoters", 403, "experience_required"},
+    /* anyone may visit through a promoter's link; it binds the visitor, not the shop */
+    {"POST", "/api/v1/s/{token}/visit", 200, NULL},
 };
 
 /*

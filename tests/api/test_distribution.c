@@ -558,12 +558,28 @@ static void binding(void **state)
     assert_true(json_is_false(jget(r.json, "bound")));
     assert_int_equal(jint(r.json, "shop.id"), shop);
     resp_free(&r);
+    /* reading a link binds nobody, even logged in (a cross-site page could make the visitor's
+     * browser read it); the visit is a write of its own */
     http(&S, "GET", fmt("/api/v1/s/%s", p1.ref), k.token, NULL, &r);
+    assert_true(json_is_false(jget(r.json, "bound")));
+    resp_free(&r);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM bindings WHERE customer_id = %lld",
+                                       (long long)k.user_id)),
+                     0);
+    http(&S, "POST", fmt("/api/v1/s/%s/visit", p1.ref), k.token, NULL, &r);
+    assert_int_equal(r.status, 200);
     assert_true(json_is_true(jget(r.json, "bound")));
     resp_free(&r);
-    http(&S, "GET", fmt("/api/v1/s/%s", p2.ref), k.token, NULL, &r);
+    http(&S, "GET", fmt("/api/v1/s/%s", p1.ref), k.token, NULL, &r);
+    assert_true(json_is_true(jget(r.json, "bound"))); /* as it now reads */
+    resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/s/%s/visit", p2.ref), k.token, NULL, &r);
     assert_true(json_is_false(jget(r.json, "bound"))); /* the first link holds */
     resp_free(&r);
+    http(&S, "POST", fmt("/api/v1/s/%s/visit", p1.ref), NULL, NULL, &r);
+    expect_err(&r, 401, "unauthorized", NULL);
+    http(&S, "POST", "/api/v1/s/no-such-token/visit", k.token, NULL, &r);
+    expect_err(&r, 404, "not_found", NULL);
     http(&S, "GET", fmt("/api/v1/me/binding?shop_id=%lld", (long long)shop), k.token, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(jint(r.json, "promoter.id"), p1.id);
@@ -597,8 +613,8 @@ static void binding(void **state)
                                        " %lld",
                                        (long long)k.user_id)),
                      3); /* bound, unbound, bound */
-    /* a promoter opening their own link binds nobody */
-    http(&S, "GET", fmt("/api/v1/s/%s", p1.ref), p1.m.token, NULL, &r);
+    /* a promoter visiting through their own link binds nobody */
+    http(&S, "POST", fmt("/api/v1/s/%s/visit", p1.ref), p1.m.token, NULL, &r);
     assert_true(json_is_false(jget(r.json, "bound")));
     resp_free(&r);
     assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM bindings WHERE customer_id = %lld",

@@ -849,6 +849,18 @@ static void attribution(void **state)
     rid = create(&S, fmt("/api/v1/shops/%lld/promoters", (long long)shop), re.token, NULL);
     int64_t o3 = buy(&z, tea, t2);
     attributed(o3, rid, "share", s2, 2);
+    /* a visit through a share's link binds to the same nearest promoter (a write of its own) */
+    struct member w = member("路过的", NULL);
+    http(&S, "POST", fmt("/api/v1/s/%s/visit", t2), w.token, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(jint(r.json, "promoter.id"), rid);
+    assert_true(json_is_true(jget(r.json, "bound")));
+    resp_free(&r);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM bindings WHERE customer_id = %lld AND"
+                               " promoter_id = %lld",
+                               (long long)w.id, (long long)rid)),
+                     1);
+    forget(&w);
     /* the promoter buying through their own share earns nothing, and it is audited */
     int64_t audits = count("SELECT COUNT(*) FROM audit_events WHERE kind = 'self_purchase'");
     int64_t o4 = buy(&p, tea, t1);

@@ -320,7 +320,7 @@ static void op_open_link(void)
     int m = pick(n_members), p = pick(n_promoters);
     struct member *mb = &members[m];
     struct resp r;
-    call(mb->token, "GET", fmt("/api/v1/s/%s", promoters[p].ref), NULL, &r);
+    call(mb->token, "POST", fmt("/api/v1/s/%s/visit", promoters[p].ref), NULL, &r);
     if (!promoters[p].active) {
         expect_status(&r, 404);
     } else {

@@ -300,7 +300,6 @@ int demo_seed(struct db *db, FILE *out)
     struct share_audience_row *who = NULL;
     size_t n_who = 0;
     bool more = false;
-    int64_t last = 0;
     static const char note[] = "我家孩子天天要吃，先拿试吃装尝尝";
     struct share_input si = {.sharer_id = ids[0],
                              .product_id = trial_product,
@@ -309,7 +308,7 @@ int demo_seed(struct db *db, FILE *out)
                              .note_len = strlen(note)};
     if ((e = mute_add(db, ids[6], ids[0], 0, &a, &mute, &created, &ei)) ||
         (e = share_create(db, &si, &a, &shared, &ei)) ||
-        (e = share_audience(db, shared.id, 0, 100, &a, &who, &n_who, &more, &last))) {
+        (e = share_audience(db, shared.id, 0, 100, &a, &who, &n_who, &more))) {
         rc = fail(out, "share", &ei, e);
         goto out;
     }

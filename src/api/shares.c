@@ -133,17 +133,17 @@ static json_t *audience_json(const void *item)
 
 enum err api_share_audience(struct req *r)
 {
-    int64_t limit = 0, after = 0, last = 0;
+    int64_t limit = 0, after = 0;
     struct share_audience_row *items = NULL;
     size_t n = 0;
     bool more = false;
     enum err e = api_page(r, &limit, &after);
     if (!e)
-        e = share_audience(r->db, req_param_id(r, 0), after, limit, &r->arena, &items, &n, &more,
-                           &last);
+        e = share_audience(r->db, req_param_id(r, 0), after, limit, &r->arena, &items, &n, &more);
     if (e)
         return e;
-    return api_reply_items(r, items, n, sizeof *items, audience_json, more, last);
+    return api_reply_items(r, items, n, sizeof *items, audience_json, more,
+                           n ? items[n - 1].id : 0);
 }
 
 /* --- the feed --- */

@@ -517,30 +517,28 @@ static enum err by_token(struct db *db, const char *token, struct arena *a, stru
 
 struct link_args {
     const char *token;
-    int64_t visitor, current;
-    bool self;
+    int64_t visitor;
     struct arena *a;
     struct landing *out;
 };
 
-/* Reads the link's promoter and whom the visitor is bound to. */
+/* Reads the link's promoter and whether the visitor is bound to them. */
 static enum err link_read_tx(struct db *db, void *arg)
 {
     struct link_args *q = arg;
     struct promoter p;
     bool exists = false;
-    q->current = 0;
+    int64_t current = 0;
     enum err e = by_token(db, q->token, q->a, &p);
     if (e)
         return e;
-    q->self = q->visitor == p.user_id;
-    if (q->visitor && !q->self &&
-        (e = bound_promoter(db, p.shop_id, q->visitor, clock_now_ms(), &q->current, &exists)))
+    if (q->visitor && q->visitor != p.user_id &&
+        (e = bound_promoter(db, p.shop_id, q->visitor, clock_now_ms(), &current, &exists)))
         return e;
     q->out->shop_id = p.shop_id;
     q->out->promoter_id = p.id;
     q->out->promoter_name = p.display_name;
-    q->out->bound = q->current && q->current == p.id;
+    q->out->bound = current && current == p.id;
     return ERR_OK;
 }
 

@@ -136,14 +136,31 @@ enum err share_list_mine(struct db *db, int64_t user_id, int64_t before_id, int6
         db_list(db, sql, limit, sizeof **out, read_share, a, &items, n, more, DB_INT(user_id),
                 DB_INT(before_id ? before_id : INT64_MAX), DB_INT(limit + 1));
     *out = items;
-    for (size_t i = 0; !e && i < *n; i++)
-        e = read_report(db, &(*out)[i]);
+    if (e || !*n)
+        return e;
+    /* the page's filtered counts in one query, not one per share */
+    static const char counts[] =
+        "SELECT share_id, outcome, COUNT(*) FROM share_audience WHERE share_id >= ?"
+        " AND share_id <= ? AND share_id IN (SELECT id FROM shares WHERE sharer_id = ?)"
+        " GROUP BY share_id, outcome";
+    struct db_stmt *st = NULL;
+    e = db_query(db, counts, &st, DB_INT((*out)[*n - 1].id), DB_INT((*out)[0].id), DB_INT(user_id));
+    while (!e && db_next(st, &e)) {
+        int64_t id = db_col_int64(st, 0);
+        enum share_outcome o;
+        for (size_t i = 0; i < *n; i++)
+            if ((*out)[i].id == id && share_outcome_parse(db_col_text(st, 1, NULL), &o))
+                (*out)[i].report.count[o] = db_col_int64(st, 2);
+    }
+    if (st)
+        db_done(st);
     return e;
 }
 
 static enum err read_audience_row(struct db_stmt *st, struct arena *a, void *item)
 {
     struct share_audience_row *x = item;
+    x->id = db_col_int64(st, 0);
     x->user_id = db_col_int64(st, 1);
     x->display_name = db_col_dup(st, 2, a);
     if (!share_outcome_parse(db_col_text(st, 3, NULL), &x->outcome))
@@ -154,22 +171,16 @@ static enum err read_audience_row(struct db_stmt *st, struct arena *a, void *ite
 }
 
 enum err share_audience(struct db *db, int64_t share_id, int64_t after_id, int64_t limit,
-                        struct arena *a, struct share_audience_row **out, size_t *n, bool *more,
-                        int64_t *last_id)
+                        struct arena *a, struct share_audience_row **out, size_t *n, bool *more)
 {
     static const char sql[] =
         "SELECT a.id, a.user_id, u.display_name, a.outcome, a.similarity_milli,"
         " a.root_similarity_milli FROM share_audience a JOIN users u ON u.id = a.user_id"
         " WHERE a.share_id = ? AND a.id > ? ORDER BY a.id LIMIT ?";
-    static const char last[] = "SELECT MAX(id) FROM (SELECT id FROM share_audience"
-                               " WHERE share_id = ? AND id > ? ORDER BY id LIMIT ?) x";
     void *items = NULL;
     enum err e = db_list(db, sql, limit, sizeof **out, read_audience_row, a, &items, n, more,
                          DB_INT(share_id), DB_INT(after_id), DB_INT(limit + 1));
     *out = items;
-    *last_id = 0;
-    if (!e && *n)
-        e = db_value(db, last, last_id, DB_INT(share_id), DB_INT(after_id), DB_INT(limit));
     return e;
 }
 

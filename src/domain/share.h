@@ -132,6 +132,7 @@ MUST_CHECK enum err share_list_mine(struct db *db, int64_t user_id, int64_t befo
 
 /* One person a share considered (for the shop's view of a share). */
 struct share_audience_row {
+    int64_t id; /* the row's, for paging */
     int64_t user_id;
     const char *display_name;
     enum share_outcome outcome;
@@ -139,6 +140,6 @@ struct share_audience_row {
 };
 MUST_CHECK enum err share_audience(struct db *db, int64_t share_id, int64_t after_id, int64_t limit,
                                    struct arena *a, struct share_audience_row **out, size_t *n,
-                                   bool *more, int64_t *last_id);
+                                   bool *more);
 
 #endif

@@ -345,9 +345,25 @@ static void similarity_decides(void **state)
     refused(&S, "POST", fmt("/api/v1/feed/%lld/not-interested", (long long)item), b.token, NULL,
             404, "not_found", NULL);
     /* the shop sees each person and why; the sharer sees the counts only */
-    http(&S, "GET", fmt("/api/v1/shares/%lld/audience", (long long)s), owner, NULL, &r);
+    http(&S, "GET", fmt("/api/v1/shares/%lld/audience?limit=3", (long long)s), owner, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_int_equal(json_array_size(jget(r.json, "items")), 4);
+    assert_int_equal(json_array_size(jget(r.json, "items")), 3);
+    char cursor[64];
+    assert_non_null(jstr(r.json, "next_cursor"));
+    snprintf(cursor, sizeof cursor, "%s", jstr(r.json, "next_cursor"));
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shares/%lld/audience?limit=3&cursor=%s", (long long)s, cursor),
+         owner, NULL, &r);
+    assert_int_equal(json_array_size(jget(r.json, "items")), 1);
+    assert_true(json_is_null(jget(r.json, "next_cursor")));
+    resp_free(&r);
+    /* the sharer's own list, with each report */
+    http(&S, "GET", "/api/v1/me/shares", p.token, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_array_size(jget(r.json, "items")), 1);
+    assert_int_equal(jint(r.json, "items.0.id"), s);
+    assert_int_equal(jint(r.json, "items.0.report.delivered"), 3);
+    assert_int_equal(jint(r.json, "items.0.report.filtered.similarity"), 1);
     resp_free(&r);
     refused(&S, "GET", fmt("/api/v1/shares/%lld/audience", (long long)s), p.token, NULL, 404,
             "not_found", NULL);

@@ -63,22 +63,33 @@ static void exec(const char *f, ...)
         fail_msg("%s: %s", sql, db_errmsg(db));
 }
 
-static int64_t scalar(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static int64_t scalar(const char *f, ...)
+/* The first column of a query's rows (at most max) into out; how many. */
+static size_t column_v(int64_t *out, size_t max, const char *f, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static size_t column_v(int64_t *out, size_t max, const char *f, va_list ap)
 {
     char sql[2048];
-    va_list ap;
-    va_start(ap, f);
     vsnprintf(sql, sizeof sql, f, ap);
-    va_end(ap);
     struct db_stmt *st = NULL;
     enum err e = db_prepare_uncached(db, sql, &st);
     assert_int_equal(e, ERR_OK);
-    int64_t v = 0;
-    if (db_next(st, &e))
-        v = db_col_int64(st, 0);
+    size_t n = 0;
+    while (n < max && db_next(st, &e))
+        out[n++] = db_col_int64(st, 0);
     assert_int_equal(e, ERR_OK);
     db_done(st);
+    return n;
+}
+
+/* One integer (0 when there is no row). */
+static int64_t scalar(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static int64_t scalar(const char *f, ...)
+{
+    int64_t v = 0;
+    va_list ap;
+    va_start(ap, f);
+    column_v(&v, 1, f, ap);
+    va_end(ap);
     return v;
 }
 
@@ -87,19 +98,10 @@ static size_t ids(int64_t *out, size_t max, const char *f, ...)
     __attribute__((format(printf, 3, 4)));
 static size_t ids(int64_t *out, size_t max, const char *f, ...)
 {
-    char sql[2048];
     va_list ap;
     va_start(ap, f);
-    vsnprintf(sql, sizeof sql, f, ap);
+    size_t n = column_v(out, max, f, ap);
     va_end(ap);
-    struct db_stmt *st = NULL;
-    enum err e = db_prepare_uncached(db, sql, &st);
-    assert_int_equal(e, ERR_OK);
-    size_t n = 0;
-    while (db_next(st, &e) && n < max)
-        out[n++] = db_col_int64(st, 0);
-    assert_int_equal(e, ERR_OK);
-    db_done(st);
     return n;
 }
 

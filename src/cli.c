@@ -128,6 +128,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
     api_settings.cookie_secure = cfg->cookie_secure;
     api_settings.session_ms = cfg->session_days * MS_PER_DAY;
     api_settings.trial_days = cfg->trial_days;
+    api_settings.home_shop = cfg->home_shop;
     share_limits.daily_max = cfg->feed_daily_max;
     api_settings.data_dir = cfg->data_dir;
     char images[CONFIG_STR_MAX + 16];

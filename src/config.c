@@ -44,6 +44,8 @@ static const struct cfg_entry table[] = {
     {"trial_days", CFG_INT, F(trial_days), 0, 365, "30", NULL, "free trial of a new shop"},
     {"feed_daily_max", CFG_INT, F(feed_daily_max), 1, 50, "3", NULL,
      "recommendations one member receives in a China calendar day, from all shops"},
+    {"home_shop", CFG_INT, F(home_shop), 0, INT64_MAX, "0", NULL,
+     "the shop whose home the front page (/) shows (0: the oldest shop)"},
     {"max_connections", CFG_INT, F(max_connections), 16, 65536, "1024", NULL,
      "open connections at most"},
     {"max_connections_per_ip", CFG_INT, F(max_connections_per_ip), 1, 65536, "256", NULL,

@@ -22,6 +22,7 @@ struct api_settings {
     int64_t trial_days;        /* free trial of a new shop */
     const char *data_dir;      /* images live in <data_dir>/images */
     const char *metrics_token; /* GET /metrics needs "Authorization: Bearer <it>"; NULL: open */
+    int64_t home_shop;         /* the front page's shop; 0: the oldest */
 };
 
 extern struct api_settings api_settings;
@@ -37,6 +38,7 @@ enum err api_register(struct req *r);
 enum err api_login(struct req *r);
 enum err api_logout(struct req *r);
 enum err api_me(struct req *r);
+enum err api_session(struct req *r);
 enum err api_me_interests(struct req *r);
 
 /* shops.c */

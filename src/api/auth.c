@@ -164,6 +164,32 @@ enum err api_me(struct req *r)
     return req_reply(r, 200, body);
 }
 
+/* What the web front end needs first: who is logged in (or null: anonymous, not a 401)
+ * and which shop the front page shows. */
+enum err api_session(struct req *r)
+{
+    int64_t home = 0;
+    enum err e = shop_home(r->db, api_settings.home_shop, &home);
+    if (e && e != ERR_NOT_FOUND)
+        return e;
+    json_t *user = json_null();
+    if (r->authed) {
+        struct account acc;
+        struct shop_membership *shops = NULL;
+        size_t n_shops = 0;
+        e = account_get(r->db, r->user.user_id, &r->arena, &acc);
+        if (!e)
+            e = shop_list_for_user(r->db, r->user.user_id, &r->arena, &shops, &n_shops);
+        if (e)
+            return e;
+        user = json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)acc.id, "login", acc.login,
+                         "display_name", acc.display_name, "shops",
+                         api_array(shops, n_shops, sizeof *shops, membership_json));
+    }
+    return req_reply(r, 200,
+                     json_pack("{s:o, s:o}", "user", user, "home_shop_id", api_opt_id(home)));
+}
+
 enum err api_me_interests(struct req *r)
 {
     static const char *const fields[] = {"tags", NULL};

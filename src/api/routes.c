@@ -36,6 +36,8 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/auth/login", api_login, AUTH_NONE, SMALL_BODY, "Log in", JSON, ANYONE},
     {"POST", "/api/v1/auth/logout", api_logout, AUTH_USER, SMALL_BODY, "Log out this session", JSON,
      ANYONE},
+    {"GET", "/api/v1/session", api_session, AUTH_OPTIONAL, SMALL_BODY,
+     "Who is logged in (user: null when nobody) and the front page's shop", JSON, ANYONE},
     {"GET", "/api/v1/me", api_me, AUTH_USER, SMALL_BODY, "The logged-in member", JSON, ANYONE},
     {"PUT", "/api/v1/me/interests", api_me_interests, AUTH_USER, 0,
      "Replace the member's declared interests", JSON, ANYONE},

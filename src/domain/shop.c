@@ -546,6 +546,14 @@ enum err shop_staff_list(struct db *db, int64_t shop_id, struct arena *a, struct
     return e;
 }
 
+enum err shop_home(struct db *db, int64_t wanted, int64_t *id)
+{
+    return db_value(db,
+                    "SELECT id FROM shops WHERE id = ? OR NOT EXISTS"
+                    " (SELECT 1 FROM shops WHERE id = ?) ORDER BY id LIMIT 1",
+                    id, DB_INT(wanted), DB_INT(wanted));
+}
+
 enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
                             struct shop_membership **out, size_t *n)
 {

@@ -190,5 +190,8 @@ struct shop_membership {
 };
 MUST_CHECK enum err shop_list_for_user(struct db *db, int64_t user_id, struct arena *a,
                                        struct shop_membership **out, size_t *n);
+/* The shop a server's front page shows: `wanted` when it exists, else the oldest shop.
+ * ERR_NOT_FOUND when there is no shop at all. */
+MUST_CHECK enum err shop_home(struct db *db, int64_t wanted, int64_t *id);
 
 #endif

@@ -33,7 +33,7 @@ void metrics_init(const struct route *routes, size_t n)
     m_routes = routes;
     m_n = n;
     free(m);
-    m = xcalloc(n + 1, sizeof *m);
+    m = xcalloc(n + 2, sizeof *m);
     start_ms = clock_now_ms();
 }
 
@@ -47,8 +47,9 @@ void metrics_observe(int route_idx, int status, int64_t duration_us)
 {
     if (!m)
         return;
-    struct route_metrics *rm =
-        &m[route_idx >= 0 && (size_t)route_idx < m_n ? (size_t)route_idx : m_n];
+    struct route_metrics *rm = &m[route_idx >= 0 && (size_t)route_idx < m_n ? (size_t)route_idx
+                                  : route_idx == METRICS_WEB                ? m_n + 1
+                                                                            : m_n];
     size_t s = STATUS_OTHER;
     for (size_t i = 0; i < N_STATUS; i++)
         if (statuses[i] == status) {
@@ -71,15 +72,17 @@ static void route_label(size_t i, struct buf *out)
 {
     if (i < m_n)
         buf_printf(out, "route=\"%s %s\"", m_routes[i].method, m_routes[i].pattern);
-    else
+    else if (i == m_n)
         buf_printf(out, "route=\"unmatched\"");
+    else
+        buf_printf(out, "route=\"web\"");
 }
 
 void metrics_render(struct buf *out, struct db *db)
 {
     buf_printf(out, "# HELP quanzi_http_requests_total HTTP requests by route and status.\n"
                     "# TYPE quanzi_http_requests_total counter\n");
-    for (size_t i = 0; i <= m_n; i++) {
+    for (size_t i = 0; i <= m_n + 1; i++) {
         for (size_t s = 0; s <= N_STATUS; s++) {
             uint64_t v = atomic_load_explicit(&m[i].by_status[s], memory_order_relaxed);
             if (!v)
@@ -94,7 +97,7 @@ void metrics_render(struct buf *out, struct db *db)
     }
     buf_printf(out, "# HELP quanzi_http_request_duration_seconds Time to answer a request.\n"
                     "# TYPE quanzi_http_request_duration_seconds histogram\n");
-    for (size_t i = 0; i <= m_n; i++) {
+    for (size_t i = 0; i <= m_n + 1; i++) {
         uint64_t total = 0;
         for (size_t b = 0; b <= N_BUCKETS; b++)
             total += atomic_load_explicit(&m[i].buckets[b], memory_order_relaxed);

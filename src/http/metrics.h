@@ -13,7 +13,9 @@
 #include "http/router.h"
 #include "util/buf.h"
 
-/* `routes` must outlive the metrics; one extra slot counts unmatched paths. */
+/* `routes` must outlive the metrics; two extra slots count unmatched paths and the web
+ * front end's files (route_idx METRICS_WEB). */
+#define METRICS_WEB (-3)
 void metrics_init(const struct route *routes, size_t n);
 void metrics_release(void);
 void metrics_observe(int route_idx, int status, int64_t duration_us);

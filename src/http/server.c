@@ -17,6 +17,7 @@
 #include "http/jsonmem.h"
 #include "http/metrics.h"
 #include "http/req.h"
+#include "http/web.h"
 #include "util/buf.h"
 #include "util/clock.h"
 #include "util/limits.h"
@@ -37,9 +38,10 @@ struct server {
 struct conn_state {
     struct req r;
     struct buf body;
-    enum err early;   /* routing or size error found before dispatch */
-    bool responded;   /* a response was queued early (413) */
-    size_t discarded; /* bytes dropped after the body passed its limit */
+    enum err early;             /* routing or size error found before dispatch */
+    bool responded;             /* a response was queued early (413) */
+    size_t discarded;           /* bytes dropped after the body passed its limit */
+    const struct web_file *web; /* a page or a file of the front end answers */
 };
 
 static _Atomic long in_flight;
@@ -60,6 +62,16 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
         if (*p == '"')
             *p = '\'';
     LOG(LOG_WARN, "httpd", "msg=\"%s\"", msg);
+}
+
+/* What every answer carries, JSON or page: no sniffing, no framing, scripts and styles
+ * from this server only, and no share token leaking to other sites in a Referer. */
+static void security_headers(struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Content-Security-Policy", WEB_CSP);
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
 static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e)
@@ -115,7 +127,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type ? r->content_type : "application/json; charset=utf-8");
     MHD_add_response_header(resp, "X-Request-Id", r->rid);
-    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    security_headers(resp);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                             r->cache_control && e == ERR_OK ? r->cache_control : "no-store");
     if (r->replayed)
@@ -253,6 +265,34 @@ static void client_ip(const struct server *s, struct MHD_Connection *c, char *ou
     buf_release(&xff);
 }
 
+/* A file of the front end, or its shell: no database, no session. Revalidated by ETag
+ * on every use (no-cache), so a new binary's pages are seen at once. */
+static enum MHD_Result serve_web(struct server *s, struct conn_state *cs)
+{
+    struct req *r = &cs->r;
+    const struct web_file *f = cs->web;
+    const char *inm = req_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    bool fresh = inm && strstr(inm, f->etag) != NULL;
+    int status = fresh ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        fresh ? 0 : f->len, fresh ? NULL : (void *)f->data, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, web_content_type(f->path));
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, f->etag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(resp, "X-Request-Id", r->rid);
+    security_headers(resp);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    int64_t dur = clock_mono_us() - r->t0_us;
+    metrics_observe(METRICS_WEB, status, dur);
+    if (s->access_log)
+        LOG(LOG_INFO, "access", "method=%s path=%s route=\"web\" status=%d us=%lld ip=%s",
+            r->method, r->path ? r->path : "-", status, (long long)dur, r->client_ip);
+    return ret;
+}
+
 static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
 {
     struct req *r = &cs->r;
@@ -328,6 +368,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->route_idx = idx;
             if (r->route->body_limit)
                 limit = r->route->body_limit;
+        } else if (idx == -1 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+                   (cs->web = web_lookup(url)) != NULL) {
+            limit = 0; /* a page's GET carries no body */
         } else {
             cs->early = idx == -2 ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND;
             if (idx == -2)
@@ -370,7 +413,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (cs->responded)
         return MHD_YES;
     cs->responded = true;
-    return dispatch(s, cs);
+    return cs->web ? serve_web(s, cs) : dispatch(s, cs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

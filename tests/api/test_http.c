@@ -55,7 +55,7 @@ static void metrics_prometheus(void **state)
     http(&S, "GET", "/healthz", NULL, NULL, &r);
     assert_int_equal(r.status, 200); /* a set-up call did its part */
     resp_free(&r);
-    http(&S, "GET", "/nope", NULL, NULL, &r);
+    http(&S, "GET", "/api/v1/nope", NULL, NULL, &r);
     assert_int_equal(r.status, 404); /* a set-up call did its part */
     resp_free(&r);
     assert_int_equal(http(&S, "GET", "/metrics", NULL, NULL, &r), 200);

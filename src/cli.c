@@ -26,6 +26,7 @@
 #include "domain/shop.h"
 #include "http/jsonmem.h"
 #include "http/server.h"
+#include "render/poster.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -129,15 +130,19 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
     api_settings.session_ms = cfg->session_days * MS_PER_DAY;
     api_settings.trial_days = cfg->trial_days;
     api_settings.home_shop = cfg->home_shop;
+    api_settings.public_url = cfg->public_url[0] ? cfg->public_url : NULL;
     share_limits.daily_max = cfg->feed_daily_max;
     api_settings.data_dir = cfg->data_dir;
-    char images[CONFIG_STR_MAX + 16];
+    /* the data directory, its uploaded images and its cache of drawn posters */
+    char images[CONFIG_STR_MAX + 16], posters[CONFIG_STR_MAX + 16];
     snprintf(images, sizeof images, "%s/images", cfg->data_dir);
-    if ((mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) ||
-        (mkdir(images, 0750) != 0 && errno != EEXIST)) {
-        fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", images, strerror(errno));
-        return 1;
-    }
+    snprintf(posters, sizeof posters, "%s/posters", cfg->data_dir);
+    const char *dirs[] = {cfg->data_dir, images, posters};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (mkdir(dirs[i], 0750) != 0 && errno != EEXIST) {
+            fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", dirs[i], strerror(errno));
+            return 1;
+        }
     if (cfg->test_clock)
         LOG(LOG_WARN, "test_clock_enabled",
             "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");
@@ -188,6 +193,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
     LOG(LOG_INFO, "shutdown", "signal=%d", sig);
     server_stop(srv, 10000);
     jobs_stop();
+    poster_shutdown();
     LOG(LOG_INFO, "stopped", "msg=\"bye\"");
     return 0;
 }

@@ -62,6 +62,9 @@ static const struct cfg_entry table[] = {
      "write the listening port to this file once serving"},
     {"metrics_token", CFG_STR, F(metrics_token), 0, 0, "", NULL,
      "bearer token that GET /metrics requires (16+ characters; empty: none)"},
+    {"public_url", CFG_STR, F(public_url), 0, 0, "", NULL,
+     "the address people reach this server at, like https://shop.example.com (the links on "
+     "posters; empty: the address the request came to)"},
     {"trusted_proxies", CFG_STR, F(trusted_proxies), 0, 0, "", NULL,
      "comma-separated addresses of reverse proxies whose X-Forwarded-For names the client"},
 };

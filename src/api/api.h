@@ -1,7 +1,7 @@
 /*
  * api.h - the route table (routes.c) and the handlers behind it, one file per
  * resource: auth.c, shops.c, products.c, circles.c, orders.c, promoters.c,
- * bindings.c, money.c, audit.c, shares.c, ops.c; common.c has what they share. A
+ * bindings.c, money.c, audit.c, shares.c, posters.c, ops.c; common.c has what they share. A
  * handler validates its input strictly, calls the domain, and renders JSON.
  * No SQL here: the domain's transactions are its own (db_tx_run).
  */
@@ -23,6 +23,7 @@ struct api_settings {
     const char *data_dir;      /* images live in <data_dir>/images */
     const char *metrics_token; /* GET /metrics needs "Authorization: Bearer <it>"; NULL: open */
     int64_t home_shop;         /* the front page's shop; 0: the oldest */
+    const char *public_url;    /* links on posters start with it; NULL: the request's Host */
 };
 
 extern struct api_settings api_settings;
@@ -103,6 +104,10 @@ enum err api_promoter_list(struct req *r);
 enum err api_promoter_approve(struct req *r);
 enum err api_promoter_suspend(struct req *r);
 enum err api_me_promoter(struct req *r);
+
+/* posters.c */
+enum err api_share_poster(struct req *r);
+enum err api_promoter_poster(struct req *r);
 
 /* shares.c */
 enum err api_share_create(struct req *r);

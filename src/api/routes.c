@@ -166,6 +166,8 @@ const struct route api_routes[] = {
      OBJECT_PROMOTER},
     {"GET", "/api/v1/me/promoter", api_me_promoter, AUTH_USER, SMALL_BODY,
      "The caller as promoter of ?shop_id=: codes, balance, team, customers, rates", JSON, ANYONE},
+    {"GET", "/api/v1/me/promoter/poster.png", api_promoter_poster, AUTH_USER, SMALL_BODY,
+     "The caller's link poster for ?shop_id= (750x1334 PNG, QR code of the link)", JSON, ANYONE},
     {"GET", "/api/v1/s/{token}", api_share_open, AUTH_OPTIONAL, SMALL_BODY,
      "Read a link: a promoter's (the shop, the promoter, whether the visitor is bound) or a "
      "share's (who recommended what, and why you see it); changes nothing",
@@ -215,6 +217,10 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/shares/{id}/audience", api_share_audience, AUTH_USER, SMALL_BODY,
      "Everyone a share considered and what became of them (owner or staff; ?limit, ?cursor)", JSON,
      ACCESS_RUNNER, OBJECT_SHARE},
+    {"GET", "/api/v1/shares/{id}/poster.png", api_share_poster, AUTH_USER, SMALL_BODY,
+     "A share's poster: 750x1334 PNG with the product, the sharer and a QR code of the link "
+     "(the sharer or who runs the shop)",
+     JSON, ACCESS_PARTY, OBJECT_SHARE},
     {"GET", "/api/v1/shares/{id}/stats", api_share_stats, AUTH_USER, SMALL_BODY,
      "Per hop: reached, filtered by reason, similarity, opens, orders, revenue of a share and "
      "its re-shares (the sharer, owner or staff)",

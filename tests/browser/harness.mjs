@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const BIN = process.env.QUANZI_BIN;
@@ -38,8 +39,8 @@ export async function startServer(extra = []) {
 // The API from outside the browser (a bearer token), for the test clock and checks.
 export function apiClient(base) {
   let token = null;
-  const call = async (method, path, body) => {
-    const headers = {};
+  const call = async (method, path, body, extra = {}) => {
+    const headers = { ...extra };
     if (token) headers.Authorization = `Bearer ${token}`;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch(`${base}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -73,6 +74,7 @@ export async function phone(browser, base, name) {
     locale: 'zh-CN', timezoneId: 'Asia/Shanghai', baseURL: base,
   });
   const page = await context.newPage();
+  page.setDefaultTimeout(Number(process.env.QUANZI_BROWSER_TIMEOUT_MS) || 15000);
   const problems = [];
   const allowed = [];
   const isAllowed = (method, url, status) => allowed.some((a) =>
@@ -97,7 +99,7 @@ export async function phone(browser, base, name) {
     allow(method, re, status) { allowed.push({ method, re, status }); },
     async shot(label) {
       shot += 1;
-      await page.screenshot({ path: join(dir, `${String(shot).padStart(2, '0')}-${label}.png`), fullPage: true });
+      await page.screenshot({ path: join(dir, `${String(shot).padStart(2, '0')}-${label}.png`) });
     },
     // settles the page (no request in flight) and checks nothing went wrong so far
     async ok() {
@@ -115,4 +117,31 @@ export async function toastText(page) {
   const t = page.locator('#toast.show');
   await t.waitFor();
   return t.textContent();
+}
+
+// A small solid PNG (w×h, one colour) made here, for an upload.
+export function png(w, h, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4); c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; ihdr[9] = 2; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;
+  const raw = Buffer.alloc((w * 3 + 1) * h);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) raw.set([r, g, b], y * (w * 3 + 1) + 1 + x * 3);
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr), chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }

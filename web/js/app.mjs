@@ -100,7 +100,7 @@ export async function render() {
   try {
     const view = await m.page({ params: m.params, query, path });
     if (n !== seq) return; // a newer navigation won
-    main.replaceChildren(...[view].flat().filter((x) => x !== null && x !== undefined && x !== false));
+    main.replaceChildren(...[view].flat(Infinity).filter((x) => x !== null && x !== undefined && x !== false));
     document.title = (main.querySelector('h1') || {}).textContent || L('圈子', 'quanzi');
     window.scrollTo(0, 0);
   } catch (e) {

@@ -55,7 +55,7 @@ export async function seedShop(base) {
 }
 
 // An order of `who` paid, shipped and received, through the API (the seller's side as owner).
-export async function receivedOrder(base, seed, who, extra = {}) {
+export async function receivedOrder(_base, seed, who, extra = {}) {
   const o = await created(who, '/orders', {
     shop_id: seed.shop.id, items: [{ product_id: seed.product.id, qty: 1 }],
     address: { name: '王芳', phone: '13900000000', region: '河北省邢台市', line: '阳光小区 6-302' }, ...extra,
@@ -64,4 +64,13 @@ export async function receivedOrder(base, seed, who, extra = {}) {
   await created(seed.owner, `/orders/${o.id}/ship`, { carrier: '顺丰', tracking: 'SF1' });
   await created(who, `/orders/${o.id}/receive`);
   return o;
+}
+
+// An active promoter of the seed's shop who received the product: `who` buys it
+// (through the API), the shop approves their application.
+export async function activePromoter(seed, who) {
+  await receivedOrder(null, seed, who);
+  const p = await created(who, `/shops/${seed.shop.id}/promoters`, {});
+  if (p.status !== 'active') await created(seed.owner, `/promoters/${p.id}/approve`);
+  return p;
 }

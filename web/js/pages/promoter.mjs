@@ -12,6 +12,7 @@ const TRUST = {
   refund: ['一笔推荐成交退款了', 'a sale was refunded'], muted: ['有人屏蔽了你的推荐', 'someone muted you'],
   report_upheld: ['一条举报成立', 'a report was upheld'], bad_feedback: ['买家给了差评', 'a buyer rated it badly'],
 };
+const CSTATUS = { pending: ['待结算', 'pending'], available: ['可提现', 'available'], reversed: ['已扣回', 'taken back'], withheld: ['暂扣', 'withheld'] };
 const word = (table, k) => (table[k] ? L(table[k][0], table[k][1]) : k);
 
 function terms(t) {
@@ -85,7 +86,8 @@ export async function centre() {
     card(h('h2', {}, L('佣金明细', 'Commissions')),
       commissions.items.length ? h('ul', { class: 'rows' }, commissions.items.map((c) => h('li', {},
         h('span', {}, L(`订单 #${c.order_id} · ${c.level} 级`, `Order #${c.order_id} · level ${c.level}`), h('small', {}, ` ${day(c.created_at)}`)),
-        h('span', {}, money(c.amount_fen), ' ', badge(c.status)))))
+        h('span', {}, c.earned_fen !== c.amount_fen ? h('s', { class: 'muted' }, money(c.earned_fen)) : null, ' ', money(c.amount_fen), ' ',
+          badge(word(CSTATUS, c.status), `c-${c.status}`)))))
         : empty(L('还没有佣金。推荐你用过的东西给兴趣相近的朋友。', 'No commission yet. Recommend what you used to friends who share the interest.'))),
     card(h('h2', {}, L('我的团队（仅一级）', 'My team (one level)')),
       me.team.length ? h('ul', { class: 'rows' }, me.team.map((p) => h('li', {}, p.display_name,

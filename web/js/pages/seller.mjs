@@ -209,13 +209,31 @@ async function ledger(shopId) {
   ];
 }
 
+// What each finding of the audit checks, in words (the API's own text is English).
+const FINDINGS = {
+  max_chain_depth: ['一笔订单最多几个人拿佣金（最多 2）', 'most people paid commission on one order (at most 2)'],
+  recruiting_commission_fen: ['因拉人而不是零售付出的钱（必须为 0）', 'money paid for anything but retail sales (must be 0)'],
+  entry_fees_fen: ['向推广员收取的钱，扣回和提现除外（必须为 0）', 'money taken from promoters except clawbacks and payouts (must be 0)'],
+  consumer_share_bps: ['卖给非推广员顾客的金额占比', 'share of sales to buyers who are not promoters'],
+  l2_commission_share_bps: ['二级佣金占全部佣金的比例', 'share of commission paid at level 2'],
+  self_purchases_blocked: ['通过自己链接购买而没有佣金的订单', 'purchases through one\'s own link that earned nothing'],
+  promoters_over_personal_use: ['30 天内买到限购上限的推广员', 'promoters who bought up to the cap in 30 days'],
+  invite_cycles_rejected: ['因循环或自邀被拒绝的邀请', 'invitations refused as loops or self-invites'],
+  max_commission_bps: ['一笔订单付出的最高佣金率', 'highest commission rate one order paid'],
+  max_share_hop: ['推荐被转发的最长链（最多 2 跳）', 'longest chain a recommendation travelled (at most 2)'],
+  hop2_delivery_share_bps: ['第 2 跳送达占全部送达的比例', 'share of deliveries at hop 2'],
+  hop2_order_share_bps: ['通过第 2 跳成交的订单占比', 'share of orders that came through hop 2'],
+};
+const findingValue = (f, v) => (v === undefined || v === null ? '—' : f.name.endsWith('_bps') ? pct(v) : f.name.endsWith('_fen') ? money(v) : String(v));
+
 async function audit(shopId) {
   const a = await get(`/shops/${shopId}/audit`);
   return [
     h('p', { class: a.ok ? 'ok-line' : 'bad-line' }, a.ok ? L('全部合规', 'All rules hold') : L('有规则没有满足', 'Some rule does not hold'), h('small', {}, ` ${time(a.at)}`)),
     h('ul', { class: 'rows audit' }, a.findings.map((f) => h('li', { class: f.ok ? 'ok' : 'bad', 'data-finding': f.name },
-      h('div', { class: 'row-main' }, h('b', {}, f.rule), h('small', {}, ` ${f.about}`)),
-      h('div', { class: 'row-side' }, h('b', { class: 'value' }, String(f.value)), f.limit !== undefined ? h('small', {}, ` ≤ ${f.limit}`) : null, f.ok ? ' ✓' : ' ✗')))),
+      h('div', { class: 'row-main' }, h('b', {}, f.rule), h('small', {}, FINDINGS[f.name] ? L(...FINDINGS[f.name]) : f.about)),
+      h('div', { class: 'row-side' }, h('b', { class: 'value', 'data-value': f.value }, findingValue(f, f.value)),
+        f.limit !== undefined ? h('small', {}, ` ≤ ${findingValue(f, f.limit)}`) : null, f.ok ? ' ✓' : ' ✗')))),
   ];
 }
 

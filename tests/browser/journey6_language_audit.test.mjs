@@ -1,0 +1,52 @@
+// Journey 6: the language switch keeps the page and changes its words (and is
+// remembered); the audit page shows the commission depth within two levels.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, phone } from './harness.mjs';
+import { logIn, seedShop, member, receivedOrder, activePromoter } from './flows.mjs';
+
+let srv, browser;
+before(async () => { srv = await startServer(); browser = await launch(); });
+after(async () => { await browser?.close(); await srv?.stop(); });
+
+test('English on the same page, remembered; the audit shows depth ≤ 2', async () => {
+  const seed = await seedShop(srv.base);
+  const lele = await member(srv.base, '13910000001', '乐乐妈');
+  const guoguo = await member(srv.base, '13910000006', '果果妈');
+  await activePromoter(seed, lele);
+  const me = await lele.call('GET', `/me/promoter?shop_id=${seed.shop.id}`);
+  await receivedOrder(null, seed, guoguo, { share_token: me.body.ref_token });
+
+  const p = await phone(browser, srv.base, 'journey6');
+  const { page } = p;
+  await page.goto(`/product/${seed.product.id}`);
+  await page.getByRole('heading', { name: '已体验 · 0' }).waitFor();
+  await page.getByText('登录后购买').waitFor();
+  await page.locator('button.lang', { hasText: 'EN' }).click();
+  assert.match(page.url(), new RegExp(`/product/${seed.product.id}$`));
+  await page.getByRole('heading', { name: 'Experienced · 0' }).waitFor();
+  await page.getByText('Log in to buy').waitFor();
+  await page.getByText('¥128.00').first().waitFor();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  await p.shot('english');
+  // remembered across a reload, and back
+  await page.reload();
+  await page.getByText('Log in to buy').waitFor();
+  await page.locator('button.lang', { hasText: '中文' }).click();
+  await page.getByText('登录后购买').waitFor();
+
+  // the audit page: every rule holds, the deepest chain paid is within 2
+  await logIn(p, 'owner@quanzi.test', '/seller/audit');
+  await page.getByText('全部合规').waitFor();
+  const depth = page.locator('li[data-finding=max_chain_depth]');
+  await depth.getByText('TWO-LEVELS').waitFor();
+  const value = Number(await depth.locator('b.value').getAttribute('data-value'));
+  assert.ok(value >= 1 && value <= 2, `depth ${value}`);
+  await depth.getByText('≤ 2').waitFor();
+  await p.shot('audit');
+  await page.locator('button.lang', { hasText: 'EN' }).click();
+  await page.getByText('All rules hold').waitFor();
+  assert.match(page.url(), /\/seller\/audit$/);
+  await p.ok();
+  await p.close();
+});

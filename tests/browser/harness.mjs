@@ -86,7 +86,11 @@ export async function phone(browser, base, name) {
     problems.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  page.on('requestfailed', (r) => {
+    // a request the page's own navigation cancelled (the journey moved on) is not a failure
+    if (r.failure()?.errorText === 'net::ERR_ABORTED') return;
+    problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on('response', (r) => {
     if (r.status() >= 400 && !isAllowed(r.request().method(), r.url(), r.status()))
       problems.push(`answer ${r.status()}: ${r.request().method()} ${r.url()}`);

@@ -1,9 +1,10 @@
 // Journey 6: the language switch keeps the page and changes its words (and is
-// remembered); the audit page shows the commission depth within two levels.
+// remembered); the audit page shows the commission depth within two levels; an ended
+// session goes to log in and back.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, phone } from './harness.mjs';
-import { logIn, seedShop, member, receivedOrder, activePromoter } from './flows.mjs';
+import { logIn, seedShop, member, receivedOrder, activePromoter, PASSWORD } from './flows.mjs';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); });
@@ -47,6 +48,18 @@ test('English on the same page, remembered; the audit shows depth ≤ 2', async 
   await page.locator('button.lang', { hasText: 'EN' }).click();
   await page.getByText('All rules hold').waitFor();
   assert.match(page.url(), /\/seller\/audit$/);
+  await p.ok();
+
+  // the session ends (here: the cookie is gone); the next screen asks to log in, then goes back
+  await p.context.clearCookies();
+  p.allow('GET', /^\/api\/v1\/shops\/\d+\/ledger$/, 401);
+  await page.getByRole('link', { name: 'Ledger' }).click();
+  await page.waitForURL(/\/login\?next=%2Fseller%2Fledger$/);
+  await page.getByLabel('Phone or email').fill('owner@quanzi.test');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/seller\/ledger$/);
+  await page.getByText('Transactions (each balances to zero)').waitFor();
   await p.ok();
   await p.close();
 });

@@ -2,7 +2,7 @@
 // directory, the test clock) on 127.0.0.1, Debian's Chromium at a phone's size,
 // and a watch that fails the journey on any console error, page error, failed
 // request or unexpected error answer.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +14,13 @@ const BIN = process.env.QUANZI_BIN;
 const SHOTS = process.env.QUANZI_SHOTS || join(tmpdir(), 'quanzi-shots');
 const CHROMIUM = process.env.QUANZI_CHROMIUM || '/usr/bin/chromium';
 
-export async function startServer(extra = []) {
+export async function startServer(extra = [], { demo = false } = {}) {
   assert.ok(BIN, 'QUANZI_BIN names the quanzi binary');
   const dir = mkdtempSync(join(tmpdir(), 'quanzi-browser-'));
+  if (demo) {
+    const r = spawnSync(BIN, ['demo', '--data-dir', dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
   const ready = join(dir, 'ready');
   const proc = spawn(BIN, ['serve', '--data-dir', dir, '--port', '0', '--ready-file', ready,
     '--test-clock', '--argon2-ops', '1', '--argon2-memory-kib', '8', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -147,3 +147,13 @@ export function parseTags(text) {
 export const tagsText = (tags) => Object.entries(tags || {}).map(([k, v]) => `${k}:${v}`).join(', ');
 
 export const link = (href, ...children) => h('a', { href, 'data-link': '' }, ...children);
+
+// A button that copies `text` to the clipboard (shown in the toast when the browser refuses).
+export const copyButton = (text, done) => action(L('复制', 'Copy'), async () => {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(done);
+  } catch {
+    toast(text);
+  }
+}, 'small');

@@ -2,7 +2,7 @@
 // withdrawals, the team one level down, bound customers, shares and the trust score.
 import { get, post, ApiError } from '../api.mjs';
 import { L } from '../i18n.mjs';
-import { h, money, time, day, pct, toFen, field, form, card, empty, link, toast, badge } from '../ui.mjs';
+import { h, money, time, day, pct, toFen, field, form, card, empty, link, toast, badge, copyButton } from '../ui.mjs';
 import { go, currentShop, state } from '../app.mjs';
 import { funnel } from '../chart.mjs';
 
@@ -79,8 +79,8 @@ export async function centre() {
       withdrawals.items.length ? h('ul', { class: 'rows withdrawals' }, withdrawals.items.map((w) => h('li', {},
         h('span', {}, money(w.amount_fen), h('small', {}, ` ${time(w.created_at)}`)), badge(word(WSTATUS, w.status), `w-${w.status}`)))) : null),
     card(h('h2', {}, L('我的邀请码和链接', 'My invite code and link')),
-      h('p', {}, L('邀请码：', 'Invite code: '), h('code', { class: 'invite-code' }, me.invite_code)),
-      h('p', { class: 'linkline' }, h('code', {}, url)),
+      h('p', {}, L('邀请码：', 'Invite code: '), h('code', { class: 'invite-code' }, me.invite_code), ' ', copyButton(me.invite_code, L('邀请码已复制', 'Invite code copied'))),
+      h('p', { class: 'linkline' }, h('code', {}, url), ' ', copyButton(url, L('链接已复制', 'Link copied'))),
       h('img', { src: `/api/v1/me/promoter/poster.png?shop_id=${shopId}`, alt: L('推广海报', 'Poster'), class: 'poster', loading: 'lazy' }),
       h('p', { class: 'fineprint' }, L('只发给会感兴趣的朋友；刷屏会被屏蔽，也会降低你的信任分。', 'Send it to friends who will care; spamming gets you muted and lowers your trust score.'))),
     card(h('h2', {}, L('佣金明细', 'Commissions')),

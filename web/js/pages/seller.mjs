@@ -2,7 +2,7 @@
 // promoters, withdrawals, products, circles, settings, funnel, ledger, audit, reports.
 import { api, get, post, patch, all } from '../api.mjs';
 import { L, stateText, errorText } from '../i18n.mjs';
-import { h, money, time, day, pct, toFen, field, form, card, empty, link, action, toast, badge, tagsOf, parseTags, tagsText } from '../ui.mjs';
+import { h, money, time, day, pct, toFen, field, form, card, empty, link, action, toast, badge, tagsOf, parseTags, tagsText, copyButton } from '../ui.mjs';
 import { go, myShop } from '../app.mjs';
 import { orderRow, shopActions, statusBadge } from './orders.mjs';
 import { funnel } from '../chart.mjs';
@@ -156,9 +156,6 @@ async function products(shopId, reload) {
 const KINDS = () => [['parents', L('家长群', 'Parents')], ['neighbourhood', L('邻里', 'Neighbourhood')], ['fitness', L('运动', 'Fitness')], ['interest', L('兴趣', 'Interest')], ['other', L('其他', 'Other')]];
 async function circles(shopId, reload) {
   const list = await get(`/shops/${shopId}/circles`);
-  const copy = (code) => action(L('复制', 'Copy'), async () => {
-    try { await navigator.clipboard.writeText(code); toast(L('邀请码已复制', 'Invite code copied')); } catch { toast(code); }
-  }, 'small');
   return [
     card(h('h2', {}, L('新建圈子', 'New circle')), form({ class: 'circle-form' }, [
       field(L('圈子名称', 'Name'), { name: 'name', required: true }),
@@ -173,7 +170,7 @@ async function circles(shopId, reload) {
     })),
     list.items.length ? h('ul', { class: 'todo' }, list.items.map((c) => h('li', { class: 'card circle' },
       h('p', {}, h('b', {}, c.name), h('small', {}, L(` ${c.member_count}/${c.capacity} 人`, ` ${c.member_count}/${c.capacity} people`))), tagsOf(c.tags),
-      h('p', {}, L('邀请码 ', 'Invite code '), h('code', { class: 'invite-code' }, c.invite_code || '—'), ' ', c.invite_code ? copy(c.invite_code) : null,
+      h('p', {}, L('邀请码 ', 'Invite code '), h('code', { class: 'invite-code' }, c.invite_code || '—'), ' ', c.invite_code ? copyButton(c.invite_code, L('邀请码已复制', 'Invite code copied')) : null,
         action(L('换一个', 'New code'), async () => { await post(`/circles/${c.id}/invite-code`); reload(); }, 'small')))))
       : empty(L('还没有圈子。为一个家长群、小区或跑团建一个圈子，把邀请码发到群里。', 'No circles yet. Make one for a parents\' group, a neighbourhood or a running club, and post its invite code there.')),
   ];

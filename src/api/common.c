@@ -1,7 +1,10 @@
 #include "api/common.h"
 
+#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "domain/experience.h"
 #include "domain/ledger.h"
@@ -224,4 +227,21 @@ json_t *api_feedback_json(const void *item)
                      (json_int_t)f->order_id, "buyer", "id", (json_int_t)f->buyer_id,
                      "display_name", f->buyer_name, "rating", f->rating, "text", f->text,
                      "created_at", json_time(f->created_at_ms));
+}
+
+enum err api_reply_file(struct req *r, const char *path, const char *type, const char *missing)
+{
+    int fd = path ? open(path, O_RDONLY) : -1;
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return req_fail(r, ERR_NOT_FOUND, NULL, "%s", missing);
+    }
+    r->has_file = true;
+    r->file_fd = fd;
+    r->file_size = (uint64_t)st.st_size;
+    r->content_type = type;
+    r->status = 200;
+    return ERR_OK;
 }

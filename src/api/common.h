@@ -60,6 +60,11 @@ json_t *api_lines_json(const char *text);
 /* A buyer's feedback (struct feedback, domain/experience.h) as JSON. */
 json_t *api_feedback_json(const void *item);
 
+/* Answers the file at `path` as `type` (the server sends it from its descriptor);
+ * ERR_NOT_FOUND when it cannot be opened, with `missing` as the message. */
+MUST_CHECK enum err api_reply_file(struct req *r, const char *path, const char *type,
+                                   const char *missing);
+
 /* An id or a time that may be absent (0): JSON null then. */
 json_t *api_opt_id(int64_t id);
 json_t *api_opt_time(int64_t ms);

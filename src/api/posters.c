@@ -5,10 +5,8 @@
  * again is a file read), answered with that hash as their ETag.
  */
 #include <ctype.h>
-#include <fcntl.h>
 #include <sodium.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/api.h"
@@ -60,25 +58,12 @@ static enum err answer_poster(struct req *r, const struct poster *p)
     char *path = arena_printf(&r->arena, "%s/posters/%s.png", api_settings.data_dir, hex);
     if (!path)
         return ERR_TOO_LARGE;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
+    if (access(path, R_OK) != 0) {
         enum err e = poster_render(p, path, &r->ei);
         if (e)
             return e;
-        fd = open(path, O_RDONLY);
     }
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return req_fail(r, ERR_INTERNAL, NULL, "the poster could not be read");
-    }
-    r->has_file = true;
-    r->file_fd = fd;
-    r->file_size = (uint64_t)sb.st_size;
-    r->content_type = "image/png";
-    r->status = 200;
-    return ERR_OK;
+    return api_reply_file(r, path, "image/png", "no such poster");
 }
 
 static const char *image_of(struct req *r, const struct product *p)

@@ -314,19 +314,7 @@ enum err api_image_get(struct req *r)
         return ERR_OK;
     }
     char *path = arena_printf(&r->arena, "%s/images/%s", api_settings.data_dir, name);
-    int fd = path ? open(path, O_RDONLY) : -1;
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return req_fail(r, ERR_NOT_FOUND, NULL, "no such image");
-    }
-    r->has_file = true;
-    r->file_fd = fd;
-    r->file_size = (uint64_t)st.st_size;
-    r->content_type = type;
-    r->status = 200;
-    return ERR_OK;
+    return api_reply_file(r, path, type, "no such image");
 }
 
 enum err api_tags_vocab(struct req *r)

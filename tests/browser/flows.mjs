@@ -74,3 +74,15 @@ export async function activePromoter(seed, who) {
   if (p.status !== 'active') await created(seed.owner, `/promoters/${p.id}/approve`);
   return p;
 }
+
+// The seed's shop with one sale through a promoter's link: 乐乐妈, an active promoter,
+// and 果果妈, who bought through her link and received it (commission pending).
+export async function saleThroughLink(base) {
+  const seed = await seedShop(base);
+  const lele = await member(base, '13910000001', '乐乐妈');
+  const guoguo = await member(base, '13910000006', '果果妈');
+  await activePromoter(seed, lele);
+  const me = await lele.call('GET', `/me/promoter?shop_id=${seed.shop.id}`);
+  const order = await receivedOrder(null, seed, guoguo, { share_token: me.body.ref_token });
+  return { seed, lele, guoguo, order };
+}

@@ -3,19 +3,14 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, phone, toastText } from './harness.mjs';
-import { logIn, seedShop, member, created, receivedOrder, activePromoter } from './flows.mjs';
+import { logIn, saleThroughLink } from './flows.mjs';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
 
 test('a refund after receipt takes the commission back', async () => {
-  const seed = await seedShop(srv.base);
-  const lele = await member(srv.base, '13910000001', '乐乐妈');
-  const guoguo = await member(srv.base, '13910000006', '果果妈');
-  await activePromoter(seed, lele);
-  const me = await lele.call('GET', `/me/promoter?shop_id=${seed.shop.id}`);
-  const order = await receivedOrder(null, seed, guoguo, { share_token: me.body.ref_token });
+  const { seed, lele, guoguo, order } = await saleThroughLink(srv.base);
 
   const p = await phone(browser, srv.base, 'journey5-promoter');
   await logIn(p, '13910000001', '/promoter');

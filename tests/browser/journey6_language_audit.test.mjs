@@ -4,19 +4,14 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, launch, phone } from './harness.mjs';
-import { logIn, seedShop, member, receivedOrder, activePromoter, PASSWORD } from './flows.mjs';
+import { logIn, saleThroughLink, PASSWORD } from './flows.mjs';
 
 let srv, browser;
 before(async () => { srv = await startServer(); browser = await launch(); });
 after(async () => { await browser?.close(); await srv?.stop(); });
 
 test('English on the same page, remembered; the audit shows depth ≤ 2', async () => {
-  const seed = await seedShop(srv.base);
-  const lele = await member(srv.base, '13910000001', '乐乐妈');
-  const guoguo = await member(srv.base, '13910000006', '果果妈');
-  await activePromoter(seed, lele);
-  const me = await lele.call('GET', `/me/promoter?shop_id=${seed.shop.id}`);
-  await receivedOrder(null, seed, guoguo, { share_token: me.body.ref_token });
+  const { seed } = await saleThroughLink(srv.base);
 
   const p = await phone(browser, srv.base, 'journey6');
   const { page } = p;

@@ -98,8 +98,8 @@ export function form(props, children, fn) {
 }
 
 export function showError(where, e, f) {
-  if (!e || !e.code) {
-    where.textContent = L('出错了：', 'Something went wrong: ') + (e && e.message);
+  if (!e || !e.code) { // a check of the page's own, already in words
+    where.textContent = (e && e.message) || L('出错了', 'Something went wrong');
     return;
   }
   where.textContent = errorText(e);

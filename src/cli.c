@@ -143,6 +143,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
             fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", dirs[i], strerror(errno));
             return 1;
         }
+    jobs_posters_dir = posters;
     if (cfg->test_clock)
         LOG(LOG_WARN, "test_clock_enabled",
             "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");
@@ -193,6 +194,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
     LOG(LOG_INFO, "shutdown", "signal=%d", sig);
     server_stop(srv, 10000);
     jobs_stop();
+    jobs_posters_dir = NULL;
     poster_shutdown();
     LOG(LOG_INFO, "stopped", "msg=\"bye\"");
     return 0;

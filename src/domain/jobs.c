@@ -10,6 +10,7 @@
 #include "domain/commission.h"
 #include "domain/idempotency.h"
 #include "domain/order.h"
+#include "render/poster.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -37,6 +38,16 @@ static enum err job_settle(struct db *db, int64_t now_ms, int64_t *affected)
     return commission_settle(db, now_ms, COMMISSION_SETTLE_BATCH, affected);
 }
 
+/* Posters are a cache: one not asked for again is drawn again when it is. */
+const char *jobs_posters_dir;
+static enum err job_prune_posters(struct db *db, int64_t now_ms, int64_t *affected)
+{
+    (void)db;
+    if (!jobs_posters_dir)
+        return ERR_OK;
+    return poster_prune(jobs_posters_dir, now_ms - JOBS_POSTER_DAYS * MS_PER_DAY, affected);
+}
+
 #define MINUTE (60 * 1000)
 
 static const struct job table[] = {
@@ -46,6 +57,7 @@ static const struct job table[] = {
     {"settle_commissions", 10 * MINUTE, job_settle},
     {"purge_sessions", 60 * MINUTE, job_purge_sessions},
     {"purge_idempotency_keys", 60 * MINUTE, job_purge_idempotency},
+    {"prune_posters", 24 * 60 * MINUTE, job_prune_posters},
 };
 #define N_JOBS (sizeof table / sizeof table[0])
 _Static_assert(N_JOBS <= JOBS_MAX, "job table");

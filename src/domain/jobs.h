@@ -24,6 +24,11 @@ struct job_run {
     enum err result;
 };
 
+/* Where the server keeps its drawn posters (<data_dir>/posters), pruned of those older than
+ * JOBS_POSTER_DAYS once a day; NULL (the default): no such job runs. */
+extern const char *jobs_posters_dir;
+#define JOBS_POSTER_DAYS 30
+
 /* Names of every job, for docs and metrics. */
 size_t jobs_count(void);
 const char *jobs_name(size_t i);

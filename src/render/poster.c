@@ -1,6 +1,9 @@
 #include "render/poster.h"
 
 #include <cairo.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 #include <pthread.h>
@@ -187,12 +190,15 @@ static void draw(cairo_t *cr, PangoContext *pc, const struct poster *p, cairo_su
         cairo_set_source_rgb(cr, 0.95, 0.89, 0.83);
         cairo_rectangle(cr, 0, y, W, ph);
         cairo_fill(cr);
-        char first[8] = "";
-        size_t n = 1;
-        while (p->title[n] && (p->title[n] & 0xc0) == 0x80 && n < sizeof first - 1)
-            n++;
-        memcpy(first, p->title, p->title[0] ? n : 0);
-        first[p->title[0] ? n : 0] = '\0';
+        char first[8] = ""; /* the title's first character (UTF-8), if it has one */
+        size_t n = 0;
+        if (p->title[0]) {
+            n = 1;
+            while (n < sizeof first - 1 && (p->title[n] & 0xc0) == 0x80)
+                n++;
+        }
+        memcpy(first, p->title, n);
+        first[n] = '\0';
         text(cr, pc, first, FONT " Bold 240px", 0, y + 170, W, 0, 0.63, 0.39, 0.23);
     }
     y += ph + 28;
@@ -245,6 +251,27 @@ enum err poster_render(const struct poster *p, const char *path, struct errinfo 
         LOG(LOG_ERROR, "poster_failed", "status=%d", (int)st);
         return err_set(ei, ERR_INTERNAL, NULL, "the poster could not be written");
     }
+    return ERR_OK;
+}
+
+enum err poster_prune(const char *dir, int64_t before_ms, int64_t *removed)
+{
+    *removed = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ERR_INTERNAL;
+    int fd = dirfd(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        struct stat st;
+        if (n < 5 || strcmp(e->d_name + n - 4, ".png") != 0 ||
+            fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        int64_t mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+        if (mtime_ms < before_ms && unlinkat(fd, e->d_name, 0) == 0)
+            (*removed)++;
+    }
+    closedir(d);
     return ERR_OK;
 }
 

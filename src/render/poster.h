@@ -32,6 +32,10 @@ struct poster {
 /* Draws `p` into a PNG file at `path` (written whole or not at all). */
 MUST_CHECK enum err poster_render(const struct poster *p, const char *path, struct errinfo *ei);
 
+/* Removes the posters (*.png) of `dir` written before `before_ms` (wall clock, ms since
+ * the epoch): a kept poster is drawn again when asked for. *removed: how many went. */
+MUST_CHECK enum err poster_prune(const char *dir, int64_t before_ms, int64_t *removed);
+
 /* Frees the font map, cairo's and fontconfig's caches: at exit, for the leak checkers. */
 void poster_shutdown(void);
 

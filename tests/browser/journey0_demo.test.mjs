@@ -47,3 +47,31 @@ test('a member sees her feed, the landing and her orders', async () => {
   await tour('member', '13910000006', [['/feed', '因为你关注'], ['/orders', '还没有订单'], ['/me', '阳光小区宝妈群']],
     [['POST', /^\/api\/v1\/shares\/preview$/, 403]]);
 });
+
+test('a member reports a recommendation; the shop upholds the report', async () => {
+  const m = await phone(browser, srv.base, 'demo-report');
+  await m.page.goto('/login?next=%2Ffeed');
+  await m.page.getByLabel('手机号或邮箱').fill('13910000006');
+  await m.page.getByLabel('密码').fill(DEMO_PASSWORD);
+  await m.page.getByRole('button', { name: '登录' }).click();
+  const item = m.page.locator('.feed-item', { hasText: '乐乐妈' });
+  await item.getByRole('button', { name: '举报' }).click();
+  await item.getByLabel('举报原因').fill('一天发了好几遍');
+  await item.getByRole('button', { name: '提交举报' }).click();
+  await m.page.locator('#toast.show', { hasText: '已举报，店家会处理' }).waitFor();
+  await m.page.getByText('还没有推荐').waitFor(); // what she reported is gone from her feed
+  await m.ok();
+  await m.close();
+
+  const o = await phone(browser, srv.base, 'demo-report-owner');
+  await o.page.goto('/login?next=%2Fseller%2Freports');
+  await o.page.getByLabel('手机号或邮箱').fill('demo@quanzi.test');
+  await o.page.getByLabel('密码').fill(DEMO_PASSWORD);
+  await o.page.getByRole('button', { name: '登录' }).click();
+  const report = o.page.locator('.card', { hasText: '一天发了好几遍' });
+  await report.getByText('果果妈 举报了 乐乐妈 的推荐 #1').waitFor();
+  await report.getByRole('button', { name: '成立' }).click();
+  await o.page.getByText('没有待处理的举报').waitFor();
+  await o.ok();
+  await o.close();
+});

@@ -120,5 +120,15 @@ test('a recommendation travels one hop, sells, and its commission is paid out', 
   assert.equal(w.body.items.length, 1);
   assert.equal(w.body.items[0].status, 'paid');
   assert.equal(w.body.items[0].amount_fen, 1280);
+  // the buyer mutes the promoter: gone from her feed, listed under her mutes, then unmuted
+  await buyer.page.goto('/feed');
+  await buyer.page.getByRole('button', { name: '屏蔽 乐乐妈' }).click();
+  await buyer.page.getByText('还没有推荐').waitFor();
+  await buyer.page.goto('/me');
+  const mutes = buyer.page.locator('.card', { hasText: '屏蔽' });
+  await mutes.getByText('乐乐妈').waitFor();
+  await mutes.getByRole('button', { name: '取消屏蔽' }).click();
+  await mutes.getByText('没有屏蔽任何人').waitFor();
+  await buyer.ok();
   for (const x of [p, seller, buyer]) await x.close();
 });

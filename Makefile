@@ -30,6 +30,7 @@ bench: build
 	@sh bench/orders.sh
 	@sh bench/settle.sh
 	@sh bench/graph/run.sh
+	@sh bench/web.sh
 
 # libFuzzer over tests/fuzz (clang); new inputs join the corpus that make test replays
 fuzz:

@@ -82,6 +82,10 @@ static void api_paths_stay_json(void **state)
         assert_header(&r, "Content-Security-Policy", "default-src 'self'");
         resp_free(&r);
     }
+    /* a page's GET carries no body */
+    assert_int_equal(http(&S, "GET", "/feed", NULL, "{\"x\":1}", &r), 413);
+    assert_string_equal(jstr(r.json, "error.code"), "body_too_large");
+    resp_free(&r);
     /* a page path takes only GET and HEAD */
     assert_int_equal(http(&S, "POST", "/orders/42", NULL, "{}", &r), 404);
     assert_string_equal(jstr(r.json, "error.code"), "not_found");

@@ -27,6 +27,7 @@
 #include "http/jsonmem.h"
 #include "http/server.h"
 #include "render/poster.h"
+#include "domain/wechatpay.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/text.h"
@@ -144,6 +145,9 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
             return 1;
         }
     jobs_posters_dir = posters;
+    char keys[CONFIG_STR_MAX + 16];
+    snprintf(keys, sizeof keys, "%s/keys", cfg->data_dir);
+    wechatpay_settings.key_dir = cfg->wechatpay_key_dir[0] ? cfg->wechatpay_key_dir : keys;
     if (cfg->test_clock)
         LOG(LOG_WARN, "test_clock_enabled",
             "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");

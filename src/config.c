@@ -62,6 +62,8 @@ static const struct cfg_entry table[] = {
      "write the listening port to this file once serving"},
     {"metrics_token", CFG_STR, F(metrics_token), 0, 0, "", NULL,
      "bearer token that GET /metrics requires (16+ characters; empty: none)"},
+    {"wechatpay_key_dir", CFG_STR, F(wechatpay_key_dir), 0, 0, "", NULL,
+     "the folder of the WeChat Pay key files shops' settings name (empty: <data_dir>/keys)"},
     {"public_url", CFG_STR, F(public_url), 0, 0, "", NULL,
      "the address people reach this server at, like https://shop.example.com (the links on "
      "posters; empty: the address the request came to)"},

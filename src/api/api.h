@@ -1,7 +1,7 @@
 /*
  * api.h - the route table (routes.c) and the handlers behind it, one file per
  * resource: auth.c, shops.c, products.c, circles.c, orders.c, promoters.c,
- * bindings.c, money.c, audit.c, shares.c, posters.c, ops.c; common.c has what they share. A
+ * bindings.c, money.c, audit.c, shares.c, posters.c, payments.c, ops.c; common.c has what they share. A
  * handler validates its input strictly, calls the domain, and renders JSON.
  * No SQL here: the domain's transactions are its own (db_tx_run).
  */
@@ -104,6 +104,12 @@ enum err api_promoter_list(struct req *r);
 enum err api_promoter_approve(struct req *r);
 enum err api_promoter_suspend(struct req *r);
 enum err api_me_promoter(struct req *r);
+
+/* payments.c */
+enum err api_wechatpay_get(struct req *r);
+enum err api_wechatpay_put(struct req *r);
+enum err api_wechatpay_notify(struct req *r);
+enum err api_payment_anomalies(struct req *r);
 
 /* posters.c */
 enum err api_share_poster(struct req *r);

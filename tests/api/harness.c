@@ -432,7 +432,14 @@ static void *call_one(void *arg)
 {
     struct caller *x = arg;
     struct call *c = x->c;
-    const char *const headers[] = {c->header, NULL};
+    /* header: one line, or several separated by '\n' */
+    char lines[2048];
+    const char *headers[9] = {NULL};
+    snprintf(lines, sizeof lines, "%s", c->header ? c->header : "");
+    size_t nh = 0;
+    for (char *save = NULL, *h = strtok_r(lines, "\n", &save); h && nh < 8;
+         h = strtok_r(NULL, "\n", &save))
+        headers[nh++] = h;
     struct resp r;
     pthread_barrier_wait(x->go);
     c->status = http_ex(x->s, c->method, c->path, c->token, c->body, headers, &r);

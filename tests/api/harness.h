@@ -68,7 +68,7 @@ void resp_free(struct resp *r);
 /* One of the requests http_all() sends at once: what to send, and what came back. */
 struct call {
     const char *method, *path, *token, *body;
-    const char *header; /* one extra "Name: value" line, or NULL */
+    const char *header; /* extra "Name: value" lines (separated by '\n'), or NULL */
     long status;
     char code[48]; /* the answer's error.code; "" when it has none */
     int64_t id;    /* the answer's "id"; 0 when it has none */

@@ -77,8 +77,29 @@ static int64_t created(struct resp *r, const char *field)
     return id;
 }
 
+/* The test's WeChat Pay keys as environment variables the server inherits, for the
+ * shop owner's PUT /shops/{id}/wechatpay ("env:QUANZI_WECHATPAY_<NAME>"). */
+static void wechatpay_keys_in_environment(void)
+{
+    const char *files[][2] = {{"merchant_key.pem", "QUANZI_WECHATPAY_BOLA_PRIVATE"},
+                              {"apiv3_key.txt", "QUANZI_WECHATPAY_BOLA_APIV3"},
+                              {"platform_pub.pem", "QUANZI_WECHATPAY_BOLA_PUBLIC"}};
+    for (size_t i = 0; i < 3; i++) {
+        char path[512], buf[8192];
+        snprintf(path, sizeof path, "%s/tests/fixtures/wechatpay/%s", QUANZI_SOURCE_DIR,
+                 files[i][0]);
+        FILE *f = fopen(path, "rb");
+        assert_non_null(f);
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        setenv(files[i][1], buf, 1);
+    }
+}
+
 static int up(void **state)
 {
+    wechatpay_keys_in_environment();
     srv_group_up(state);
     char *owner = owner_a = register_user(&S, "13000000001", "A店主", NULL);
     char *buyer = buyer_a = register_user(&S, "13000000002", "A买家", &A.member);
@@ -463,6 +484,11 @@ static const char *insider_body(const struct route *rt)
         {"POST", "/api/v1/orders/{id}/refunds", "{\"amount_fen\":100,\"reason\":\"坏了\"}"},
         {"POST", "/api/v1/withdrawals/{id}/pay", "{\"reference\":\"TR-1\"}"},
         {"POST", "/api/v1/orders/{id}/feedback", "{\"rating\":5,\"text\":\"好吃\"}"},
+        {"PUT", "/api/v1/shops/{id}/wechatpay",
+         "{\"mchid\":\"1900000001\",\"appid\":\"wx8888888888888888\",\"serial_no\":\"5157F0\","
+         "\"private_key\":\"env:QUANZI_WECHATPAY_BOLA_PRIVATE\","
+         "\"apiv3_key\":\"env:QUANZI_WECHATPAY_BOLA_APIV3\",\"public_key_id\":\"PUB_KEY_ID_1\","
+         "\"public_key\":\"env:QUANZI_WECHATPAY_BOLA_PUBLIC\"}"},
     };
     for (size_t j = 0; j < sizeof bodies / sizeof bodies[0]; j++)
         if (!strcmp(bodies[j].method, rt->method) && !strcmp(bodies[j].pattern, rt->pattern))

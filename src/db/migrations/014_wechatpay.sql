@@ -1,0 +1,35 @@
+-- WeChat Pay (issue 16): a shop's merchant settings, and what a notification brought that
+-- could not be applied, for the shop to see.
+
+-- One merchant account per shop. The keys themselves are never stored: the settings name
+-- files in the server's key folder (wechatpay_key_dir) or QUANZI_WECHATPAY_* environment
+-- variables ("env:NAME"), read when they are needed.
+CREATE TABLE wechatpay_merchants (
+    shop_id BIGINT PRIMARY KEY REFERENCES shops(id),
+    mchid TEXT NOT NULL,
+    appid TEXT NOT NULL,
+    serial_no TEXT NOT NULL,         -- the merchant API certificate's serial number
+    private_key TEXT NOT NULL,       -- where the merchant API private key is (PEM)
+    apiv3_key TEXT NOT NULL,         -- where the APIv3 key is (32 bytes)
+    public_key_id TEXT NOT NULL,     -- WeChat Pay's public key id (the Wechatpay-Serial header)
+    public_key TEXT NOT NULL,        -- where WeChat Pay's public key is (PEM)
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX wechatpay_merchants_public_key ON wechatpay_merchants (public_key_id);
+
+-- A payment (or refund) a provider reported that was not applied: an amount or currency
+-- that differs from the order's, an order that can no longer be paid. Once per report.
+CREATE TABLE payment_anomalies (
+    id INTEGER PRIMARY KEY,
+    shop_id BIGINT NOT NULL REFERENCES shops(id),
+    order_id BIGINT REFERENCES orders(id),
+    provider TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    amount_fen BIGINT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    UNIQUE (provider, reference, kind)
+);
+CREATE INDEX payment_anomalies_shop ON payment_anomalies (shop_id, id);

@@ -1,0 +1,87 @@
+/*
+ * wechatpay.h - a shop as a WeChat Pay merchant: its settings, and the payment
+ * notifications WeChat Pay sends (POST /api/v1/payments/wechatpay/notify).
+ *
+ * A notification is believed only when the WeChat Pay public key its
+ * Wechatpay-Serial names verifies it (src/pay/wechatpay.h), and is applied
+ * once: payment_apply() has one effect per transaction id, however many
+ * times, and however concurrently, the same notification arrives. What is
+ * verified but cannot be applied (an amount or currency not the order's, an
+ * order that can no longer be paid, another merchant's) is recorded for the
+ * shop as a payment anomaly, once, and not applied.
+ *
+ * Keys are never stored in the database nor returned nor logged: the settings
+ * say where they are, a file name in wechatpay_settings.key_dir or
+ * "env:QUANZI_WECHATPAY_<NAME>", read when needed.
+ */
+#ifndef QUANZI_DOMAIN_WECHATPAY_H
+#define QUANZI_DOMAIN_WECHATPAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "pay/wechatpay.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+#define WECHATPAY_PROVIDER "wechatpay"
+#define WECHATPAY_TRADE_PREFIX "QZ" /* out_trade_no: QZ<order id> */
+#define WECHATPAY_ENV_PREFIX "env:QUANZI_WECHATPAY_"
+
+struct wechatpay_settings {
+    const char *key_dir; /* where key files named by the settings are */
+};
+extern struct wechatpay_settings wechatpay_settings;
+
+struct wechatpay_merchant {
+    int64_t shop_id;
+    const char *mchid, *appid, *serial_no;
+    const char *private_key, *apiv3_key, *public_key_id, *public_key; /* where, not what */
+    int64_t created_at_ms, updated_at_ms;
+};
+
+/* Sets a shop's merchant settings, after checking that every key named is there and is
+ * what it should be (ERR_UNPROCESSABLE naming the field otherwise). */
+MUST_CHECK enum err wechatpay_merchant_set(struct db *db, const struct wechatpay_merchant *m,
+                                           struct errinfo *ei);
+MUST_CHECK enum err wechatpay_merchant_get(struct db *db, int64_t shop_id, struct arena *a,
+                                           struct wechatpay_merchant *out);
+
+/* The out_trade_no of an order, and the order of one (0: not one of ours). */
+void wechatpay_trade_no(int64_t order_id, char out[32]);
+int64_t wechatpay_trade_order(const char *out_trade_no);
+
+enum wechatpay_outcome {
+    WECHATPAY_APPLIED,   /* the payment was applied, now or before */
+    WECHATPAY_ANOMALY,   /* verified, not applied, recorded for the shop */
+    WECHATPAY_IGNORED,   /* verified, an event quanzi does not act on */
+    WECHATPAY_REFUSED,   /* not believed: nothing read, nothing done */
+    WECHATPAY_RETRY,     /* believed, but could not be stored now: WeChat Pay sends it again */
+};
+
+struct wechatpay_notice {
+    enum wechatpay_outcome outcome;
+    enum wxp_refusal refusal; /* REFUSED: why */
+    const char *anomaly;      /* ANOMALY: its kind */
+    int64_t shop_id, order_id;
+};
+
+/* Handles one notification as it arrived; now_s: the clock. */
+void wechatpay_notify(struct db *db, const struct wxp_notification *n, int64_t now_s,
+                      struct arena *a, struct wechatpay_notice *out);
+
+/* --- payment anomalies (any provider) --- */
+
+struct payment_anomaly {
+    int64_t id, shop_id, order_id; /* order_id 0: none matched */
+    const char *provider, *reference, *kind, *detail;
+    int64_t amount_fen, created_at_ms;
+};
+/* Records one, once per (provider, reference, kind). */
+MUST_CHECK enum err payment_anomaly_add(struct db *db, const struct payment_anomaly *x);
+MUST_CHECK enum err payment_anomaly_list(struct db *db, int64_t shop_id, int64_t before_id,
+                                         int64_t limit, struct arena *a,
+                                         struct payment_anomaly **out, size_t *n, bool *more);
+
+#endif

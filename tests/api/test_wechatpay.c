@@ -1,0 +1,365 @@
+/*
+ * WeChat Pay through the API: a shop's merchant settings (every key named must be there;
+ * none is ever answered), and payment notifications as WeChat Pay sends them, signed with
+ * "WeChat Pay's" test key and encrypted with the APIv3 key (tests/fixtures/wechatpay):
+ * applied once however often and however concurrently they come, refused when not
+ * believed, and listed for the shop when believed but not the order's. The ledger check
+ * runs when the server stops (the harness).
+ */
+#include <curl/curl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+#include "harness.h"
+#include "pay/wechatpay.h"
+#include "util/clock.h"
+
+#define KEY_ID "PUB_KEY_ID_0114232134912410000000000000"
+static char *owner, *buyer;
+static int64_t shop, product;
+static struct wxp_key *platform; /* "WeChat Pay's" private key: it signs notifications */
+static unsigned char apiv3[WXP_APIV3_KEY_BYTES];
+static struct arena A;
+
+static char *read_fixture(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/fixtures/wechatpay/%s", QUANZI_SOURCE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = arena_alloc(&A, 16384);
+    *len = fread(buf, 1, 16383, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The shop's keys where the server looks for them: <data_dir>/keys. */
+static void install_key(const char *name)
+{
+    size_t n = 0;
+    char *content = read_fixture(name, &n);
+    char dir[400], path[512];
+    snprintf(dir, sizeof dir, "%s/keys", S.dir);
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(content, 1, n, f);
+    fclose(f);
+}
+
+static const char *settings(const char *private_key, const char *apiv3_key, const char *public_key)
+{
+    return fmt("{\"mchid\":\"1900000001\",\"appid\":\"wx8888888888888888\","
+               "\"serial_no\":\"5157F09EFDC096DE15EBE81A47057A72\",\"private_key\":\"%s\","
+               "\"apiv3_key\":\"%s\",\"public_key_id\":\"" KEY_ID "\",\"public_key\":\"%s\"}",
+               private_key, apiv3_key, public_key);
+}
+
+static int up(void **state)
+{
+    arena_init(&A, 16 << 20);
+    srv_group_up(state);
+    owner = register_user(&S, "13930000001", "周师傅", NULL);
+    buyer = register_user(&S, "13930000002", "王芳", NULL);
+    shop = create_shop(&S, owner, "wxpay");
+    product = create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
+                     "{\"title\":\"核桃\",\"price_fen\":12800,\"stock\":100,\"status\":\"on_sale\"}");
+    install_key("merchant_key.pem");
+    install_key("platform_pub.pem");
+    install_key("apiv3_key.txt");
+    install_key("merchant_pub.pem");
+    size_t n = 0;
+    const char *pem = read_fixture("platform_key.pem", &n);
+    platform = wxp_key_private(pem, n);
+    const char *k = read_fixture("apiv3_key.txt", &n);
+    memcpy(apiv3, k, WXP_APIV3_KEY_BYTES);
+    return platform ? 0 : -1;
+}
+
+static int down(void **state)
+{
+    free(owner);
+    free(buyer);
+    wxp_key_free(platform);
+    arena_release(&A);
+    return srv_group_down(state);
+}
+
+static int64_t order(void)
+{
+    static int seq;
+    char key[64];
+    snprintf(key, sizeof key, "Idempotency-Key: wx-order-%d", ++seq);
+    char auth[160];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", buyer);
+    const char *h[] = {auth, key, NULL};
+    struct resp r;
+    assert_int_equal(
+        http_ex(&S, "POST", "/api/v1/orders", NULL,
+                fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
+                    "\"address\":{\"name\":\"王芳\",\"phone\":\"13930000002\",\"region\":\"河北\","
+                    "\"line\":\"阳光小区\"}}",
+                    (long long)shop, (long long)product),
+                h, &r),
+        201);
+    int64_t id = jint(r.json, "id");
+    resp_free(&r);
+    return id;
+}
+
+/* A TRANSACTION.SUCCESS notification for an order, signed at `ts` (0: the server's now). */
+static const char *notice_headers(const char *body, long long ts, const char *signature_prefix)
+{
+    if (!ts)
+        ts = (long long)(clock_now_ms() / 1000); /* the tests' clock is the server's (no offset) */
+    char *t = arena_printf(&A, "%lld", ts);
+    const char *nonce = "5K8264ILTKCH16CQ2502";
+    char *msg = wxp_message(&A, NULL, NULL, t, nonce, body, strlen(body));
+    char *sig = wxp_sign(&A, platform, msg, strlen(msg));
+    return arena_printf(&A,
+                        "Content-Type: application/json\nWechatpay-Serial: " KEY_ID
+                        "\nWechatpay-Timestamp: %s\nWechatpay-Nonce: %s\nWechatpay-Signature: %s%s",
+                        t, nonce, signature_prefix, sig);
+}
+
+static const char *transaction(int64_t order_id, const char *txid, int64_t total, const char *currency,
+                               const char *mchid)
+{
+    char *plain = arena_printf(
+        &A,
+        "{\"mchid\":\"%s\",\"appid\":\"wx8888888888888888\",\"out_trade_no\":\"QZ%lld\","
+        "\"transaction_id\":\"%s\",\"trade_type\":\"JSAPI\",\"trade_state\":\"SUCCESS\","
+        "\"trade_state_desc\":\"支付成功\",\"bank_type\":\"CMC\",\"success_time\":"
+        "\"2026-12-06T10:34:56+08:00\",\"payer\":{\"openid\":\"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\"},"
+        "\"amount\":{\"total\":%lld,\"payer_total\":%lld,\"currency\":\"%s\",\"payer_currency\":\"CNY\"}}",
+        mchid, (long long)order_id, txid, (long long)total, (long long)total, currency);
+    char *ct = wxp_encrypt(&A, apiv3, "transaction", "fdasflkja484", plain, strlen(plain));
+    return arena_printf(&A,
+                        "{\"id\":\"EV-%s\",\"create_time\":\"2026-12-06T10:34:56+08:00\","
+                        "\"resource_type\":\"encrypt-resource\",\"event_type\":\"TRANSACTION.SUCCESS\","
+                        "\"summary\":\"支付成功\",\"resource\":{\"original_type\":\"transaction\","
+                        "\"algorithm\":\"AEAD_AES_256_GCM\",\"ciphertext\":\"%s\","
+                        "\"associated_data\":\"transaction\",\"nonce\":\"fdasflkja484\"}}",
+                        txid, ct);
+}
+
+static long notify(const char *body, const char *headers, struct resp *r)
+{
+    const char *h[9] = {NULL};
+    char *lines = arena_strdup(&A, headers);
+    size_t n = 0;
+    for (char *save = NULL, *x = strtok_r(lines, "\n", &save); x && n < 8; x = strtok_r(NULL, "\n", &save))
+        h[n++] = x;
+    return http_bytes(&S, "POST", "/api/v1/payments/wechatpay/notify", body, strlen(body), h, r);
+}
+
+static int64_t count(const char *sql)
+{
+    return db_scalar(&S, sql);
+}
+
+static void settings_name_keys_that_are_there(void **state)
+{
+    (void)state;
+    const char *path = arena_strdup(&A, fmt("/api/v1/shops/%lld/wechatpay", (long long)shop));
+    struct resp r;
+    assert_int_equal(http(&S, "GET", path, owner, NULL, &r), 200);
+    assert_false(json_is_true(jget(r.json, "configured")));
+    resp_free(&r);
+    /* each key named must be there, and be what it should */
+    refused(&S, "PUT", path, owner, settings("nope.pem", "apiv3_key.txt", "platform_pub.pem"), 422,
+            "unprocessable", "private_key");
+    refused(&S, "PUT", path, owner, settings("merchant_pub.pem", "apiv3_key.txt", "platform_pub.pem"),
+            422, "unprocessable", "private_key");
+    refused(&S, "PUT", path, owner, settings("../merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"),
+            422, "unprocessable", "private_key");
+    refused(&S, "PUT", path, owner, settings("/etc/passwd", "apiv3_key.txt", "platform_pub.pem"), 422,
+            "unprocessable", "private_key");
+    refused(&S, "PUT", path, owner,
+            settings("merchant_key.pem", "merchant_key.pem", "platform_pub.pem"), 422,
+            "unprocessable", "apiv3_key");
+    refused(&S, "PUT", path, owner,
+            settings("merchant_key.pem", "env:QUANZI_WECHATPAY_NOT_SET", "platform_pub.pem"), 422,
+            "unprocessable", "apiv3_key");
+    refused(&S, "PUT", path, owner, settings("merchant_key.pem", "apiv3_key.txt", "merchant_key.pem"),
+            422, "unprocessable", "public_key");
+    refused(&S, "PUT", path, owner, "{\"mchid\":\"1\"}", 400, "missing_field", "appid");
+    char *spaced = arena_strdup(&A, settings("merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"));
+    memcpy(strstr(spaced, "1900000001"), "19000 0001", 10);
+    refused(&S, "PUT", path, owner, spaced, 400, "invalid_value", "mchid");
+    assert_int_equal(count("SELECT COUNT(*) FROM wechatpay_merchants"), 0);
+
+    assert_int_equal(http(&S, "PUT", path, owner,
+                          settings("merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"), &r),
+                     200);
+    assert_string_equal(jstr(r.json, "public_key_id"), KEY_ID);
+    assert_string_equal(jstr(r.json, "notify_path"), "/api/v1/payments/wechatpay/notify");
+    assert_null(strstr(r.body, "BEGIN")); /* where the keys are, never what */
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", path, owner, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "private_key"), "merchant_key.pem");
+    assert_null(strstr(r.body, "quanzi-test-apiv3"));
+    resp_free(&r);
+    assert_int_equal(count("SELECT COUNT(*) FROM wechatpay_merchants"), 1);
+}
+
+static void a_payment_is_applied_once(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    const char *body = transaction(id, "4200000001202612061111111111", 12800, "CNY", "1900000001");
+    struct resp r;
+    assert_int_equal(notify(body, notice_headers(body, 0, ""), &r), 200);
+    assert_int_equal(r.len, 0);
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "status"), "paid");
+    resp_free(&r);
+    /* the same notification again, ten times at once: 200 each, no second effect */
+    struct call calls[10];
+    const char *h = notice_headers(body, 0, "");
+    for (int i = 0; i < 10; i++)
+        calls[i] = (struct call){.method = "POST",
+                                 .path = "/api/v1/payments/wechatpay/notify",
+                                 .body = body,
+                                 .header = h};
+    http_all(&S, calls, 10);
+    assert_int_equal(count_answers(calls, 10, 200, NULL), 10);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'order_paid'"
+                               " AND ref_id = %lld", (long long)id)),
+                     1);
+}
+
+static void a_fresh_order_paid_by_ten_at_once(void **state)
+{
+    (void)state;
+    /* the first arrival of a notification, ten copies racing: one payment */
+    int64_t id = order();
+    const char *body = transaction(id, "4200000001202612062222222222", 12800, "CNY", "1900000001");
+    const char *h = notice_headers(body, 0, "");
+    struct call calls[10];
+    for (int i = 0; i < 10; i++)
+        calls[i] = (struct call){.method = "POST",
+                                 .path = "/api/v1/payments/wechatpay/notify",
+                                 .body = body,
+                                 .header = h};
+    http_all(&S, calls, 10);
+    /* each answered 200, or 500 (WeChat Pay sends it again): never a second payment */
+    assert_int_equal(count_answers(calls, 10, 200, NULL) + count_answers(calls, 10, 500, NULL), 10);
+    assert_true(count_answers(calls, 10, 200, NULL) >= 1);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'order_paid'"
+                               " AND ref_id = %lld", (long long)id)),
+                     1);
+}
+
+static void unbelieved_notifications_change_nothing(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    const char *body = transaction(id, "4200000001202612063333333333", 12800, "CNY", "1900000001");
+    long long now = (long long)(clock_now_ms() / 1000);
+    const char *cases[] = {
+        notice_headers(body, 0, WXP_SIGNTEST_PREFIX), /* a probe */
+        notice_headers(body, now - 301, ""),          /* too old */
+        notice_headers(body, now + 301, ""),          /* from the future */
+    };
+    struct resp r;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(notify(body, cases[i], &r), 401);
+        assert_string_equal(jstr(r.json, "code"), "FAIL");
+        resp_free(&r);
+    }
+    /* a body other than the one signed */
+    const char *other = transaction(id, "4200000001202612063333333334", 12800, "CNY", "1900000001");
+    assert_int_equal(notify(other, notice_headers(body, 0, ""), &r), 401);
+    resp_free(&r);
+    /* a key id no shop has */
+    const char *h = notice_headers(body, 0, "");
+    char *swapped = arena_strdup(&A, h);
+    memcpy(strstr(swapped, "PUB_KEY_ID_"), "PUB_KEY_ID_9", 12);
+    assert_int_equal(notify(body, swapped, &r), 401);
+    resp_free(&r);
+    /* no headers at all */
+    assert_int_equal(notify(body, "Content-Type: application/json", &r), 401);
+    resp_free(&r);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 0);
+    assert_int_equal(count("SELECT COUNT(*) FROM payment_anomalies"), 0);
+}
+
+static void anomalies_are_listed_once(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    struct resp r;
+    /* paid a different amount: not applied, listed for the shop, once */
+    const char *body = transaction(id, "4200000001202612064444444444", 100, "CNY", "1900000001");
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(notify(body, notice_headers(body, 0, ""), &r), 200);
+        resp_free(&r);
+    }
+    /* another currency, another merchant, an order of no shop of ours */
+    const char *usd = transaction(id, "4200000001202612065555555555", 12800, "USD", "1900000001");
+    assert_int_equal(notify(usd, notice_headers(usd, 0, ""), &r), 200);
+    resp_free(&r);
+    const char *other = transaction(id, "4200000001202612066666666666", 12800, "CNY", "1900000099");
+    assert_int_equal(notify(other, notice_headers(other, 0, ""), &r), 200);
+    resp_free(&r);
+    const char *nowhere = transaction(999999, "4200000001202612067777777777", 12800, "CNY", "1900000001");
+    assert_int_equal(notify(nowhere, notice_headers(nowhere, 0, ""), &r), 200);
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "status"), "created");
+    resp_free(&r);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 0);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/shops/%lld/payment-anomalies", (long long)shop),
+                          owner, NULL, &r),
+                     200);
+    json_t *items = jget(r.json, "items");
+    assert_int_equal(json_array_size(items), 4);
+    const char *kinds[] = {"unknown_order", "merchant_mismatch", "amount_mismatch", "amount_mismatch"};
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(items, i), "kind")),
+                            kinds[i]);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 3), "amount_fen")), 100);
+    resp_free(&r);
+
+    /* a cancelled order that WeChat Pay says was paid: listed, not revived */
+    int64_t late = order();
+    assert_int_equal(http(&S, "POST", fmt("/api/v1/orders/%lld/cancel", (long long)late), buyer, "{}",
+                          &r),
+                     200);
+    resp_free(&r);
+    const char *b = transaction(late, "4200000001202612068888888888", 12800, "CNY", "1900000001");
+    assert_int_equal(notify(b, notice_headers(b, 0, ""), &r), 200);
+    resp_free(&r);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payment_anomalies WHERE order_id = %lld"
+                               " AND kind = 'order_not_payable'",
+                               (long long)late)),
+                     1);
+}
+
+int main(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(settings_name_keys_that_are_there),
+        cmocka_unit_test(a_payment_is_applied_once),
+        cmocka_unit_test(a_fresh_order_paid_by_ten_at_once),
+        cmocka_unit_test(unbelieved_notifications_change_nothing),
+        cmocka_unit_test(anomalies_are_listed_once),
+    };
+    int rc = cmocka_run_group_tests(tests, up, down);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,9 +1,9 @@
 /*
  * api.h - the route table (routes.c) and the handlers behind it, one file per
  * resource: auth.c, shops.c, products.c, circles.c, orders.c, promoters.c,
- * bindings.c, money.c, audit.c, shares.c, posters.c, payments.c, ops.c; common.c has what they share. A
- * handler validates its input strictly, calls the domain, and renders JSON.
- * No SQL here: the domain's transactions are its own (db_tx_run).
+ * bindings.c, money.c, audit.c, shares.c, posters.c, payments.c, ops.c; common.c has what they
+ * share. A handler validates its input strictly, calls the domain, and renders JSON. No SQL here:
+ * the domain's transactions are its own (db_tx_run).
  */
 #ifndef QUANZI_API_API_H
 #define QUANZI_API_API_H

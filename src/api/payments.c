@@ -15,11 +15,11 @@ static json_t *merchant_json(const struct wechatpay_merchant *m)
 {
     /* where the keys are, never what they are */
     return json_pack("{s:I, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "shop_id",
-                     (json_int_t)m->shop_id, "configured", 1, "mchid", m->mchid, "appid", m->appid, "serial_no",
-                     m->serial_no, "private_key", m->private_key, "apiv3_key", m->apiv3_key,
-                     "public_key_id", m->public_key_id, "public_key", m->public_key, "notify_path",
-                     NOTIFY_PATH, "created_at", json_time(m->created_at_ms), "updated_at",
-                     json_time(m->updated_at_ms));
+                     (json_int_t)m->shop_id, "configured", 1, "mchid", m->mchid, "appid", m->appid,
+                     "serial_no", m->serial_no, "private_key", m->private_key, "apiv3_key",
+                     m->apiv3_key, "public_key_id", m->public_key_id, "public_key", m->public_key,
+                     "notify_path", NOTIFY_PATH, "created_at", json_time(m->created_at_ms),
+                     "updated_at", json_time(m->updated_at_ms));
 }
 
 enum err api_wechatpay_get(struct req *r)
@@ -28,8 +28,9 @@ enum err api_wechatpay_get(struct req *r)
     int64_t shop_id = req_param_id(r, 0);
     enum err e = wechatpay_merchant_get(r->db, shop_id, &r->arena, &m);
     if (e == ERR_NOT_FOUND) /* not set up yet: a state, not an error */
-        return req_reply(r, 200, json_pack("{s:I, s:b, s:s}", "shop_id", (json_int_t)shop_id,
-                                           "configured", 0, "notify_path", NOTIFY_PATH));
+        return req_reply(r, 200,
+                         json_pack("{s:I, s:b, s:s}", "shop_id", (json_int_t)shop_id, "configured",
+                                   0, "notify_path", NOTIFY_PATH));
     if (e)
         return e;
     return req_reply(r, 200, merchant_json(&m));
@@ -117,6 +118,5 @@ enum err api_payment_anomalies(struct req *r)
                                  &more);
     if (e)
         return e;
-    return api_reply_items(r, items, n, sizeof *items, anomaly_json, more,
-                           n ? items[n - 1].id : 0);
+    return api_reply_items(r, items, n, sizeof *items, anomaly_json, more, n ? items[n - 1].id : 0);
 }

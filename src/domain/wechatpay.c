@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +90,8 @@ enum err wechatpay_merchant_set(struct db *db, const struct wechatpay_merchant *
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         if (!plain(ids[i].value, ids[i].max))
             return err_set(ei, ERR_INVALID, ids[i].field,
-                           "%s must be 1 to %zu printable characters without spaces",
-                           ids[i].field, ids[i].max);
+                           "%s must be 1 to %zu printable characters without spaces", ids[i].field,
+                           ids[i].max);
     struct arena a;
     arena_init(&a, 1024 * 1024); /* three key files, with room for how the arena grows */
     unsigned char k3[WXP_APIV3_KEY_BYTES];
@@ -101,7 +100,8 @@ enum err wechatpay_merchant_set(struct db *db, const struct wechatpay_merchant *
     bool v3 = load_apiv3(&a, m->apiv3_key, k3);
     sodium_memzero(k3, sizeof k3);
     enum err e = ERR_OK;
-    const char *where = "a file name in the server's wechatpay_key_dir, or env:QUANZI_WECHATPAY_<NAME>";
+    const char *where =
+        "a file name in the server's wechatpay_key_dir, or env:QUANZI_WECHATPAY_<NAME>";
     if (!priv)
         e = err_set(ei, ERR_UNPROCESSABLE, "private_key",
                     "private_key: no RSA private key in PEM there (%s)", where);
@@ -183,9 +183,8 @@ enum err payment_anomaly_add(struct db *db, const struct payment_anomaly *x)
         " detail, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (provider, reference, kind) DO NOTHING";
     return db_run(db, sql, DB_INT(x->shop_id), x->order_id ? DB_INT(x->order_id) : DB_NULL,
-                  DB_STR(x->provider), DB_STR(x->reference), DB_STR(x->kind),
-                  DB_INT(x->amount_fen), DB_STR(x->detail ? x->detail : ""),
-                  DB_INT(clock_now_ms()));
+                  DB_STR(x->provider), DB_STR(x->reference), DB_STR(x->kind), DB_INT(x->amount_fen),
+                  DB_STR(x->detail ? x->detail : ""), DB_INT(clock_now_ms()));
 }
 
 static enum err read_anomaly(struct db_stmt *st, struct arena *a, void *item)
@@ -210,24 +209,17 @@ enum err payment_anomaly_list(struct db *db, int64_t shop_id, int64_t before_id,
         "SELECT id, shop_id, COALESCE(order_id, 0), provider, reference, kind, amount_fen, detail,"
         " created_at FROM payment_anomalies WHERE shop_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
     void *items = NULL;
-    enum err e = db_list(db, sql, limit, sizeof **out, read_anomaly, a, &items, n, more,
-                         DB_INT(shop_id), DB_INT(before_id ? before_id : INT64_MAX),
-                         DB_INT(limit + 1));
+    enum err e =
+        db_list(db, sql, limit, sizeof **out, read_anomaly, a, &items, n, more, DB_INT(shop_id),
+                DB_INT(before_id ? before_id : INT64_MAX), DB_INT(limit + 1));
     *out = items;
     return e;
 }
 
 /* --- notifications --- */
 
-static const char *jstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
-static void anomaly(struct db *db, struct wechatpay_notice *out, int64_t shop_id,
-                    int64_t order_id, const char *ref, const char *kind, int64_t amount,
-                    const char *detail)
+static void anomaly(struct db *db, struct wechatpay_notice *out, int64_t shop_id, int64_t order_id,
+                    const char *ref, const char *kind, int64_t amount, const char *detail)
 {
     struct payment_anomaly x = {.shop_id = shop_id,
                                 .order_id = order_id,
@@ -244,52 +236,45 @@ static void anomaly(struct db *db, struct wechatpay_notice *out, int64_t shop_id
 }
 
 /* TRANSACTION.SUCCESS: the order paid, once, when everything about it is the order's. */
-static void on_transaction(struct db *db, const struct wechatpay_merchant *m, json_t *t,
-                           struct arena *a, struct wechatpay_notice *out)
+static void on_transaction(struct db *db, const struct wechatpay_merchant *m,
+                           const struct wxp_transaction *t, struct arena *a,
+                           struct wechatpay_notice *out)
 {
-    const char *ref = jstr(t, "transaction_id");
-    const char *trade_no = jstr(t, "out_trade_no");
-    json_t *amount = json_object_get(t, "amount");
-    json_t *total_j = json_object_get(amount, "total");
-    int64_t total = json_is_integer(total_j) ? json_integer_value(total_j) : -1;
-    int64_t order_id = wechatpay_trade_order(trade_no);
+    const char *ref = t->transaction_id;
+    int64_t order_id = wechatpay_trade_order(t->out_trade_no);
     out->order_id = order_id;
-    if (!*ref || strlen(ref) > 64) {
-        out->outcome = WECHATPAY_IGNORED; /* nothing to apply it by */
+    if (!*ref || strlen(ref) > 64 || strcmp(t->trade_state, "SUCCESS") != 0) {
+        out->outcome = WECHATPAY_IGNORED; /* nothing to apply, or nothing to apply it by */
         return;
     }
-    if (strcmp(jstr(t, "trade_state"), "SUCCESS") != 0) {
-        out->outcome = WECHATPAY_IGNORED;
-        return;
-    }
-    if (strcmp(jstr(t, "mchid"), m->mchid) != 0 || strcmp(jstr(t, "appid"), m->appid) != 0)
-        return anomaly(db, out, m->shop_id, 0, ref, "merchant_mismatch", total,
+    if (strcmp(t->mchid, m->mchid) != 0 || strcmp(t->appid, m->appid) != 0)
+        return anomaly(db, out, m->shop_id, 0, ref, "merchant_mismatch", t->total,
                        "the payment names another merchant or app");
     struct order o;
     enum err e = order_id ? order_get(db, order_id, a, &o) : ERR_NOT_FOUND;
     if (e == ERR_NOT_FOUND || (!e && o.shop_id != m->shop_id))
-        return anomaly(db, out, m->shop_id, 0, ref, "unknown_order", total, trade_no);
+        return anomaly(db, out, m->shop_id, 0, ref, "unknown_order", t->total, t->out_trade_no);
     if (e) {
         out->outcome = WECHATPAY_RETRY;
         return;
     }
-    if (total != o.total_fen || strcmp(jstr(amount, "currency"), "CNY") != 0) {
+    if (t->total != o.total_fen || strcmp(t->currency, "CNY") != 0) {
         char detail[96];
-        snprintf(detail, sizeof detail, "paid %lld %s, the order is %lld CNY", (long long)total,
-                 jstr(amount, "currency"), (long long)o.total_fen);
-        return anomaly(db, out, m->shop_id, order_id, ref, "amount_mismatch", total, detail);
+        snprintf(detail, sizeof detail, "paid %lld %.8s, the order is %lld CNY",
+                 (long long)t->total, t->currency, (long long)o.total_fen);
+        return anomaly(db, out, m->shop_id, order_id, ref, "amount_mismatch", t->total, detail);
     }
     struct errinfo ei = {0};
     struct payment p = {.provider = WECHATPAY_PROVIDER,
                         .reference = ref,
                         .order_id = order_id,
                         .has_amount = true,
-                        .amount_fen = total};
+                        .amount_fen = t->total};
     e = payment_apply(db, &p, &ei);
     if (e == ERR_OK)
         out->outcome = WECHATPAY_APPLIED;
     else if (e == ERR_ILLEGAL_TRANSITION || e == ERR_UNPROCESSABLE)
-        anomaly(db, out, m->shop_id, order_id, ref, "order_not_payable", total, ei.message);
+        anomaly(db, out, m->shop_id, order_id, ref, "order_not_payable", t->total, ei.message);
     else
         out->outcome = WECHATPAY_RETRY;
 }
@@ -337,15 +322,12 @@ void wechatpay_notify(struct db *db, const struct wxp_notification *n, int64_t n
         return;
     }
     out->shop_id = m->shop_id;
-    json_error_t je;
-    json_t *t = json_loadb(resource, len, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(t))
-        out->outcome = WECHATPAY_IGNORED;
-    else if (strcmp(event, "TRANSACTION.SUCCESS") == 0)
-        on_transaction(db, m, t, a, out);
+    struct wxp_transaction t;
+    if (strcmp(event, "TRANSACTION.SUCCESS") == 0 &&
+        wxp_transaction_parse(a, resource, len, &t) == ERR_OK)
+        on_transaction(db, m, &t, a, out);
     else
         out->outcome = WECHATPAY_IGNORED;
-    json_decref(t);
     LOG(LOG_INFO, "wechatpay_notify", "event=%s shop_id=%lld order_id=%lld outcome=%d", event,
         (long long)out->shop_id, (long long)out->order_id, (int)out->outcome);
 }

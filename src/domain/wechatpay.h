@@ -53,11 +53,11 @@ void wechatpay_trade_no(int64_t order_id, char out[32]);
 int64_t wechatpay_trade_order(const char *out_trade_no);
 
 enum wechatpay_outcome {
-    WECHATPAY_APPLIED,   /* the payment was applied, now or before */
-    WECHATPAY_ANOMALY,   /* verified, not applied, recorded for the shop */
-    WECHATPAY_IGNORED,   /* verified, an event quanzi does not act on */
-    WECHATPAY_REFUSED,   /* not believed: nothing read, nothing done */
-    WECHATPAY_RETRY,     /* believed, but could not be stored now: WeChat Pay sends it again */
+    WECHATPAY_APPLIED, /* the payment was applied, now or before */
+    WECHATPAY_ANOMALY, /* verified, not applied, recorded for the shop */
+    WECHATPAY_IGNORED, /* verified, an event quanzi does not act on */
+    WECHATPAY_REFUSED, /* not believed: nothing read, nothing done */
+    WECHATPAY_RETRY,   /* believed, but could not be stored now: WeChat Pay sends it again */
 };
 
 struct wechatpay_notice {

@@ -184,6 +184,39 @@ char *wxp_encrypt(struct arena *a, const unsigned char key[WXP_APIV3_KEY_BYTES],
     return b64(a, buf, plain_len + GCM_TAG);
 }
 
+/* a string member, copied into `a`; "" when absent or not a string */
+static const char *member(struct arena *a, json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return arena_strdup(a, s ? s : "");
+}
+
+enum err wxp_transaction_parse(struct arena *a, const char *text, size_t len,
+                               struct wxp_transaction *out)
+{
+    json_error_t je;
+    json_t *t = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(t)) {
+        json_decref(t);
+        return ERR_INVALID;
+    }
+    json_t *amount = json_object_get(t, "amount");
+    json_t *total = json_object_get(amount, "total");
+    out->mchid = member(a, t, "mchid");
+    out->appid = member(a, t, "appid");
+    out->out_trade_no = member(a, t, "out_trade_no");
+    out->transaction_id = member(a, t, "transaction_id");
+    out->trade_state = member(a, t, "trade_state");
+    out->currency = member(a, amount, "currency");
+    out->total = json_is_integer(total) && json_integer_value(total) >= 0
+                     ? (int64_t)json_integer_value(total)
+                     : -1;
+    json_decref(t);
+    bool ok = out->mchid && out->appid && out->out_trade_no && out->transaction_id &&
+              out->trade_state && out->currency;
+    return ok ? ERR_OK : ERR_TOO_LARGE;
+}
+
 const char *wxp_refusal_name(enum wxp_refusal r)
 {
     static const char *const names[] = {
@@ -206,9 +239,12 @@ enum wxp_refusal wxp_open(struct arena *a, const struct wxp_notification *n,
     /* a probe WeChat Pay sends to see that signatures are checked: never believed */
     if (strncmp(n->signature, WXP_SIGNTEST_PREFIX, strlen(WXP_SIGNTEST_PREFIX)) == 0)
         return WXP_SIGNTEST;
-    char *end = NULL;
-    long long ts = strtoll(n->timestamp, &end, 10);
-    if (!*n->timestamp || *end || ts < now_s - WXP_MAX_SKEW_S || ts > now_s + WXP_MAX_SKEW_S)
+    /* seconds since the epoch: 1 to 12 digits (no sign), so that nothing below overflows */
+    size_t digits = strspn(n->timestamp, "0123456789");
+    if (digits == 0 || digits > 12 || n->timestamp[digits] || now_s < 0 || now_s > 999999999999)
+        return WXP_STALE;
+    long long ts = strtoll(n->timestamp, NULL, 10);
+    if (ts < now_s - WXP_MAX_SKEW_S || ts > now_s + WXP_MAX_SKEW_S)
         return WXP_STALE;
     char *msg = wxp_message(a, NULL, NULL, n->timestamp, n->nonce, n->body, n->body_len);
     if (!msg || !wxp_verify(pub, msg, strlen(msg), n->signature))

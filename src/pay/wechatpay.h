@@ -89,4 +89,13 @@ enum wxp_refusal wxp_open(struct arena *a, const struct wxp_notification *n,
                           int64_t now_s, const char **event_type, char **resource,
                           size_t *resource_len);
 
+/* A decrypted TRANSACTION resource: what quanzi reads of it. Strings it lacks are "";
+ * total is -1 unless it is an integer. ERR_INVALID when it is not a JSON object. */
+struct wxp_transaction {
+    const char *mchid, *appid, *out_trade_no, *transaction_id, *trade_state, *currency;
+    int64_t total;
+};
+MUST_CHECK enum err wxp_transaction_parse(struct arena *a, const char *text, size_t len,
+                                          struct wxp_transaction *out);
+
 #endif

@@ -71,8 +71,9 @@ static int up(void **state)
     owner = register_user(&S, "13930000001", "周师傅", NULL);
     buyer = register_user(&S, "13930000002", "王芳", NULL);
     shop = create_shop(&S, owner, "wxpay");
-    product = create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
-                     "{\"title\":\"核桃\",\"price_fen\":12800,\"stock\":100,\"status\":\"on_sale\"}");
+    product =
+        create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
+               "{\"title\":\"核桃\",\"price_fen\":12800,\"stock\":100,\"status\":\"on_sale\"}");
     install_key("merchant_key.pem");
     install_key("platform_pub.pem");
     install_key("apiv3_key.txt");
@@ -131,8 +132,8 @@ static const char *notice_headers(const char *body, long long ts, const char *si
                         t, nonce, signature_prefix, sig);
 }
 
-static const char *transaction(int64_t order_id, const char *txid, int64_t total, const char *currency,
-                               const char *mchid)
+static const char *transaction(int64_t order_id, const char *txid, int64_t total,
+                               const char *currency, const char *mchid)
 {
     char *plain = arena_printf(
         &A,
@@ -140,16 +141,18 @@ static const char *transaction(int64_t order_id, const char *txid, int64_t total
         "\"transaction_id\":\"%s\",\"trade_type\":\"JSAPI\",\"trade_state\":\"SUCCESS\","
         "\"trade_state_desc\":\"支付成功\",\"bank_type\":\"CMC\",\"success_time\":"
         "\"2026-12-06T10:34:56+08:00\",\"payer\":{\"openid\":\"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o\"},"
-        "\"amount\":{\"total\":%lld,\"payer_total\":%lld,\"currency\":\"%s\",\"payer_currency\":\"CNY\"}}",
+        "\"amount\":{\"total\":%lld,\"payer_total\":%lld,\"currency\":\"%s\",\"payer_currency\":"
+        "\"CNY\"}}",
         mchid, (long long)order_id, txid, (long long)total, (long long)total, currency);
     char *ct = wxp_encrypt(&A, apiv3, "transaction", "fdasflkja484", plain, strlen(plain));
-    return arena_printf(&A,
-                        "{\"id\":\"EV-%s\",\"create_time\":\"2026-12-06T10:34:56+08:00\","
-                        "\"resource_type\":\"encrypt-resource\",\"event_type\":\"TRANSACTION.SUCCESS\","
-                        "\"summary\":\"支付成功\",\"resource\":{\"original_type\":\"transaction\","
-                        "\"algorithm\":\"AEAD_AES_256_GCM\",\"ciphertext\":\"%s\","
-                        "\"associated_data\":\"transaction\",\"nonce\":\"fdasflkja484\"}}",
-                        txid, ct);
+    return arena_printf(
+        &A,
+        "{\"id\":\"EV-%s\",\"create_time\":\"2026-12-06T10:34:56+08:00\","
+        "\"resource_type\":\"encrypt-resource\",\"event_type\":\"TRANSACTION.SUCCESS\","
+        "\"summary\":\"支付成功\",\"resource\":{\"original_type\":\"transaction\","
+        "\"algorithm\":\"AEAD_AES_256_GCM\",\"ciphertext\":\"%s\","
+        "\"associated_data\":\"transaction\",\"nonce\":\"fdasflkja484\"}}",
+        txid, ct);
 }
 
 static long notify(const char *body, const char *headers, struct resp *r)
@@ -157,7 +160,8 @@ static long notify(const char *body, const char *headers, struct resp *r)
     const char *h[9] = {NULL};
     char *lines = arena_strdup(&A, headers);
     size_t n = 0;
-    for (char *save = NULL, *x = strtok_r(lines, "\n", &save); x && n < 8; x = strtok_r(NULL, "\n", &save))
+    for (char *save = NULL, *x = strtok_r(lines, "\n", &save); x && n < 8;
+         x = strtok_r(NULL, "\n", &save))
         h[n++] = x;
     return http_bytes(&S, "POST", "/api/v1/payments/wechatpay/notify", body, strlen(body), h, r);
 }
@@ -178,22 +182,26 @@ static void settings_name_keys_that_are_there(void **state)
     /* each key named must be there, and be what it should */
     refused(&S, "PUT", path, owner, settings("nope.pem", "apiv3_key.txt", "platform_pub.pem"), 422,
             "unprocessable", "private_key");
-    refused(&S, "PUT", path, owner, settings("merchant_pub.pem", "apiv3_key.txt", "platform_pub.pem"),
-            422, "unprocessable", "private_key");
-    refused(&S, "PUT", path, owner, settings("../merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"),
-            422, "unprocessable", "private_key");
-    refused(&S, "PUT", path, owner, settings("/etc/passwd", "apiv3_key.txt", "platform_pub.pem"), 422,
+    refused(&S, "PUT", path, owner,
+            settings("merchant_pub.pem", "apiv3_key.txt", "platform_pub.pem"), 422, "unprocessable",
+            "private_key");
+    refused(&S, "PUT", path, owner,
+            settings("../merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"), 422,
             "unprocessable", "private_key");
+    refused(&S, "PUT", path, owner, settings("/etc/passwd", "apiv3_key.txt", "platform_pub.pem"),
+            422, "unprocessable", "private_key");
     refused(&S, "PUT", path, owner,
             settings("merchant_key.pem", "merchant_key.pem", "platform_pub.pem"), 422,
             "unprocessable", "apiv3_key");
     refused(&S, "PUT", path, owner,
             settings("merchant_key.pem", "env:QUANZI_WECHATPAY_NOT_SET", "platform_pub.pem"), 422,
             "unprocessable", "apiv3_key");
-    refused(&S, "PUT", path, owner, settings("merchant_key.pem", "apiv3_key.txt", "merchant_key.pem"),
-            422, "unprocessable", "public_key");
+    refused(&S, "PUT", path, owner,
+            settings("merchant_key.pem", "apiv3_key.txt", "merchant_key.pem"), 422, "unprocessable",
+            "public_key");
     refused(&S, "PUT", path, owner, "{\"mchid\":\"1\"}", 400, "missing_field", "appid");
-    char *spaced = arena_strdup(&A, settings("merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"));
+    char *spaced =
+        arena_strdup(&A, settings("merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"));
     memcpy(strstr(spaced, "1900000001"), "19000 0001", 10);
     refused(&S, "PUT", path, owner, spaced, 400, "invalid_value", "mchid");
     assert_int_equal(count("SELECT COUNT(*) FROM wechatpay_merchants"), 0);
@@ -221,7 +229,8 @@ static void a_payment_is_applied_once(void **state)
     assert_int_equal(notify(body, notice_headers(body, 0, ""), &r), 200);
     assert_int_equal(r.len, 0);
     resp_free(&r);
-    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r), 200);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r),
+                     200);
     assert_string_equal(jstr(r.json, "status"), "paid");
     resp_free(&r);
     /* the same notification again, ten times at once: 200 each, no second effect */
@@ -234,9 +243,11 @@ static void a_payment_is_applied_once(void **state)
                                  .header = h};
     http_all(&S, calls, 10);
     assert_int_equal(count_answers(calls, 10, 200, NULL), 10);
-    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
     assert_int_equal(count(fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'order_paid'"
-                               " AND ref_id = %lld", (long long)id)),
+                               " AND ref_id = %lld",
+                               (long long)id)),
                      1);
 }
 
@@ -257,9 +268,11 @@ static void a_fresh_order_paid_by_ten_at_once(void **state)
     /* each answered 200, or 500 (WeChat Pay sends it again): never a second payment */
     assert_int_equal(count_answers(calls, 10, 200, NULL) + count_answers(calls, 10, 500, NULL), 10);
     assert_true(count_answers(calls, 10, 200, NULL) >= 1);
-    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
     assert_int_equal(count(fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'order_paid'"
-                               " AND ref_id = %lld", (long long)id)),
+                               " AND ref_id = %lld",
+                               (long long)id)),
                      1);
 }
 
@@ -293,7 +306,8 @@ static void unbelieved_notifications_change_nothing(void **state)
     /* no headers at all */
     assert_int_equal(notify(body, "Content-Type: application/json", &r), 401);
     resp_free(&r);
-    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 0);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 0);
     assert_int_equal(count("SELECT COUNT(*) FROM payment_anomalies"), 0);
 }
 
@@ -315,30 +329,34 @@ static void anomalies_are_listed_once(void **state)
     const char *other = transaction(id, "4200000001202612066666666666", 12800, "CNY", "1900000099");
     assert_int_equal(notify(other, notice_headers(other, 0, ""), &r), 200);
     resp_free(&r);
-    const char *nowhere = transaction(999999, "4200000001202612067777777777", 12800, "CNY", "1900000001");
+    const char *nowhere =
+        transaction(999999, "4200000001202612067777777777", 12800, "CNY", "1900000001");
     assert_int_equal(notify(nowhere, notice_headers(nowhere, 0, ""), &r), 200);
     resp_free(&r);
-    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r), 200);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r),
+                     200);
     assert_string_equal(jstr(r.json, "status"), "created");
     resp_free(&r);
-    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 0);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 0);
     assert_int_equal(http(&S, "GET", fmt("/api/v1/shops/%lld/payment-anomalies", (long long)shop),
                           owner, NULL, &r),
                      200);
     json_t *items = jget(r.json, "items");
     assert_int_equal(json_array_size(items), 4);
-    const char *kinds[] = {"unknown_order", "merchant_mismatch", "amount_mismatch", "amount_mismatch"};
+    const char *kinds[] = {"unknown_order", "merchant_mismatch", "amount_mismatch",
+                           "amount_mismatch"};
     for (size_t i = 0; i < 4; i++)
         assert_string_equal(json_string_value(json_object_get(json_array_get(items, i), "kind")),
                             kinds[i]);
-    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 3), "amount_fen")), 100);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(items, 3), "amount_fen")),
+                     100);
     resp_free(&r);
 
     /* a cancelled order that WeChat Pay says was paid: listed, not revived */
     int64_t late = order();
-    assert_int_equal(http(&S, "POST", fmt("/api/v1/orders/%lld/cancel", (long long)late), buyer, "{}",
-                          &r),
-                     200);
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/orders/%lld/cancel", (long long)late), buyer, "{}", &r), 200);
     resp_free(&r);
     const char *b = transaction(late, "4200000001202612068888888888", 12800, "CNY", "1900000001");
     assert_int_equal(notify(b, notice_headers(b, 0, ""), &r), 200);

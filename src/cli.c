@@ -26,6 +26,8 @@
 #include "domain/shop.h"
 #include "http/jsonmem.h"
 #include "http/server.h"
+#include <curl/curl.h>
+
 #include "render/poster.h"
 #include "domain/wechatpay.h"
 #include "util/clock.h"
@@ -64,6 +66,14 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
     password_init(cfg->argon2_ops, cfg->argon2_memory_kib,
                   cfg->hash_concurrency ? (int)cfg->hash_concurrency : (int)cores);
     account_init(cfg->session_days * MS_PER_DAY);
+    /* WeChat Pay: where the shops' keys are, where WeChat Pay is, where it reaches us */
+    static char keys[CONFIG_STR_MAX + 16];
+    snprintf(keys, sizeof keys, "%s/keys", cfg->data_dir);
+    wechatpay_settings.key_dir = cfg->wechatpay_key_dir[0] ? cfg->wechatpay_key_dir : keys;
+    wechatpay_settings.api_base = cfg->wechatpay_api_base[0] ? cfg->wechatpay_api_base : NULL;
+    wechatpay_settings.public_url = cfg->public_url[0] ? cfg->public_url : NULL;
+    wechatpay_settings.timeout_ms = (long)cfg->wechatpay_timeout_ms;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!cfg->db[0] && mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
         fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
         return 1;
@@ -81,6 +91,7 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
 
 static void teardown(void)
 {
+    curl_global_cleanup();
     db_pool_close_all();
     account_release();
     password_release();
@@ -145,9 +156,6 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
             return 1;
         }
     jobs_posters_dir = posters;
-    char keys[CONFIG_STR_MAX + 16];
-    snprintf(keys, sizeof keys, "%s/keys", cfg->data_dir);
-    wechatpay_settings.key_dir = cfg->wechatpay_key_dir[0] ? cfg->wechatpay_key_dir : keys;
     if (cfg->test_clock)
         LOG(LOG_WARN, "test_clock_enabled",
             "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");

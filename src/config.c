@@ -64,6 +64,11 @@ static const struct cfg_entry table[] = {
      "bearer token that GET /metrics requires (16+ characters; empty: none)"},
     {"wechatpay_key_dir", CFG_STR, F(wechatpay_key_dir), 0, 0, "", NULL,
      "the folder of the WeChat Pay key files shops' settings name (empty: <data_dir>/keys)"},
+    {"wechatpay_api_base", CFG_STR, F(wechatpay_api_base), 0, 0, "", NULL,
+     "WeChat Pay's API address, from its documents (https, no trailing slash); empty: shops "
+     "cannot take WeChat Pay"},
+    {"wechatpay_timeout_ms", CFG_INT, F(wechatpay_timeout_ms), 100, 60000, "10000", NULL,
+     "the longest one call to WeChat Pay may take (then it is treated as not answered)"},
     {"public_url", CFG_STR, F(public_url), 0, 0, "", NULL,
      "the address people reach this server at, like https://shop.example.com (the links on "
      "posters; empty: the address the request came to)"},

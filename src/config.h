@@ -40,11 +40,13 @@ struct config {
     bool cookie_secure;
     char db_sync[16]; /* "full" or "normal" */
     bool test_clock;
-    char ready_file[CONFIG_STR_MAX];        /* written with the port once serving */
-    char metrics_token[CONFIG_STR_MAX];     /* GET /metrics needs it as a bearer token; "": open */
-    char trusted_proxies[CONFIG_STR_MAX];   /* X-Forwarded-For is believed from these peers */
-    char wechatpay_key_dir[CONFIG_STR_MAX]; /* WeChat Pay key files; empty: <data_dir>/keys */
-    char public_url[CONFIG_STR_MAX];        /* where people reach the server: links on posters */
+    char ready_file[CONFIG_STR_MAX];         /* written with the port once serving */
+    char metrics_token[CONFIG_STR_MAX];      /* GET /metrics needs it as a bearer token; "": open */
+    char trusted_proxies[CONFIG_STR_MAX];    /* X-Forwarded-For is believed from these peers */
+    char wechatpay_key_dir[CONFIG_STR_MAX];  /* WeChat Pay key files; empty: <data_dir>/keys */
+    char wechatpay_api_base[CONFIG_STR_MAX]; /* WeChat Pay's API address; empty: not used */
+    int64_t wechatpay_timeout_ms;            /* one call to WeChat Pay at most */
+    char public_url[CONFIG_STR_MAX];         /* where people reach the server: links on posters */
 };
 
 /*

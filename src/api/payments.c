@@ -83,7 +83,7 @@ enum err api_wechatpay_notify(struct req *r)
         .body_len = r->body_len,
     };
     struct wechatpay_notice out;
-    wechatpay_notify(r->db, &n, clock_now_ms() / 1000, &r->arena, &out);
+    wechatpay_notify(r->db, &n, clock_real_ms() / 1000, &r->arena, &out);
     switch (out.outcome) {
     case WECHATPAY_APPLIED:
     case WECHATPAY_ANOMALY:
@@ -95,6 +95,34 @@ enum err api_wechatpay_notify(struct req *r)
         break;
     }
     return notify_answer(r, 500, "busy");
+}
+
+enum err api_order_wechatpay(struct req *r)
+{
+    const char *type_s = NULL;
+    size_t len = 0;
+    enum wechatpay_trade type;
+    enum err e = req_read(r, REQ_STRING("trade_type", true, &type_s, &len));
+    if (e)
+        return e;
+    if (!wechatpay_trade_parse(type_s, &type))
+        return req_fail(r, ERR_INVALID, "trade_type",
+                        "trade_type must be JSAPI (inside WeChat) or H5 (a phone's browser)");
+    struct wechatpay_prepay p;
+    e = wechatpay_prepay(r->db, req_param_id(r, 0), r->user.user_id, type, r->client_ip, &r->arena,
+                         &p, &r->ei);
+    if (e)
+        return e;
+    json_t *o = json_pack("{s:s, s:s}", "trade_type", wechatpay_trade_name(p.type), "out_trade_no",
+                          p.out_trade_no);
+    if (o && p.type == WECHATPAY_H5)
+        json_object_set_new(o, "h5_url", json_string(p.h5_url));
+    else if (o) /* what WeixinJSBridge's getBrandWCPayRequest takes, as it names them */
+        json_object_set_new(o, "jsapi",
+                            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "appId", p.app_id,
+                                      "timeStamp", p.time_stamp, "nonceStr", p.nonce_str, "package",
+                                      p.package, "signType", p.sign_type, "paySign", p.pay_sign));
+    return req_reply(r, 200, o);
 }
 
 static json_t *anomaly_json(const void *item)

@@ -204,6 +204,11 @@ const struct route api_routes[] = {
     {"PUT", "/api/v1/shops/{id}/wechatpay", api_wechatpay_put, AUTH_USER, SMALL_BODY,
      "Set the shop's WeChat Pay merchant settings; every key named must be there (owner)", JSON,
      ACCESS_OWNER, OBJECT_SHOP},
+    {"POST", "/api/v1/orders/{id}/wechatpay", api_order_wechatpay, AUTH_USER, SMALL_BODY,
+     "Pay a created order with WeChat Pay: trade_type JSAPI (inside WeChat: the arguments of "
+     "the payment sheet) or H5 (a phone's browser: the h5_url); the same again gives the same "
+     "(the buyer)",
+     JSON, ACCESS_BUYER, OBJECT_ORDER},
     {"POST", "/api/v1/payments/wechatpay/notify", api_wechatpay_notify, AUTH_NONE, 64 * 1024,
      "WeChat Pay's signed payment and refund notifications (answers as WeChat Pay expects)", RAW,
      ANYONE},

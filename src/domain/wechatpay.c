@@ -2,14 +2,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "domain/order.h"
 #include "domain/payment.h"
+#include "pay/wechatpay_client.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -330,4 +333,345 @@ void wechatpay_notify(struct db *db, const struct wxp_notification *n, int64_t n
         out->outcome = WECHATPAY_IGNORED;
     LOG(LOG_INFO, "wechatpay_notify", "event=%s shop_id=%lld order_id=%lld outcome=%d", event,
         (long long)out->shop_id, (long long)out->order_id, (int)out->outcome);
+}
+
+/* --- paying --- */
+
+static const char *const trade_names[] = {"JSAPI", "H5"};
+
+const char *wechatpay_trade_name(enum wechatpay_trade t)
+{
+    return trade_names[t == WECHATPAY_H5];
+}
+
+bool wechatpay_trade_parse(const char *s, enum wechatpay_trade *out)
+{
+    for (int i = 0; i < 2; i++)
+        if (strcasecmp(s, trade_names[i]) == 0) {
+            *out = (enum wechatpay_trade)i;
+            return true;
+        }
+    return false;
+}
+
+/* A merchant's keys, loaded for a call, and a client that uses them. */
+struct merchant_keys {
+    struct wxp_key *priv, *pub;
+    unsigned char v3[WXP_APIV3_KEY_BYTES];
+    struct wxp_client client;
+};
+
+static enum err keys_open(struct arena *a, const struct wechatpay_merchant *m,
+                          struct merchant_keys *k, struct errinfo *ei)
+{
+    memset(k, 0, sizeof *k);
+    if (!wechatpay_settings.api_base || !*wechatpay_settings.api_base)
+        return err_set(ei, ERR_UNAVAILABLE, NULL,
+                       "WeChat Pay's address is not set on this server (wechatpay_api_base)");
+    k->priv = load_key(a, m->private_key, true);
+    k->pub = load_key(a, m->public_key, false);
+    if (!k->priv || !k->pub || !load_apiv3(a, m->apiv3_key, k->v3)) {
+        LOG(LOG_ERROR, "wechatpay_keys_missing", "shop_id=%lld", (long long)m->shop_id);
+        return err_set(ei, ERR_UNAVAILABLE, NULL,
+                       "the shop's WeChat Pay keys cannot be read on this server");
+    }
+    k->client = (struct wxp_client){.base = wechatpay_settings.api_base,
+                                    .mchid = m->mchid,
+                                    .serial_no = m->serial_no,
+                                    .merchant = k->priv,
+                                    .platform = k->pub,
+                                    .platform_key_id = m->public_key_id,
+                                    .timeout_ms = wechatpay_settings.timeout_ms};
+    return ERR_OK;
+}
+
+static void keys_close(struct merchant_keys *k)
+{
+    wxp_key_free(k->priv);
+    wxp_key_free(k->pub);
+    sodium_memzero(k->v3, sizeof k->v3);
+}
+
+static enum err read_open_payment(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct wechatpay_prepay *p = item;
+    (void)wechatpay_trade_parse(db_col_text(st, 0, NULL), &p->type);
+    const char *prepay = db_col_dup(st, 1, a);
+    if (!prepay)
+        return ERR_TOO_LARGE;
+    if (p->type == WECHATPAY_JSAPI)
+        p->prepay_id = prepay;
+    else
+        p->h5_url = prepay;
+    return ERR_OK;
+}
+
+/* JSAPI: what getBrandWCPayRequest takes, signed with the merchant's key. */
+static enum err jsapi_args(struct arena *a, const struct wechatpay_merchant *m,
+                           const struct wxp_key *priv, struct wechatpay_prepay *p)
+{
+    unsigned char raw[16];
+    char nonce[33];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(nonce, sizeof nonce, raw, sizeof raw);
+    p->app_id = m->appid;
+    p->time_stamp = arena_printf(a, "%lld", (long long)(clock_real_ms() / 1000));
+    p->nonce_str = arena_strdup(a, nonce);
+    p->package = arena_printf(a, "prepay_id=%s", p->prepay_id);
+    p->sign_type = "RSA";
+    p->pay_sign = p->package && p->time_stamp && p->nonce_str
+                      ? wxp_pay_sign(a, priv, m->appid, p->time_stamp, p->nonce_str, p->package)
+                      : NULL;
+    return p->pay_sign ? ERR_OK : ERR_INTERNAL;
+}
+
+/* WeChat Pay's {"code": ..., "message": ...} of a refusal, for the caller (never a secret). */
+static enum err refused_by_wechat(struct errinfo *ei, const struct wxp_answer *ans)
+{
+    json_error_t je;
+    json_t *o = json_loads(ans->body ? ans->body : "", 0, &je);
+    const char *code = json_string_value(json_object_get(o, "code"));
+    const char *msg = json_string_value(json_object_get(o, "message"));
+    enum err e = err_set(ei, ans->status >= 500 ? ERR_UNAVAILABLE : ERR_UNPROCESSABLE, NULL,
+                         "WeChat Pay refused: %s %s", code ? code : "", msg ? msg : "(no message)");
+    json_decref(o);
+    return e;
+}
+
+enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t buyer_id,
+                          enum wechatpay_trade type, const char *client_ip, struct arena *a,
+                          struct wechatpay_prepay *out, struct errinfo *ei)
+{
+    memset(out, 0, sizeof *out);
+    out->type = type;
+    wechatpay_trade_no(order_id, out->out_trade_no);
+    struct order o;
+    enum err e = order_get(db, order_id, a, &o);
+    if (e == ERR_NOT_FOUND || (!e && o.buyer_id != buyer_id))
+        return err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
+    if (e)
+        return e;
+    if (o.status != ORDER_CREATED)
+        return err_set(ei, ERR_ILLEGAL_TRANSITION, NULL, "this order is not waiting for payment");
+    struct wechatpay_merchant m;
+    e = wechatpay_merchant_get(db, o.shop_id, a, &m);
+    if (e == ERR_NOT_FOUND)
+        return err_set(ei, ERR_UNPROCESSABLE, NULL,
+                       "this shop does not take WeChat Pay; pay as the shop says");
+    if (e)
+        return e;
+    /* the same payment again: what WeChat Pay gave the first time */
+    struct wechatpay_prepay had = {0};
+    e = db_read_one(db, "SELECT trade_type, prepay FROM wechatpay_payments WHERE order_id = ?",
+                    read_open_payment, a, &had, DB_INT(order_id));
+    if (e && e != ERR_NOT_FOUND)
+        return e;
+    if (!e && had.type != type)
+        return err_set(ei, ERR_CONFLICT, "trade_type",
+                       "this order's WeChat Pay payment was started as %s; pay it that way",
+                       wechatpay_trade_name(had.type));
+    const char *openid = NULL;
+    if (type == WECHATPAY_JSAPI &&
+        wechatpay_identity_openid(db, m.appid, buyer_id, a, &openid) != ERR_OK)
+        return err_set(ei, ERR_UNPROCESSABLE, "trade_type",
+                       "paying inside WeChat needs a sign-in with WeChat first");
+    struct merchant_keys k;
+    if ((e = keys_open(a, &m, &k, ei))) {
+        keys_close(&k);
+        return e;
+    }
+    if (had.prepay_id || had.h5_url) {
+        out->prepay_id = had.prepay_id;
+        out->h5_url = had.h5_url;
+        e = type == WECHATPAY_JSAPI ? jsapi_args(a, &m, k.priv, out) : ERR_OK;
+        keys_close(&k);
+        return e;
+    }
+    if (!wechatpay_settings.public_url || !*wechatpay_settings.public_url) {
+        keys_close(&k);
+        return err_set(ei, ERR_UNAVAILABLE, NULL,
+                       "this server's public_url is not set: WeChat Pay could not tell it");
+    }
+    json_t *body =
+        json_pack("{s:s, s:s, s:s, s:s, s:s+, s:{s:I, s:s}}", "appid", m.appid, "mchid", m.mchid,
+                  "description", "圈子订单", "out_trade_no", out->out_trade_no, "notify_url",
+                  wechatpay_settings.public_url, "/api/v1/payments/wechatpay/notify", "amount",
+                  "total", (json_int_t)o.total_fen, "currency", "CNY");
+    if (body && type == WECHATPAY_JSAPI)
+        json_object_set_new(body, "payer", json_pack("{s:s}", "openid", openid));
+    else if (body)
+        json_object_set_new(body, "scene_info",
+                            json_pack("{s:s, s:{s:s}}", "payer_client_ip",
+                                      client_ip && *client_ip ? client_ip : "127.0.0.1", "h5_info",
+                                      "type", "Wap"));
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    struct wxp_answer ans;
+    e = text ? wxp_call(&k.client, a, "POST",
+                        type == WECHATPAY_JSAPI ? "/v3/pay/transactions/jsapi"
+                                                : "/v3/pay/transactions/h5",
+                        text, &ans, ei)
+             : ERR_INTERNAL;
+    json_free_t release = NULL;
+    json_get_alloc_funcs(NULL, &release); /* the request's arena, or malloc (jobs, CLI) */
+    if (text)
+        release(text);
+    if (!e && (ans.status < 200 || ans.status > 299))
+        e = refused_by_wechat(ei, &ans);
+    const char *prepay = NULL;
+    if (!e) {
+        json_error_t je;
+        json_t *r = json_loadb(ans.body, ans.len, 0, &je);
+        const char *v =
+            json_string_value(json_object_get(r, type == WECHATPAY_JSAPI ? "prepay_id" : "h5_url"));
+        prepay = v && strlen(v) < 512 ? arena_strdup(a, v) : NULL;
+        json_decref(r);
+        if (!prepay)
+            e = err_set(ei, ERR_UNAVAILABLE, NULL, "WeChat Pay's answer had no %s",
+                        type == WECHATPAY_JSAPI ? "prepay_id" : "h5_url");
+    }
+    if (!e)
+        e = db_run(db,
+                   "INSERT INTO wechatpay_payments (order_id, shop_id, trade_type, prepay,"
+                   " created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING",
+                   DB_INT(order_id), DB_INT(o.shop_id), DB_STR(wechatpay_trade_name(type)),
+                   DB_STR(prepay), DB_INT(clock_now_ms()));
+    if (!e) {
+        if (type == WECHATPAY_JSAPI) {
+            out->prepay_id = prepay;
+            e = jsapi_args(a, &m, k.priv, out);
+        } else {
+            out->h5_url = prepay;
+        }
+    }
+    keys_close(&k);
+    return e;
+}
+
+/* --- reconciliation --- */
+
+struct open_payment {
+    int64_t order_id, shop_id;
+    const char *order_status;
+};
+
+static enum err read_open(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct open_payment *p = item;
+    p->order_id = db_col_int64(st, 0);
+    p->shop_id = db_col_int64(st, 1);
+    p->order_status = db_col_dup(st, 2, a);
+    return p->order_status ? ERR_OK : ERR_TOO_LARGE;
+}
+
+/* Asks WeChat Pay about one open payment and acts on what it says. */
+static enum err reconcile_one(struct db *db, const struct open_payment *p, struct arena *a,
+                              int64_t *affected)
+{
+    struct wechatpay_merchant m;
+    struct errinfo ei = {0};
+    enum err e = wechatpay_merchant_get(db, p->shop_id, a, &m);
+    struct merchant_keys k;
+    if (!e && (e = keys_open(a, &m, &k, &ei)) != ERR_OK)
+        keys_close(&k);
+    if (e)
+        return e;
+    char no[32];
+    wechatpay_trade_no(p->order_id, no);
+    struct wxp_answer ans;
+    char *path = arena_printf(a, "/v3/pay/transactions/out-trade-no/%s?mchid=%s", no, m.mchid);
+    e = path ? wxp_call(&k.client, a, "GET", path, NULL, &ans, &ei) : ERR_TOO_LARGE;
+    const char *state = NULL;
+    if (!e && ans.status == 200) {
+        struct wxp_transaction t;
+        if (wxp_transaction_parse(a, ans.body, ans.len, &t) == ERR_OK) {
+            state = t.trade_state;
+            if (strcmp(t.trade_state, "SUCCESS") == 0) {
+                struct wechatpay_notice out = {.shop_id = m.shop_id};
+                on_transaction(db, &m, &t, a, &out);
+                if (out.outcome == WECHATPAY_RETRY)
+                    e = ERR_UNAVAILABLE;
+            }
+        }
+    } else if (!e && ans.status == 404) {
+        state = "NOTEXIST";
+    }
+    /* a cancelled order's payment that is still open: closed, so that it can no longer be paid */
+    if (!e && state && strcmp(p->order_status, "cancelled") == 0 &&
+        (strcmp(state, "NOTPAY") == 0 || strcmp(state, "USERPAYING") == 0)) {
+        char *close = arena_printf(a, "/v3/pay/transactions/out-trade-no/%s/close", no);
+        char *body = arena_printf(a, "{\"mchid\":\"%s\"}", m.mchid);
+        e = close && body ? wxp_call(&k.client, a, "POST", close, body, &ans, &ei) : ERR_TOO_LARGE;
+        state = !e && ans.status < 300 ? "CLOSED" : NULL;
+    }
+    keys_close(&k);
+    if (e)
+        return e;
+    const char *to = !state                      ? "open"
+                     : !strcmp(state, "SUCCESS") ? "paid"
+                     : !strcmp(state, "CLOSED") || !strcmp(state, "NOTEXIST") ||
+                             !strcmp(state, "REVOKED") || !strcmp(state, "PAYERROR")
+                         ? "closed"
+                         : "open";
+    if (strcmp(to, "open") != 0)
+        (*affected)++;
+    return db_run(db, "UPDATE wechatpay_payments SET state = ?, checked_at = ? WHERE order_id = ?",
+                  DB_STR(to), DB_INT(clock_now_ms()), DB_INT(p->order_id));
+}
+
+enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affected)
+{
+    *affected = 0;
+    if (!wechatpay_settings.api_base || !*wechatpay_settings.api_base)
+        return ERR_OK; /* nothing can have been started */
+    struct arena a;
+    arena_init(&a, 4 << 20);
+    int64_t now = clock_now_ms();
+    /* oldest checked first; an order paid meanwhile by another way leaves its row open
+     * until WeChat Pay says it was not paid there */
+    static const char sql[] = "SELECT w.order_id, w.shop_id, o.status FROM wechatpay_payments w"
+                              " JOIN orders o ON o.id = w.order_id"
+                              " WHERE w.state = 'open' AND w.created_at < ? AND w.checked_at < ?"
+                              " ORDER BY w.checked_at, w.order_id LIMIT 100";
+    struct open_payment *items = NULL;
+    size_t n = 0;
+    void *rows = NULL;
+    enum err e = db_list(db, sql, 100, sizeof *items, read_open, &a, &rows, &n, NULL,
+                         DB_INT(now - min_age_ms), DB_INT(now - min_age_ms));
+    items = rows;
+    for (size_t i = 0; !e && i < n; i++) {
+        enum err one = reconcile_one(db, &items[i], &a, affected);
+        if (one == ERR_UNAVAILABLE) /* WeChat Pay is down: the next run tries again */
+            break;
+        e = one == ERR_NOT_FOUND ? ERR_OK : one;
+    }
+    arena_release(&a);
+    return e;
+}
+
+/* --- WeChat identities --- */
+
+enum err wechatpay_identity_link(struct db *db, const char *appid, const char *openid,
+                                 int64_t user_id)
+{
+    return db_run(db,
+                  "INSERT INTO wechat_identities (appid, openid, user_id, created_at)"
+                  " VALUES (?, ?, ?, ?) ON CONFLICT (appid, openid) DO NOTHING",
+                  DB_STR(appid), DB_STR(openid), DB_INT(user_id), DB_INT(clock_now_ms()));
+}
+
+static enum err read_text(struct db_stmt *st, struct arena *a, void *item)
+{
+    const char **s = item;
+    *s = db_col_dup(st, 0, a);
+    return *s ? ERR_OK : ERR_TOO_LARGE;
+}
+
+enum err wechatpay_identity_openid(struct db *db, const char *appid, int64_t user_id,
+                                   struct arena *a, const char **openid)
+{
+    return db_read_one(db,
+                       "SELECT openid FROM wechat_identities WHERE appid = ? AND user_id = ?"
+                       " ORDER BY created_at LIMIT 1",
+                       read_text, a, openid, DB_STR(appid), DB_INT(user_id));
 }

@@ -30,7 +30,10 @@
 #define WECHATPAY_ENV_PREFIX "env:QUANZI_WECHATPAY_"
 
 struct wechatpay_settings {
-    const char *key_dir; /* where key files named by the settings are */
+    const char *key_dir;    /* where key files named by the settings are */
+    const char *api_base;   /* WeChat Pay's API address (wechatpay_api_base); NULL: not set */
+    const char *public_url; /* where WeChat Pay reaches this server (the notify URL) */
+    long timeout_ms;        /* per call to WeChat Pay; 0: the client's default */
 };
 extern struct wechatpay_settings wechatpay_settings;
 
@@ -51,6 +54,44 @@ MUST_CHECK enum err wechatpay_merchant_get(struct db *db, int64_t shop_id, struc
 /* The out_trade_no of an order, and the order of one (0: not one of ours). */
 void wechatpay_trade_no(int64_t order_id, char out[32]);
 int64_t wechatpay_trade_order(const char *out_trade_no);
+
+/* --- paying --- */
+
+enum wechatpay_trade { WECHATPAY_JSAPI, WECHATPAY_H5 };
+const char *wechatpay_trade_name(enum wechatpay_trade t);
+bool wechatpay_trade_parse(const char *s, enum wechatpay_trade *out);
+
+/* What the page needs to open WeChat's payment sheet. */
+struct wechatpay_prepay {
+    enum wechatpay_trade type;
+    char out_trade_no[32];
+    const char *prepay_id; /* JSAPI */
+    const char *h5_url;    /* H5 */
+    /* JSAPI: the arguments of WeixinJSBridge's getBrandWCPayRequest */
+    const char *app_id, *time_stamp, *nonce_str, *package, *sign_type, *pay_sign;
+};
+
+/*
+ * Starts (or gives again) the WeChat Pay payment of a created order of `buyer_id`: one per
+ * order, the amount from the order. JSAPI needs the buyer's openid (sign-in with WeChat),
+ * H5 the buyer's address. No database lock is held while WeChat Pay is asked.
+ */
+MUST_CHECK enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t buyer_id,
+                                     enum wechatpay_trade type, const char *client_ip,
+                                     struct arena *a, struct wechatpay_prepay *out,
+                                     struct errinfo *ei);
+
+/* Reconciliation: asks WeChat Pay about open payments started more than `min_age_ms` ago
+ * and applies the paid ones as a notification would; closes those of cancelled orders.
+ * *affected: payments settled one way or the other. */
+MUST_CHECK enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affected);
+#define WECHATPAY_RECONCILE_AGE_MS (5 * 60 * 1000)
+
+/* Links a WeChat openid of an app to a member (sign-in with WeChat). */
+MUST_CHECK enum err wechatpay_identity_link(struct db *db, const char *appid, const char *openid,
+                                            int64_t user_id);
+MUST_CHECK enum err wechatpay_identity_openid(struct db *db, const char *appid, int64_t user_id,
+                                              struct arena *a, const char **openid);
 
 enum wechatpay_outcome {
     WECHATPAY_APPLIED, /* the payment was applied, now or before */

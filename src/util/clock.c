@@ -20,6 +20,11 @@ void clock_advance(int64_t ms)
         atomic_fetch_add(&offset_ms, ms);
 }
 
+int64_t clock_real_ms(void)
+{
+    return clock_now_ms() - atomic_load(&offset_ms);
+}
+
 int64_t clock_offset_ms(void)
 {
     return atomic_load(&offset_ms);

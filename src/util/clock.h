@@ -16,6 +16,9 @@ int64_t clock_now_ms(void);
 /* Adds `ms` (>= 0) to every later reading of clock_now_ms(). */
 void clock_advance(int64_t ms);
 int64_t clock_offset_ms(void);
+/* The machine's own time, never moved by the test clock: for freshness checks with the
+ * other side of a protocol (WeChat Pay's five-minute window), which lives in real time. */
+int64_t clock_real_ms(void);
 /* Monotonic time for measuring durations, in microseconds. */
 int64_t clock_mono_us(void);
 

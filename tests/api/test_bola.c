@@ -484,6 +484,7 @@ static const char *insider_body(const struct route *rt)
         {"POST", "/api/v1/orders/{id}/refunds", "{\"amount_fen\":100,\"reason\":\"坏了\"}"},
         {"POST", "/api/v1/withdrawals/{id}/pay", "{\"reference\":\"TR-1\"}"},
         {"POST", "/api/v1/orders/{id}/feedback", "{\"rating\":5,\"text\":\"好吃\"}"},
+        {"POST", "/api/v1/orders/{id}/wechatpay", "{\"trade_type\":\"H5\"}"},
         {"PUT", "/api/v1/shops/{id}/wechatpay",
          "{\"mchid\":\"1900000001\",\"appid\":\"wx8888888888888888\",\"serial_no\":\"5157F0\","
          "\"private_key\":\"env:QUANZI_WECHATPAY_BOLA_PRIVATE\","
@@ -499,6 +500,26 @@ static const char *insider_body(const struct route *rt)
         return fmt("{\"user_id\":%lld,\"product_id\":%lld}", (long long)A.extra,
                    (long long)A.trial_product);
     return strcmp(rt->method, "GET") && strcmp(rt->method, "DELETE") ? "{}" : NULL;
+}
+
+/* Insiders' calls that cannot succeed here because they need a party outside the test
+ * (WeChat Pay): answered past the access check, with this refusal, not a 404. */
+static const struct {
+    const char *method, *pattern;
+    const char *codes; /* the refusals that say the caller got through: space-separated */
+} insider_refusals[] = {
+    /* shop A takes no WeChat Pay in this test, and by then the order may be paid */
+    {"POST", "/api/v1/orders/{id}/wechatpay", "unprocessable illegal_transition"},
+};
+
+static bool refused_past_access(const struct route *rt, const struct resp *r)
+{
+    for (size_t j = 0; j < sizeof insider_refusals / sizeof insider_refusals[0]; j++)
+        if (!strcmp(insider_refusals[j].method, rt->method) &&
+            !strcmp(insider_refusals[j].pattern, rt->pattern))
+            return r->status != 404 && r->json && *jstr(r->json, "error.code") &&
+                   strstr(insider_refusals[j].codes, jstr(r->json, "error.code")) != NULL;
+    return false;
 }
 
 /* Who of A's people the route's access lets in. */
@@ -546,10 +567,11 @@ static void insiders_get_through(void **state)
         } else {
             http(&S, rt->method, path, who, insider_body(rt), &r);
         }
-        if (r.status < 200 || r.status > 299)
+        bool ok = (r.status >= 200 && r.status <= 299) || refused_past_access(rt, &r);
+        if (!ok)
             fprintf(stderr, "insider %s %s -> %ld %s\n", rt->method, path, r.status,
                     r.body ? r.body : "");
-        assert_true(r.status >= 200 && r.status <= 299);
+        assert_true(ok);
         resp_free(&r);
         checked++;
     }

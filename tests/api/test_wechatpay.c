@@ -3,8 +3,10 @@
  * none is ever answered), and payment notifications as WeChat Pay sends them, signed with
  * "WeChat Pay's" test key and encrypted with the APIv3 key (tests/fixtures/wechatpay):
  * applied once however often and however concurrently they come, refused when not
- * believed, and listed for the shop when believed but not the order's. The ledger check
- * runs when the server stops (the harness).
+ * believed, and listed for the shop when believed but not the order's. Then payments
+ * started through a stand-in for WeChat Pay (tests/wechatpay/standin.mjs: it checks our
+ * signatures, signs its answers, sends notifications, and misbehaves on request). The
+ * ledger check runs when the server stops (the harness).
  */
 #include <curl/curl.h>
 #include <setjmp.h>
@@ -15,8 +17,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
+#include "db/db.h"
 #include "harness.h"
 #include "pay/wechatpay.h"
 #include "util/clock.h"
@@ -27,6 +34,43 @@ static int64_t shop, product;
 static struct wxp_key *platform; /* "WeChat Pay's" private key: it signs notifications */
 static unsigned char apiv3[WXP_APIV3_KEY_BYTES];
 static struct arena A;
+static struct srv W; /* the stand-in for WeChat Pay: only its port is used */
+static pid_t standin_pid;
+
+/* Starts the stand-in (node) on a free port of 127.0.0.1. */
+static void standin_start(void)
+{
+    char port_file[256];
+    snprintf(port_file, sizeof port_file, "/tmp/quanzi-standin-%d", (int)getpid());
+    unlink(port_file);
+    char script[512];
+    snprintf(script, sizeof script, "%s/tests/wechatpay/standin.mjs", QUANZI_SOURCE_DIR);
+    standin_pid = fork();
+    assert_true(standin_pid >= 0);
+    if (standin_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execlp("node", "node", script, port_file, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && W.port == 0; i++) {
+        FILE *f = fopen(port_file, "r");
+        if (f) {
+            if (fscanf(f, "%d", &W.port) != 1)
+                W.port = 0;
+            fclose(f);
+        }
+        if (!W.port)
+            usleep(50 * 1000);
+    }
+    unlink(port_file);
+    assert_true(W.port > 0);
+}
+
+/* A control call to the stand-in; its answer's JSON in r. */
+static long standin(const char *path, const char *body, struct resp *r)
+{
+    return http(&W, "POST", path, NULL, body, r);
+}
 
 static char *read_fixture(const char *name, size_t *len)
 {
@@ -66,8 +110,26 @@ static const char *settings(const char *private_key, const char *apiv3_key, cons
 
 static int up(void **state)
 {
+    (void)state;
     arena_init(&A, 16 << 20);
-    srv_group_up(state);
+    standin_start();
+    static char base[64];
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", W.port);
+    const char *extra[] = {"--wechatpay-api-base",
+                           base,
+                           "--public-url",
+                           "http://127.0.0.1",
+                           "--wechatpay-timeout-ms",
+                           "1000",
+                           NULL};
+    srv_start(&S, extra);
+    struct resp r;
+    assert_int_equal(
+        standin("/_standin/notify-url",
+                fmt("{\"url\":\"http://127.0.0.1:%d/api/v1/payments/wechatpay/notify\"}", S.port),
+                &r),
+        200);
+    resp_free(&r);
     owner = register_user(&S, "13930000001", "周师傅", NULL);
     buyer = register_user(&S, "13930000002", "王芳", NULL);
     shop = create_shop(&S, owner, "wxpay");
@@ -88,6 +150,10 @@ static int up(void **state)
 
 static int down(void **state)
 {
+    if (standin_pid > 0) {
+        kill(standin_pid, SIGTERM);
+        waitpid(standin_pid, NULL, 0);
+    }
     free(owner);
     free(buyer);
     wxp_key_free(platform);
@@ -367,6 +433,157 @@ static void anomalies_are_listed_once(void **state)
                      1);
 }
 
+/* --- through the stand-in --- */
+
+static long pay_with(int64_t id, const char *type, struct resp *r)
+{
+    return http(&S, "POST", fmt("/api/v1/orders/%lld/wechatpay", (long long)id), buyer,
+                fmt("{\"trade_type\":\"%s\"}", type), r);
+}
+
+static int64_t standin_requests(void)
+{
+    struct resp r;
+    assert_int_equal(http(&W, "GET", "/_standin/requests", NULL, NULL, &r), 200);
+    int64_t n = (int64_t)json_array_size(jget(r.json, "requests"));
+    resp_free(&r);
+    return n;
+}
+
+static const char *status_of(int64_t id)
+{
+    struct resp r;
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &r),
+                     200);
+    const char *s = arena_strdup(&A, jstr(r.json, "status"));
+    resp_free(&r);
+    return s;
+}
+
+static void h5_payment_end_to_end(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    struct resp r;
+    int64_t before = standin_requests();
+    assert_int_equal(pay_with(id, "H5", &r), 200);
+    const char *url = arena_strdup(&A, jstr(r.json, "h5_url"));
+    assert_non_null(strstr(url, "prepay_id=wx"));
+    assert_string_equal(jstr(r.json, "out_trade_no"), fmt("QZ%lld", (long long)id));
+    resp_free(&r);
+    /* the same again: what WeChat Pay gave the first time, without asking it again */
+    assert_int_equal(pay_with(id, "h5", &r), 200);
+    assert_string_equal(jstr(r.json, "h5_url"), url);
+    resp_free(&r);
+    assert_int_equal(standin_requests(), before + 1);
+    /* another way for the same order, or a way that is none */
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/wechatpay", (long long)id), buyer,
+            "{\"trade_type\":\"JSAPI\"}", 409, "conflict", "trade_type");
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/wechatpay", (long long)id), buyer,
+            "{\"trade_type\":\"NATIVE\"}", 400, "invalid_value", "trade_type");
+    /* the buyer pays in WeChat; WeChat Pay tells quanzi five times at once */
+    assert_int_equal(standin("/_standin/pay",
+                             fmt("{\"out_trade_no\":\"QZ%lld\",\"copies\":5}", (long long)id), &r),
+                     200);
+    json_t *statuses = jget(r.json, "statuses");
+    for (size_t i = 0; i < json_array_size(statuses); i++)
+        assert_int_equal(json_integer_value(json_array_get(statuses, i)), 200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "paid");
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld"
+                               " AND provider = 'wechatpay'",
+                               (long long)id)),
+                     1);
+    /* paid: no second payment can be started */
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/wechatpay", (long long)id), buyer,
+            "{\"trade_type\":\"H5\"}", 409, "illegal_transition", NULL);
+}
+
+static void jsapi_needs_and_uses_the_openid(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    struct resp r;
+    refused(&S, "POST", fmt("/api/v1/orders/%lld/wechatpay", (long long)id), buyer,
+            "{\"trade_type\":\"JSAPI\"}", 422, "unprocessable", "trade_type");
+    /* as sign-in with WeChat leaves it */
+    assert_int_equal(db_run(S.db,
+                            "INSERT INTO wechat_identities (appid, openid, user_id, created_at)"
+                            " SELECT 'wx8888888888888888', 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o', id, 0"
+                            " FROM users WHERE login = '13930000002'"),
+                     ERR_OK);
+    assert_int_equal(pay_with(id, "JSAPI", &r), 200);
+    json_t *j = jget(r.json, "jsapi");
+    assert_string_equal(json_string_value(json_object_get(j, "appId")), "wx8888888888888888");
+    assert_string_equal(json_string_value(json_object_get(j, "signType")), "RSA");
+    const char *package = json_string_value(json_object_get(j, "package"));
+    assert_true(strncmp(package, "prepay_id=wx", 12) == 0);
+    /* paySign: the merchant's signature over appId, timeStamp, nonceStr, package */
+    size_t n = 0;
+    const char *pem = read_fixture("merchant_pub.pem", &n);
+    struct wxp_key *pub = wxp_key_public(pem, n);
+    char *msg = arena_printf(&A, "%s\n%s\n%s\n%s\n", "wx8888888888888888",
+                             json_string_value(json_object_get(j, "timeStamp")),
+                             json_string_value(json_object_get(j, "nonceStr")), package);
+    assert_true(
+        wxp_verify(pub, msg, strlen(msg), json_string_value(json_object_get(j, "paySign"))));
+    wxp_key_free(pub);
+    resp_free(&r);
+}
+
+static void a_lost_notification_is_found_by_reconciliation(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    struct resp r;
+    assert_int_equal(pay_with(id, "H5", &r), 200);
+    resp_free(&r);
+    /* paid in WeChat, and the notification never arrives */
+    assert_int_equal(standin("/_standin/pay",
+                             fmt("{\"out_trade_no\":\"QZ%lld\",\"notify\":false}", (long long)id),
+                             &r),
+                     200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "created");
+    /* five minutes on, the job asks WeChat Pay and applies what it says */
+    assert_int_equal(http(&S, "POST", "/api/v1/test-clock", owner, "{\"advance_ms\":360000}", &r),
+                     200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "paid");
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM wechatpay_payments WHERE order_id = %lld"
+                               " AND state = 'paid'",
+                               (long long)id)),
+                     1);
+    /* its notification, late, changes nothing */
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+}
+
+static void a_misbehaving_wechat_pay_changes_nothing(void **state)
+{
+    (void)state;
+    struct resp r;
+    /* an answer signed wrongly, a 500, an answer slower than wechatpay_timeout_ms */
+    const char *modes[] = {"{\"bad_signature\":true}", "{\"fail_next\":1}", "{\"slow_ms\":1500}"};
+    for (size_t i = 0; i < 3; i++) {
+        int64_t id = order();
+        assert_int_equal(standin("/_standin/mode", modes[i], &r), 200);
+        resp_free(&r);
+        refused(&S, "POST", fmt("/api/v1/orders/%lld/wechatpay", (long long)id), buyer,
+                "{\"trade_type\":\"H5\"}", 503, "unavailable", NULL);
+        assert_int_equal(standin("/_standin/mode",
+                                 "{\"bad_signature\":false,\"fail_next\":0,\"slow_ms\":0}", &r),
+                         200);
+        resp_free(&r);
+        assert_int_equal(count(fmt("SELECT COUNT(*) FROM wechatpay_payments WHERE order_id = %lld",
+                                   (long long)id)),
+                         0);
+        /* and once it behaves, the same order can be paid */
+        assert_int_equal(pay_with(id, "H5", &r), 200);
+        resp_free(&r);
+    }
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -376,6 +593,10 @@ int main(void)
         cmocka_unit_test(a_fresh_order_paid_by_ten_at_once),
         cmocka_unit_test(unbelieved_notifications_change_nothing),
         cmocka_unit_test(anomalies_are_listed_once),
+        cmocka_unit_test(h5_payment_end_to_end),
+        cmocka_unit_test(jsapi_needs_and_uses_the_openid),
+        cmocka_unit_test(a_lost_notification_is_found_by_reconciliation),
+        cmocka_unit_test(a_misbehaving_wechat_pay_changes_nothing),
     };
     int rc = cmocka_run_group_tests(tests, up, down);
     curl_global_cleanup();

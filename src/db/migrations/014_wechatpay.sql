@@ -33,3 +33,26 @@ CREATE TABLE payment_anomalies (
     UNIQUE (provider, reference, kind)
 );
 CREATE INDEX payment_anomalies_shop ON payment_anomalies (shop_id, id);
+
+-- A WeChat Pay payment started for an order (one per order, out_trade_no QZ<order id>): its
+-- kind, what the page needs to open the payment sheet, and whether it is still open.
+CREATE TABLE wechatpay_payments (
+    order_id BIGINT PRIMARY KEY REFERENCES orders(id),
+    shop_id BIGINT NOT NULL REFERENCES shops(id),
+    trade_type TEXT NOT NULL,        -- JSAPI or H5
+    prepay TEXT NOT NULL,            -- the prepay_id (JSAPI) or the h5_url (H5)
+    state TEXT NOT NULL DEFAULT 'open', -- open, paid, closed
+    created_at BIGINT NOT NULL,
+    checked_at BIGINT NOT NULL DEFAULT 0 -- last asked of WeChat Pay by reconciliation
+);
+CREATE INDEX wechatpay_payments_open ON wechatpay_payments (state, checked_at);
+
+-- Who a member is to WeChat: the openid an app knows them by (sign-in with WeChat).
+CREATE TABLE wechat_identities (
+    appid TEXT NOT NULL,
+    openid TEXT NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (appid, openid)
+);
+CREATE INDEX wechat_identities_user ON wechat_identities (user_id, appid);

@@ -10,6 +10,7 @@
 #include "api/api.h"
 #include "api/common.h"
 #include "domain/idempotency.h"
+#include "domain/wechatpay.h"
 #include "domain/order.h"
 #include "domain/payment.h"
 #include "util/log.h"
@@ -402,9 +403,25 @@ static enum err decide(struct req *r, bool approve)
         e = req_body(r, fields);
     if (!e)
         e = req_str(r, "note", false, &note, &len);
-    if (!e)
+    /* an order paid with WeChat Pay is refunded through it: applied when WeChat Pay says so */
+    const char *txid = NULL, *state = NULL;
+    bool via_wechat = false;
+    if (!e && approve) {
+        enum err paid = wechatpay_paid(r->db, order_id, &r->arena, &txid);
+        via_wechat = paid == ERR_OK;
+        e = paid == ERR_NOT_FOUND ? ERR_OK : paid;
+    }
+    if (!e && via_wechat)
+        e = wechatpay_refund_start(r->db, refund_id, r->user.user_id, note, len, &r->arena, &state,
+                                   &r->ei);
+    else if (!e)
         e = refund_decide(r->db, refund_id, approve, r->user.user_id, note, len, &r->ei);
-    return e ? e : reply_order(r, order_id);
+    if (e)
+        return e;
+    e = reply_order(r, order_id);
+    if (!e && state && r->resp) /* "sent", "done", or "sending" (WeChat Pay is told later) */
+        json_object_set_new(r->resp, "wechatpay_refund", json_string(state));
+    return e;
 }
 
 enum err api_refund_withdraw(struct req *r)

@@ -10,6 +10,7 @@
 #include "domain/commission.h"
 #include "domain/order_steps.h"
 #include "domain/trust.h"
+#include "domain/wechatpay.h"
 #include "util/clock.h"
 #include "util/names.h"
 
@@ -184,6 +185,12 @@ static enum err withdraw_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status",
                        "this refund is %s already, no longer open to withdraw",
                        refund_status_name(from));
+    bool on_its_way = false;
+    if ((e = wechatpay_refund_pending(db, q->refund_id, &on_its_way)))
+        return e;
+    if (on_its_way)
+        return err_set(q->ei, ERR_CONFLICT, "status",
+                       "the shop approved it and the money is on its way back through WeChat Pay");
     if ((e = order_load_head(db, *q->out_id, q->a, &o)) ||
         (e = db_run_changes(db, withdraw, &changed, DB_STR(refund_status_name(to)), DB_INT(now),
                             DB_INT(q->actor), DB_INT(q->refund_id),
@@ -219,6 +226,12 @@ static enum err decide_tx(struct db *db, void *arg)
     db_done(st);
     if (!refund_transition(from, q->approve ? REFUND_APPROVE : REFUND_REJECT, &to))
         return err_set(ei, ERR_ILLEGAL_TRANSITION, "status", "this refund was already decided");
+    bool on_its_way = false;
+    if (!q->approve && (e = wechatpay_refund_pending(db, q->refund_id, &on_its_way)))
+        return e;
+    if (on_its_way)
+        return err_set(ei, ERR_CONFLICT, "status",
+                       "this refund is on its way back through WeChat Pay; it cannot be refused");
     static const char decide[] = "UPDATE refunds SET status = ?, decided_at = ?, decided_by = ?,"
                                  " note = ? WHERE id = ? AND status = ?";
     if ((e = order_load_head(db, order_id, q->a, &o)) ||

@@ -12,9 +12,11 @@
 
 #include "domain/order.h"
 #include "domain/payment.h"
+#include "domain/refund.h"
 #include "pay/wechatpay_client.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/text.h"
 
 struct wechatpay_settings wechatpay_settings;
 
@@ -221,6 +223,9 @@ enum err payment_anomaly_list(struct db *db, int64_t shop_id, int64_t before_id,
 
 /* --- notifications --- */
 
+static void on_refund(struct db *db, const struct wechatpay_merchant *m, const struct wxp_refund *r,
+                      struct arena *a, struct wechatpay_notice *out);
+
 static void anomaly(struct db *db, struct wechatpay_notice *out, int64_t shop_id, int64_t order_id,
                     const char *ref, const char *kind, int64_t amount, const char *detail)
 {
@@ -326,9 +331,12 @@ void wechatpay_notify(struct db *db, const struct wxp_notification *n, int64_t n
     }
     out->shop_id = m->shop_id;
     struct wxp_transaction t;
+    struct wxp_refund rf;
     if (strcmp(event, "TRANSACTION.SUCCESS") == 0 &&
         wxp_transaction_parse(a, resource, len, &t) == ERR_OK)
         on_transaction(db, m, &t, a, out);
+    else if (strncmp(event, "REFUND.", 7) == 0 && wxp_refund_parse(a, resource, len, &rf) == ERR_OK)
+        on_refund(db, m, &rf, a, out);
     else
         out->outcome = WECHATPAY_IGNORED;
     LOG(LOG_INFO, "wechatpay_notify", "event=%s shop_id=%lld order_id=%lld outcome=%d", event,
@@ -550,6 +558,9 @@ enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t buyer_id,
 
 /* --- reconciliation --- */
 
+static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct arena *a,
+                                  int64_t *affected);
+
 struct open_payment {
     int64_t order_id, shop_id;
     const char *order_status;
@@ -639,12 +650,17 @@ enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affecte
     enum err e = db_list(db, sql, 100, sizeof *items, read_open, &a, &rows, &n, NULL,
                          DB_INT(now - min_age_ms), DB_INT(now - min_age_ms));
     items = rows;
+    bool away = false;
     for (size_t i = 0; !e && i < n; i++) {
         enum err one = reconcile_one(db, &items[i], &a, affected);
-        if (one == ERR_UNAVAILABLE) /* WeChat Pay is down: the next run tries again */
+        if (one == ERR_UNAVAILABLE) { /* WeChat Pay is down: the next run tries again */
+            away = true;
             break;
+        }
         e = one == ERR_NOT_FOUND ? ERR_OK : one;
     }
+    if (!e && !away)
+        e = reconcile_refunds(db, min_age_ms, &a, affected);
     arena_release(&a);
     return e;
 }
@@ -674,4 +690,284 @@ enum err wechatpay_identity_openid(struct db *db, const char *appid, int64_t use
                        "SELECT openid FROM wechat_identities WHERE appid = ? AND user_id = ?"
                        " ORDER BY created_at LIMIT 1",
                        read_text, a, openid, DB_STR(appid), DB_INT(user_id));
+}
+
+/* --- refunds --- */
+
+#define REFUND_PREFIX "QZR" /* out_refund_no: QZR<refund id> */
+
+enum err wechatpay_paid(struct db *db, int64_t order_id, struct arena *a,
+                        const char **transaction_id)
+{
+    return db_read_one(
+        db,
+        "SELECT reference FROM payments WHERE order_id = ? AND provider = '" WECHATPAY_PROVIDER "'",
+        read_text, a, transaction_id, DB_INT(order_id));
+}
+
+enum err wechatpay_refund_pending(struct db *db, int64_t refund_id, bool *pending)
+{
+    int64_t n = 0;
+    enum err e = db_value(db,
+                          "SELECT COUNT(*) FROM wechatpay_refunds WHERE refund_id = ?"
+                          " AND state IN ('sending', 'sent')",
+                          &n, DB_INT(refund_id));
+    *pending = n > 0;
+    return e;
+}
+
+struct refund_row {
+    int64_t refund_id, order_id, shop_id, amount_fen, decided_by;
+    const char *state, *note;
+};
+
+static enum err read_refund_row(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct refund_row *x = item;
+    x->refund_id = db_col_int64(st, 0);
+    x->order_id = db_col_int64(st, 1);
+    x->shop_id = db_col_int64(st, 2);
+    x->amount_fen = db_col_int64(st, 3);
+    x->decided_by = db_col_int64(st, 4);
+    x->state = db_col_dup(st, 5, a);
+    x->note = db_col_dup(st, 6, a);
+    return x->state && x->note ? ERR_OK : ERR_TOO_LARGE;
+}
+
+#define REFUND_COLUMNS "refund_id, order_id, shop_id, amount_fen, decided_by, state, note"
+
+static enum err set_refund_state(struct db *db, int64_t refund_id, const char *state)
+{
+    return db_run(db,
+                  "UPDATE wechatpay_refunds SET state = ?, checked_at = ? WHERE refund_id = ?"
+                  " AND state <> 'done'",
+                  DB_STR(state), DB_INT(clock_now_ms()), DB_INT(refund_id));
+}
+
+/* WeChat Pay says the refund succeeded: applied as any approved refund is (refunded_fen,
+ * clawback, ledger), once. */
+static enum err refund_succeeded(struct db *db, const struct refund_row *x)
+{
+    struct errinfo ei = {0};
+    enum err e =
+        refund_decide(db, x->refund_id, true, x->decided_by, x->note, strlen(x->note), &ei);
+    if (e == ERR_ILLEGAL_TRANSITION) /* applied before: this is the same news again */
+        e = ERR_OK;
+    return e ? e : set_refund_state(db, x->refund_id, "done");
+}
+
+static enum err refund_failed(struct db *db, const struct refund_row *x, const char *why)
+{
+    struct payment_anomaly a = {.shop_id = x->shop_id,
+                                .order_id = x->order_id,
+                                .provider = WECHATPAY_PROVIDER,
+                                .reference = "",
+                                .kind = "refund_failed",
+                                .amount_fen = x->amount_fen,
+                                .detail = why};
+    char ref[32];
+    snprintf(ref, sizeof ref, REFUND_PREFIX "%lld", (long long)x->refund_id);
+    a.reference = ref;
+    enum err e = payment_anomaly_add(db, &a);
+    return e ? e : set_refund_state(db, x->refund_id, "failed");
+}
+
+/* Acts on what WeChat Pay says of a refund (its answer, its notification, a query). */
+static enum err refund_news(struct db *db, const struct refund_row *x, const struct wxp_refund *r)
+{
+    if (r->refund >= 0 && r->refund != x->amount_fen)
+        return refund_failed(db, x, "WeChat Pay refunded another amount");
+    if (!strcmp(r->status, "SUCCESS"))
+        return refund_succeeded(db, x);
+    if (!strcmp(r->status, "CLOSED") || !strcmp(r->status, "ABNORMAL"))
+        return refund_failed(db, x, r->status);
+    return set_refund_state(db, x->refund_id, "sent"); /* PROCESSING */
+}
+
+/* Tells WeChat Pay about a refund (again: the same out_refund_no is one refund). */
+static enum err refund_send(struct db *db, const struct refund_row *x, struct arena *a,
+                            struct errinfo *ei)
+{
+    struct wechatpay_merchant m;
+    const char *txid = NULL;
+    struct order o;
+    enum err e = wechatpay_merchant_get(db, x->shop_id, a, &m);
+    if (!e)
+        e = wechatpay_paid(db, x->order_id, a, &txid);
+    if (!e)
+        e = order_get(db, x->order_id, a, &o);
+    if (e)
+        return e;
+    if (!wechatpay_settings.public_url || !*wechatpay_settings.public_url)
+        return err_set(ei, ERR_UNAVAILABLE, NULL,
+                       "this server's public_url is not set: WeChat Pay could not tell it");
+    struct merchant_keys k;
+    if ((e = keys_open(a, &m, &k, ei))) {
+        keys_close(&k);
+        return e;
+    }
+    char *body = arena_printf(a,
+                              "{\"transaction_id\":\"%s\",\"out_refund_no\":\"" REFUND_PREFIX
+                              "%lld\",\"notify_url\":\"%s/api/v1/payments/wechatpay/notify\","
+                              "\"amount\":{\"refund\":%lld,\"total\":%lld,\"currency\":\"CNY\"}}",
+                              txid, (long long)x->refund_id, wechatpay_settings.public_url,
+                              (long long)x->amount_fen, (long long)o.total_fen);
+    struct wxp_answer ans;
+    e = body ? wxp_call(&k.client, a, "POST", "/v3/refund/domestic/refunds", body, &ans, ei)
+             : ERR_TOO_LARGE;
+    keys_close(&k);
+    if (e)
+        return e; /* not told: stays 'sending', the job tries again */
+    if (ans.status >= 500)
+        return err_set(ei, ERR_UNAVAILABLE, NULL, "WeChat Pay is busy; quanzi will try again");
+    if (ans.status < 200 || ans.status > 299) {
+        enum err refusal = refused_by_wechat(ei, &ans);
+        e = refund_failed(db, x, ei->message);
+        return e ? e : refusal;
+    }
+    struct wxp_refund r;
+    if (wxp_refund_parse(a, ans.body, ans.len, &r) != ERR_OK)
+        return err_set(ei, ERR_UNAVAILABLE, NULL, "WeChat Pay's answer was not a refund");
+    return refund_news(db, x, &r);
+}
+
+struct start_args {
+    int64_t refund_id, actor;
+    const char *note;
+    size_t note_len;
+};
+
+/* The approval recorded (nothing of the money yet): one refund under way at a time. */
+static enum err start_tx(struct db *db, void *arg)
+{
+    const struct start_args *q = arg;
+    struct db_stmt *st = NULL;
+    enum err e =
+        db_first(db, "SELECT order_id, shop_id, amount_fen, status FROM refunds WHERE id = ?", &st,
+                 DB_INT(q->refund_id));
+    if (e)
+        return e;
+    int64_t order_id = db_col_int64(st, 0), shop_id = db_col_int64(st, 1),
+            amount = db_col_int64(st, 2);
+    bool requested = strcmp(db_col_text(st, 3, NULL), "requested") == 0;
+    db_done(st);
+    if (!requested)
+        return ERR_ILLEGAL_TRANSITION;
+    int64_t changed = 0;
+    e = db_run_changes(
+        db,
+        "INSERT INTO wechatpay_refunds (refund_id, order_id, shop_id, amount_fen, decided_by,"
+        " note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (refund_id) DO UPDATE SET"
+        " state = 'sending', decided_by = excluded.decided_by, note = excluded.note"
+        " WHERE wechatpay_refunds.state = 'failed'",
+        &changed, DB_INT(q->refund_id), DB_INT(order_id), DB_INT(shop_id), DB_INT(amount),
+        DB_INT(q->actor), q->note ? DB_TEXT(q->note, q->note_len) : DB_STR(""),
+        DB_INT(clock_now_ms()));
+    return e ? e : changed == 1 ? ERR_OK : ERR_CONFLICT;
+}
+
+enum err wechatpay_refund_start(struct db *db, int64_t refund_id, int64_t actor, const char *note,
+                                size_t note_len, struct arena *a, const char **state,
+                                struct errinfo *ei)
+{
+    struct start_args q = {refund_id, actor, note, note_len};
+    enum err e = db_tx_run(db, DB_TX_WRITE, start_tx, &q);
+    if (e == ERR_ILLEGAL_TRANSITION)
+        return err_set(ei, e, "status", "this refund was already decided");
+    if (e == ERR_CONFLICT)
+        return err_set(ei, e, "status",
+                       "this refund is already on its way back through WeChat Pay");
+    if (e)
+        return e;
+    struct refund_row x;
+    if ((e = db_read_one(db, "SELECT " REFUND_COLUMNS " FROM wechatpay_refunds WHERE refund_id = ?",
+                         read_refund_row, a, &x, DB_INT(refund_id))))
+        return e;
+    struct errinfo quiet = {0};
+    e = refund_send(db, &x, a, &quiet);
+    if (e == ERR_UNAVAILABLE) { /* approved; WeChat Pay is told as soon as it answers */
+        *state = "sending";
+        return ERR_OK;
+    }
+    if (e) {
+        *ei = quiet;
+        return e;
+    }
+    e = db_read_one(db, "SELECT " REFUND_COLUMNS " FROM wechatpay_refunds WHERE refund_id = ?",
+                    read_refund_row, a, &x, DB_INT(refund_id));
+    if (!e)
+        *state = x.state;
+    return e;
+}
+
+/* REFUND.* notifications */
+static void on_refund(struct db *db, const struct wechatpay_merchant *m, const struct wxp_refund *r,
+                      struct arena *a, struct wechatpay_notice *out)
+{
+    size_t p = strlen(REFUND_PREFIX);
+    int64_t id = 0;
+    if (strncmp(r->out_refund_no, REFUND_PREFIX, p) != 0 ||
+        !text_parse_id(r->out_refund_no + p, strlen(r->out_refund_no + p), &id)) {
+        out->outcome = WECHATPAY_IGNORED;
+        return;
+    }
+    struct refund_row x;
+    enum err e = db_read_one(db,
+                             "SELECT " REFUND_COLUMNS " FROM wechatpay_refunds WHERE refund_id = ?"
+                             " AND shop_id = ?",
+                             read_refund_row, a, &x, DB_INT(id), DB_INT(m->shop_id));
+    if (e == ERR_NOT_FOUND || (!e && strcmp(r->mchid, m->mchid) != 0)) {
+        out->outcome = WECHATPAY_IGNORED;
+        return;
+    }
+    out->order_id = e ? 0 : x.order_id;
+    e = e ? e : refund_news(db, &x, r);
+    out->outcome = e ? WECHATPAY_RETRY : WECHATPAY_APPLIED;
+}
+
+/* The job's part: refunds not yet told to WeChat Pay are sent again; those told more than
+ * `min_age_ms` ago without news are asked about. */
+static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct arena *a,
+                                  int64_t *affected)
+{
+    int64_t before = clock_now_ms() - min_age_ms;
+    struct refund_row *rows = NULL;
+    size_t n = 0;
+    void *items = NULL;
+    enum err e = db_list(db,
+                         "SELECT " REFUND_COLUMNS " FROM wechatpay_refunds WHERE"
+                         " state = 'sending' OR (state = 'sent' AND checked_at < ?)"
+                         " ORDER BY checked_at, refund_id LIMIT 100",
+                         100, sizeof *rows, read_refund_row, a, &items, &n, NULL, DB_INT(before));
+    rows = items;
+    for (size_t i = 0; !e && i < n; i++) {
+        struct errinfo ei = {0};
+        enum err one;
+        if (!strcmp(rows[i].state, "sending")) {
+            one = refund_send(db, &rows[i], a, &ei);
+        } else {
+            struct wechatpay_merchant m;
+            struct merchant_keys k = {0};
+            struct wxp_answer ans;
+            one = wechatpay_merchant_get(db, rows[i].shop_id, a, &m);
+            if (!one && !(one = keys_open(a, &m, &k, &ei))) {
+                char *path = arena_printf(a, "/v3/refund/domestic/refunds/" REFUND_PREFIX "%lld",
+                                          (long long)rows[i].refund_id);
+                one = path ? wxp_call(&k.client, a, "GET", path, NULL, &ans, &ei) : ERR_TOO_LARGE;
+                struct wxp_refund r;
+                if (!one && ans.status == 200 &&
+                    wxp_refund_parse(a, ans.body, ans.len, &r) == ERR_OK)
+                    one = refund_news(db, &rows[i], &r);
+                else if (!one)
+                    one = set_refund_state(db, rows[i].refund_id, "sent");
+            }
+            keys_close(&k);
+        }
+        if (one == ERR_UNAVAILABLE)
+            break; /* WeChat Pay is away: the next run */
+        if (!one)
+            (*affected)++;
+        e = one == ERR_NOT_FOUND || one == ERR_UNPROCESSABLE ? ERR_OK : one;
+    }
+    return e;
 }

@@ -87,6 +87,25 @@ MUST_CHECK enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t bu
 MUST_CHECK enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affected);
 #define WECHATPAY_RECONCILE_AGE_MS (5 * 60 * 1000)
 
+/* --- refunds --- */
+
+/* The WeChat Pay transaction that paid an order: ERR_NOT_FOUND when it was paid otherwise
+ * (or not at all). */
+MUST_CHECK enum err wechatpay_paid(struct db *db, int64_t order_id, struct arena *a,
+                                   const char **transaction_id);
+
+/* The shop approves a refund of an order paid with WeChat Pay: it is sent back through
+ * WeChat Pay (once per refund) and applied when WeChat Pay says it succeeded (at once, or
+ * by its notification, or when the job asks). *state: "sent", "done", or "sending" when
+ * WeChat Pay could not be told now (the job tries again). ERR_CONFLICT while it is under
+ * way; ERR_UNPROCESSABLE with WeChat Pay's words when it refuses. */
+MUST_CHECK enum err wechatpay_refund_start(struct db *db, int64_t refund_id, int64_t actor,
+                                           const char *note, size_t note_len, struct arena *a,
+                                           const char **state, struct errinfo *ei);
+/* Whether a refund is under way through WeChat Pay (the buyer may not withdraw it then,
+ * nor the shop reject it). */
+MUST_CHECK enum err wechatpay_refund_pending(struct db *db, int64_t refund_id, bool *pending);
+
 /* Links a WeChat openid of an app to a member (sign-in with WeChat). */
 MUST_CHECK enum err wechatpay_identity_link(struct db *db, const char *appid, const char *openid,
                                             int64_t user_id);

@@ -217,6 +217,32 @@ enum err wxp_transaction_parse(struct arena *a, const char *text, size_t len,
     return ok ? ERR_OK : ERR_TOO_LARGE;
 }
 
+static int64_t amount_of(json_t *amount, const char *key)
+{
+    json_t *v = json_object_get(amount, key);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (int64_t)json_integer_value(v) : -1;
+}
+
+enum err wxp_refund_parse(struct arena *a, const char *text, size_t len, struct wxp_refund *out)
+{
+    json_error_t je;
+    json_t *t = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(t)) {
+        json_decref(t);
+        return ERR_INVALID;
+    }
+    json_t *amount = json_object_get(t, "amount");
+    out->mchid = member(a, t, "mchid");
+    out->out_refund_no = member(a, t, "out_refund_no");
+    out->refund_id = member(a, t, "refund_id");
+    out->status = member(a, t, json_object_get(t, "refund_status") ? "refund_status" : "status");
+    out->refund = amount_of(amount, "refund");
+    out->total = amount_of(amount, "total");
+    json_decref(t);
+    return out->mchid && out->out_refund_no && out->refund_id && out->status ? ERR_OK
+                                                                             : ERR_TOO_LARGE;
+}
+
 const char *wxp_refusal_name(enum wxp_refusal r)
 {
     static const char *const names[] = {

@@ -98,4 +98,13 @@ struct wxp_transaction {
 MUST_CHECK enum err wxp_transaction_parse(struct arena *a, const char *text, size_t len,
                                           struct wxp_transaction *out);
 
+/* A refund as WeChat Pay describes it: a decrypted REFUND resource (refund_status) or the
+ * answer of a refund call or query (status). Same rules as above. */
+struct wxp_refund {
+    const char *mchid, *out_refund_no, *refund_id, *status;
+    int64_t refund, total;
+};
+MUST_CHECK enum err wxp_refund_parse(struct arena *a, const char *text, size_t len,
+                                     struct wxp_refund *out);
+
 #endif

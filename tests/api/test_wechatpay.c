@@ -133,9 +133,9 @@ static int up(void **state)
     owner = register_user(&S, "13930000001", "周师傅", NULL);
     buyer = register_user(&S, "13930000002", "王芳", NULL);
     shop = create_shop(&S, owner, "wxpay");
-    product =
-        create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
-               "{\"title\":\"核桃\",\"price_fen\":12800,\"stock\":100,\"status\":\"on_sale\"}");
+    product = create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
+                     "{\"title\":\"核桃\",\"price_fen\":12800,\"stock\":1000,\"status\":\"on_"
+                     "sale\",\"buyer_cap_30d\":1000}");
     install_key("merchant_key.pem");
     install_key("platform_pub.pem");
     install_key("apiv3_key.txt");
@@ -584,6 +584,159 @@ static void a_misbehaving_wechat_pay_changes_nothing(void **state)
     }
 }
 
+/* --- refunds through WeChat Pay --- */
+
+static int64_t paid_by_wechat(void)
+{
+    int64_t id = order();
+    struct resp r;
+    assert_int_equal(pay_with(id, "H5", &r), 200);
+    resp_free(&r);
+    assert_int_equal(
+        standin("/_standin/pay", fmt("{\"out_trade_no\":\"QZ%lld\"}", (long long)id), &r), 200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "paid");
+    return id;
+}
+
+static int64_t ask_refund(int64_t order_id, int64_t fen)
+{
+    struct resp r;
+    assert_int_equal(http(&S, "POST", fmt("/api/v1/orders/%lld/refunds", (long long)order_id),
+                          buyer, fmt("{\"amount_fen\":%lld,\"reason\":\"压碎了\"}", (long long)fen),
+                          &r),
+                     201);
+    int64_t id = jint(r.json, "refund_id");
+    resp_free(&r);
+    return id;
+}
+
+static int64_t refunded_fen(int64_t order_id)
+{
+    return count(fmt("SELECT refunded_fen FROM orders WHERE id = %lld", (long long)order_id));
+}
+
+/* Waits (up to 3 s) for the stand-in's own notification to have been applied. */
+static void wait_refunded(int64_t order_id, int64_t fen)
+{
+    for (int i = 0; i < 60 && refunded_fen(order_id) != fen; i++)
+        usleep(50 * 1000);
+    assert_int_equal(refunded_fen(order_id), fen);
+}
+
+static void refunds_go_back_through_wechat_pay(void **state)
+{
+    (void)state;
+    int64_t id = paid_by_wechat();
+    struct resp r;
+    assert_int_equal(standin("/_standin/mode", "{\"refund_notify\":false}", &r), 200);
+    resp_free(&r);
+    /* a part: approved, sent, and nothing of the money moves until WeChat Pay says so */
+    int64_t first = ask_refund(id, 5000);
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)first), owner, "{}", &r),
+        200);
+    assert_string_equal(jstr(r.json, "wechatpay_refund"), "sent");
+    resp_free(&r);
+    assert_int_equal(refunded_fen(id), 0);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM refunds WHERE id = %lld AND status = 'requested'",
+                  (long long)first)),
+        1);
+    /* on its way: not withdrawn, not refused, not sent twice */
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/withdraw", (long long)first), buyer, NULL, 409,
+            "conflict", "status");
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)first), owner, "{}", 409,
+            "conflict", "status");
+    refused(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)first), owner, "{}", 409,
+            "conflict", "status");
+    /* WeChat Pay says it is done, five times at once: applied once */
+    assert_int_equal(
+        standin("/_standin/refund",
+                fmt("{\"out_refund_no\":\"QZR%lld\",\"status\":\"SUCCESS\",\"copies\":5}",
+                    (long long)first),
+                &r),
+        200);
+    json_t *statuses = jget(r.json, "statuses");
+    for (size_t i = 0; i < json_array_size(statuses); i++)
+        assert_int_equal(json_integer_value(json_array_get(statuses, i)), 200);
+    resp_free(&r);
+    assert_int_equal(refunded_fen(id), 5000);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'refund' AND ref_id = %lld",
+                  (long long)first)),
+        1);
+    /* the payment's notification again, after the refund: no second payment, nothing undone */
+    assert_int_equal(standin("/_standin/repay",
+                             fmt("{\"out_trade_no\":\"QZ%lld\",\"copies\":3}", (long long)id), &r),
+                     200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "paid");
+    assert_int_equal(refunded_fen(id), 5000);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+    /* the rest, and WeChat Pay tells of it by itself: the order is refunded */
+    assert_int_equal(standin("/_standin/mode", "{\"refund_notify\":true}", &r), 200);
+    resp_free(&r);
+    int64_t rest = ask_refund(id, 7800);
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)rest), owner, "{}", &r),
+        200);
+    resp_free(&r);
+    wait_refunded(id, 12800);
+    assert_string_equal(status_of(id), "refunded");
+}
+
+static void a_refund_wechat_pay_cannot_take_now_is_sent_later(void **state)
+{
+    (void)state;
+    int64_t id = paid_by_wechat();
+    int64_t rid = ask_refund(id, 12800);
+    struct resp r;
+    assert_int_equal(standin("/_standin/mode", "{\"fail_next\":1,\"refund_notify\":true}", &r),
+                     200);
+    resp_free(&r);
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)rid), owner, "{}", &r),
+        200);
+    assert_string_equal(jstr(r.json, "wechatpay_refund"), "sending");
+    resp_free(&r);
+    assert_int_equal(refunded_fen(id), 0);
+    /* the job sends it again; WeChat Pay then says it is done */
+    assert_int_equal(http(&S, "POST", "/api/v1/test-clock", owner, "{\"advance_ms\":360000}", &r),
+                     200);
+    resp_free(&r);
+    wait_refunded(id, 12800);
+}
+
+static void a_refund_wechat_pay_gives_up_on_is_listed(void **state)
+{
+    (void)state;
+    int64_t id = paid_by_wechat();
+    int64_t rid = ask_refund(id, 3000);
+    struct resp r;
+    assert_int_equal(standin("/_standin/mode", "{\"refund_notify\":false}", &r), 200);
+    resp_free(&r);
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)rid), owner, "{}", &r),
+        200);
+    resp_free(&r);
+    assert_int_equal(
+        standin("/_standin/refund",
+                fmt("{\"out_refund_no\":\"QZR%lld\",\"status\":\"ABNORMAL\"}", (long long)rid), &r),
+        200);
+    resp_free(&r);
+    assert_int_equal(refunded_fen(id), 0);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM payment_anomalies WHERE kind = 'refund_failed'"
+                               " AND order_id = %lld",
+                               (long long)id)),
+                     1);
+    /* the request is open again: the shop may refuse it (and settle with the buyer otherwise) */
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/refunds/%lld/reject", (long long)rid), owner, "{}", &r), 200);
+    resp_free(&r);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -597,6 +750,9 @@ int main(void)
         cmocka_unit_test(jsapi_needs_and_uses_the_openid),
         cmocka_unit_test(a_lost_notification_is_found_by_reconciliation),
         cmocka_unit_test(a_misbehaving_wechat_pay_changes_nothing),
+        cmocka_unit_test(refunds_go_back_through_wechat_pay),
+        cmocka_unit_test(a_refund_wechat_pay_cannot_take_now_is_sent_later),
+        cmocka_unit_test(a_refund_wechat_pay_gives_up_on_is_listed),
     };
     int rc = cmocka_run_group_tests(tests, up, down);
     curl_global_cleanup();

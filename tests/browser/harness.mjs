@@ -120,11 +120,10 @@ export async function phone(browser, base, name) {
   };
 }
 
-// Waits for the page's toast and returns its text.
-export async function toastText(page) {
-  const t = page.locator('#toast.show');
-  await t.waitFor();
-  return t.textContent();
+// Waits for the page's toast to say `text` (an earlier toast may still be showing).
+export async function expectToast(page, text) {
+  await page.locator('#toast.show', { hasText: text }).waitFor();
+  assert.equal(await page.locator('#toast').textContent(), text);
 }
 
 // A small solid PNG (w×h, one colour) made here, for an upload.

@@ -2,7 +2,7 @@
 // puts it on sale, creates a circle and copies its invite code.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, phone, png, toastText, apiClient } from './harness.mjs';
+import { startServer, launch, phone, png, expectToast, apiClient } from './harness.mjs';
 import { signUp, PASSWORD } from './flows.mjs';
 
 let srv, browser;
@@ -45,7 +45,7 @@ test('a seller opens a shop and gets it ready to sell', async () => {
   await page.getByLabel('标签').first().fill('坚果:0.9, 农产品:0.6');
   await page.getByLabel('描述').first().fill('壳薄，手一捏就开。');
   await page.getByRole('button', { name: '添加商品' }).click();
-  assert.equal(await toastText(page), '已添加');
+  await expectToast(page, '已添加');
   const item = page.locator('.product-admin').filter({ hasText: '薄皮核桃 2.5kg 家庭装' });
   await item.waitFor();
   await item.locator('.badge', { hasText: '草稿' }).waitFor();
@@ -66,7 +66,7 @@ test('a seller opens a shop and gets it ready to sell', async () => {
   const code = (await circle.locator('.invite-code').textContent()).trim();
   assert.match(code, /^[A-Z0-9]{6,12}$/);
   await circle.getByRole('button', { name: '复制' }).click();
-  assert.equal(await toastText(page), '邀请码已复制');
+  await expectToast(page, '邀请码已复制');
   assert.equal(await page.evaluate(() => navigator.clipboard.readText()), code);
   await p.shot('circles');
 

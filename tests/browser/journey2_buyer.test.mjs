@@ -2,7 +2,7 @@
 // payment and ships; the buyer confirms receipt and leaves feedback.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, phone, toastText } from './harness.mjs';
+import { startServer, launch, phone, expectToast } from './harness.mjs';
 import { signUp, logIn, seedShop } from './flows.mjs';
 
 let srv, browser;
@@ -19,7 +19,7 @@ test('a buyer buys, the seller ships, the buyer receives and says how it was', a
   await page.goto('/');
   await page.getByLabel('圈子邀请码').fill(seed.circle.invite_code);
   await page.getByRole('button', { name: '加入圈子' }).click();
-  assert.equal(await toastText(page), '已加入「阳光小区宝妈群」');
+  await expectToast(page, '已加入「阳光小区宝妈群」');
   await buyer.shot('joined');
 
   // the product page: price, stock, nothing experienced yet, and why she may not recommend it
@@ -50,12 +50,12 @@ test('a buyer buys, the seller ships, the buyer receives and says how it was', a
   await logIn(seller, 'owner@quanzi.test', '/seller');
   const todo = seller.page.locator('.order-todo').filter({ hasText: `#${orderId}` });
   await todo.getByRole('button', { name: '确认已收款' }).click();
-  assert.equal(await toastText(seller.page), `订单 #${orderId} 已确认收款`);
+  await expectToast(seller.page, `订单 #${orderId} 已确认收款`);
   const ship = seller.page.locator('.order-todo').filter({ hasText: `#${orderId}` });
   await ship.getByLabel('快递公司').fill('顺丰');
   await ship.getByLabel('运单号').fill('SF1402837465');
   await ship.getByRole('button', { name: '发货' }).click();
-  assert.equal(await toastText(seller.page), `订单 #${orderId} 已发货`);
+  await expectToast(seller.page, `订单 #${orderId} 已发货`);
   await seller.shot('dashboard');
   await seller.ok();
 
@@ -65,11 +65,11 @@ test('a buyer buys, the seller ships, the buyer receives and says how it was', a
   await page.getByText('薄皮核桃 2.5kg ×2').click();
   await page.getByText('顺丰 SF1402837465').first().waitFor();
   await page.getByRole('button', { name: '确认收货' }).click();
-  assert.equal(await toastText(page), '已确认收货');
+  await expectToast(page, '已确认收货');
   await page.getByLabel('评分').selectOption('5');
   await page.getByLabel('说说用下来怎么样').fill('壳真的很薄，孩子自己就能剥。');
   await page.getByRole('button', { name: '发表体验' }).click();
-  assert.equal(await toastText(page), '谢谢你的体验');
+  await expectToast(page, '谢谢你的体验');
   await page.getByText('壳真的很薄，孩子自己就能剥。').waitFor();
   const timeline = page.locator('ol.timeline');
   for (const step of ['下单', '已付款', '已发货', '确认收货']) await timeline.getByText(step, { exact: true }).waitFor();

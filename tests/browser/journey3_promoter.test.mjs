@@ -4,7 +4,7 @@
 // the commission available and asks to withdraw it; the seller pays it.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, phone, toastText } from './harness.mjs';
+import { startServer, launch, phone, expectToast } from './harness.mjs';
 import { logIn, seedShop, member, created, receivedOrder } from './flows.mjs';
 
 let srv, browser;
@@ -40,7 +40,7 @@ test('a recommendation travels one hop, sells, and its commission is paid out', 
   // the seller approves
   await logIn(seller, 'owner@quanzi.test', '/seller/promoters');
   await seller.page.getByRole('button', { name: '批准' }).click();
-  assert.equal(await toastText(seller.page), '已批准 乐乐妈');
+  await expectToast(seller.page, '已批准 乐乐妈');
 
   // the promoter recommends it to the circle and sees who it reached (counts only)
   await page.goto(`/product/${seed.product.id}`);
@@ -93,7 +93,7 @@ test('a recommendation travels one hop, sells, and its commission is paid out', 
   await page.locator('.balance.available_fen', { hasText: '¥12.80' }).waitFor();
   await page.getByLabel('金额（元）').fill('12.80');
   await page.getByRole('button', { name: '申请提现' }).click();
-  assert.equal(await toastText(page), '已申请，等店家打款');
+  await expectToast(page, '已申请，等店家打款');
   await page.locator('.balance.withdrawing_fen', { hasText: '¥12.80' }).waitFor();
 
   // the seller approves and pays it
@@ -101,7 +101,7 @@ test('a recommendation travels one hop, sells, and its commission is paid out', 
   await seller.page.getByRole('button', { name: '同意' }).click();
   await seller.page.getByLabel('转账凭证').fill('微信转账 4200001');
   await seller.page.getByRole('button', { name: '已打款' }).click();
-  assert.equal(await toastText(seller.page), '已记录打款');
+  await expectToast(seller.page, '已记录打款');
   await seller.ok();
 
   await page.goto('/promoter');

@@ -2,7 +2,7 @@
 // after-sales queue, and the promoter's balance shows the commission taken back.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, phone, toastText } from './harness.mjs';
+import { startServer, launch, phone, expectToast } from './harness.mjs';
 import { logIn, saleThroughLink } from './flows.mjs';
 
 let srv, browser;
@@ -23,7 +23,7 @@ test('a refund after receipt takes the commission back', async () => {
   await b.page.getByLabel('退款金额（元）').fill('128.00');
   await b.page.getByLabel('原因').fill('有一袋路上压碎了');
   await b.page.getByRole('button', { name: '提交申请' }).click();
-  assert.equal(await toastText(b.page), '已提交，等店家处理');
+  await expectToast(b.page, '已提交，等店家处理');
   await b.page.getByRole('button', { name: '撤回申请' }).waitFor();
   await b.shot('refund-requested');
   await b.ok();
@@ -35,7 +35,7 @@ test('a refund after receipt takes the commission back', async () => {
   await row.getByText('¥128.00').waitFor();
   await s.shot('aftersales');
   await row.getByRole('button', { name: '同意退款' }).click();
-  assert.equal(await toastText(s.page), '已同意退款');
+  await expectToast(s.page, '已同意退款');
   await s.page.locator('.badge.approved', { hasText: '已同意' }).waitFor();
   await s.ok();
 

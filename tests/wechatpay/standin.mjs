@@ -6,9 +6,10 @@
 //
 //   node standin.mjs PORT_FILE        (listens on 127.0.0.1, a free port written to PORT_FILE)
 //
-// Test controls (no signature): POST /_standin/mode {slow_ms, fail_next, bad_signature},
-// POST /_standin/pay {out_trade_no, total?, copies?, notify?}, POST /_standin/notify-url {url},
-// GET /_standin/requests.
+// Test controls (no signature): POST /_standin/mode {slow_ms, fail_next, bad_signature,
+// refund_notify}, POST /_standin/pay {out_trade_no, total?, copies?, notify?}, /_standin/repay
+// {out_trade_no, copies?}, /_standin/refund {out_refund_no, status, copies?, notify?},
+// /_standin/notify-url {url}, GET /_standin/requests.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,8 +23,9 @@ const platformKey = crypto.createPrivateKey(fs.readFileSync(path.join(keys, 'pla
 const apiv3 = fs.readFileSync(path.join(keys, 'apiv3_key.txt'));
 export const KEY_ID = 'PUB_KEY_ID_0114232134912410000000000000';
 
-const mode = { slow_ms: 0, fail_next: 0, bad_signature: false };
+const mode = { slow_ms: 0, fail_next: 0, bad_signature: false, refund_notify: true };
 const trades = new Map(); // out_trade_no -> transaction
+const refunds = new Map(); // out_refund_no -> refund
 const requests = [];
 let notifyUrl = null;
 let seq = 0;
@@ -86,7 +88,46 @@ function transaction(t) {
   };
 }
 
+function refund(r) {
+  return {
+    refund_id: r.refund_id, out_refund_no: r.out_refund_no, transaction_id: r.transaction_id,
+    out_trade_no: r.out_trade_no, channel: 'ORIGINAL', user_received_account: '支付用户零钱',
+    create_time: r.create_time, status: r.status, refund_status: r.status, mchid: r.mchid,
+    amount: { total: r.total, refund: r.refund, payer_total: r.total, payer_refund: r.refund, currency: 'CNY' },
+  };
+}
+
+async function refundNews(r, status, copies = 1) {
+  r.status = status;
+  const plain = refund(r);
+  delete plain.status; // a notification names it refund_status
+  const event = status === 'SUCCESS' ? 'REFUND.SUCCESS' : status === 'CLOSED' ? 'REFUND.CLOSED' : 'REFUND.ABNORMAL';
+  return Promise.all(Array.from({ length: copies }, () => notify(event, plain, 'refund')));
+}
+
 const routes = [
+  ['POST', /^\/v3\/refund\/domestic\/refunds$/, (m, body, res) => {
+    const b = JSON.parse(body);
+    const t = [...trades.values()].find((x) => x.transaction_id === b.transaction_id || x.out_trade_no === b.out_trade_no);
+    if (!t || t.state !== 'SUCCESS') return answer(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '订单不存在' });
+    let r = refunds.get(b.out_refund_no);
+    if (!r) {
+      const done = [...refunds.values()].filter((x) => x.transaction_id === t.transaction_id && x.status !== 'CLOSED')
+        .reduce((n, x) => n + x.refund, 0);
+      if (b.amount.refund + done > t.total) return answer(res, 403, { code: 'NOT_ENOUGH', message: '可退金额不足' });
+      r = { refund_id: `50300${String(++seq).padStart(10, '0')}`, out_refund_no: b.out_refund_no, transaction_id: t.transaction_id,
+        out_trade_no: t.out_trade_no, mchid: t.mchid, total: b.amount.total, refund: b.amount.refund,
+        status: 'PROCESSING', create_time: new Date().toISOString() };
+      refunds.set(b.out_refund_no, r);
+      if (mode.refund_notify) setTimeout(() => refundNews(r, 'SUCCESS'), 50);
+    }
+    return answer(res, 200, refund(r));
+  }],
+  ['GET', /^\/v3\/refund\/domestic\/refunds\/([^/?]+)$/, (m, body, res) => {
+    const r = refunds.get(m[1]);
+    if (!r) return answer(res, 404, { code: 'RESOURCE_NOT_EXISTS', message: '退款单不存在' });
+    return answer(res, 200, refund(r));
+  }],
   ['POST', /^\/v3\/pay\/transactions\/(jsapi|h5)$/, (m, body, res) => {
     const b = JSON.parse(body);
     const have = trades.get(b.out_trade_no);
@@ -133,6 +174,18 @@ async function control(req, body, res) {
     const copies = b.notify === false ? 0 : b.copies || 1;
     const statuses = await Promise.all(Array.from({ length: copies }, () => notify('TRANSACTION.SUCCESS', transaction(t), 'transaction')));
     return answer(res, 200, { statuses, transaction_id: t.transaction_id });
+  }
+  if (req.url === '/_standin/refund') { // WeChat Pay finishes a refund, and says so
+    const r = refunds.get(b.out_refund_no);
+    if (!r) return answer(res, 404, { code: 'RESOURCE_NOT_EXISTS' });
+    const statuses = b.notify === false ? (r.status = b.status, []) : await refundNews(r, b.status, b.copies || 1);
+    return answer(res, 200, { statuses });
+  }
+  if (req.url === '/_standin/repay') { // the payment's notification again (after a refund, say)
+    const t = trades.get(b.out_trade_no);
+    if (!t) return answer(res, 404, { code: 'ORDER_NOT_EXIST' });
+    const statuses = await Promise.all(Array.from({ length: b.copies || 1 }, () => notify('TRANSACTION.SUCCESS', transaction(t), 'transaction')));
+    return answer(res, 200, { statuses });
   }
   if (req.url === '/_standin/requests') return answer(res, 200, { requests });
   return answer(res, 404, { code: 'NOT_FOUND' });

@@ -56,3 +56,20 @@ CREATE TABLE wechat_identities (
     PRIMARY KEY (appid, openid)
 );
 CREATE INDEX wechat_identities_user ON wechat_identities (user_id, appid);
+
+-- A refund the shop approved of an order paid with WeChat Pay: sent back through WeChat Pay
+-- (out_refund_no QZR<refund id>) and applied (refunded_fen, clawback, ledger) only when
+-- WeChat Pay says it succeeded. sending: WeChat Pay not yet told (tried again by the job);
+-- sent: told, waiting; done; failed (listed for the shop; the request stays open).
+CREATE TABLE wechatpay_refunds (
+    refund_id BIGINT PRIMARY KEY REFERENCES refunds(id),
+    order_id BIGINT NOT NULL REFERENCES orders(id),
+    shop_id BIGINT NOT NULL REFERENCES shops(id),
+    amount_fen BIGINT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'sending',
+    decided_by BIGINT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL,
+    checked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX wechatpay_refunds_state ON wechatpay_refunds (state, checked_at);

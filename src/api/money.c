@@ -11,6 +11,7 @@
 #include "domain/ledger.h"
 #include "domain/promoter.h"
 #include "domain/withdrawal.h"
+#include "domain/wechatpay.h"
 
 static json_t *commission_json(const void *item)
 {
@@ -140,6 +141,24 @@ static enum err decide(struct req *r, enum withdrawal_action act)
     if (e)
         return e;
     return req_reply(r, 200, withdrawal_json(&w));
+}
+
+enum err api_withdrawal_wechatpay(struct req *r)
+{
+    int64_t id = req_param_id(r, 0); /* of the caller's shop: the route's access */
+    const char *state = NULL;
+    struct withdrawal w;
+    enum err e = r->body_len ? req_body(r, (const char *const[]){NULL}) : ERR_OK;
+    if (!e)
+        e = wechatpay_payout_start(r->db, id, r->user.user_id, &r->arena, &state, &r->ei);
+    if (!e)
+        e = withdrawal_get(r->db, id, &r->arena, &w);
+    if (e)
+        return e;
+    json_t *o = withdrawal_json(&w);
+    if (o) /* "sent", "done", or "sending" (WeChat Pay is told later) */
+        json_object_set_new(o, "wechatpay_transfer", json_string(state));
+    return req_reply(r, 200, o);
 }
 
 enum err api_withdrawal_approve(struct req *r)

@@ -209,6 +209,10 @@ const struct route api_routes[] = {
      "the payment sheet) or H5 (a phone's browser: the h5_url); the same again gives the same "
      "(the buyer)",
      JSON, ACCESS_BUYER, OBJECT_ORDER},
+    {"POST", "/api/v1/withdrawals/{id}/wechatpay", api_withdrawal_wechatpay, AUTH_USER, SMALL_BODY,
+     "Pay an approved withdrawal by WeChat Pay merchant transfer to the promoter's WeChat "
+     "balance; paid or rejected when WeChat Pay says how it went (owner or staff)",
+     JSON, ACCESS_RUNNER, OBJECT_WITHDRAWAL},
     {"POST", "/api/v1/payments/wechatpay/notify", api_wechatpay_notify, AUTH_NONE, 64 * 1024,
      "WeChat Pay's signed payment and refund notifications (answers as WeChat Pay expects)", RAW,
      ANYONE},

@@ -13,6 +13,7 @@
 #include "domain/order.h"
 #include "domain/payment.h"
 #include "domain/refund.h"
+#include "domain/withdrawal.h"
 #include "pay/wechatpay_client.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -225,6 +226,9 @@ enum err payment_anomaly_list(struct db *db, int64_t shop_id, int64_t before_id,
 
 static void on_refund(struct db *db, const struct wechatpay_merchant *m, const struct wxp_refund *r,
                       struct arena *a, struct wechatpay_notice *out);
+static void on_transfer(struct db *db, const struct wechatpay_merchant *m,
+                        const struct wxp_transfer *t, struct arena *a,
+                        struct wechatpay_notice *out);
 
 static void anomaly(struct db *db, struct wechatpay_notice *out, int64_t shop_id, int64_t order_id,
                     const char *ref, const char *kind, int64_t amount, const char *detail)
@@ -332,11 +336,15 @@ void wechatpay_notify(struct db *db, const struct wxp_notification *n, int64_t n
     out->shop_id = m->shop_id;
     struct wxp_transaction t;
     struct wxp_refund rf;
+    struct wxp_transfer tr;
     if (strcmp(event, "TRANSACTION.SUCCESS") == 0 &&
         wxp_transaction_parse(a, resource, len, &t) == ERR_OK)
         on_transaction(db, m, &t, a, out);
     else if (strncmp(event, "REFUND.", 7) == 0 && wxp_refund_parse(a, resource, len, &rf) == ERR_OK)
         on_refund(db, m, &rf, a, out);
+    else if (strcmp(event, "MCHTRANSFER.BILL.FINISHED") == 0 &&
+             wxp_transfer_parse(a, resource, len, &tr) == ERR_OK)
+        on_transfer(db, m, &tr, a, out);
     else
         out->outcome = WECHATPAY_IGNORED;
     LOG(LOG_INFO, "wechatpay_notify", "event=%s shop_id=%lld order_id=%lld outcome=%d", event,
@@ -560,6 +568,8 @@ enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t buyer_id,
 
 static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct arena *a,
                                   int64_t *affected);
+static enum err reconcile_transfers(struct db *db, int64_t min_age_ms, struct arena *a,
+                                    int64_t *affected);
 
 struct open_payment {
     int64_t order_id, shop_id;
@@ -661,6 +671,8 @@ enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affecte
     }
     if (!e && !away)
         e = reconcile_refunds(db, min_age_ms, &a, affected);
+    if (!e && !away)
+        e = reconcile_transfers(db, min_age_ms, &a, affected);
     arena_release(&a);
     return e;
 }
@@ -965,6 +977,277 @@ static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct aren
         }
         if (one == ERR_UNAVAILABLE)
             break; /* WeChat Pay is away: the next run */
+        if (!one)
+            (*affected)++;
+        e = one == ERR_NOT_FOUND || one == ERR_UNPROCESSABLE ? ERR_OK : one;
+    }
+    return e;
+}
+
+/* --- payouts --- */
+
+#define TRANSFER_PREFIX "QZW" /* out_bill_no: QZW<withdrawal id> */
+
+enum err wechatpay_payout_pending(struct db *db, int64_t withdrawal_id, bool *pending)
+{
+    int64_t n = 0;
+    enum err e = db_value(db,
+                          "SELECT COUNT(*) FROM wechatpay_transfers WHERE withdrawal_id = ?"
+                          " AND state IN ('sending', 'sent')",
+                          &n, DB_INT(withdrawal_id));
+    *pending = n > 0;
+    return e;
+}
+
+struct transfer_row {
+    int64_t withdrawal_id, shop_id, amount_fen, decided_by;
+    const char *openid, *state;
+};
+
+static enum err read_transfer_row(struct db_stmt *st, struct arena *a, void *item)
+{
+    struct transfer_row *x = item;
+    x->withdrawal_id = db_col_int64(st, 0);
+    x->shop_id = db_col_int64(st, 1);
+    x->amount_fen = db_col_int64(st, 2);
+    x->decided_by = db_col_int64(st, 3);
+    x->openid = db_col_dup(st, 4, a);
+    x->state = db_col_dup(st, 5, a);
+    return x->openid && x->state ? ERR_OK : ERR_TOO_LARGE;
+}
+
+#define TRANSFER_COLUMNS "withdrawal_id, shop_id, amount_fen, decided_by, openid, state"
+
+static enum err set_transfer_state(struct db *db, int64_t id, const char *state)
+{
+    return db_run(db,
+                  "UPDATE wechatpay_transfers SET state = ?, checked_at = ? WHERE withdrawal_id = ?"
+                  " AND state <> 'done'",
+                  DB_STR(state), DB_INT(clock_now_ms()), DB_INT(id));
+}
+
+/* Acts on what WeChat Pay says of a transfer. */
+static enum err transfer_news(struct db *db, const struct transfer_row *x,
+                              const struct wxp_transfer *t, struct arena *a)
+{
+    struct errinfo ei = {0};
+    enum err e;
+    if (!strcmp(t->state, "SUCCESS")) {
+        char *ref = arena_printf(a, "wechatpay %s", t->transfer_bill_no);
+        /* the state is done first: the withdrawal may now be paid, by this and nothing else */
+        if ((e = set_transfer_state(db, x->withdrawal_id, "done")))
+            return e;
+        e = withdrawal_decide(db, x->withdrawal_id, WITHDRAWAL_PAY, x->decided_by, ref,
+                              ref ? strlen(ref) : 0, &ei);
+        if (e == ERR_ILLEGAL_TRANSITION) /* paid before: the same news */
+            return ERR_OK;
+        if (e) /* asked again later */
+            (void)set_transfer_state(db, x->withdrawal_id, "sent");
+        return e;
+    }
+    if (!strcmp(t->state, "FAIL") || !strcmp(t->state, "CANCELLED")) {
+        char *note =
+            arena_printf(a, "微信转账未成功：%.120s", *t->fail_reason ? t->fail_reason : t->state);
+        if ((e = set_transfer_state(db, x->withdrawal_id, "failed")))
+            return e;
+        e = withdrawal_decide(db, x->withdrawal_id, WITHDRAWAL_REJECT, x->decided_by, note,
+                              note ? strlen(note) : 0, &ei);
+        if (e == ERR_ILLEGAL_TRANSITION)
+            return ERR_OK;
+        if (e)
+            (void)set_transfer_state(db, x->withdrawal_id, "sent");
+        return e;
+    }
+    return set_transfer_state(db, x->withdrawal_id, "sent"); /* accepted, waiting, transferring */
+}
+
+static enum err transfer_send(struct db *db, const struct transfer_row *x, struct arena *a,
+                              struct errinfo *ei)
+{
+    struct wechatpay_merchant m;
+    enum err e = wechatpay_merchant_get(db, x->shop_id, a, &m);
+    if (e)
+        return e;
+    if (!wechatpay_settings.public_url || !*wechatpay_settings.public_url)
+        return err_set(ei, ERR_UNAVAILABLE, NULL,
+                       "this server's public_url is not set: WeChat Pay could not tell it");
+    struct merchant_keys k;
+    if ((e = keys_open(a, &m, &k, ei))) {
+        keys_close(&k);
+        return e;
+    }
+    json_t *body = json_pack(
+        "{s:s, s:s+, s:s, s:s, s:I, s:s, s:s+, s:[{s:s, s:s}, {s:s, s:s}]}", "appid", m.appid,
+        "out_bill_no", TRANSFER_PREFIX, arena_printf(a, "%lld", (long long)x->withdrawal_id),
+        "transfer_scene_id", "1005", "openid", x->openid, "transfer_amount",
+        (json_int_t)x->amount_fen, "transfer_remark", "圈子推广佣金", "notify_url",
+        wechatpay_settings.public_url, "/api/v1/payments/wechatpay/notify",
+        "transfer_scene_report_infos", "info_type", "岗位类型", "info_content", "推广员",
+        "info_type", "报酬说明", "info_content", "零售推广佣金");
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    struct wxp_answer ans;
+    e = text ? wxp_call(&k.client, a, "POST", "/v3/fund-app/mch-transfer/transfer-bills", text,
+                        &ans, ei)
+             : ERR_INTERNAL;
+    json_free_t release = NULL;
+    json_get_alloc_funcs(NULL, &release);
+    if (text)
+        release(text);
+    keys_close(&k);
+    if (e)
+        return e;
+    if (ans.status >= 500)
+        return err_set(ei, ERR_UNAVAILABLE, NULL, "WeChat Pay is busy; quanzi will try again");
+    if (ans.status < 200 || ans.status > 299) {
+        enum err refusal = refused_by_wechat(ei, &ans);
+        struct wxp_transfer failed = {
+            .state = "FAIL", .fail_reason = ei->message, .transfer_bill_no = ""};
+        e = transfer_news(db, x, &failed, a);
+        return e ? e : refusal;
+    }
+    struct wxp_transfer t;
+    if (wxp_transfer_parse(a, ans.body, ans.len, &t) != ERR_OK)
+        return err_set(ei, ERR_UNAVAILABLE, NULL, "WeChat Pay's answer was not a transfer");
+    return transfer_news(db, x, &t, a);
+}
+
+enum err wechatpay_payout_start(struct db *db, int64_t withdrawal_id, int64_t actor,
+                                struct arena *a, const char **state, struct errinfo *ei)
+{
+    struct withdrawal w;
+    struct wechatpay_merchant m;
+    enum err e = withdrawal_get(db, withdrawal_id, a, &w);
+    if (e)
+        return e;
+    if (w.status != WITHDRAWAL_APPROVED)
+        return err_set(ei, ERR_ILLEGAL_TRANSITION, "status",
+                       "only an approved withdrawal can be paid by WeChat Pay");
+    e = wechatpay_merchant_get(db, w.shop_id, a, &m);
+    if (e == ERR_NOT_FOUND)
+        return err_set(ei, ERR_UNPROCESSABLE, NULL, "this shop has no WeChat Pay settings");
+    const char *openid = NULL;
+    int64_t user_id = 0;
+    if (!e)
+        e = db_value(db, "SELECT user_id FROM promoters WHERE id = ?", &user_id,
+                     DB_INT(w.promoter_id));
+    if (!e && wechatpay_identity_openid(db, m.appid, user_id, a, &openid) != ERR_OK)
+        return err_set(ei, ERR_UNPROCESSABLE, NULL,
+                       "the promoter has not signed in with WeChat: pay by hand instead");
+    if (e)
+        return e;
+    int64_t changed = 0;
+    e = db_run_changes(
+        db,
+        "INSERT INTO wechatpay_transfers (withdrawal_id, shop_id, amount_fen, openid, decided_by,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (withdrawal_id) DO UPDATE SET"
+        " state = 'sending', decided_by = excluded.decided_by WHERE wechatpay_transfers.state ="
+        " 'failed'",
+        &changed, DB_INT(withdrawal_id), DB_INT(w.shop_id), DB_INT(w.amount_fen), DB_STR(openid),
+        DB_INT(actor), DB_INT(clock_now_ms()));
+    if (!e && changed != 1)
+        return err_set(ei, ERR_CONFLICT, "status",
+                       "this withdrawal is already on its way by WeChat Pay");
+    struct transfer_row x;
+    if (!e)
+        e = db_read_one(
+            db, "SELECT " TRANSFER_COLUMNS " FROM wechatpay_transfers WHERE withdrawal_id = ?",
+            read_transfer_row, a, &x, DB_INT(withdrawal_id));
+    if (e)
+        return e;
+    struct errinfo quiet = {0};
+    e = transfer_send(db, &x, a, &quiet);
+    if (e == ERR_UNAVAILABLE) {
+        *state = "sending";
+        return ERR_OK;
+    }
+    if (e) {
+        *ei = quiet;
+        return e;
+    }
+    e = db_read_one(db,
+                    "SELECT " TRANSFER_COLUMNS " FROM wechatpay_transfers WHERE withdrawal_id = ?",
+                    read_transfer_row, a, &x, DB_INT(withdrawal_id));
+    if (!e)
+        *state = x.state;
+    return e;
+}
+
+static void on_transfer(struct db *db, const struct wechatpay_merchant *m,
+                        const struct wxp_transfer *t, struct arena *a, struct wechatpay_notice *out)
+{
+    size_t p = strlen(TRANSFER_PREFIX);
+    int64_t id = 0;
+    struct transfer_row x;
+    if (strncmp(t->out_bill_no, TRANSFER_PREFIX, p) != 0 ||
+        !text_parse_id(t->out_bill_no + p, strlen(t->out_bill_no + p), &id) ||
+        strcmp(t->mchid, m->mchid) != 0) {
+        out->outcome = WECHATPAY_IGNORED;
+        return;
+    }
+    enum err e = db_read_one(db,
+                             "SELECT " TRANSFER_COLUMNS " FROM wechatpay_transfers"
+                             " WHERE withdrawal_id = ? AND shop_id = ?",
+                             read_transfer_row, a, &x, DB_INT(id), DB_INT(m->shop_id));
+    if (e == ERR_NOT_FOUND) {
+        out->outcome = WECHATPAY_IGNORED;
+        return;
+    }
+    if (!e && t->amount >= 0 && t->amount != x.amount_fen) {
+        struct payment_anomaly an = {.shop_id = x.shop_id,
+                                     .provider = WECHATPAY_PROVIDER,
+                                     .reference = t->out_bill_no,
+                                     .kind = "transfer_mismatch",
+                                     .amount_fen = t->amount,
+                                     .detail = "WeChat Pay transferred another amount"};
+        e = payment_anomaly_add(db, &an);
+        out->outcome = e ? WECHATPAY_RETRY : WECHATPAY_ANOMALY;
+        return;
+    }
+    e = e ? e : transfer_news(db, &x, t, a);
+    out->outcome = e ? WECHATPAY_RETRY : WECHATPAY_APPLIED;
+}
+
+static enum err reconcile_transfers(struct db *db, int64_t min_age_ms, struct arena *a,
+                                    int64_t *affected)
+{
+    int64_t before = clock_now_ms() - min_age_ms;
+    struct transfer_row *rows = NULL;
+    size_t n = 0;
+    void *items = NULL;
+    enum err e = db_list(db,
+                         "SELECT " TRANSFER_COLUMNS " FROM wechatpay_transfers WHERE"
+                         " state = 'sending' OR (state = 'sent' AND checked_at < ?)"
+                         " ORDER BY checked_at, withdrawal_id LIMIT 100",
+                         100, sizeof *rows, read_transfer_row, a, &items, &n, NULL, DB_INT(before));
+    rows = items;
+    for (size_t i = 0; !e && i < n; i++) {
+        struct errinfo ei = {0};
+        enum err one;
+        if (!strcmp(rows[i].state, "sending")) {
+            one = transfer_send(db, &rows[i], a, &ei);
+        } else {
+            struct wechatpay_merchant m;
+            struct merchant_keys k = {0};
+            struct wxp_answer ans;
+            one = wechatpay_merchant_get(db, rows[i].shop_id, a, &m);
+            if (!one && !(one = keys_open(a, &m, &k, &ei))) {
+                char *path = arena_printf(
+                    a,
+                    "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/" TRANSFER_PREFIX "%lld",
+                    (long long)rows[i].withdrawal_id);
+                one = path ? wxp_call(&k.client, a, "GET", path, NULL, &ans, &ei) : ERR_TOO_LARGE;
+                struct wxp_transfer t;
+                if (!one && ans.status == 200 &&
+                    wxp_transfer_parse(a, ans.body, ans.len, &t) == ERR_OK)
+                    one = transfer_news(db, &rows[i], &t, a);
+                else if (!one)
+                    one = set_transfer_state(db, rows[i].withdrawal_id, "sent");
+            }
+            keys_close(&k);
+        }
+        if (one == ERR_UNAVAILABLE)
+            break;
         if (!one)
             (*affected)++;
         e = one == ERR_NOT_FOUND || one == ERR_UNPROCESSABLE ? ERR_OK : one;

@@ -106,6 +106,17 @@ MUST_CHECK enum err wechatpay_refund_start(struct db *db, int64_t refund_id, int
  * nor the shop reject it). */
 MUST_CHECK enum err wechatpay_refund_pending(struct db *db, int64_t refund_id, bool *pending);
 
+/* --- payouts --- */
+
+/* The shop pays an approved withdrawal by merchant transfer to the promoter's WeChat
+ * balance (scene 佣金报酬; the promoter must have signed in with WeChat): paid when WeChat
+ * Pay says it succeeded, rejected (the money back to available) when it failed. *state as
+ * wechatpay_refund_start()'s. */
+MUST_CHECK enum err wechatpay_payout_start(struct db *db, int64_t withdrawal_id, int64_t actor,
+                                           struct arena *a, const char **state, struct errinfo *ei);
+/* Whether a withdrawal's transfer is under way (it may not be paid or rejected by hand). */
+MUST_CHECK enum err wechatpay_payout_pending(struct db *db, int64_t withdrawal_id, bool *pending);
+
 /* Links a WeChat openid of an app to a member (sign-in with WeChat). */
 MUST_CHECK enum err wechatpay_identity_link(struct db *db, const char *appid, const char *openid,
                                             int64_t user_id);

@@ -7,6 +7,7 @@
 #include "domain/ledger.h"
 #include "domain/promoter.h"
 #include "domain/shop.h"
+#include "domain/wechatpay.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/names.h"
@@ -163,6 +164,13 @@ static enum err decide_tx(struct db *db, void *arg)
     if (!withdrawal_transition(w.status, act, &to))
         return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status", "cannot %s a withdrawal that is %s",
                        verbs[act], withdrawal_status_name(w.status));
+    bool on_its_way = false; /* a WeChat Pay transfer decides it: not a hand as well */
+    if (act != WITHDRAWAL_APPROVE && (e = wechatpay_payout_pending(db, q->id, &on_its_way)))
+        return e;
+    if (on_its_way)
+        return err_set(q->ei, ERR_CONFLICT, "status",
+                       "this withdrawal is on its way by WeChat Pay; it is decided when WeChat Pay "
+                       "says how it went");
     struct db_arg none = DB_NULL;
     e = db_run_changes(db, upd, &changed, DB_STR(withdrawal_status_name(to)), DB_INT(now),
                        DB_INT(q->actor), act == WITHDRAWAL_PAY ? DB_INT(now) : none,

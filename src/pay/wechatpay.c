@@ -243,6 +243,26 @@ enum err wxp_refund_parse(struct arena *a, const char *text, size_t len, struct 
                                                                              : ERR_TOO_LARGE;
 }
 
+enum err wxp_transfer_parse(struct arena *a, const char *text, size_t len, struct wxp_transfer *out)
+{
+    json_error_t je;
+    json_t *t = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!json_is_object(t)) {
+        json_decref(t);
+        return ERR_INVALID;
+    }
+    out->mchid = member(a, t, "mchid");
+    out->out_bill_no = member(a, t, "out_bill_no");
+    out->transfer_bill_no = member(a, t, "transfer_bill_no");
+    out->state = member(a, t, "state");
+    out->fail_reason = member(a, t, "fail_reason");
+    out->amount = amount_of(t, "transfer_amount");
+    json_decref(t);
+    return out->mchid && out->out_bill_no && out->transfer_bill_no && out->state && out->fail_reason
+               ? ERR_OK
+               : ERR_TOO_LARGE;
+}
+
 const char *wxp_refusal_name(enum wxp_refusal r)
 {
     static const char *const names[] = {

@@ -107,4 +107,13 @@ struct wxp_refund {
 MUST_CHECK enum err wxp_refund_parse(struct arena *a, const char *text, size_t len,
                                      struct wxp_refund *out);
 
+/* A merchant transfer (商家转账) as WeChat Pay describes it: a decrypted
+ * MCHTRANSFER.BILL.FINISHED resource, or the answer of a transfer call or query. */
+struct wxp_transfer {
+    const char *mchid, *out_bill_no, *transfer_bill_no, *state, *fail_reason;
+    int64_t amount; /* transfer_amount, or -1 */
+};
+MUST_CHECK enum err wxp_transfer_parse(struct arena *a, const char *text, size_t len,
+                                       struct wxp_transfer *out);
+
 #endif

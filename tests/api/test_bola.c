@@ -510,6 +510,7 @@ static const struct {
 } insider_refusals[] = {
     /* shop A takes no WeChat Pay in this test, and by then the order may be paid */
     {"POST", "/api/v1/orders/{id}/wechatpay", "unprocessable illegal_transition"},
+    {"POST", "/api/v1/withdrawals/{id}/wechatpay", "unprocessable illegal_transition"},
 };
 
 static bool refused_past_access(const struct route *rt, const struct resp *r)

@@ -135,7 +135,7 @@ static int up(void **state)
     shop = create_shop(&S, owner, "wxpay");
     product = create(&S, fmt("/api/v1/shops/%lld/products", (long long)shop), owner,
                      "{\"title\":\"核桃\",\"price_fen\":12800,\"stock\":1000,\"status\":\"on_"
-                     "sale\",\"buyer_cap_30d\":1000}");
+                     "sale\",\"buyer_cap_30d\":1000,\"trial_available\":true}");
     install_key("merchant_key.pem");
     install_key("platform_pub.pem");
     install_key("apiv3_key.txt");
@@ -737,6 +737,139 @@ static void a_refund_wechat_pay_gives_up_on_is_listed(void **state)
     resp_free(&r);
 }
 
+/* --- payouts by merchant transfer --- */
+
+static int64_t withdrawal(const char *who, int64_t fen)
+{
+    int64_t id =
+        create(&S, "/api/v1/me/withdrawals", who,
+               fmt("{\"shop_id\":%lld,\"amount_fen\":%lld}", (long long)shop, (long long)fen));
+    struct resp r;
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/withdrawals/%lld/approve", (long long)id), owner, NULL, &r),
+        200);
+    resp_free(&r);
+    return id;
+}
+
+static void payouts_by_merchant_transfer(void **state)
+{
+    (void)state;
+    struct resp r;
+    /* a promoter who tried the walnuts, with two sales through her link, settled */
+    int64_t uid = 0;
+    char *promoter = register_user(&S, "13930000009", "乐乐妈", &uid);
+    create(&S, fmt("/api/v1/shops/%lld/trials", (long long)shop), owner,
+           fmt("{\"user_id\":%lld,\"product_id\":%lld}", (long long)uid, (long long)product));
+    int64_t pid = create(&S, fmt("/api/v1/shops/%lld/promoters", (long long)shop), promoter, "{}");
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/promoters/%lld/approve", (long long)pid), owner, NULL, &r),
+        200);
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/me/promoter?shop_id=%lld", (long long)shop),
+                          promoter, NULL, &r),
+                     200);
+    const char *token = arena_strdup(&A, jstr(r.json, "ref_token"));
+    resp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        char auth[160], key[64];
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", buyer);
+        snprintf(key, sizeof key, "Idempotency-Key: wx-sale-%d", i);
+        const char *h[] = {auth, key, NULL};
+        assert_int_equal(
+            http_ex(&S, "POST", "/api/v1/orders", NULL,
+                    fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":1}],"
+                        "\"share_token\":\"%s\",\"address\":{\"name\":\"王芳\",\"phone\":"
+                        "\"13930000002\",\"region\":\"河北\",\"line\":\"阳光小区\"}}",
+                        (long long)shop, (long long)product, token),
+                    h, &r),
+            201);
+        int64_t oid = jint(r.json, "id");
+        resp_free(&r);
+        const char *steps[][3] = {{"confirm-payment", "{}", ""},
+                                  {"ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF1\"}", ""}};
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(http(&S, "POST",
+                                  fmt("/api/v1/orders/%lld/%s", (long long)oid, steps[k][0]), owner,
+                                  steps[k][1], &r),
+                             200);
+            resp_free(&r);
+        }
+        assert_int_equal(
+            http(&S, "POST", fmt("/api/v1/orders/%lld/receive", (long long)oid), buyer, NULL, &r),
+            200);
+        resp_free(&r);
+    }
+    assert_int_equal(
+        http(&S, "POST", "/api/v1/test-clock", owner, "{\"advance_ms\":691200000}", &r), 200);
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/me/balance?shop_id=%lld", (long long)shop),
+                          promoter, NULL, &r),
+                     200);
+    assert_int_equal(jint(r.json, "available_fen"), 2560);
+    resp_free(&r);
+
+    /* paid to her WeChat balance: she must have signed in with WeChat */
+    int64_t w1 = withdrawal(promoter, 1280);
+    const char *path = arena_strdup(&A, fmt("/api/v1/withdrawals/%lld/wechatpay", (long long)w1));
+    refused(&S, "POST", path, owner, NULL, 422, "unprocessable", NULL);
+    assert_int_equal(db_run(S.db,
+                            "INSERT INTO wechat_identities (appid, openid, user_id, created_at)"
+                            " VALUES ('wx8888888888888888', 'o-lele', ?, 0)",
+                            DB_INT(uid)),
+                     ERR_OK);
+    assert_int_equal(http(&S, "POST", path, owner, NULL, &r), 200);
+    assert_string_equal(jstr(r.json, "wechatpay_transfer"), "sent");
+    assert_string_equal(jstr(r.json, "status"), "approved");
+    resp_free(&r);
+    /* on its way: no second transfer, no payment or refusal by hand */
+    refused(&S, "POST", path, owner, NULL, 409, "conflict", "status");
+    refused(&S, "POST", fmt("/api/v1/withdrawals/%lld/pay", (long long)w1), owner,
+            "{\"reference\":\"TR-1\"}", 409, "conflict", "status");
+    refused(&S, "POST", fmt("/api/v1/withdrawals/%lld/reject", (long long)w1), owner, "{}", 409,
+            "conflict", "status");
+    /* she confirms in WeChat; WeChat Pay says so three times */
+    assert_int_equal(standin("/_standin/transfer",
+                             fmt("{\"out_bill_no\":\"QZW%lld\",\"state\":\"SUCCESS\",\"copies\":3}",
+                                 (long long)w1),
+                             &r),
+                     200);
+    resp_free(&r);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM withdrawals WHERE id = %lld AND status = 'paid'"
+                  " AND reference LIKE 'wechatpay %%'",
+                  (long long)w1)),
+        1);
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'withdraw_paid'"
+                               " AND ref_id = %lld",
+                               (long long)w1)),
+                     1);
+    /* a transfer that fails: the withdrawal is rejected and the money is available again */
+    int64_t w2 = withdrawal(promoter, 1280);
+    assert_int_equal(
+        http(&S, "POST", fmt("/api/v1/withdrawals/%lld/wechatpay", (long long)w2), owner, NULL, &r),
+        200);
+    resp_free(&r);
+    assert_int_equal(standin("/_standin/transfer",
+                             fmt("{\"out_bill_no\":\"QZW%lld\",\"state\":\"FAIL\",\"fail_reason\":"
+                                 "\"ACCOUNT_FROZEN\"}",
+                                 (long long)w2),
+                             &r),
+                     200);
+    resp_free(&r);
+    assert_int_equal(
+        count(fmt("SELECT COUNT(*) FROM withdrawals WHERE id = %lld AND status = 'rejected'",
+                  (long long)w2)),
+        1);
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/me/balance?shop_id=%lld", (long long)shop),
+                          promoter, NULL, &r),
+                     200);
+    assert_int_equal(jint(r.json, "available_fen"), 1280);
+    assert_int_equal(jint(r.json, "withdrawn_fen"), 1280);
+    resp_free(&r);
+    free(promoter);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -753,6 +886,7 @@ int main(void)
         cmocka_unit_test(refunds_go_back_through_wechat_pay),
         cmocka_unit_test(a_refund_wechat_pay_cannot_take_now_is_sent_later),
         cmocka_unit_test(a_refund_wechat_pay_gives_up_on_is_listed),
+        cmocka_unit_test(payouts_by_merchant_transfer), /* moves the clock 8 days: last */
     };
     int rc = cmocka_run_group_tests(tests, up, down);
     curl_global_cleanup();

@@ -9,6 +9,7 @@
 // Test controls (no signature): POST /_standin/mode {slow_ms, fail_next, bad_signature,
 // refund_notify}, POST /_standin/pay {out_trade_no, total?, copies?, notify?}, /_standin/repay
 // {out_trade_no, copies?}, /_standin/refund {out_refund_no, status, copies?, notify?},
+// /_standin/transfer {out_bill_no, state, fail_reason?, copies?, notify?},
 // /_standin/notify-url {url}, GET /_standin/requests.
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -26,6 +27,7 @@ export const KEY_ID = 'PUB_KEY_ID_0114232134912410000000000000';
 const mode = { slow_ms: 0, fail_next: 0, bad_signature: false, refund_notify: true };
 const trades = new Map(); // out_trade_no -> transaction
 const refunds = new Map(); // out_refund_no -> refund
+const transfers = new Map(); // out_bill_no -> merchant transfer
 const requests = [];
 let notifyUrl = null;
 let seq = 0;
@@ -105,7 +107,34 @@ async function refundNews(r, status, copies = 1) {
   return Promise.all(Array.from({ length: copies }, () => notify(event, plain, 'refund')));
 }
 
+function bill(t) {
+  return {
+    mchid: t.mchid, out_bill_no: t.out_bill_no, transfer_bill_no: t.transfer_bill_no, appid: t.appid,
+    state: t.state, transfer_amount: t.amount, openid: t.openid, fail_reason: t.fail_reason || '',
+    create_time: t.create_time, update_time: new Date().toISOString(),
+  };
+}
+
 const routes = [
+  ['POST', /^\/v3\/fund-app\/mch-transfer\/transfer-bills$/, (m, body, res, auth) => {
+    const b = JSON.parse(body);
+    if (b.transfer_scene_id !== '1005' || !b.openid || !(b.transfer_amount > 0))
+      return answer(res, 400, { code: 'PARAM_ERROR', message: '参数错误' });
+    let t = transfers.get(b.out_bill_no);
+    if (!t) {
+      t = { mchid: auth.mchid, out_bill_no: b.out_bill_no, appid: b.appid, openid: b.openid, amount: b.transfer_amount,
+        transfer_bill_no: `1330000${String(++seq).padStart(12, '0')}`, state: 'WAIT_USER_CONFIRM',
+        create_time: new Date().toISOString() };
+      transfers.set(b.out_bill_no, t);
+    }
+    return answer(res, 200, { out_bill_no: t.out_bill_no, transfer_bill_no: t.transfer_bill_no, create_time: t.create_time,
+      state: t.state, package_info: `affffddafdfafddffda==${t.transfer_bill_no}` });
+  }],
+  ['GET', /^\/v3\/fund-app\/mch-transfer\/transfer-bills\/out-bill-no\/([^/?]+)$/, (m, body, res) => {
+    const t = transfers.get(m[1]);
+    if (!t) return answer(res, 404, { code: 'NOT_FOUND', message: '记录不存在' });
+    return answer(res, 200, bill(t));
+  }],
   ['POST', /^\/v3\/refund\/domestic\/refunds$/, (m, body, res) => {
     const b = JSON.parse(body);
     const t = [...trades.values()].find((x) => x.transaction_id === b.transaction_id || x.out_trade_no === b.out_trade_no);
@@ -187,6 +216,15 @@ async function control(req, body, res) {
     const statuses = await Promise.all(Array.from({ length: b.copies || 1 }, () => notify('TRANSACTION.SUCCESS', transaction(t), 'transaction')));
     return answer(res, 200, { statuses });
   }
+  if (req.url === '/_standin/transfer') { // the promoter confirms in WeChat; it succeeds or fails
+    const t = transfers.get(b.out_bill_no);
+    if (!t) return answer(res, 404, { code: 'NOT_FOUND' });
+    t.state = b.state;
+    t.fail_reason = b.fail_reason;
+    const statuses = b.notify === false ? []
+      : await Promise.all(Array.from({ length: b.copies || 1 }, () => notify('MCHTRANSFER.BILL.FINISHED', bill(t), 'mch_payment')));
+    return answer(res, 200, { statuses });
+  }
   if (req.url === '/_standin/requests') return answer(res, 200, { requests });
   return answer(res, 404, { code: 'NOT_FOUND' });
 }
@@ -202,10 +240,11 @@ const server = http.createServer((req, res) => {
       mode.fail_next -= 1;
       return answer(res, 500, { code: 'SYSTEM_ERROR', message: '系统错误' });
     }
-    if (!verified(req, body)) return answer(res, 401, { code: 'SIGN_ERROR', message: '签名错误' });
+    const auth = verified(req, body);
+    if (!auth) return answer(res, 401, { code: 'SIGN_ERROR', message: '签名错误' });
     for (const [method, re, fn] of routes) {
       const m = req.method === method && re.exec(req.url);
-      if (m) return fn(m, body, res);
+      if (m) return fn(m, body, res, auth);
     }
     return answer(res, 404, { code: 'NOT_FOUND', message: '无此接口' });
   });

@@ -73,3 +73,18 @@ CREATE TABLE wechatpay_refunds (
     checked_at BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX wechatpay_refunds_state ON wechatpay_refunds (state, checked_at);
+
+-- A withdrawal the shop pays by WeChat Pay merchant transfer (商家转账, scene 佣金报酬) to the
+-- promoter's WeChat balance (out_bill_no QZW<withdrawal id>): paid when WeChat Pay says it
+-- succeeded, rejected (the money back to available) when it failed. States as refunds'.
+CREATE TABLE wechatpay_transfers (
+    withdrawal_id BIGINT PRIMARY KEY REFERENCES withdrawals(id),
+    shop_id BIGINT NOT NULL REFERENCES shops(id),
+    amount_fen BIGINT NOT NULL,
+    openid TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'sending',
+    decided_by BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    checked_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX wechatpay_transfers_state ON wechatpay_transfers (state, checked_at);

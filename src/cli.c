@@ -73,6 +73,7 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
     wechatpay_settings.api_base = cfg->wechatpay_api_base[0] ? cfg->wechatpay_api_base : NULL;
     wechatpay_settings.public_url = cfg->public_url[0] ? cfg->public_url : NULL;
     wechatpay_settings.timeout_ms = (long)cfg->wechatpay_timeout_ms;
+    wechatpay_settings.oauth_base = cfg->wechat_oauth_base[0] ? cfg->wechat_oauth_base : NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!cfg->db[0] && mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
         fprintf(stderr, "quanzi: data_dir: cannot create %s: %s\n", cfg->data_dir, strerror(errno));

@@ -69,6 +69,9 @@ static const struct cfg_entry table[] = {
      "cannot take WeChat Pay"},
     {"wechatpay_timeout_ms", CFG_INT, F(wechatpay_timeout_ms), 100, 60000, "10000", NULL,
      "the longest one call to WeChat Pay may take (then it is treated as not answered)"},
+    {"wechat_oauth_base", CFG_STR, F(wechat_oauth_base), 0, 0, "", NULL,
+     "WeChat's OAuth API address, from its documents (https, no trailing slash); empty: no "
+     "sign-in with WeChat"},
     {"public_url", CFG_STR, F(public_url), 0, 0, "", NULL,
      "the address people reach this server at, like https://shop.example.com (the links on "
      "posters; empty: the address the request came to)"},

@@ -46,6 +46,7 @@ struct config {
     char wechatpay_key_dir[CONFIG_STR_MAX];  /* WeChat Pay key files; empty: <data_dir>/keys */
     char wechatpay_api_base[CONFIG_STR_MAX]; /* WeChat Pay's API address; empty: not used */
     int64_t wechatpay_timeout_ms;            /* one call to WeChat Pay at most */
+    char wechat_oauth_base[CONFIG_STR_MAX];  /* WeChat's OAuth API address; empty: no sign-in */
     char public_url[CONFIG_STR_MAX];         /* where people reach the server: links on posters */
 };
 

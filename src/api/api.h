@@ -40,6 +40,7 @@ enum err api_login(struct req *r);
 enum err api_logout(struct req *r);
 enum err api_me(struct req *r);
 enum err api_session(struct req *r);
+enum err api_auth_wechat(struct req *r);
 enum err api_me_interests(struct req *r);
 
 /* shops.c */

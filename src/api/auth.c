@@ -6,7 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <ctype.h>
+
 #include "api/api.h"
+#include "domain/wechatpay.h"
 #include "api/common.h"
 #include "domain/account.h"
 #include "domain/shop.h"
@@ -162,6 +165,43 @@ enum err api_me(struct req *r)
     if (body)
         json_object_set_new(body, "learned_interests", interests_json(learned, n_learned));
     return req_reply(r, 200, body);
+}
+
+/* Sign-in with WeChat: the code a shop's page got from WeChat's OAuth (snsapi_base) is
+ * exchanged for the member's openid. A logged-in member links it to their account; anyone
+ * else is signed in as the member it is linked to, or as a new one made for it. */
+enum err api_auth_wechat(struct req *r)
+{
+    int64_t shop_id = 0;
+    const char *code = NULL, *appid = NULL, *openid = NULL;
+    size_t len = 0;
+    enum err e = req_read(r, REQ_INTEGER("shop_id", true, 1, INT64_MAX, &shop_id),
+                          REQ_STRING("code", true, &code, &len));
+    bool plain = len > 0 && len <= 128;
+    for (size_t i = 0; !e && plain && i < len; i++)
+        plain = isalnum((unsigned char)code[i]) || code[i] == '_' || code[i] == '-';
+    if (!e && !plain)
+        return req_fail(r, ERR_INVALID, "code", "code must be the code WeChat gave the page");
+    if (!e)
+        e = wechatpay_oauth_openid(r->db, shop_id, code, &r->arena, &appid, &openid, &r->ei);
+    if (e)
+        return e;
+    if (r->authed) {
+        e = wechatpay_identity_link(r->db, appid, openid, r->user.user_id);
+        if (e == ERR_CONFLICT)
+            return req_fail(r, e, "code", "this WeChat is linked to another account");
+        return e ? e
+                 : req_reply(r, 200,
+                             json_pack("{s:I, s:b}", "user_id", (json_int_t)r->user.user_id,
+                                       "linked", 1));
+    }
+    struct account acc;
+    struct session_new sess;
+    bool created = false;
+    if ((e = account_wechat_signin(r->db, appid, openid, &r->arena, &acc, &sess, &created)))
+        return e;
+    set_session_cookie(r, sess.token, api_settings.session_ms / 1000);
+    return req_reply(r, created ? 201 : 200, session_json(&acc, &sess));
 }
 
 /* What the web front end needs first: who is logged in (or null: anonymous, not a 401)

@@ -14,12 +14,12 @@
 static json_t *merchant_json(const struct wechatpay_merchant *m)
 {
     /* where the keys are, never what they are */
-    return json_pack("{s:I, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "shop_id",
-                     (json_int_t)m->shop_id, "configured", 1, "mchid", m->mchid, "appid", m->appid,
-                     "serial_no", m->serial_no, "private_key", m->private_key, "apiv3_key",
-                     m->apiv3_key, "public_key_id", m->public_key_id, "public_key", m->public_key,
-                     "notify_path", NOTIFY_PATH, "created_at", json_time(m->created_at_ms),
-                     "updated_at", json_time(m->updated_at_ms));
+    return json_pack("{s:I, s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "shop_id",
+                     (json_int_t)m->shop_id, "configured", 1, "app_secret", m->app_secret, "mchid",
+                     m->mchid, "appid", m->appid, "serial_no", m->serial_no, "private_key",
+                     m->private_key, "apiv3_key", m->apiv3_key, "public_key_id", m->public_key_id,
+                     "public_key", m->public_key, "notify_path", NOTIFY_PATH, "created_at",
+                     json_time(m->created_at_ms), "updated_at", json_time(m->updated_at_ms));
 }
 
 enum err api_wechatpay_get(struct req *r)
@@ -46,7 +46,8 @@ enum err api_wechatpay_put(struct req *r)
                           REQ_STRING("private_key", true, &m.private_key, &len),
                           REQ_STRING("apiv3_key", true, &m.apiv3_key, &len),
                           REQ_STRING("public_key_id", true, &m.public_key_id, &len),
-                          REQ_STRING("public_key", true, &m.public_key, &len));
+                          REQ_STRING("public_key", true, &m.public_key, &len),
+                          REQ_STRING("app_secret", false, &m.app_secret, &len));
     if (!e)
         e = wechatpay_merchant_set(r->db, &m, &r->ei);
     if (!e)

@@ -34,6 +34,10 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/auth/register", api_register, AUTH_NONE, SMALL_BODY, "Register a member",
      JSON, ANYONE},
     {"POST", "/api/v1/auth/login", api_login, AUTH_NONE, SMALL_BODY, "Log in", JSON, ANYONE},
+    {"POST", "/api/v1/auth/wechat", api_auth_wechat, AUTH_OPTIONAL, SMALL_BODY,
+     "Sign in with WeChat: a shop's OAuth code for the openid; links it to the logged-in "
+     "member, or signs in (a new member when it is new)",
+     JSON, ANYONE},
     {"POST", "/api/v1/auth/logout", api_logout, AUTH_USER, SMALL_BODY, "Log out this session", JSON,
      ANYONE},
     {"GET", "/api/v1/session", api_session, AUTH_OPTIONAL, SMALL_BODY,

@@ -1,6 +1,7 @@
 #include "domain/account.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -298,6 +299,59 @@ enum err account_register(struct db *db, const char *login, size_t login_len, co
             e = ERR_TOO_LARGE;
         LOG(LOG_INFO, "account_registered", "user_id=%lld", (long long)out->id);
     }
+    return e;
+}
+
+struct wechat_args {
+    const char *appid, *openid;
+    int64_t now;
+    struct account *out;
+    struct session_new *sess;
+    bool *created;
+};
+
+static enum err wechat_tx(struct db *db, void *arg)
+{
+    const struct wechat_args *q = arg;
+    enum err e =
+        db_value(db, "SELECT user_id FROM wechat_identities WHERE appid = ? AND openid = ?",
+                 &q->out->id, DB_STR(q->appid), DB_STR(q->openid));
+    *q->created = e == ERR_NOT_FOUND;
+    if (e == ERR_NOT_FOUND) {
+        /* a login of its own (not a phone, not an address that receives mail), and a
+         * password hash that no password verifies */
+        unsigned char digest[crypto_generichash_BYTES];
+        char hex[2 * 16 + 1], login[64];
+        char key[160];
+        snprintf(key, sizeof key, "%s/%s", q->appid, q->openid);
+        crypto_generichash(digest, sizeof digest, (const unsigned char *)key, strlen(key), NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, digest, 16);
+        snprintf(login, sizeof login, "wx-%s@wechat.invalid", hex);
+        e = db_value(db,
+                     "INSERT INTO users (login, password_hash, display_name, is_admin, created_at)"
+                     " VALUES (?, '!wechat', '微信用户', 0, ?) RETURNING id",
+                     &q->out->id, DB_STR(login), DB_INT(q->now));
+        if (!e)
+            e = db_run(db,
+                       "INSERT INTO wechat_identities (appid, openid, user_id, created_at)"
+                       " VALUES (?, ?, ?, ?)",
+                       DB_STR(q->appid), DB_STR(q->openid), DB_INT(q->out->id), DB_INT(q->now));
+        if (e == ERR_CONFLICT)
+            return ERR_RETRY; /* signed in meanwhile: run again to find them */
+    }
+    return e ? e : session_create(db, q->out->id, q->now, q->sess);
+}
+
+enum err account_wechat_signin(struct db *db, const char *appid, const char *openid,
+                               struct arena *a, struct account *out, struct session_new *sess,
+                               bool *created)
+{
+    struct wechat_args q = {appid, openid, clock_now_ms(), out, sess, created};
+    enum err e = db_tx_run(db, DB_TX_WRITE, wechat_tx, &q);
+    if (!e)
+        e = account_get(db, out->id, a, out);
+    if (!e && *created)
+        LOG(LOG_INFO, "account_registered", "user_id=%lld via=wechat", (long long)out->id);
     return e;
 }
 

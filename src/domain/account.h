@@ -57,6 +57,14 @@ MUST_CHECK enum err account_register(struct db *db, const char *login, size_t lo
                                      const char *password, size_t password_len, const char *name,
                                      size_t name_len, struct arena *a, struct account *out,
                                      struct session_new *sess, struct errinfo *ei);
+/*
+ * Sign-in with WeChat: a session for the member an app's openid is linked to, or for a new
+ * member made for it ("微信用户", no password: a login of its own that no password opens);
+ * *created tells which. One transaction: two sign-ins of one new openid make one member.
+ */
+MUST_CHECK enum err account_wechat_signin(struct db *db, const char *appid, const char *openid,
+                                          struct arena *a, struct account *out,
+                                          struct session_new *sess, bool *created);
 /* ERR_BAD_CREDENTIALS or ERR_RATE_LIMITED (*retry_after_ms set) on failure. */
 MUST_CHECK enum err account_login(struct db *db, const char *login, size_t login_len,
                                   const char *password, size_t password_len, const char *client_ip,

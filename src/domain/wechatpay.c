@@ -117,6 +117,11 @@ enum err wechatpay_merchant_set(struct db *db, const struct wechatpay_merchant *
     else if (!pub)
         e = err_set(ei, ERR_UNPROCESSABLE, "public_key",
                     "public_key: no RSA public key in PEM there (%s)", where);
+    size_t secret_len = 0;
+    if (!e && m->app_secret && *m->app_secret &&
+        (!load_secret(&a, m->app_secret, &secret_len) || secret_len == 0 || secret_len > 64))
+        e = err_set(ei, ERR_UNPROCESSABLE, "app_secret",
+                    "app_secret: no AppSecret (1 to 64 characters) there (%s)", where);
     wxp_key_free(priv);
     wxp_key_free(pub);
     arena_release(&a);
@@ -125,20 +130,21 @@ enum err wechatpay_merchant_set(struct db *db, const struct wechatpay_merchant *
     int64_t now = clock_now_ms();
     static const char sql[] =
         "INSERT INTO wechatpay_merchants (shop_id, mchid, appid, serial_no, private_key,"
-        " apiv3_key, public_key_id, public_key, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id) DO UPDATE SET"
+        " apiv3_key, public_key_id, public_key, app_secret, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (shop_id) DO UPDATE SET"
         " mchid = excluded.mchid, appid = excluded.appid, serial_no = excluded.serial_no,"
         " private_key = excluded.private_key, apiv3_key = excluded.apiv3_key,"
         " public_key_id = excluded.public_key_id, public_key = excluded.public_key,"
-        " updated_at = excluded.updated_at";
+        " app_secret = excluded.app_secret, updated_at = excluded.updated_at";
     return db_run(db, sql, DB_INT(m->shop_id), DB_STR(m->mchid), DB_STR(m->appid),
                   DB_STR(m->serial_no), DB_STR(m->private_key), DB_STR(m->apiv3_key),
-                  DB_STR(m->public_key_id), DB_STR(m->public_key), DB_INT(now), DB_INT(now));
+                  DB_STR(m->public_key_id), DB_STR(m->public_key),
+                  DB_STR(m->app_secret ? m->app_secret : ""), DB_INT(now), DB_INT(now));
 }
 
 #define MERCHANT_COLUMNS                                                                           \
     "shop_id, mchid, appid, serial_no, private_key, apiv3_key, public_key_id, public_key,"         \
-    " created_at, updated_at"
+    " created_at, updated_at, app_secret"
 
 static enum err read_merchant(struct db_stmt *st, struct arena *a, void *item)
 {
@@ -151,7 +157,8 @@ static enum err read_merchant(struct db_stmt *st, struct arena *a, void *item)
             return ERR_TOO_LARGE;
     m->created_at_ms = db_col_int64(st, 8);
     m->updated_at_ms = db_col_int64(st, 9);
-    return ERR_OK;
+    m->app_secret = db_col_dup(st, 10, a);
+    return m->app_secret ? ERR_OK : ERR_TOO_LARGE;
 }
 
 enum err wechatpay_merchant_get(struct db *db, int64_t shop_id, struct arena *a,
@@ -682,10 +689,15 @@ enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affecte
 enum err wechatpay_identity_link(struct db *db, const char *appid, const char *openid,
                                  int64_t user_id)
 {
-    return db_run(db,
-                  "INSERT INTO wechat_identities (appid, openid, user_id, created_at)"
-                  " VALUES (?, ?, ?, ?) ON CONFLICT (appid, openid) DO NOTHING",
-                  DB_STR(appid), DB_STR(openid), DB_INT(user_id), DB_INT(clock_now_ms()));
+    int64_t owner = 0;
+    enum err e = db_run(db,
+                        "INSERT INTO wechat_identities (appid, openid, user_id, created_at)"
+                        " VALUES (?, ?, ?, ?) ON CONFLICT (appid, openid) DO NOTHING",
+                        DB_STR(appid), DB_STR(openid), DB_INT(user_id), DB_INT(clock_now_ms()));
+    if (!e)
+        e = db_value(db, "SELECT user_id FROM wechat_identities WHERE appid = ? AND openid = ?",
+                     &owner, DB_STR(appid), DB_STR(openid));
+    return e ? e : owner == user_id ? ERR_OK : ERR_CONFLICT; /* another member's WeChat */
 }
 
 static enum err read_text(struct db_stmt *st, struct arena *a, void *item)
@@ -1252,5 +1264,50 @@ static enum err reconcile_transfers(struct db *db, int64_t min_age_ms, struct ar
             (*affected)++;
         e = one == ERR_NOT_FOUND || one == ERR_UNPROCESSABLE ? ERR_OK : one;
     }
+    return e;
+}
+
+/* --- sign-in with WeChat --- */
+
+enum err wechatpay_oauth_openid(struct db *db, int64_t shop_id, const char *code, struct arena *a,
+                                const char **appid, const char **openid, struct errinfo *ei)
+{
+    struct wechatpay_merchant m;
+    enum err e = wechatpay_merchant_get(db, shop_id, a, &m);
+    if (e == ERR_NOT_FOUND || (!e && !*m.app_secret))
+        return err_set(ei, ERR_UNPROCESSABLE, "shop_id",
+                       "this shop has not set up sign-in with WeChat");
+    if (e)
+        return e;
+    if (!wechatpay_settings.oauth_base || !*wechatpay_settings.oauth_base)
+        return err_set(ei, ERR_UNAVAILABLE, NULL,
+                       "WeChat's OAuth address is not set on this server (wechat_oauth_base)");
+    size_t len = 0;
+    char *secret = load_secret(a, m.app_secret, &len);
+    while (secret && len && (secret[len - 1] == '\n' || secret[len - 1] == '\r'))
+        secret[--len] = '\0';
+    if (!secret || !len)
+        return err_set(ei, ERR_UNAVAILABLE, NULL, "the shop's AppSecret cannot be read here");
+    char *url = arena_printf(a,
+                             "%s/sns/oauth2/access_token?appid=%s&secret=%s&code=%s"
+                             "&grant_type=authorization_code",
+                             wechatpay_settings.oauth_base, m.appid, secret, code);
+    struct wxp_answer ans;
+    e = url ? wxp_get_plain(url, wechatpay_settings.timeout_ms, a, &ans) : ERR_TOO_LARGE;
+    sodium_memzero(secret, len);
+    if (e)
+        return err_set(ei, ERR_UNAVAILABLE, NULL, "WeChat did not answer; try again");
+    json_error_t je;
+    json_t *o = ans.status == 200 ? json_loadb(ans.body, ans.len, 0, &je) : NULL;
+    const char *id = json_string_value(json_object_get(o, "openid"));
+    if (id && *id && strlen(id) <= 64) {
+        *openid = arena_strdup(a, id);
+        *appid = m.appid;
+        e = *openid ? ERR_OK : ERR_TOO_LARGE;
+    } else {
+        e = err_set(ei, ERR_BAD_CREDENTIALS, "code",
+                    "WeChat does not know this code (used or expired): sign in again");
+    }
+    json_decref(o);
     return e;
 }

@@ -34,6 +34,7 @@ struct wechatpay_settings {
     const char *api_base;   /* WeChat Pay's API address (wechatpay_api_base); NULL: not set */
     const char *public_url; /* where WeChat Pay reaches this server (the notify URL) */
     long timeout_ms;        /* per call to WeChat Pay; 0: the client's default */
+    const char *oauth_base; /* WeChat's OAuth API address (wechat_oauth_base); NULL: not set */
 };
 extern struct wechatpay_settings wechatpay_settings;
 
@@ -41,6 +42,7 @@ struct wechatpay_merchant {
     int64_t shop_id;
     const char *mchid, *appid, *serial_no;
     const char *private_key, *apiv3_key, *public_key_id, *public_key; /* where, not what */
+    const char *app_secret; /* where the AppSecret is; "": no sign-in with WeChat */
     int64_t created_at_ms, updated_at_ms;
 };
 
@@ -117,7 +119,15 @@ MUST_CHECK enum err wechatpay_payout_start(struct db *db, int64_t withdrawal_id,
 /* Whether a withdrawal's transfer is under way (it may not be paid or rejected by hand). */
 MUST_CHECK enum err wechatpay_payout_pending(struct db *db, int64_t withdrawal_id, bool *pending);
 
-/* Links a WeChat openid of an app to a member (sign-in with WeChat). */
+/* Sign-in with WeChat (OAuth snsapi_base): the openid the app's `code` stands for, asked of
+ * WeChat's OAuth endpoint (wechatpay_settings.oauth_base) with the shop's AppSecret.
+ * ERR_BAD_CREDENTIALS when WeChat does not know the code (wrong, used or expired). */
+MUST_CHECK enum err wechatpay_oauth_openid(struct db *db, int64_t shop_id, const char *code,
+                                           struct arena *a, const char **appid, const char **openid,
+                                           struct errinfo *ei);
+
+/* Links a WeChat openid of an app to a member (sign-in with WeChat); ERR_CONFLICT when it
+ * is linked to another member already. */
 MUST_CHECK enum err wechatpay_identity_link(struct db *db, const char *appid, const char *openid,
                                             int64_t user_id);
 MUST_CHECK enum err wechatpay_identity_openid(struct db *db, const char *appid, int64_t user_id,

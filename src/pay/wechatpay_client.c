@@ -140,3 +140,35 @@ enum err wxp_call(const struct wxp_client *c, struct arena *a, const char *metho
     buf_release(&r.body);
     return e;
 }
+
+enum err wxp_get_plain(const char *url, long timeout_ms, struct arena *a, struct wxp_answer *out)
+{
+    memset(out, 0, sizeof *out);
+    struct reply r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.body, ANSWER_MAX);
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)WXP_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms ? timeout_ms : (long)WXP_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_easy_cleanup(h);
+    enum err e = ERR_OK;
+    if (rc != CURLE_OK) {
+        LOG(LOG_WARN, "wechat_oauth_failed", "curl=%d", (int)rc); /* never the URL: a secret */
+        e = ERR_UNAVAILABLE;
+    } else if ((out->body = arena_alloc(a, r.body.len + 1)) != NULL) {
+        memcpy(out->body, r.body.ptr ? r.body.ptr : "", r.body.len);
+        out->body[r.body.len] = '\0';
+        out->len = r.body.len;
+    } else {
+        e = ERR_TOO_LARGE;
+    }
+    buf_release(&r.body);
+    return e;
+}

@@ -37,4 +37,8 @@ MUST_CHECK enum err wxp_call(const struct wxp_client *c, struct arena *a, const 
                              const char *path_query, const char *body, struct wxp_answer *out,
                              struct errinfo *ei);
 
+/* A plain HTTPS GET of `url` (WeChat's OAuth API, which signs nothing), same timeouts. */
+MUST_CHECK enum err wxp_get_plain(const char *url, long timeout_ms, struct arena *a,
+                                  struct wxp_answer *out);
+
 #endif

@@ -104,7 +104,8 @@ static const char *settings(const char *private_key, const char *apiv3_key, cons
 {
     return fmt("{\"mchid\":\"1900000001\",\"appid\":\"wx8888888888888888\","
                "\"serial_no\":\"5157F09EFDC096DE15EBE81A47057A72\",\"private_key\":\"%s\","
-               "\"apiv3_key\":\"%s\",\"public_key_id\":\"" KEY_ID "\",\"public_key\":\"%s\"}",
+               "\"apiv3_key\":\"%s\",\"public_key_id\":\"" KEY_ID "\",\"public_key\":\"%s\","
+               "\"app_secret\":\"app_secret.txt\"}",
                private_key, apiv3_key, public_key);
 }
 
@@ -116,6 +117,8 @@ static int up(void **state)
     static char base[64];
     snprintf(base, sizeof base, "http://127.0.0.1:%d", W.port);
     const char *extra[] = {"--wechatpay-api-base",
+                           base,
+                           "--wechat-oauth-base",
                            base,
                            "--public-url",
                            "http://127.0.0.1",
@@ -140,6 +143,7 @@ static int up(void **state)
     install_key("platform_pub.pem");
     install_key("apiv3_key.txt");
     install_key("merchant_pub.pem");
+    install_key("app_secret.txt");
     size_t n = 0;
     const char *pem = read_fixture("platform_key.pem", &n);
     platform = wxp_key_private(pem, n);
@@ -265,6 +269,10 @@ static void settings_name_keys_that_are_there(void **state)
     refused(&S, "PUT", path, owner,
             settings("merchant_key.pem", "apiv3_key.txt", "merchant_key.pem"), 422, "unprocessable",
             "public_key");
+    char *no_secret =
+        arena_strdup(&A, settings("merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"));
+    memcpy(strstr(no_secret, "app_secret.txt"), "nosecret.txt..", 14);
+    refused(&S, "PUT", path, owner, no_secret, 422, "unprocessable", "app_secret");
     refused(&S, "PUT", path, owner, "{\"mchid\":\"1\"}", 400, "missing_field", "appid");
     char *spaced =
         arena_strdup(&A, settings("merchant_key.pem", "apiv3_key.txt", "platform_pub.pem"));
@@ -870,6 +878,83 @@ static void payouts_by_merchant_transfer(void **state)
     free(promoter);
 }
 
+/* --- sign-in with WeChat --- */
+
+static long wechat_signin(const char *token, const char *code, struct resp *r)
+{
+    return http(&S, "POST", "/api/v1/auth/wechat", token,
+                fmt("{\"shop_id\":%lld,\"code\":\"%s\"}", (long long)shop, code), r);
+}
+
+static void oauth_code(const char *code, const char *openid)
+{
+    struct resp r;
+    assert_int_equal(standin("/_standin/oauth-code",
+                             fmt("{\"code\":\"%s\",\"openid\":\"%s\"}", code, openid), &r),
+                     200);
+    resp_free(&r);
+}
+
+static void sign_in_with_wechat(void **state)
+{
+    (void)state;
+    struct resp r;
+    /* a code WeChat never gave, or that is no code */
+    refused(&S, "POST", "/api/v1/auth/wechat", NULL,
+            fmt("{\"shop_id\":%lld,\"code\":\"never-given\"}", (long long)shop), 401,
+            "bad_credentials", "code");
+    refused(&S, "POST", "/api/v1/auth/wechat", NULL,
+            fmt("{\"shop_id\":%lld,\"code\":\"a b\"}", (long long)shop), 400, "invalid_value",
+            "code");
+    /* a shop that has not set it up */
+    char *other = register_user(&S, "13930000020", "别的店主", NULL);
+    int64_t plain_shop = create_shop(&S, other, "no-wechat");
+    refused(&S, "POST", "/api/v1/auth/wechat", NULL,
+            fmt("{\"shop_id\":%lld,\"code\":\"x1\"}", (long long)plain_shop), 422, "unprocessable",
+            "shop_id");
+    free(other);
+
+    /* someone new: a member is made for them and signed in */
+    int64_t users = count("SELECT COUNT(*) FROM users");
+    oauth_code("code-1", "o-newcomer");
+    assert_int_equal(wechat_signin(NULL, "code-1", &r), 201);
+    int64_t uid = jint(r.json, "user.id");
+    assert_string_equal(jstr(r.json, "user.display_name"), "微信用户");
+    char *token = strdup(jstr(r.json, "token"));
+    resp_free(&r);
+    assert_int_equal(count("SELECT COUNT(*) FROM users"), users + 1);
+    assert_int_equal(http(&S, "GET", "/api/v1/me", token, NULL, &r), 200);
+    assert_int_equal(jint(r.json, "id"), uid);
+    resp_free(&r);
+    /* a code works once */
+    refused(&S, "POST", "/api/v1/auth/wechat", NULL,
+            fmt("{\"shop_id\":%lld,\"code\":\"code-1\"}", (long long)shop), 401, "bad_credentials",
+            "code");
+    /* the same WeChat again: the same member */
+    oauth_code("code-2", "o-newcomer");
+    assert_int_equal(wechat_signin(NULL, "code-2", &r), 200);
+    assert_int_equal(jint(r.json, "user.id"), uid);
+    resp_free(&r);
+    assert_int_equal(count("SELECT COUNT(*) FROM users"), users + 1);
+    /* no password opens such an account */
+    assert_int_equal(count(fmt("SELECT COUNT(*) FROM users WHERE id = %lld AND password_hash ="
+                               " '!wechat'",
+                               (long long)uid)),
+                     1);
+    /* a member who is logged in links their WeChat; another member's WeChat is refused */
+    oauth_code("code-3", "o-wangfang");
+    assert_int_equal(wechat_signin(buyer, "code-3", &r), 200);
+    assert_true(json_is_true(jget(r.json, "linked")));
+    resp_free(&r);
+    assert_int_equal(count("SELECT COUNT(*) FROM wechat_identities WHERE openid = 'o-wangfang'"),
+                     1);
+    oauth_code("code-4", "o-newcomer");
+    refused(&S, "POST", "/api/v1/auth/wechat", buyer,
+            fmt("{\"shop_id\":%lld,\"code\":\"code-4\"}", (long long)shop), 409, "conflict",
+            "code");
+    free(token);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -886,6 +971,7 @@ int main(void)
         cmocka_unit_test(refunds_go_back_through_wechat_pay),
         cmocka_unit_test(a_refund_wechat_pay_cannot_take_now_is_sent_later),
         cmocka_unit_test(a_refund_wechat_pay_gives_up_on_is_listed),
+        cmocka_unit_test(sign_in_with_wechat),
         cmocka_unit_test(payouts_by_merchant_transfer), /* moves the clock 8 days: last */
     };
     int rc = cmocka_run_group_tests(tests, up, down);

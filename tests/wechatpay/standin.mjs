@@ -10,7 +10,7 @@
 // refund_notify}, POST /_standin/pay {out_trade_no, total?, copies?, notify?}, /_standin/repay
 // {out_trade_no, copies?}, /_standin/refund {out_refund_no, status, copies?, notify?},
 // /_standin/transfer {out_bill_no, state, fail_reason?, copies?, notify?},
-// /_standin/notify-url {url}, GET /_standin/requests.
+// /_standin/oauth-code {code, openid}, /_standin/notify-url {url}, GET /_standin/requests.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +22,8 @@ const keys = path.join(here, '..', 'fixtures', 'wechatpay');
 const merchantPub = crypto.createPublicKey(fs.readFileSync(path.join(keys, 'merchant_pub.pem')));
 const platformKey = crypto.createPrivateKey(fs.readFileSync(path.join(keys, 'platform_key.pem')));
 const apiv3 = fs.readFileSync(path.join(keys, 'apiv3_key.txt'));
+const appSecret = fs.readFileSync(path.join(keys, 'app_secret.txt'), 'utf8').trim();
+const codes = new Map(); // OAuth code -> openid (each code works once)
 export const KEY_ID = 'PUB_KEY_ID_0114232134912410000000000000';
 
 const mode = { slow_ms: 0, fail_next: 0, bad_signature: false, refund_notify: true };
@@ -225,6 +227,10 @@ async function control(req, body, res) {
       : await Promise.all(Array.from({ length: b.copies || 1 }, () => notify('MCHTRANSFER.BILL.FINISHED', bill(t), 'mch_payment')));
     return answer(res, 200, { statuses });
   }
+  if (req.url === '/_standin/oauth-code') { // WeChat gives the page a code for this openid
+    codes.set(b.code, b.openid);
+    return answer(res, 200, {});
+  }
   if (req.url === '/_standin/requests') return answer(res, 200, { requests });
   return answer(res, 404, { code: 'NOT_FOUND' });
 }
@@ -234,6 +240,16 @@ const server = http.createServer((req, res) => {
   req.on('data', (d) => { body += d; });
   req.on('end', async () => {
     if (req.url.startsWith('/_standin/')) return control(req, body, res);
+    if (req.url.startsWith('/sns/oauth2/access_token?')) { // WeChat's OAuth: signs nothing
+      const q = new URL(req.url, 'http://standin').searchParams;
+      const openid = codes.get(q.get('code'));
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      if (q.get('secret') !== appSecret || q.get('grant_type') !== 'authorization_code' || !openid)
+        return res.end(JSON.stringify({ errcode: 40029, errmsg: 'invalid code' }));
+      codes.delete(q.get('code'));
+      return res.end(JSON.stringify({ access_token: crypto.randomBytes(16).toString('hex'), expires_in: 7200,
+        refresh_token: crypto.randomBytes(16).toString('hex'), openid, scope: 'snsapi_base' }));
+    }
     requests.push({ method: req.method, url: req.url });
     if (mode.slow_ms) await new Promise((r) => setTimeout(r, mode.slow_ms));
     if (mode.fail_next > 0) {

@@ -13,6 +13,7 @@ CREATE TABLE wechatpay_merchants (
     apiv3_key TEXT NOT NULL,         -- where the APIv3 key is (32 bytes)
     public_key_id TEXT NOT NULL,     -- WeChat Pay's public key id (the Wechatpay-Serial header)
     public_key TEXT NOT NULL,        -- where WeChat Pay's public key is (PEM)
+    app_secret TEXT NOT NULL DEFAULT '', -- where the app's AppSecret is (sign-in with WeChat)
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );

@@ -955,6 +955,47 @@ static void sign_in_with_wechat(void **state)
     free(token);
 }
 
+/* A REFUND.SUCCESS notification as WeChat Pay sends it. */
+static const char *refund_notice(const char *out_refund_no, int64_t refund, int64_t total)
+{
+    char *plain = arena_printf(
+        &A,
+        "{\"mchid\":\"1900000001\",\"out_trade_no\":\"QZ1\",\"transaction_id\":\"4200000001\","
+        "\"out_refund_no\":\"%s\",\"refund_id\":\"50300000001\",\"refund_status\":\"SUCCESS\","
+        "\"success_time\":\"2026-12-06T10:34:56+08:00\",\"user_received_account\":\"支付用户零钱\","
+        "\"amount\":{\"total\":%lld,\"refund\":%lld,\"payer_total\":%lld,\"payer_refund\":%lld}}",
+        out_refund_no, (long long)total, (long long)refund, (long long)total, (long long)refund);
+    char *ct = wxp_encrypt(&A, apiv3, "refund", "0123456789ab", plain, strlen(plain));
+    return arena_printf(&A,
+                        "{\"id\":\"EV-R\",\"create_time\":\"2026-12-06T10:34:56+08:00\","
+                        "\"resource_type\":\"encrypt-resource\",\"event_type\":\"REFUND.SUCCESS\","
+                        "\"summary\":\"退款成功\",\"resource\":{\"original_type\":\"refund\","
+                        "\"algorithm\":\"AEAD_AES_256_GCM\",\"ciphertext\":\"%s\","
+                        "\"associated_data\":\"refund\",\"nonce\":\"0123456789ab\"}}",
+                        ct);
+}
+
+static void a_refund_notice_before_its_payment_changes_nothing(void **state)
+{
+    (void)state;
+    int64_t id = order();
+    struct resp r;
+    /* news of a refund quanzi never asked for arrives before the payment's: nothing happens */
+    const char *refund = refund_notice("QZR987654", 12800, 12800);
+    assert_int_equal(notify(refund, notice_headers(refund, 0, ""), &r), 200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "created");
+    assert_int_equal(count("SELECT COUNT(*) FROM ledger_txns WHERE kind = 'refund'"
+                           " AND ref_id = 987654"),
+                     0);
+    /* then the payment's: applied as any */
+    const char *body = transaction(id, "4200000001202612069999999999", 12800, "CNY", "1900000001");
+    assert_int_equal(notify(body, notice_headers(body, 0, ""), &r), 200);
+    resp_free(&r);
+    assert_string_equal(status_of(id), "paid");
+    assert_int_equal(refunded_fen(id), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -971,6 +1012,7 @@ int main(void)
         cmocka_unit_test(refunds_go_back_through_wechat_pay),
         cmocka_unit_test(a_refund_wechat_pay_cannot_take_now_is_sent_later),
         cmocka_unit_test(a_refund_wechat_pay_gives_up_on_is_listed),
+        cmocka_unit_test(a_refund_notice_before_its_payment_changes_nothing),
         cmocka_unit_test(sign_in_with_wechat),
         cmocka_unit_test(payouts_by_merchant_transfer), /* moves the clock 8 days: last */
     };

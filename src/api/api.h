@@ -112,6 +112,7 @@ enum err api_wechatpay_put(struct req *r);
 enum err api_wechatpay_notify(struct req *r);
 enum err api_payment_anomalies(struct req *r);
 enum err api_order_wechatpay(struct req *r);
+enum err api_order_payment_options(struct req *r);
 enum err api_withdrawal_wechatpay(struct req *r);
 
 /* posters.c */

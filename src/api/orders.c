@@ -256,6 +256,22 @@ enum err api_order_get(struct req *r)
     return reply_order(r, req_param_id(r, 0)); /* its buyer's or its shop's: the route's access */
 }
 
+/* How an order can be paid: offline always (the shop confirms a transfer); WeChat Pay when
+ * its shop takes it on this server. */
+enum err api_order_payment_options(struct req *r)
+{
+    struct order o;
+    struct wechatpay_merchant m;
+    enum err e = order_get(r->db, req_param_id(r, 0), &r->arena, &o);
+    if (e)
+        return e;
+    bool wechat = wechatpay_settings.api_base &&
+                  wechatpay_merchant_get(r->db, o.shop_id, &r->arena, &m) == ERR_OK;
+    return req_reply(r, 200,
+                     json_pack("{s:I, s:b, s:b}", "order_id", (json_int_t)o.id, "offline", 1,
+                               "wechatpay", wechat));
+}
+
 static enum err list(struct req *r, struct order_filter *f)
 {
     struct order *items = NULL;

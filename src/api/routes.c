@@ -208,6 +208,9 @@ const struct route api_routes[] = {
     {"PUT", "/api/v1/shops/{id}/wechatpay", api_wechatpay_put, AUTH_USER, SMALL_BODY,
      "Set the shop's WeChat Pay merchant settings; every key named must be there (owner)", JSON,
      ACCESS_OWNER, OBJECT_SHOP},
+    {"GET", "/api/v1/orders/{id}/payment-options", api_order_payment_options, AUTH_USER, SMALL_BODY,
+     "How the order can be paid: offline, and WeChat Pay when its shop takes it (the buyer)", JSON,
+     ACCESS_BUYER, OBJECT_ORDER},
     {"POST", "/api/v1/orders/{id}/wechatpay", api_order_wechatpay, AUTH_USER, SMALL_BODY,
      "Pay a created order with WeChat Pay: trade_type JSAPI (inside WeChat: the arguments of "
      "the payment sheet) or H5 (a phone's browser: the h5_url); the same again gives the same "

@@ -223,6 +223,14 @@ static void answers_are_what_is_stored(void **state)
     int64_t id = jint(made.json, "id");
     assert_int_equal(jint(made.json, "items.0.product_id"), p1);
     assert_int_equal(jint(made.json, "total_fen"), 3000);
+    /* a shop that does not take WeChat Pay: the transfer only */
+    struct resp opts;
+    assert_int_equal(http(&S, "GET", fmt("/api/v1/orders/%lld/payment-options", (long long)id),
+                          buyer, NULL, &opts),
+                     200);
+    assert_true(json_is_true(jget(opts.json, "offline")));
+    assert_true(json_is_false(jget(opts.json, "wechatpay")));
+    resp_free(&opts);
     http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)id), buyer, NULL, &got);
     assert_int_equal(got.status, 200);
     assert_string_equal(made.body, got.body);

@@ -473,6 +473,13 @@ static void h5_payment_end_to_end(void **state)
     (void)state;
     int64_t id = order();
     struct resp r;
+    /* the page offers WeChat Pay: the shop takes it here */
+    assert_int_equal(
+        http(&S, "GET", fmt("/api/v1/orders/%lld/payment-options", (long long)id), buyer, NULL, &r),
+        200);
+    assert_true(json_is_true(jget(r.json, "wechatpay")));
+    assert_true(json_is_true(jget(r.json, "offline")));
+    resp_free(&r);
     int64_t before = standin_requests();
     assert_int_equal(pay_with(id, "H5", &r), 200);
     const char *url = arena_strdup(&A, jstr(r.json, "h5_url"));

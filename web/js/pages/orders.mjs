@@ -32,11 +32,31 @@ export async function list() {
   ];
 }
 
-function buyerActions(o, refunds, feedback) {
+// Inside WeChat, its own payment sheet (JSAPI); in a phone's browser, WeChat Pay's H5 page.
+// The order is paid when WeChat Pay tells the server, not when this page says so.
+async function payWithWechat(o) {
+  const inWechat = /MicroMessenger/i.test(navigator.userAgent) && window.WeixinJSBridge;
+  const p = await post(`/orders/${o.id}/wechatpay`, { trade_type: inWechat ? 'JSAPI' : 'H5' });
+  if (p.h5_url) {
+    location.href = p.h5_url;
+    return;
+  }
+  window.WeixinJSBridge.invoke('getBrandWCPayRequest', p.jsapi, (res) => {
+    if (res.err_msg === 'get_brand_wcpay_request:ok') {
+      toast(L('已付款，稍候确认', 'Paid; confirming'));
+      setTimeout(() => go(`/orders/${o.id}`, true), 1500);
+    }
+  });
+}
+
+function buyerActions(o, refunds, feedback, options) {
   const out = [];
   const reload = () => go(`/orders/${o.id}`, true);
+  if (o.status === 'created' && options.wechatpay) {
+    out.push(action(L(`微信支付 ${money(o.total_fen)}`, `Pay ${money(o.total_fen)} with WeChat Pay`), () => payWithWechat(o), 'primary wide'));
+  }
   if (o.status === 'created') {
-    out.push(card(h('h2', {}, L('怎么付款', 'How to pay')),
+    out.push(card(h('h2', {}, options.wechatpay ? L('也可以转账', 'Or transfer') : L('怎么付款', 'How to pay')),
       h('p', {}, L(`请按店家给的方式转账 ${money(o.total_fen)}，备注订单号 #${o.id}。店家收到后会确认，订单就变成“已付款”。`,
         `Transfer ${money(o.total_fen)} as the shop told you, with order #${o.id} in the note. The shop confirms it when it arrives.`)),
       h('p', { class: 'muted' }, L(`请在 ${time(o.pay_deadline_at)} 前付款，过时订单会自动取消。`, `Pay before ${time(o.pay_deadline_at)}, or the order is cancelled.`)),
@@ -128,6 +148,7 @@ export async function detail({ params }) {
   const mine = o.buyer_id === state.user.id;
   const feedback = mine && ['delivered', 'completed'].includes(o.status)
     ? (await get(`/products/${o.items[0].product_id}/feedback?limit=100`)).items : [];
+  const options = mine && o.status === 'created' ? await get(`/orders/${o.id}/payment-options`) : {};
   const a = o.address;
   return [
     h('h1', {}, L(`订单 #${o.id}`, `Order #${o.id}`)),
@@ -138,7 +159,7 @@ export async function detail({ params }) {
     h('p', { class: 'muted' }, `${a.name} ${a.phone} · ${a.region} ${a.line}`),
     o.tracking ? h('p', {}, L(`快递：${o.carrier} ${o.tracking}`, `Carrier: ${o.carrier} ${o.tracking}`)) : null,
     o.share ? h('p', { class: 'muted' }, L(`来自第 ${o.share.hop} 跳推荐`, `Through a recommendation (hop ${o.share.hop})`)) : null,
-    mine ? buyerActions(o, o.refunds || [], feedback) : null,
+    mine ? buyerActions(o, o.refunds || [], feedback, options) : null,
     runs ? shopActions(o, () => go(`/orders/${o.id}`, true)) : null,
     card(h('h2', {}, L('进度', 'Timeline')),
       h('ol', { class: 'timeline' }, o.timeline.map((e) => h('li', {},

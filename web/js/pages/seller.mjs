@@ -41,6 +41,7 @@ async function orders(shopId, reload) {
     created.items.length ? h('ul', { class: 'todo' }, created.items.map(withActions)) : h('p', { class: 'muted' }, L('没有待确认的订单。', 'Nothing to confirm.')),
     h('h2', {}, L(`待发货 · ${paid.items.length}`, `To ship · ${paid.items.length}`)),
     paid.items.length ? h('ul', { class: 'todo' }, paid.items.map(withActions)) : h('p', { class: 'muted' }, L('没有待发货的订单。', 'Nothing to ship.')),
+    await anomalies(shopId),
     h('h2', {}, L('最近的订单', 'Recent orders')),
     recent.items.length ? h('ul', { class: 'rows orders' }, recent.items.map((o) => orderRow(o)))
       : empty(L('还没有订单。把商品分享到圈子里吧。', 'No orders yet. Share a product into a circle.'), link('/seller/circles', L('管理圈子', 'Circles'))),
@@ -91,6 +92,11 @@ async function withdrawals(shopId, reload) {
     w.status === 'requested' ? h('div', { class: 'actions' },
       action(L('同意', 'Approve'), async () => { await post(`/withdrawals/${w.id}/approve`); reload(); }, 'primary'),
       action(L('拒绝', 'Refuse'), async () => { await post(`/withdrawals/${w.id}/reject`, {}); reload(); })) : null,
+    w.status === 'approved' ? action(L('微信转账到零钱', 'Pay to WeChat balance'), async () => {
+      const x = await post(`/withdrawals/${w.id}/wechatpay`);
+      toast(x.wechatpay_transfer === 'done' ? L('已到账', 'Paid') : L('已发起微信转账，等推广员确认收款', 'Transfer started; the promoter confirms it in WeChat'));
+      reload();
+    }) : null,
     w.status === 'approved' ? form({ class: 'inline' }, [
       field(L('转账凭证', 'Transfer reference'), { name: 'reference', required: true }),
       h('button', { type: 'submit', class: 'primary' }, L('已打款', 'Mark paid')),
@@ -176,6 +182,20 @@ async function circles(shopId, reload) {
   ];
 }
 
+const ANOMALIES = {
+  amount_mismatch: ['付款金额与订单不符', 'paid amount is not the order\'s'], merchant_mismatch: ['其他商户的付款', 'another merchant\'s payment'],
+  unknown_order: ['找不到对应订单', 'no such order'], order_not_payable: ['订单已取消或已付款，需退给买家', 'order cancelled or paid already: refund the buyer'],
+  refund_failed: ['微信退款未成功', 'WeChat Pay refund failed'], transfer_mismatch: ['转账金额不符', 'transfer amount differs'],
+};
+async function anomalies(shopId) {
+  const list = await get(`/shops/${shopId}/payment-anomalies?limit=50`);
+  return list.items.length
+    ? card(h('h2', {}, L('支付异常（需要处理）', 'Payment problems (to handle)')), h('ul', { class: 'rows' }, list.items.map((x) => h('li', {},
+      h('div', { class: 'row-main' }, h('b', {}, ANOMALIES[x.kind] ? L(...ANOMALIES[x.kind]) : x.kind),
+        h('small', {}, `${x.order_id ? `#${x.order_id} · ` : ''}${money(x.amount_fen)} · ${time(x.created_at)} · ${x.detail}`))))))
+    : null;
+}
+
 async function stats(shopId) {
   const s = await get(`/shops/${shopId}/stats`);
   return [h('p', { class: 'muted' }, L(`${day(s.from)} 至 ${day(s.to)}（中国时间）`, `${day(s.from)} to ${day(s.to)} (China time)`)), funnel(s.hops)];
@@ -245,6 +265,30 @@ const SETTINGS = [
   ['buyer_cap_30d', L('每人 30 天限购', 'Per-buyer cap in 30 days')],
   ['feed_daily_shop', L('每人每天最多收到本店推荐', 'Recommendations per member per day from this shop')],
 ];
+const WECHAT_FIELDS = [
+  ['mchid', L('商户号', 'Merchant id')], ['appid', L('AppID（公众号或小程序）', 'AppID')],
+  ['serial_no', L('商户API证书序列号', 'Merchant certificate serial')],
+  ['private_key', L('商户私钥在哪（密钥目录里的文件名，或 env:QUANZI_WECHATPAY_…）', 'Merchant private key: where (a file in the key folder, or env:QUANZI_WECHATPAY_…)')],
+  ['apiv3_key', L('APIv3 密钥在哪', 'APIv3 key: where')], ['public_key_id', L('微信支付公钥ID', 'WeChat Pay public key id')],
+  ['public_key', L('微信支付公钥在哪', 'WeChat Pay public key: where')], ['app_secret', L('AppSecret 在哪（微信登录，选填）', 'AppSecret: where (WeChat sign-in, optional)')],
+];
+async function wechatSettings(shopId, reload) {
+  const w = await get(`/shops/${shopId}/wechatpay`);
+  return card(h('h2', {}, L('微信支付', 'WeChat Pay')),
+    h('p', { class: 'muted' }, w.configured ? L('已开通。买家可以用微信付款，退款和佣金提现也走微信。', 'On: buyers pay with WeChat; refunds and payouts go through it.')
+      : L('填好商户信息后，买家就能用微信付款。密钥文件由服务器管理员放在服务器的密钥目录里，这里只填文件名，不填密钥本身。', 'Fill in your merchant details and buyers can pay with WeChat. The server\'s operator puts the key files in its key folder; here you name them, never paste a key.')),
+    h('p', { class: 'fineprint' }, L(`支付通知地址：${location.origin}${w.notify_path}`, `Notify URL: ${location.origin}${w.notify_path}`)),
+    form({ class: 'settings' }, [
+      WECHAT_FIELDS.map(([k, label]) => field(label, { name: k, value: w[k] || '', autocapitalize: 'off' })),
+      h('button', { type: 'submit', class: 'primary' }, L('保存微信支付设置', 'Save WeChat Pay settings')),
+    ], async (v) => {
+      const body = Object.fromEntries(WECHAT_FIELDS.map(([k]) => [k, v[k].trim()]).filter(([k, x]) => x || k !== 'app_secret'));
+      await api('PUT', `/shops/${shopId}/wechatpay`, body);
+      toast(L('已保存', 'Saved'));
+      reload();
+    }));
+}
+
 async function settings(shopId, reload) {
   const s = await get(`/shops/${shopId}`);
   const t = await get(`/shops/${shopId}/promoter-terms`);
@@ -268,6 +312,7 @@ async function settings(shopId, reload) {
       field(L('店铺故事', 'Story'), { tag: 'textarea', name: 'story', rows: 4, value: s.story }),
       h('button', { type: 'submit' }, L('保存资料', 'Save profile')),
     ], async (v) => { await patch(`/shops/${shopId}`, { name: v.name.trim(), story: v.story.trim() }); toast(L('已保存', 'Saved')); reload(); })),
+    s.role === 'owner' ? await wechatSettings(shopId, reload) : null,
     h('p', { class: 'muted' }, L(`试用到 ${day(s.trial_ends_at)}`, `Trial until ${day(s.trial_ends_at)}`)),
   ];
 }

@@ -157,6 +157,12 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
             return 1;
         }
     jobs_posters_dir = posters;
+    /* the shops' WeChat Pay keys: readable by the server alone */
+    if (mkdir(wechatpay_settings.key_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "quanzi: wechatpay_key_dir: cannot create %s: %s\n",
+                wechatpay_settings.key_dir, strerror(errno));
+        return 1;
+    }
     if (cfg->test_clock)
         LOG(LOG_WARN, "test_clock_enabled",
             "msg=\"POST /api/v1/test-clock can move this server's clock; tests only\"");

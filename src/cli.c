@@ -403,6 +403,28 @@ static int cmd_backup(const struct config *cfg, const char **rest, int rest_len)
     return 0;
 }
 
+/* quanzi payments reconcile: what the reconcile_wechatpay job does, now, for any age */
+static int cmd_payments(const struct config *cfg, const char **rest, int rest_len)
+{
+    (void)cfg;
+    if (rest_len != 1 || strcmp(rest[0], "reconcile") != 0) {
+        fprintf(stderr, "usage: quanzi payments reconcile\n");
+        return 2;
+    }
+    struct db *db = NULL;
+    int rc = open_migrated(&db);
+    if (rc)
+        return rc;
+    int64_t affected = 0;
+    enum err e = wechatpay_reconcile(db, -1, &affected); /* whatever their age */
+    if (e) {
+        fprintf(stderr, "quanzi: payments reconcile: %s\n", err_code(e));
+        return 1;
+    }
+    printf("payments reconcile: %lld settled\n", (long long)affected);
+    return 0;
+}
+
 static int cmd_ledger(const struct config *cfg, const char **rest, int rest_len)
 {
     (void)cfg;
@@ -513,6 +535,9 @@ static const struct cli_command {
      false},
     {"jobs", cmd_jobs, "run [NAME]", "run background jobs now (all due, or NAME)", false},
     {"settle", cmd_settle, "", "make commission of completed orders withdrawable", false},
+    {"payments", cmd_payments, "reconcile",
+     "ask WeChat Pay about every open payment, refund and transfer now, and apply what it says",
+     false},
     {"ledger", cmd_ledger, "check",
      "verify the ledger's invariants; non-zero exit and one line per broken row if any fails",
      false},

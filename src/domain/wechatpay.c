@@ -665,7 +665,8 @@ enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affecte
     size_t n = 0;
     void *rows = NULL;
     enum err e = db_list(db, sql, 100, sizeof *items, read_open, &a, &rows, &n, NULL,
-                         DB_INT(now - min_age_ms), DB_INT(now - min_age_ms));
+                         DB_INT(min_age_ms < 0 ? INT64_MAX : now - min_age_ms),
+                         DB_INT(min_age_ms < 0 ? INT64_MAX : now - min_age_ms));
     items = rows;
     bool away = false;
     for (size_t i = 0; !e && i < n; i++) {
@@ -954,7 +955,7 @@ static void on_refund(struct db *db, const struct wechatpay_merchant *m, const s
 static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct arena *a,
                                   int64_t *affected)
 {
-    int64_t before = clock_now_ms() - min_age_ms;
+    int64_t before = min_age_ms < 0 ? INT64_MAX : clock_now_ms() - min_age_ms;
     struct refund_row *rows = NULL;
     size_t n = 0;
     void *items = NULL;
@@ -1223,7 +1224,7 @@ static void on_transfer(struct db *db, const struct wechatpay_merchant *m,
 static enum err reconcile_transfers(struct db *db, int64_t min_age_ms, struct arena *a,
                                     int64_t *affected)
 {
-    int64_t before = clock_now_ms() - min_age_ms;
+    int64_t before = min_age_ms < 0 ? INT64_MAX : clock_now_ms() - min_age_ms;
     struct transfer_row *rows = NULL;
     size_t n = 0;
     void *items = NULL;

@@ -84,6 +84,7 @@ MUST_CHECK enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t bu
                                      struct errinfo *ei);
 
 /* Reconciliation: asks WeChat Pay about open payments started more than `min_age_ms` ago
+ * (negative: all, whatever their age)
  * and applies the paid ones as a notification would; closes those of cancelled orders.
  * *affected: payments settled one way or the other. */
 MUST_CHECK enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affected);

@@ -572,6 +572,23 @@ static void a_lost_notification_is_found_by_reconciliation(void **state)
     /* its notification, late, changes nothing */
     assert_int_equal(
         count(fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld", (long long)id)), 1);
+
+    /* the same by hand, at once: quanzi payments reconcile */
+    int64_t now_id = order();
+    assert_int_equal(pay_with(now_id, "H5", &r), 200);
+    resp_free(&r);
+    assert_int_equal(
+        standin("/_standin/pay",
+                fmt("{\"out_trade_no\":\"QZ%lld\",\"notify\":false}", (long long)now_id), &r),
+        200);
+    resp_free(&r);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "'%s' payments reconcile --data-dir '%s' --db '%s' --wechatpay-api-base "
+             "http://127.0.0.1:%d --log-level error > /dev/null",
+             getenv("QUANZI_BIN"), S.dir, S.db_url, W.port);
+    assert_int_equal(system(cmd), 0);
+    assert_string_equal(status_of(now_id), "paid");
 }
 
 static void a_misbehaving_wechat_pay_changes_nothing(void **state)

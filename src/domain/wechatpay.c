@@ -573,10 +573,21 @@ enum err wechatpay_prepay(struct db *db, int64_t order_id, int64_t buyer_id,
 
 /* --- reconciliation --- */
 
-static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct arena *a,
-                                  int64_t *affected);
-static enum err reconcile_transfers(struct db *db, int64_t min_age_ms, struct arena *a,
-                                    int64_t *affected);
+/* What differs between refunds and transfers on their way through WeChat Pay. */
+struct pending_kind {
+    const char *select; /* rows sending, or sent and checked before ? */
+    size_t size;
+    db_row_fn read;
+    const char *(*state)(const void *row);
+    int64_t (*shop)(const void *row);
+    enum err (*send)(struct db *db, const void *row, struct arena *a, struct errinfo *ei);
+    char *(*query)(struct arena *a, const void *row); /* the path that asks about one */
+    enum err (*answer)(struct db *db, const void *row, const struct wxp_answer *ans,
+                       struct arena *a);
+};
+static const struct pending_kind refunds_pending, transfers_pending;
+static enum err reconcile_pending(struct db *db, const struct pending_kind *k, int64_t min_age_ms,
+                                  struct arena *a, int64_t *affected);
 
 struct open_payment {
     int64_t order_id, shop_id;
@@ -678,9 +689,9 @@ enum err wechatpay_reconcile(struct db *db, int64_t min_age_ms, int64_t *affecte
         e = one == ERR_NOT_FOUND ? ERR_OK : one;
     }
     if (!e && !away)
-        e = reconcile_refunds(db, min_age_ms, &a, affected);
+        e = reconcile_pending(db, &refunds_pending, min_age_ms, &a, affected);
     if (!e && !away)
-        e = reconcile_transfers(db, min_age_ms, &a, affected);
+        e = reconcile_pending(db, &transfers_pending, min_age_ms, &a, affected);
     arena_release(&a);
     return e;
 }
@@ -950,52 +961,45 @@ static void on_refund(struct db *db, const struct wechatpay_merchant *m, const s
     out->outcome = e ? WECHATPAY_RETRY : WECHATPAY_APPLIED;
 }
 
-/* The job's part: refunds not yet told to WeChat Pay are sent again; those told more than
- * `min_age_ms` ago without news are asked about. */
-static enum err reconcile_refunds(struct db *db, int64_t min_age_ms, struct arena *a,
-                                  int64_t *affected)
+/* Refunds and transfers alike: told to WeChat Pay, then waited for. */
+static const char *refund_state_of(const void *row)
 {
-    int64_t before = min_age_ms < 0 ? INT64_MAX : clock_now_ms() - min_age_ms;
-    struct refund_row *rows = NULL;
-    size_t n = 0;
-    void *items = NULL;
-    enum err e = db_list(db,
-                         "SELECT " REFUND_COLUMNS " FROM wechatpay_refunds WHERE"
-                         " state = 'sending' OR (state = 'sent' AND checked_at < ?)"
-                         " ORDER BY checked_at, refund_id LIMIT 100",
-                         100, sizeof *rows, read_refund_row, a, &items, &n, NULL, DB_INT(before));
-    rows = items;
-    for (size_t i = 0; !e && i < n; i++) {
-        struct errinfo ei = {0};
-        enum err one;
-        if (!strcmp(rows[i].state, "sending")) {
-            one = refund_send(db, &rows[i], a, &ei);
-        } else {
-            struct wechatpay_merchant m;
-            struct merchant_keys k = {0};
-            struct wxp_answer ans;
-            one = wechatpay_merchant_get(db, rows[i].shop_id, a, &m);
-            if (!one && !(one = keys_open(a, &m, &k, &ei))) {
-                char *path = arena_printf(a, "/v3/refund/domestic/refunds/" REFUND_PREFIX "%lld",
-                                          (long long)rows[i].refund_id);
-                one = path ? wxp_call(&k.client, a, "GET", path, NULL, &ans, &ei) : ERR_TOO_LARGE;
-                struct wxp_refund r;
-                if (!one && ans.status == 200 &&
-                    wxp_refund_parse(a, ans.body, ans.len, &r) == ERR_OK)
-                    one = refund_news(db, &rows[i], &r);
-                else if (!one)
-                    one = set_refund_state(db, rows[i].refund_id, "sent");
-            }
-            keys_close(&k);
-        }
-        if (one == ERR_UNAVAILABLE)
-            break; /* WeChat Pay is away: the next run */
-        if (!one)
-            (*affected)++;
-        e = one == ERR_NOT_FOUND || one == ERR_UNPROCESSABLE ? ERR_OK : one;
-    }
-    return e;
+    return ((const struct refund_row *)row)->state;
 }
+static int64_t refund_shop_of(const void *row)
+{
+    return ((const struct refund_row *)row)->shop_id;
+}
+static enum err refund_send_row(struct db *db, const void *row, struct arena *a, struct errinfo *ei)
+{
+    return refund_send(db, row, a, ei);
+}
+static char *refund_query(struct arena *a, const void *row)
+{
+    return arena_printf(a, "/v3/refund/domestic/refunds/" REFUND_PREFIX "%lld",
+                        (long long)((const struct refund_row *)row)->refund_id);
+}
+static enum err refund_answer(struct db *db, const void *row, const struct wxp_answer *ans,
+                              struct arena *a)
+{
+    const struct refund_row *x = row;
+    struct wxp_refund r;
+    if (ans->status == 200 && wxp_refund_parse(a, ans->body, ans->len, &r) == ERR_OK)
+        return refund_news(db, x, &r);
+    return set_refund_state(db, x->refund_id, "sent");
+}
+
+static const struct pending_kind refunds_pending = {
+    .select = "SELECT " REFUND_COLUMNS " FROM wechatpay_refunds WHERE state = 'sending' OR"
+              " (state = 'sent' AND checked_at < ?) ORDER BY checked_at, refund_id LIMIT 100",
+    .size = sizeof(struct refund_row),
+    .read = read_refund_row,
+    .state = refund_state_of,
+    .shop = refund_shop_of,
+    .send = refund_send_row,
+    .query = refund_query,
+    .answer = refund_answer,
+};
 
 /* --- payouts --- */
 
@@ -1221,46 +1225,78 @@ static void on_transfer(struct db *db, const struct wechatpay_merchant *m,
     out->outcome = e ? WECHATPAY_RETRY : WECHATPAY_APPLIED;
 }
 
-static enum err reconcile_transfers(struct db *db, int64_t min_age_ms, struct arena *a,
-                                    int64_t *affected)
+static const char *transfer_state_of(const void *row)
+{
+    return ((const struct transfer_row *)row)->state;
+}
+static int64_t transfer_shop_of(const void *row)
+{
+    return ((const struct transfer_row *)row)->shop_id;
+}
+static enum err transfer_send_row(struct db *db, const void *row, struct arena *a,
+                                  struct errinfo *ei)
+{
+    return transfer_send(db, row, a, ei);
+}
+static char *transfer_query(struct arena *a, const void *row)
+{
+    return arena_printf(
+        a, "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/" TRANSFER_PREFIX "%lld",
+        (long long)((const struct transfer_row *)row)->withdrawal_id);
+}
+static enum err transfer_answer(struct db *db, const void *row, const struct wxp_answer *ans,
+                                struct arena *a)
+{
+    const struct transfer_row *x = row;
+    struct wxp_transfer t;
+    if (ans->status == 200 && wxp_transfer_parse(a, ans->body, ans->len, &t) == ERR_OK)
+        return transfer_news(db, x, &t, a);
+    return set_transfer_state(db, x->withdrawal_id, "sent");
+}
+
+static const struct pending_kind transfers_pending = {
+    .select = "SELECT " TRANSFER_COLUMNS " FROM wechatpay_transfers WHERE state = 'sending' OR"
+              " (state = 'sent' AND checked_at < ?) ORDER BY checked_at, withdrawal_id LIMIT 100",
+    .size = sizeof(struct transfer_row),
+    .read = read_transfer_row,
+    .state = transfer_state_of,
+    .shop = transfer_shop_of,
+    .send = transfer_send_row,
+    .query = transfer_query,
+    .answer = transfer_answer,
+};
+
+/* The job's part for refunds and transfers: those not yet told to WeChat Pay are sent again;
+ * those told more than `min_age_ms` ago (negative: any) without news are asked about. */
+static enum err reconcile_pending(struct db *db, const struct pending_kind *k, int64_t min_age_ms,
+                                  struct arena *a, int64_t *affected)
 {
     int64_t before = min_age_ms < 0 ? INT64_MAX : clock_now_ms() - min_age_ms;
-    struct transfer_row *rows = NULL;
     size_t n = 0;
     void *items = NULL;
-    enum err e = db_list(db,
-                         "SELECT " TRANSFER_COLUMNS " FROM wechatpay_transfers WHERE"
-                         " state = 'sending' OR (state = 'sent' AND checked_at < ?)"
-                         " ORDER BY checked_at, withdrawal_id LIMIT 100",
-                         100, sizeof *rows, read_transfer_row, a, &items, &n, NULL, DB_INT(before));
-    rows = items;
+    enum err e = db_list(db, k->select, 100, k->size, k->read, a, &items, &n, NULL, DB_INT(before));
     for (size_t i = 0; !e && i < n; i++) {
+        const void *row = (const char *)items + i * k->size;
         struct errinfo ei = {0};
         enum err one;
-        if (!strcmp(rows[i].state, "sending")) {
-            one = transfer_send(db, &rows[i], a, &ei);
+        if (!strcmp(k->state(row), "sending")) {
+            one = k->send(db, row, a, &ei);
         } else {
             struct wechatpay_merchant m;
-            struct merchant_keys k = {0};
+            struct merchant_keys keys = {0};
             struct wxp_answer ans;
-            one = wechatpay_merchant_get(db, rows[i].shop_id, a, &m);
-            if (!one && !(one = keys_open(a, &m, &k, &ei))) {
-                char *path = arena_printf(
-                    a,
-                    "/v3/fund-app/mch-transfer/transfer-bills/out-bill-no/" TRANSFER_PREFIX "%lld",
-                    (long long)rows[i].withdrawal_id);
-                one = path ? wxp_call(&k.client, a, "GET", path, NULL, &ans, &ei) : ERR_TOO_LARGE;
-                struct wxp_transfer t;
-                if (!one && ans.status == 200 &&
-                    wxp_transfer_parse(a, ans.body, ans.len, &t) == ERR_OK)
-                    one = transfer_news(db, &rows[i], &t, a);
-                else if (!one)
-                    one = set_transfer_state(db, rows[i].withdrawal_id, "sent");
+            one = wechatpay_merchant_get(db, k->shop(row), a, &m);
+            if (!one && !(one = keys_open(a, &m, &keys, &ei))) {
+                char *path = k->query(a, row);
+                one =
+                    path ? wxp_call(&keys.client, a, "GET", path, NULL, &ans, &ei) : ERR_TOO_LARGE;
+                if (!one)
+                    one = k->answer(db, row, &ans, a);
             }
-            keys_close(&k);
+            keys_close(&keys);
         }
         if (one == ERR_UNAVAILABLE)
-            break;
+            break; /* WeChat Pay is away: the next run */
         if (!one)
             (*affected)++;
         e = one == ERR_NOT_FOUND || one == ERR_UNPROCESSABLE ? ERR_OK : one;

@@ -31,6 +31,7 @@ bench: build
 	@sh bench/settle.sh
 	@sh bench/graph/run.sh
 	@sh bench/web.sh
+	@sh bench/wechatpay.sh
 
 # libFuzzer over tests/fuzz (clang); new inputs join the corpus that make test replays
 fuzz:

@@ -1043,39 +1043,24 @@ static enum err set_transfer_state(struct db *db, int64_t id, const char *state)
                   DB_STR(state), DB_INT(clock_now_ms()), DB_INT(id));
 }
 
-/* Acts on what WeChat Pay says of a transfer. */
+/* Acts on what WeChat Pay says of a transfer: the withdrawal decided first (its ledger in
+ * the same transaction), then the transfer marked; between the two, the transfer is still
+ * on its way, and the job asks again (the decision is then already made: the same news). */
 static enum err transfer_news(struct db *db, const struct transfer_row *x,
                               const struct wxp_transfer *t, struct arena *a)
 {
     struct errinfo ei = {0};
-    enum err e;
-    if (!strcmp(t->state, "SUCCESS")) {
-        char *ref = arena_printf(a, "wechatpay %s", t->transfer_bill_no);
-        /* the state is done first: the withdrawal may now be paid, by this and nothing else */
-        if ((e = set_transfer_state(db, x->withdrawal_id, "done")))
-            return e;
-        e = withdrawal_decide(db, x->withdrawal_id, WITHDRAWAL_PAY, x->decided_by, ref,
-                              ref ? strlen(ref) : 0, &ei);
-        if (e == ERR_ILLEGAL_TRANSITION) /* paid before: the same news */
-            return ERR_OK;
-        if (e) /* asked again later */
-            (void)set_transfer_state(db, x->withdrawal_id, "sent");
+    bool ok = !strcmp(t->state, "SUCCESS");
+    if (!ok && strcmp(t->state, "FAIL") != 0 && strcmp(t->state, "CANCELLED") != 0)
+        return set_transfer_state(db, x->withdrawal_id, "sent"); /* accepted, waiting, moving */
+    char *text =
+        ok ? arena_printf(a, "wechatpay %s", t->transfer_bill_no)
+           : arena_printf(a, "微信转账未成功：%.120s", *t->fail_reason ? t->fail_reason : t->state);
+    enum err e = withdrawal_settle_transfer(db, x->withdrawal_id, ok, x->decided_by, text,
+                                            text ? strlen(text) : 0, &ei);
+    if (e && e != ERR_ILLEGAL_TRANSITION) /* decided before: the same news again */
         return e;
-    }
-    if (!strcmp(t->state, "FAIL") || !strcmp(t->state, "CANCELLED")) {
-        char *note =
-            arena_printf(a, "微信转账未成功：%.120s", *t->fail_reason ? t->fail_reason : t->state);
-        if ((e = set_transfer_state(db, x->withdrawal_id, "failed")))
-            return e;
-        e = withdrawal_decide(db, x->withdrawal_id, WITHDRAWAL_REJECT, x->decided_by, note,
-                              note ? strlen(note) : 0, &ei);
-        if (e == ERR_ILLEGAL_TRANSITION)
-            return ERR_OK;
-        if (e)
-            (void)set_transfer_state(db, x->withdrawal_id, "sent");
-        return e;
-    }
-    return set_transfer_state(db, x->withdrawal_id, "sent"); /* accepted, waiting, transferring */
+    return set_transfer_state(db, x->withdrawal_id, ok ? "done" : "failed");
 }
 
 static enum err transfer_send(struct db *db, const struct transfer_row *x, struct arena *a,

@@ -140,6 +140,7 @@ enum err withdrawal_get(struct db *db, int64_t id, struct arena *a, struct withd
 struct decide_args {
     int64_t id, actor, now;
     enum withdrawal_action act;
+    bool by_provider; /* the payment provider's word on its own transfer */
     const char *text;
     size_t text_len;
     struct arena *a;
@@ -165,7 +166,8 @@ static enum err decide_tx(struct db *db, void *arg)
         return err_set(q->ei, ERR_ILLEGAL_TRANSITION, "status", "cannot %s a withdrawal that is %s",
                        verbs[act], withdrawal_status_name(w.status));
     bool on_its_way = false; /* a WeChat Pay transfer decides it: not a hand as well */
-    if (act != WITHDRAWAL_APPROVE && (e = wechatpay_payout_pending(db, q->id, &on_its_way)))
+    if (act != WITHDRAWAL_APPROVE && !q->by_provider &&
+        (e = wechatpay_payout_pending(db, q->id, &on_its_way)))
         return e;
     if (on_its_way)
         return err_set(q->ei, ERR_CONFLICT, "status",
@@ -197,8 +199,8 @@ static enum err decide_tx(struct db *db, void *arg)
     return e;
 }
 
-enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act, int64_t actor,
-                           const char *text, size_t text_len, struct errinfo *ei)
+static enum err decide(struct db *db, int64_t id, enum withdrawal_action act, int64_t actor,
+                       const char *text, size_t text_len, bool by_provider, struct errinfo *ei)
 {
     struct arena a;
     enum err e = ERR_OK;
@@ -215,6 +217,7 @@ enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act
                             .actor = actor,
                             .now = clock_now_ms(),
                             .act = act,
+                            .by_provider = by_provider,
                             .text = text,
                             .text_len = text_len,
                             .a = &a,
@@ -224,6 +227,19 @@ enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act
     e = db_tx_run(db, DB_TX_WRITE_LOCKED, decide_tx, &q);
     arena_release(&a);
     return e;
+}
+
+enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act, int64_t actor,
+                           const char *text, size_t text_len, struct errinfo *ei)
+{
+    return decide(db, id, act, actor, text, text_len, false, ei);
+}
+
+enum err withdrawal_settle_transfer(struct db *db, int64_t id, bool paid, int64_t actor,
+                                    const char *text, size_t text_len, struct errinfo *ei)
+{
+    return decide(db, id, paid ? WITHDRAWAL_PAY : WITHDRAWAL_REJECT, actor, text, text_len, true,
+                  ei);
 }
 
 enum err withdrawal_list(struct db *db, int64_t shop_id, int64_t promoter_id, int64_t before_id,

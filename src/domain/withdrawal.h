@@ -52,6 +52,12 @@ MUST_CHECK enum err withdrawal_get(struct db *db, int64_t id, struct arena *a,
 MUST_CHECK enum err withdrawal_decide(struct db *db, int64_t id, enum withdrawal_action act,
                                       int64_t actor, const char *text, size_t text_len,
                                       struct errinfo *ei);
+/* A provider's transfer of the withdrawal succeeded (paid) or failed (rejected: the money
+ * back to available), as withdrawal_decide() but on the provider's word while its transfer
+ * is under way (which keeps anyone else from deciding it). */
+MUST_CHECK enum err withdrawal_settle_transfer(struct db *db, int64_t id, bool paid, int64_t actor,
+                                               const char *text, size_t text_len,
+                                               struct errinfo *ei);
 /* A shop's (promoter_id 0) or one promoter's withdrawals, newest first. */
 MUST_CHECK enum err withdrawal_list(struct db *db, int64_t shop_id, int64_t promoter_id,
                                     int64_t before_id, int64_t limit, struct arena *a,

@@ -598,7 +598,9 @@ static void a_misbehaving_wechat_pay_changes_nothing(void **state)
     (void)state;
     struct resp r;
     /* an answer signed wrongly, a 500, an answer slower than wechatpay_timeout_ms */
-    const char *modes[] = {"{\"bad_signature\":true}", "{\"fail_next\":1}", "{\"slow_ms\":1500}"};
+    const char *modes[] = {"{\"bad_signature\":true}",
+                           "{\"fail_next\":1,\"fail_path\":\"/v3/pay/transactions/h5\"}",
+                           "{\"slow_ms\":1500}"};
     for (size_t i = 0; i < 3; i++) {
         int64_t id = order();
         assert_int_equal(standin("/_standin/mode", modes[i], &r), 200);
@@ -727,8 +729,10 @@ static void a_refund_wechat_pay_cannot_take_now_is_sent_later(void **state)
     int64_t id = paid_by_wechat();
     int64_t rid = ask_refund(id, 12800);
     struct resp r;
-    assert_int_equal(standin("/_standin/mode", "{\"fail_next\":1,\"refund_notify\":true}", &r),
-                     200);
+    assert_int_equal(
+        standin("/_standin/mode",
+                "{\"fail_next\":1,\"fail_path\":\"/v3/refund/\",\"refund_notify\":true}", &r),
+        200);
     resp_free(&r);
     assert_int_equal(
         http(&S, "POST", fmt("/api/v1/refunds/%lld/approve", (long long)rid), owner, "{}", &r),

@@ -26,7 +26,8 @@ const appSecret = fs.readFileSync(path.join(keys, 'app_secret.txt'), 'utf8').tri
 const codes = new Map(); // OAuth code -> openid (each code works once)
 export const KEY_ID = 'PUB_KEY_ID_0114232134912410000000000000';
 
-const mode = { slow_ms: 0, fail_next: 0, bad_signature: false, refund_notify: true };
+// fail_next: the next so many calls (to fail_path only, when it is set) answer 500
+const mode = { slow_ms: 0, fail_next: 0, fail_path: '', bad_signature: false, refund_notify: true };
 const trades = new Map(); // out_trade_no -> transaction
 const refunds = new Map(); // out_refund_no -> refund
 const transfers = new Map(); // out_bill_no -> merchant transfer
@@ -252,7 +253,7 @@ const server = http.createServer((req, res) => {
     }
     requests.push({ method: req.method, url: req.url });
     if (mode.slow_ms) await new Promise((r) => setTimeout(r, mode.slow_ms));
-    if (mode.fail_next > 0) {
+    if (mode.fail_next > 0 && (!mode.fail_path || req.url.startsWith(mode.fail_path))) {
       mode.fail_next -= 1;
       return answer(res, 500, { code: 'SYSTEM_ERROR', message: '系统错误' });
     }

@@ -59,6 +59,9 @@ static int run(const char *args, const char *input, char *out, size_t out_len)
     assert_non_null(p);
     size_t n = fread(out, 1, out_len - 1, p);
     out[n] = '\0';
+    char rest[4096]; /* the rest is read too: a command cut off mid-write dies of SIGPIPE */
+    while (fread(rest, 1, sizeof rest, p) > 0)
+        ;
     int status = pclose(p);
     unsetenv("QZ_INPUT");
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

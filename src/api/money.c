@@ -148,9 +148,7 @@ enum err api_withdrawal_wechatpay(struct req *r)
     int64_t id = req_param_id(r, 0); /* of the caller's shop: the route's access */
     const char *state = NULL;
     struct withdrawal w;
-    enum err e = r->body_len ? req_body(r, (const char *const[]){NULL}) : ERR_OK;
-    if (!e)
-        e = wechatpay_payout_start(r->db, id, r->user.user_id, &r->arena, &state, &r->ei);
+    enum err e = wechatpay_payout_start(r->db, id, r->user.user_id, &r->arena, &state, &r->ei);
     if (!e)
         e = withdrawal_get(r->db, id, &r->arena, &w);
     if (e)

@@ -14,8 +14,9 @@ struct api_settings api_settings;
 
 #define SMALL_BODY (16 * 1024)
 #define IMAGE_BODY (2 * 1024 * 1024)
-#define JSON false
-#define RAW true
+#define JSON BODY_JSON
+#define RAW BODY_RAW
+#define NONE BODY_NONE /* takes no body: the server refuses one */
 /* no check beyond authentication: each caller sees what is theirs (or everyone's) */
 #define ANYONE ACCESS_ANYONE, OBJECT_NONE
 
@@ -38,7 +39,7 @@ const struct route api_routes[] = {
      "Sign in with WeChat: a shop's OAuth code for the openid; links it to the logged-in "
      "member, or signs in (a new member when it is new)",
      JSON, ANYONE},
-    {"POST", "/api/v1/auth/logout", api_logout, AUTH_USER, SMALL_BODY, "Log out this session", JSON,
+    {"POST", "/api/v1/auth/logout", api_logout, AUTH_USER, SMALL_BODY, "Log out this session", NONE,
      ANYONE},
     {"GET", "/api/v1/session", api_session, AUTH_OPTIONAL, SMALL_BODY,
      "Who is logged in (user: null when nobody) and the front page's shop", JSON, ANYONE},
@@ -58,7 +59,7 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/shops/{id}/staff", api_shop_staff_add, AUTH_USER, SMALL_BODY,
      "Add a staff member (owner)", JSON, ACCESS_OWNER, OBJECT_SHOP},
     {"DELETE", "/api/v1/shops/{id}/staff/{user_id}", api_shop_staff_remove, AUTH_USER, SMALL_BODY,
-     "Remove a staff member (owner)", JSON, ACCESS_OWNER, OBJECT_SHOP},
+     "Remove a staff member (owner)", NONE, ACCESS_OWNER, OBJECT_SHOP},
 
     /* catalogue */
     {"GET", "/api/v1/tags", api_tags_vocab, AUTH_NONE, SMALL_BODY,
@@ -76,7 +77,7 @@ const struct route api_routes[] = {
      "Add an image: the PNG, JPEG or WebP file is the body (owner or staff)", RAW, ACCESS_RUNNER,
      OBJECT_PRODUCT},
     {"DELETE", "/api/v1/products/{id}/images/{image_id}", api_product_image_remove, AUTH_USER,
-     SMALL_BODY, "Remove an image (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_PRODUCT},
+     SMALL_BODY, "Remove an image (owner or staff)", NONE, ACCESS_RUNNER, OBJECT_PRODUCT},
     {"GET", "/images/{file}", api_image_get, AUTH_NONE, SMALL_BODY,
      "An image file (cached for a year: names are content hashes)", JSON, ANYONE},
 
@@ -91,19 +92,19 @@ const struct route api_routes[] = {
     {"PATCH", "/api/v1/circles/{id}", api_circle_patch, AUTH_USER, SMALL_BODY,
      "Change a circle (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_CIRCLE},
     {"POST", "/api/v1/circles/{id}/invite-code", api_circle_rotate_code, AUTH_USER, SMALL_BODY,
-     "Replace the invite code (owner, staff, circle owner or admin)", JSON, ACCESS_CIRCLE_ADMIN,
+     "Replace the invite code (owner, staff, circle owner or admin)", NONE, ACCESS_CIRCLE_ADMIN,
      OBJECT_CIRCLE},
     {"POST", "/api/v1/circles/join", api_circle_join, AUTH_USER, SMALL_BODY,
      "Join a circle with its invite code", JSON, ANYONE},
     {"POST", "/api/v1/circles/{id}/leave", api_circle_leave, AUTH_USER, SMALL_BODY,
-     "Leave a circle", JSON, ACCESS_CIRCLE, OBJECT_CIRCLE},
+     "Leave a circle", NONE, ACCESS_CIRCLE, OBJECT_CIRCLE},
     {"GET", "/api/v1/circles/{id}/members", api_circle_members, AUTH_USER, SMALL_BODY,
      "A circle's members (?limit, ?cursor)", JSON, ACCESS_CIRCLE, OBJECT_CIRCLE},
     {"PATCH", "/api/v1/circles/{id}/members/{user_id}", api_circle_member_patch, AUTH_USER,
      SMALL_BODY, "Make a member admin or member (owner or staff)", JSON, ACCESS_RUNNER,
      OBJECT_CIRCLE},
     {"DELETE", "/api/v1/circles/{id}/members/{user_id}", api_circle_member_remove, AUTH_USER,
-     SMALL_BODY, "Remove a member (owner, staff, circle owner or admin)", JSON, ACCESS_CIRCLE_ADMIN,
+     SMALL_BODY, "Remove a member (owner, staff, circle owner or admin)", NONE, ACCESS_CIRCLE_ADMIN,
      OBJECT_CIRCLE},
     {"GET", "/api/v1/me/circles", api_me_circles, AUTH_USER, SMALL_BODY,
      "The circles the member is in, in every shop", JSON, ANYONE},
@@ -112,9 +113,9 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/me/contacts", api_contact_request, AUTH_USER, SMALL_BODY,
      "Ask a member to be contacts (accepts at once if they asked first)", JSON, ANYONE},
     {"POST", "/api/v1/me/contacts/{user_id}/accept", api_contact_accept, AUTH_USER, SMALL_BODY,
-     "Accept a contact request", JSON, ACCESS_SELF, OBJECT_NONE},
+     "Accept a contact request", NONE, ACCESS_SELF, OBJECT_NONE},
     {"DELETE", "/api/v1/me/contacts/{user_id}", api_contact_remove, AUTH_USER, SMALL_BODY,
-     "Remove a contact, or decline or withdraw a request", JSON, ACCESS_SELF, OBJECT_NONE},
+     "Remove a contact, or decline or withdraw a request", NONE, ACCESS_SELF, OBJECT_NONE},
     {"GET", "/api/v1/me/contacts", api_contact_list, AUTH_USER, SMALL_BODY,
      "The member's contacts and open requests", JSON, ANYONE},
 
@@ -135,7 +136,7 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/orders/{id}/ship", api_order_ship, AUTH_USER, SMALL_BODY,
      "Ship with carrier and tracking number (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_ORDER},
     {"POST", "/api/v1/orders/{id}/receive", api_order_receive, AUTH_USER, SMALL_BODY,
-     "Confirm receipt (the buyer)", JSON, ACCESS_BUYER, OBJECT_ORDER},
+     "Confirm receipt (the buyer)", NONE, ACCESS_BUYER, OBJECT_ORDER},
     {"POST", "/api/v1/orders/{id}/cancel", api_order_cancel, AUTH_USER, SMALL_BODY,
      "Cancel an unpaid order (the buyer, owner or staff); stock comes back", JSON, ACCESS_PARTY,
      OBJECT_ORDER},
@@ -146,7 +147,7 @@ const struct route api_routes[] = {
      "(owner or staff)",
      JSON, ACCESS_RUNNER, OBJECT_SHOP},
     {"POST", "/api/v1/refunds/{id}/withdraw", api_refund_withdraw, AUTH_USER, SMALL_BODY,
-     "Withdraw a refund request the shop has not decided yet (the buyer)", JSON, ACCESS_BUYER,
+     "Withdraw a refund request the shop has not decided yet (the buyer)", NONE, ACCESS_BUYER,
      OBJECT_REFUND},
     {"POST", "/api/v1/refunds/{id}/approve", api_refund_approve, AUTH_USER, SMALL_BODY,
      "Approve a refund (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_REFUND},
@@ -164,9 +165,9 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/shops/{id}/promoters", api_promoter_list, AUTH_USER, SMALL_BODY,
      "A shop's promoters with their sales (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_SHOP},
     {"POST", "/api/v1/promoters/{id}/approve", api_promoter_approve, AUTH_USER, SMALL_BODY,
-     "Approve or reinstate a promoter (owner or staff)", JSON, ACCESS_RUNNER, OBJECT_PROMOTER},
+     "Approve or reinstate a promoter (owner or staff)", NONE, ACCESS_RUNNER, OBJECT_PROMOTER},
     {"POST", "/api/v1/promoters/{id}/suspend", api_promoter_suspend, AUTH_USER, SMALL_BODY,
-     "Suspend a promoter: their links stop attributing (owner or staff)", JSON, ACCESS_RUNNER,
+     "Suspend a promoter: their links stop attributing (owner or staff)", NONE, ACCESS_RUNNER,
      OBJECT_PROMOTER},
     {"GET", "/api/v1/me/promoter", api_me_promoter, AUTH_USER, SMALL_BODY,
      "The caller as promoter of ?shop_id=: codes, balance, team, customers, rates", JSON, ANYONE},
@@ -179,11 +180,11 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/s/{token}/visit", api_share_visit, AUTH_USER, SMALL_BODY,
      "Visit through a link (a promoter's, or a share's nearest active promoter): binds the "
      "visitor unless someone holds them",
-     JSON, ANYONE},
+     NONE, ANYONE},
     {"GET", "/api/v1/me/binding", api_me_binding, AUTH_USER, SMALL_BODY,
      "Who the caller is bound to in ?shop_id=, and until when", JSON, ANYONE},
     {"DELETE", "/api/v1/me/binding", api_me_unbind, AUTH_USER, SMALL_BODY,
-     "End the caller's binding in ?shop_id=", JSON, ANYONE},
+     "End the caller's binding in ?shop_id=", NONE, ANYONE},
     {"GET", "/api/v1/me/commissions", api_me_commissions, AUTH_USER, SMALL_BODY,
      "The caller's commission (?shop_id, ?limit, ?cursor)", JSON, ANYONE},
     {"GET", "/api/v1/me/balance", api_me_balance, AUTH_USER, SMALL_BODY,
@@ -219,7 +220,7 @@ const struct route api_routes[] = {
     {"POST", "/api/v1/withdrawals/{id}/wechatpay", api_withdrawal_wechatpay, AUTH_USER, SMALL_BODY,
      "Pay an approved withdrawal by WeChat Pay merchant transfer to the promoter's WeChat "
      "balance; paid or rejected when WeChat Pay says how it went (owner or staff)",
-     JSON, ACCESS_RUNNER, OBJECT_WITHDRAWAL},
+     NONE, ACCESS_RUNNER, OBJECT_WITHDRAWAL},
     {"POST", "/api/v1/payments/wechatpay/notify", api_wechatpay_notify, AUTH_NONE, 64 * 1024,
      "WeChat Pay's signed payment and refund notifications (answers as WeChat Pay expects)", RAW,
      ANYONE},
@@ -263,16 +264,16 @@ const struct route api_routes[] = {
     {"GET", "/api/v1/me/feed", api_me_feed, AUTH_USER, SMALL_BODY,
      "Recommendations to the member, newest first (?limit, ?cursor)", JSON, ANYONE},
     {"POST", "/api/v1/feed/{id}/open", api_feed_open, AUTH_USER, SMALL_BODY,
-     "Mark a feed item opened", JSON, ACCESS_SELF, OBJECT_NONE},
+     "Mark a feed item opened", NONE, ACCESS_SELF, OBJECT_NONE},
     {"POST", "/api/v1/feed/{id}/not-interested", api_feed_not_interested, AUTH_USER, SMALL_BODY,
-     "Hide a feed item; this product does not come again and its interests weigh less", JSON,
+     "Hide a feed item; this product does not come again and its interests weigh less", NONE,
      ACCESS_SELF, OBJECT_NONE},
     {"POST", "/api/v1/mutes", api_mute_add, AUTH_USER, SMALL_BODY,
      "Mute a member or a shop {user_id | shop_id}: none of their recommendations reach you", JSON,
      ANYONE},
     {"GET", "/api/v1/me/mutes", api_me_mutes, AUTH_USER, SMALL_BODY,
      "Whom the member muted (?limit, ?cursor)", JSON, ANYONE},
-    {"DELETE", "/api/v1/mutes/{id}", api_mute_remove, AUTH_USER, SMALL_BODY, "Unmute", JSON,
+    {"DELETE", "/api/v1/mutes/{id}", api_mute_remove, AUTH_USER, SMALL_BODY, "Unmute", NONE,
      ACCESS_SELF, OBJECT_NONE},
     {"POST", "/api/v1/reports", api_report_add, AUTH_USER, SMALL_BODY,
      "Report a share you received {share_id, reason}", JSON, ANYONE},

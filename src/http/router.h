@@ -61,6 +61,11 @@ enum route_object {
     OBJECT_FOLLOWUP,
 };
 
+/* What a route's body is: JSON its handler reads field by field; bytes handed over as they
+ * are (an image); or nothing: then the server itself refuses anything but no body or an
+ * empty object, before the handler runs (unknown_field naming it, or bad_json). */
+enum route_body { BODY_JSON, BODY_RAW, BODY_NONE };
+
 typedef enum err (*route_handler)(struct req *r);
 
 struct route {
@@ -70,7 +75,7 @@ struct route {
     enum route_auth auth;
     size_t body_limit; /* 0: the configured default */
     const char *summary;
-    bool raw_body; /* the body is not JSON: handed to the handler as bytes */
+    enum route_body body; /* JSON (checked by the handler), raw bytes, or none at all */
     enum route_access access;
     enum route_object object;
 };

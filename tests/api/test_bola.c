@@ -471,6 +471,51 @@ static void outsiders_and_anonymous_get_nothing(void **state)
     assert_true(fingerprint() == before);
 }
 
+static const char *insider(const struct route *rt);
+
+/* A route the table says takes no body refuses one, whoever calls it and before anything is
+ * done: {"zzz":1} names the field, [1,2,3] is no object; nothing changes (not even a
+ * logout). Before the table said so, such routes answered 200 and did their write. */
+static void bodyless_routes_refuse_a_body(void **state)
+{
+    (void)state;
+    uint64_t before = fingerprint();
+    int checked = 0;
+    for (size_t i = 0; i < api_routes_len; i++) {
+        const struct route *rt = &api_routes[i];
+        if (rt->body != BODY_NONE)
+            continue;
+        char path[256];
+        if (outside_the_matrix(rt))
+            snprintf(path, sizeof path, "%s", rt->pattern);
+        else
+            fill(rt, path, sizeof path);
+        if (strstr(path, "{token}")) /* a link's token: any, the body is refused first */
+            snprintf(strstr(path, "{token}"), 16, "abc/visit");
+        const char *who = insider(rt) ? insider(rt) : buyer_a;
+        struct resp r;
+        http(&S, rt->method, path, who, "{\"zzz\":1}", &r);
+        if (r.status != 400)
+            fprintf(stderr, "no body %s %s -> %ld %s\n", rt->method, path, r.status,
+                    r.body ? r.body : "");
+        assert_int_equal(r.status, 400);
+        assert_string_equal(jstr(r.json, "error.code"), "unknown_field");
+        assert_string_equal(jstr(r.json, "error.field"), "zzz");
+        resp_free(&r);
+        http(&S, rt->method, path, who, "[1,2,3]", &r);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(jstr(r.json, "error.code"), "bad_json");
+        resp_free(&r);
+        checked++;
+    }
+    fprintf(stderr, "# %d routes that take no body refuse one\n", checked);
+    assert_true(checked >= 15);
+    assert_true(fingerprint() == before);
+    struct resp r; /* the logout with a body did not log out */
+    assert_int_equal(http(&S, "GET", "/api/v1/me", buyer_a, NULL, &r), 200);
+    resp_free(&r);
+}
+
 /* The body an insider's call needs to succeed (NULL: none, "{}": an empty one). */
 static const char *insider_body(const struct route *rt)
 {
@@ -560,7 +605,7 @@ static void insiders_get_through(void **state)
         char path[256];
         fill(rt, path, sizeof path);
         struct resp r;
-        if (rt->raw_body) { /* an image upload: the file is the body */
+        if (rt->body == BODY_RAW) { /* an image upload: the file is the body */
             char auth[128];
             snprintf(auth, sizeof auth, "Authorization: Bearer %s", who);
             const char *h[] = {auth, NULL};
@@ -584,6 +629,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(outsiders_and_anonymous_get_nothing),
+        cmocka_unit_test(bodyless_routes_refuse_a_body),
         cmocka_unit_test(insiders_get_through), /* after the outsiders: it changes A */
     };
     return cmocka_run_group_tests(tests, up, down);

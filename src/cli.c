@@ -65,7 +65,7 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
         cores = 1;
     password_init(cfg->argon2_ops, cfg->argon2_memory_kib,
                   cfg->hash_concurrency ? (int)cfg->hash_concurrency : (int)cores);
-    account_init(cfg->session_days * MS_PER_DAY);
+    account_init(cfg->session_days * MS_PER_DAY, cfg->signups_per_ip_hour, cfg->signups_per_minute);
     /* WeChat Pay: where the shops' keys are, where WeChat Pay is, where it reaches us */
     static char keys[CONFIG_STR_MAX + 16];
     snprintf(keys, sizeof keys, "%s/keys", cfg->data_dir);

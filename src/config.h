@@ -33,7 +33,9 @@ struct config {
     int64_t hash_concurrency; /* 0: one per core */
     int64_t trial_days;
     int64_t feed_daily_max;
-    int64_t home_shop; /* the shop the front page shows; 0: the oldest */
+    int64_t home_shop;           /* the shop the front page shows; 0: the oldest */
+    int64_t signups_per_ip_hour; /* new accounts one client address may make in an hour */
+    int64_t signups_per_minute;  /* new accounts the whole server makes in a minute */
     int64_t max_connections;
     int64_t max_connections_per_ip;
     int64_t connection_timeout_s;

@@ -129,8 +129,8 @@ int demo_seed(struct db *db, FILE *out)
     }
     static const char owner_name[] = "周师傅";
     e = account_register(db, DEMO_OWNER_LOGIN, strlen(DEMO_OWNER_LOGIN), DEMO_PASSWORD,
-                         strlen(DEMO_PASSWORD), owner_name, strlen(owner_name), &a, &acc, &sess,
-                         &ei);
+                         strlen(DEMO_PASSWORD), owner_name, strlen(owner_name), NULL, &a, &acc,
+                         &sess, NULL, &ei);
     if (e) {
         rc = fail(out, "owner", &ei, e);
         goto out;
@@ -210,8 +210,8 @@ int demo_seed(struct db *db, FILE *out)
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++) {
         const struct demo_member *m = &members[i];
         if ((e = account_register(db, m->login, strlen(m->login), DEMO_PASSWORD,
-                                  strlen(DEMO_PASSWORD), m->name, strlen(m->name), &a, &acc, &sess,
-                                  &ei))) {
+                                  strlen(DEMO_PASSWORD), m->name, strlen(m->name), NULL, &a, &acc,
+                                  &sess, NULL, &ei))) {
             rc = fail(out, "member", &ei, e);
             goto out;
         }

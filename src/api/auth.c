@@ -83,12 +83,15 @@ enum err api_register(struct req *r)
     size_t login_len = 0, password_len = 0, name_len = 0;
     struct account acc;
     struct session_new sess;
+    int64_t retry_ms = 0;
     enum err e = req_read(r, REQ_STRING("login", true, &login, &login_len),
                           REQ_STRING("password", true, &password, &password_len),
                           REQ_STRING("display_name", true, &name, &name_len));
     if (!e)
         e = account_register(r->db, login, login_len, password, password_len, name, name_len,
-                             &r->arena, &acc, &sess, &r->ei);
+                             r->client_ip, &r->arena, &acc, &sess, &retry_ms, &r->ei);
+    if (e == ERR_RATE_LIMITED)
+        r->retry_after_s = (retry_ms + 999) / 1000;
     if (e)
         return e;
     set_session_cookie(r, sess.token, api_settings.session_ms / 1000);

@@ -17,6 +17,8 @@
 static int64_t session_lifetime_ms = 30 * MS_PER_DAY;
 static struct ratelimit *fails_by_account;
 static struct ratelimit *fails_by_ip;
+static struct ratelimit *signups_by_ip; /* accounts made from one address in an hour */
+static struct ratelimit *signups_all;   /* and by anyone in a minute (key "all") */
 
 /*
  * Sessions this process looked up, so that a request need not read them
@@ -88,12 +90,16 @@ static void session_remember(const char hash[TOKEN_HASH_HEX], uint64_t gen, int6
     pthread_mutex_unlock(&session_cache_lock);
 }
 
-void account_init(int64_t lifetime_ms)
+void account_init(int64_t lifetime_ms, int64_t signups_per_ip_hour, int64_t signups_per_minute)
 {
     session_changed();
     session_lifetime_ms = lifetime_ms;
     ratelimit_free(fails_by_account);
     ratelimit_free(fails_by_ip);
+    ratelimit_free(signups_by_ip);
+    ratelimit_free(signups_all);
+    signups_by_ip = ratelimit_new(16384, 60 * 60 * 1000, signups_per_ip_hour);
+    signups_all = ratelimit_new(64, 60 * 1000, signups_per_minute);
     fails_by_account = ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_ACCOUNT);
     fails_by_ip = ratelimit_new(16384, LIMIT_LOGIN_WINDOW_MS, LIMIT_LOGIN_FAILS_PER_IP);
 }
@@ -102,7 +108,9 @@ void account_release(void)
 {
     ratelimit_free(fails_by_account);
     ratelimit_free(fails_by_ip);
-    fails_by_account = fails_by_ip = NULL;
+    ratelimit_free(signups_by_ip);
+    ratelimit_free(signups_all);
+    fails_by_account = fails_by_ip = signups_by_ip = signups_all = NULL;
 }
 
 static bool is_digit(char c)
@@ -266,11 +274,21 @@ static enum err register_tx(struct db *db, void *arg)
 }
 
 enum err account_register(struct db *db, const char *login, size_t login_len, const char *password,
-                          size_t password_len, const char *name, size_t name_len, struct arena *a,
-                          struct account *out, struct session_new *sess, struct errinfo *ei)
+                          size_t password_len, const char *name, size_t name_len,
+                          const char *client_ip, struct arena *a, struct account *out,
+                          struct session_new *sess, int64_t *retry_after_ms, struct errinfo *ei)
 {
     char norm[LIMIT_LOGIN_BYTES + 1];
     char hash[PASSWORD_HASH_MAX];
+    int64_t now = clock_now_ms();
+    size_t ip_len = client_ip ? strlen(client_ip) : 0;
+    /* before any work: a flood of sign-ups costs a lookup each, not a password hash */
+    if (client_ip && (ratelimit_blocked(signups_by_ip, client_ip, ip_len, now, retry_after_ms) ||
+                      ratelimit_blocked(signups_all, "all", 3, now, retry_after_ms))) {
+        LOG(LOG_WARN, "signup_limited", "ip=%s", client_ip);
+        return err_set(ei, ERR_RATE_LIMITED, NULL,
+                       "too many new accounts from here just now; try again later");
+    }
     enum err e = account_normalize_login(login, login_len, norm, ei);
     if (!e)
         e = account_check_password(password, password_len, norm, ei);
@@ -278,6 +296,10 @@ enum err account_register(struct db *db, const char *login, size_t login_len, co
         e = account_check_name(name, name_len, "display_name", LIMIT_NAME_CHARS, ei);
     if (e)
         return e;
+    if (client_ip) { /* a well-formed attempt counts, made or not (a taken login too) */
+        ratelimit_hit(signups_by_ip, client_ip, ip_len, now);
+        ratelimit_hit(signups_all, "all", 3, now);
+    }
     e = password_hash(password, password_len, hash);
     if (e)
         return e;
@@ -285,7 +307,7 @@ enum err account_register(struct db *db, const char *login, size_t login_len, co
                               .hash = hash,
                               .name = name,
                               .name_len = name_len,
-                              .now = clock_now_ms(),
+                              .now = now,
                               .out = out,
                               .sess = sess,
                               .ei = ei};

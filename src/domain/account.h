@@ -41,7 +41,10 @@ struct session_new {
     int64_t expires_at_ms;
 };
 
-void account_init(int64_t session_lifetime_ms);
+/* Sessions last session_lifetime_ms; sign-ups are limited per client address (an hour) and
+ * for the whole server (a minute). */
+void account_init(int64_t session_lifetime_ms, int64_t signups_per_ip_hour,
+                  int64_t signups_per_minute);
 void account_release(void);
 
 /* Pure checks, each naming its field on error. */
@@ -52,11 +55,14 @@ MUST_CHECK enum err account_check_password(const char *pw, size_t len, const cha
 MUST_CHECK enum err account_check_name(const char *name, size_t len, const char *field,
                                        int max_chars, struct errinfo *ei);
 
-/* Creates the member and a first session. ERR_LOGIN_TAKEN if the login exists. */
+/* Creates the member and a first session. ERR_LOGIN_TAKEN if the login exists;
+ * ERR_RATE_LIMITED (*retry_after_ms set) past the sign-up limits, checked before any
+ * password is hashed. client_ip NULL: a local tool (the demo), not limited. */
 MUST_CHECK enum err account_register(struct db *db, const char *login, size_t login_len,
                                      const char *password, size_t password_len, const char *name,
-                                     size_t name_len, struct arena *a, struct account *out,
-                                     struct session_new *sess, struct errinfo *ei);
+                                     size_t name_len, const char *client_ip, struct arena *a,
+                                     struct account *out, struct session_new *sess,
+                                     int64_t *retry_after_ms, struct errinfo *ei);
 /*
  * Sign-in with WeChat: a session for the member an app's openid is linked to, or for a new
  * member made for it ("微信用户", no password: a login of its own that no password opens);

@@ -140,6 +140,11 @@ void srv_start_db(struct srv *s, const char *url, const char *const *extra)
     argv[n++] = "--test-clock";
     argv[n++] = "--threads";
     argv[n++] = "4";
+    /* tests make many accounts from one address; test_ratelimit sets its own limits after */
+    argv[n++] = "--signups-per-ip-hour";
+    argv[n++] = "1000000";
+    argv[n++] = "--signups-per-minute";
+    argv[n++] = "1000000";
     argv[n++] = "--db";
     argv[n++] = s->db_url;
     for (int i = 0; extra && extra[i] && n < 62; i++)

@@ -3,7 +3,8 @@
  * 15 minutes) and per client address (30), answered with 429 and
  * Retry-After, even with the right password; lifted when the window ends.
  * Behind a trusted proxy the address is the one X-Forwarded-For gives, and
- * from anyone else that header counts for nothing.
+ * from anyone else that header counts for nothing. Sign-ups are limited per address and
+ * for the whole server.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -139,12 +140,65 @@ static void per_address_behind_a_proxy(void **state)
     assert_int_equal(srv_stop(&s), 0);
 }
 
+/* Sign-ups: per client address in an hour, and for the whole server in a minute; refused
+ * with 429 and Retry-After before any password is hashed, and nothing is written. */
+static long register_via(struct srv *s, const char *xff, const char *login, struct resp *r)
+{
+    char h[128];
+    snprintf(h, sizeof h, "X-Forwarded-For: %s", xff);
+    const char *const headers[] = {h, NULL};
+    return http_ex(s, "POST", "/api/v1/auth/register", NULL,
+                   fmt("{\"login\":\"%s\",\"password\":\"%s\",\"display_name\":\"新人\"}", login,
+                       TEST_PASSWORD),
+                   headers, r);
+}
+
+static void signups(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--trusted-proxies",
+                                 "127.0.0.1",
+                                 "--signups-per-ip-hour",
+                                 "3",
+                                 "--signups-per-minute",
+                                 "5",
+                                 NULL};
+    struct srv s;
+    srv_start(&s, extra);
+    struct resp r;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(register_via(&s, "198.51.100.20", fmt("1397777000%d", i), &r), 201);
+        resp_free(&r);
+    }
+    /* a fourth from the same address: refused, said when to come back, nothing written */
+    assert_int_equal(register_via(&s, "198.51.100.20", "13977770009", &r), 429);
+    assert_string_equal(jstr(r.json, "error.code"), "rate_limited");
+    char *ra = resp_header(&r, "Retry-After");
+    assert_non_null(ra);
+    assert_true(atoi(ra) > 0 && atoi(ra) <= 3600);
+    free(ra);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM users WHERE login = '13977770009'"), 0);
+    /* another address still may, until the whole server's minute is used up */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(register_via(&s, fmt("198.51.100.%d", 30 + i), fmt("1397778000%d", i), &r),
+                         201);
+        resp_free(&r);
+    }
+    assert_int_equal(register_via(&s, "198.51.100.40", "13977780009", &r), 429);
+    resp_free(&r);
+    assert_int_equal(db_scalar(&s, "SELECT COUNT(*) FROM users"), 5);
+    assert_non_null(strstr(srv_log(&s), "event=signup_limited"));
+    assert_int_equal(srv_stop(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(per_account),
         cmocka_unit_test(per_address),
         cmocka_unit_test(per_address_behind_a_proxy),
+        cmocka_unit_test(signups),
     };
     return cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
 }

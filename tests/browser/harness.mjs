@@ -23,7 +23,8 @@ export async function startServer(extra = [], { demo = false } = {}) {
   }
   const ready = join(dir, 'ready');
   const proc = spawn(BIN, ['serve', '--data-dir', dir, '--port', '0', '--ready-file', ready,
-    '--test-clock', '--argon2-ops', '1', '--argon2-memory-kib', '8', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--test-clock', '--argon2-ops', '1', '--argon2-memory-kib', '8',
+    '--signups-per-ip-hour', '1000', '--signups-per-minute', '1000', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   proc.stderr.on('data', (d) => { log += d; });
   for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));

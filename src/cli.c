@@ -107,6 +107,10 @@ static int open_migrated(struct db **db)
     }
     if (migrate_run(*db, NULL, &ei) != ERR_OK)
         return fail(&ei);
+    if (db_sync_files(*db) != ERR_OK) { /* the log file a start made, for good */
+        fprintf(stderr, "quanzi: db: cannot sync the database's folder\n");
+        return 1;
+    }
     return 0;
 }
 

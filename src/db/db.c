@@ -44,6 +44,11 @@ enum err db_backup(struct db *db, const char *dest, int64_t *bytes, struct errin
     return db->drv->backup(db, dest, bytes, ei);
 }
 
+enum err db_sync_files(struct db *db)
+{
+    return db->drv->sync_files ? db->drv->sync_files(db) : ERR_OK;
+}
+
 enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
 {
     if (db_url_is_postgres(opt->url))

@@ -295,6 +295,14 @@ void db_stats(struct db *db, struct db_stats *out);
  */
 MUST_CHECK enum err db_backup(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei);
 
+/*
+ * Makes the store's files themselves durable, not only what is in them: SQLite syncs the
+ * folder, so that the log file a start made (a clean stop deletes it) cannot vanish in a
+ * power cut with the commits acknowledged in it. Called once the store is migrated, before
+ * anything is served. Nothing to do on PostgreSQL.
+ */
+MUST_CHECK enum err db_sync_files(struct db *db);
+
 /* --- driver interface (db.c dispatches; drivers implement) --- */
 struct db_driver {
     const char *name;
@@ -325,6 +333,7 @@ struct db_driver {
     void (*warm_reads)(struct db *db);
     void (*writer_stats)(struct db *db, struct db_stats *out);
     enum err (*backup)(struct db *db, const char *dest, int64_t *bytes, struct errinfo *ei);
+    enum err (*sync_files)(struct db *db);
 };
 
 /* Every driver's connection and statement start with these headers. */

@@ -8,7 +8,9 @@
  * Write transactions of connections opened with group commit run on the
  * shared writer (group.c).
  */
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 #include "util/arena.h"
 #include "util/assert.h"
 #include "util/log.h"
+
+#include <unistd.h>
 
 enum err sq_map_rc(struct sqlite_db *d, int rc)
 {
@@ -67,6 +71,42 @@ static void configure_once(void)
         LOG(LOG_WARN, "sqlite_config", "msg=\"memory statistics stay on\"");
 }
 
+static _Atomic int64_t dir_syncs;
+
+int64_t sq_dir_syncs(void)
+{
+    return atomic_load(&dir_syncs);
+}
+
+/*
+ * The log file (<db>-wal) is in the folder only as far as the folder was synced: a clean
+ * stop deletes the log, the next start makes it again (at open, or at a new database's first
+ * write), and until something syncs the folder (the first checkpoint, 16 MiB of log later) a
+ * power cut could take the log, and every commit acknowledged in it, away. db_sync_files()
+ * syncs it once the store is migrated, before anything is served.
+ */
+static enum err sq_sync_files(struct db *db)
+{
+    const char *path = sqlite3_db_filename(((struct sqlite_db *)db)->own.h, "main");
+    if (!path || !*path)
+        return ERR_OK; /* in memory */
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return ERR_UNAVAILABLE;
+    int rc = fsync(fd);
+    close(fd);
+    if (rc != 0)
+        return ERR_UNAVAILABLE;
+    atomic_fetch_add(&dir_syncs, 1);
+    return ERR_OK;
+}
+
 static enum err sq_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
@@ -112,6 +152,7 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
         db_sqlite_driver.close(&d->base);
         return e;
     }
+
     if (d->group_commit && sq_group_attach(path, opt->checkpoint_bytes) != ERR_OK) {
         enum err e =
             err_set(ei, ERR_UNAVAILABLE, "db", "cannot start the commit syncer for %s", path);
@@ -494,4 +535,5 @@ const struct db_driver db_sqlite_driver = {
     .warm_reads = sq_warm_reads,
     .writer_stats = sq_writer_stats,
     .backup = sq_backup,
+    .sync_files = sq_sync_files,
 };

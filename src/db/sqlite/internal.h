@@ -80,6 +80,8 @@ bool sq_deferring(void);
 void sq_count_write(void);
 /* A group-committed connection of the database at `path` comes and goes. */
 MUST_CHECK enum err sq_group_attach(const char *path, int64_t checkpoint_bytes);
+/* How many times opening a database synced its folder (after its log file was made). */
+int64_t sq_dir_syncs(void);
 void sq_group_detach(void);
 /* The driver's durability and statistics operations. */
 void sq_defer_durable(struct db *db);

@@ -90,7 +90,7 @@ enum err api_register(struct req *r)
     if (!e)
         e = account_register(r->db, login, login_len, password, password_len, name, name_len,
                              r->client_ip, &r->arena, &acc, &sess, &retry_ms, &r->ei);
-    if (e == ERR_RATE_LIMITED)
+    if (e == ERR_RATE_LIMITED || e == ERR_RETRY) /* limited, or the hash queue is full */
         r->retry_after_s = (retry_ms + 999) / 1000;
     if (e)
         return e;
@@ -110,7 +110,7 @@ enum err api_login(struct req *r)
     if (!e)
         e = account_login(r->db, login, login_len, password, password_len, r->client_ip, &r->arena,
                           &acc, &sess, &retry_ms, &r->ei);
-    if (e == ERR_RATE_LIMITED)
+    if (e == ERR_RATE_LIMITED || e == ERR_RETRY) /* limited, or the hash queue is full */
         r->retry_after_s = (retry_ms + 999) / 1000;
     if (e)
         return e;

@@ -301,6 +301,10 @@ enum err account_register(struct db *db, const char *login, size_t login_len, co
         ratelimit_hit(signups_all, "all", 3, now);
     }
     e = password_hash(password, password_len, hash);
+    if (e == ERR_RETRY && retry_after_ms)
+        *retry_after_ms = 1000;
+    if (e == ERR_RETRY)
+        return err_set(ei, ERR_RETRY, NULL, "too many sign-ups at once; try again in a second");
     if (e)
         return e;
     struct register_args q = {.login = norm,
@@ -419,13 +423,15 @@ enum err account_login(struct db *db, const char *login, size_t login_len, const
     if (e && e != ERR_NOT_FOUND)
         return e;
 
-    bool ok;
-    if (row && hash[0]) {
-        ok = password_verify(hash, password, password_len);
-    } else {
-        password_verify_dummy(password, password_len); /* same time for unknown logins */
-        ok = false;
+    bool ok = false;
+    e = row && hash[0] ? password_verify(hash, password, password_len, &ok)
+                       : password_verify_dummy(password, password_len); /* same time */
+    if (e == ERR_RETRY) { /* the hash queue is full: nothing counted, come back in a second */
+        *retry_after_ms = 1000;
+        return err_set(ei, ERR_RETRY, NULL, "too many logins at once; try again in a second");
     }
+    if (e)
+        return e;
     if (!ok) {
         ratelimit_hit(fails_by_account, norm, norm_len, now);
         if (ip_len)

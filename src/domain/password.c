@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ static unsigned long long cost_ops = 2;
 static size_t cost_mem = 19 * 1024 * 1024;
 static sem_t slots;
 static bool slots_ready;
+static _Atomic int waiting; /* hashes waiting for a slot */
+static int waiting_max = 1; /* PASSWORD_QUEUE_PER_SLOT per slot */
 static char dummy_hash[PASSWORD_HASH_MAX];
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
 
@@ -24,6 +27,7 @@ void password_init(int64_t ops, int64_t memory_kib, int concurrency)
     if (slots_ready)
         sem_destroy(&slots);
     ASSERT(sem_init(&slots, 0, (unsigned)(concurrency > 0 ? concurrency : 1)) == 0);
+    waiting_max = PASSWORD_QUEUE_PER_SLOT * (concurrency > 0 ? concurrency : 1);
     slots_ready = true;
 }
 
@@ -34,29 +38,41 @@ void password_release(void)
     slots_ready = false;
 }
 
-static void slot_take(void)
+/* A slot at once, or after a wait when few others wait; false when the queue is full. */
+static bool slot_take(void)
 {
+    if (sem_trywait(&slots) == 0)
+        return true;
+    if (atomic_fetch_add(&waiting, 1) >= waiting_max) {
+        atomic_fetch_sub(&waiting, 1);
+        return false;
+    }
     while (sem_wait(&slots) != 0) {
     }
+    atomic_fetch_sub(&waiting, 1);
+    return true;
 }
 
 enum err password_hash(const char *password, size_t len, char out[PASSWORD_HASH_MAX])
 {
     ASSERT(slots_ready);
-    slot_take();
+    if (!slot_take())
+        return ERR_RETRY;
     int rc =
         crypto_pwhash_str_alg(out, password, len, cost_ops, cost_mem, crypto_pwhash_ALG_ARGON2ID13);
     sem_post(&slots);
     return rc == 0 ? ERR_OK : ERR_INTERNAL;
 }
 
-bool password_verify(const char *hash, const char *password, size_t len)
+enum err password_verify(const char *hash, const char *password, size_t len, bool *ok)
 {
     ASSERT(slots_ready);
-    slot_take();
-    int rc = crypto_pwhash_str_verify(hash, password, len);
+    *ok = false;
+    if (!slot_take())
+        return ERR_RETRY;
+    *ok = crypto_pwhash_str_verify(hash, password, len) == 0;
     sem_post(&slots);
-    return rc == 0;
+    return ERR_OK;
 }
 
 static void make_dummy(void)
@@ -68,9 +84,9 @@ static void make_dummy(void)
         dummy_hash[0] = '\0';
 }
 
-void password_verify_dummy(const char *password, size_t len)
+enum err password_verify_dummy(const char *password, size_t len)
 {
     pthread_once(&dummy_once, make_dummy);
-    if (dummy_hash[0])
-        (void)password_verify(dummy_hash, password, len);
+    bool ok = false;
+    return dummy_hash[0] ? password_verify(dummy_hash, password, len, &ok) : ERR_OK;
 }

@@ -138,7 +138,7 @@ static enum MHD_Result queue(struct server *s, struct conn_state *cs, enum err e
         MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (status == 429 && r->retry_after_s > 0) {
+    if ((status == 429 || status == 503) && r->retry_after_s > 0) {
         char ra[24];
         snprintf(ra, sizeof ra, "%lld", (long long)r->retry_after_s);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);

@@ -192,6 +192,45 @@ static void signups(void **state)
     assert_int_equal(srv_stop(&s), 0);
 }
 
+/* Password hashing is a bounded queue: a flood of logins past it is refused at once (503
+ * busy_retry), not queued behind the hashes, and reads are answered meanwhile. */
+static void hashing_cannot_crowd_out_the_rest(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--trusted-proxies",
+                                 "127.0.0.1",
+                                 "--hash-concurrency",
+                                 "1",
+                                 "--argon2-ops",
+                                 "3",
+                                 "--argon2-memory-kib",
+                                 "32768",
+                                 NULL};
+    struct srv s;
+    srv_start(&s, extra);
+    free(register_user(&s, "13966660000", "Flood", NULL));
+    enum { N = 13 };
+    struct call calls[N];
+    static char xff[N][64];
+    for (int i = 0; i < N - 1; i++) {
+        snprintf(xff[i], sizeof xff[i], "X-Forwarded-For: 198.51.100.%d", 100 + i);
+        calls[i] =
+            (struct call){.method = "POST",
+                          .path = "/api/v1/auth/login",
+                          .body = "{\"login\":\"13966660000\",\"password\":\"not it at all\"}",
+                          .header = xff[i]};
+    }
+    calls[N - 1] = (struct call){.method = "GET", .path = "/healthz"};
+    http_all(&s, calls, N);
+    assert_int_equal(calls[N - 1].status, 200);
+    int wrong = count_answers(calls, N - 1, 401, "bad_credentials");
+    int busy = count_answers(calls, N - 1, 503, "busy_retry");
+    assert_int_equal(wrong + busy, N - 1);
+    assert_true(busy >= 1);
+    assert_true(wrong >= 1);
+    assert_int_equal(srv_stop(&s), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +238,7 @@ int main(void)
         cmocka_unit_test(per_address),
         cmocka_unit_test(per_address_behind_a_proxy),
         cmocka_unit_test(signups),
+        cmocka_unit_test(hashing_cannot_crowd_out_the_rest),
     };
     return cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
 }

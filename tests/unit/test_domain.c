@@ -1,5 +1,6 @@
 /* Unit tests for the pure rules of src/domain: logins, passwords, names,
  * slugs, shop settings (RULE: RATE-CAPS), tags, rate limits, tokens. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -310,8 +311,45 @@ static void tokens_and_hashes(void **state)
     char hash[PASSWORD_HASH_MAX];
     assert_int_equal(password_hash("correct horse", 13, hash), ERR_OK);
     assert_non_null(strstr(hash, "$argon2id$"));
-    assert_true(password_verify(hash, "correct horse", 13));
-    assert_false(password_verify(hash, "correct horsf", 13));
+    bool ok = false;
+    assert_int_equal(password_verify(hash, "correct horse", 13, &ok), ERR_OK);
+    assert_true(ok);
+    assert_int_equal(password_verify(hash, "correct horsf", 13, &ok), ERR_OK);
+    assert_false(ok);
+    password_release();
+}
+
+static pthread_barrier_t hash_start;
+static void *hash_at_once(void *arg)
+{
+    char hash[PASSWORD_HASH_MAX];
+    pthread_barrier_wait(&hash_start);
+    *(enum err *)arg = password_hash("correct horse", 13, hash);
+    return NULL;
+}
+
+/* Hashes are a bounded queue: one slot and one waiting, and the rest refused at once
+ * (ERR_RETRY), so that a flood holds few of the server's workers. */
+static void hash_queue_refuses_when_full(void **state)
+{
+    (void)state;
+    password_init(3, 32 * 1024, 1); /* slow enough that four arrive while one runs */
+    enum err got[4];
+    pthread_t t[4];
+    pthread_barrier_init(&hash_start, NULL, 4);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hash_at_once, &got[i]);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&hash_start);
+    int done = 0, refused = 0;
+    for (int i = 0; i < 4; i++) {
+        done += got[i] == ERR_OK;
+        refused += got[i] == ERR_RETRY;
+    }
+    assert_int_equal(done + refused, 4);
+    assert_true(done >= 1 && done <= 2); /* the one in the slot, and the one waiting */
+    assert_true(refused >= 2);
     password_release();
 }
 
@@ -319,6 +357,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(logins),
+        cmocka_unit_test(hash_queue_refuses_when_full),
         cmocka_unit_test(passwords),
         cmocka_unit_test(names),
         cmocka_unit_test(slugs),

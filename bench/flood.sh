@@ -1,0 +1,38 @@
+#!/bin/sh
+# Reads during a flood of wrong logins (issue 17): a release server with the demo shop
+# behind a "proxy" (127.0.0.1 trusted, X-Forwarded-For from many addresses), wrk sending
+# wrong logins for BENCH_SECONDS, and meanwhile GET /healthz and a shop read, one after
+# another, timed by curl: their p50 and worst, and how the logins were answered.
+#   sh bench/flood.sh
+set -eu
+cd "$(dirname "$0")/.."
+BIN=./build/release/quanzi
+SECS=${BENCH_SECONDS:-10}
+[ -x "$BIN" ] || { echo "bench: build first (make bench)" >&2; exit 1; }
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/quanzi-bench-flood-XXXXXX")
+PID=
+cleanup() {
+    [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+"$BIN" demo --data-dir "$DIR" >/dev/null 2>&1
+"$BIN" serve --data-dir "$DIR" --port 0 --ready-file "$DIR/ready" --access-log=false \
+    --trusted-proxies 127.0.0.1 >"$DIR/log" 2>&1 &
+PID=$!
+i=0
+while [ ! -s "$DIR/ready" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+URL=http://127.0.0.1:$(cat "$DIR/ready")
+wrk -t2 -c32 -d"${SECS}s" -s bench/login_flood.lua "$URL" >"$DIR/wrk" 2>&1 &
+WRK=$!
+sleep 1
+for path in /healthz /api/v1/shops/1; do
+    for _ in $(seq 40); do
+        curl -s -o /dev/null -w '%{time_total}\n' "$URL$path"
+        sleep 0.1
+    done | sort -n | awk -v p="$path" '{t[NR] = $1} END {
+        printf "%-18s p50 %6.1f ms, worst %7.1f ms (%d reads during the flood)\n", p,
+            t[int((NR + 1) / 2)] * 1000, t[NR] * 1000, NR}'
+done
+wait $WRK
+grep -E "Requests/sec|login answers" "$DIR/wrk"

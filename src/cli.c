@@ -189,6 +189,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
         .max_connections = (unsigned)cfg->max_connections,
         .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
         .connection_timeout_s = (unsigned)cfg->connection_timeout_s,
+        .request_head_timeout_s = (unsigned)cfg->request_head_timeout_s,
         .access_log = cfg->access_log,
         .trusted_proxies = cfg->trusted_proxies,
     };

@@ -54,6 +54,9 @@ static const struct cfg_entry table[] = {
      "open connections at most"},
     {"max_connections_per_ip", CFG_INT, F(max_connections_per_ip), 1, 65536, "256", NULL,
      "open connections per client address at most"},
+    {"request_head_timeout_s", CFG_INT, F(request_head_timeout_s), 1, 600, "10", NULL,
+     "a request's head must arrive whole within it, however slowly it trickles (and a body "
+     "must keep 1 KiB/s after it)"},
     {"connection_timeout_s", CFG_INT, F(connection_timeout_s), 1, 3600, "30", NULL,
      "idle connection timeout in seconds"},
     {"cookie_secure", CFG_BOOL, F(cookie_secure), 0, 1, "false", NULL,

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,35 @@
 #include "util/limits.h"
 #include "util/log.h"
 
+/*
+ * The guard: libmicrohttpd's idle timeout starts again with every byte, so a client that
+ * trickles a request's head a byte at a time holds its connection for ever, and a few
+ * hundred of them hold all. The guard gives each request's head a deadline from when the
+ * connection began waiting for it, and a body a minimum rate; past them, and for waiting
+ * connections when the limit is near (the oldest first), it shuts the socket, which
+ * libmicrohttpd then closes as any broken connection.
+ */
+struct guard_conn {
+    struct guard_conn *prev, *next;
+    MHD_socket fd;
+    int64_t since_ms; /* waiting for a head since (connect, or the last answer) */
+    int64_t body_ms;  /* the head arrived then; its body is being read (0: not) */
+    uint64_t body_bytes;
+    bool in_request; /* a head arrived and its answer is not yet done */
+    bool cut;
+};
+
+#define GUARD_BODY_MIN_BYTES_PER_S 1024 /* past the head's deadline, a body must keep this pace */
+
 struct server {
     struct MHD_Daemon *d;
+    pthread_mutex_t guard_lock;
+    struct guard_conn guard; /* the list's sentinel */
+    size_t guard_n;
+    pthread_t guard_thread;
+    bool guard_running, guard_stop;
+    int64_t head_deadline_ms;
+    unsigned max_connections;
     const struct route *routes;
     size_t n_routes;
     size_t body_limit;
@@ -41,6 +69,7 @@ struct conn_state {
     enum err early;             /* routing or size error found before dispatch */
     bool responded;             /* a response was queued early (413) */
     size_t discarded;           /* bytes dropped after the body passed its limit */
+    struct guard_conn *g;       /* the connection's, for the guard */
     const struct web_file *web; /* a page or a file of the front end answers */
 };
 
@@ -265,6 +294,112 @@ static void client_ip(const struct server *s, struct MHD_Connection *c, char *ou
     buf_release(&xff);
 }
 
+static int64_t guard_now_ms(void)
+{
+    return clock_mono_us() / 1000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct guard_conn *g = xcalloc(1, sizeof *g);
+        g->fd = ci ? ci->connect_fd : MHD_INVALID_SOCKET;
+        g->since_ms = guard_now_ms();
+        pthread_mutex_lock(&s->guard_lock);
+        g->next = s->guard.next;
+        g->prev = &s->guard;
+        s->guard.next->prev = g;
+        s->guard.next = g;
+        s->guard_n++;
+        pthread_mutex_unlock(&s->guard_lock);
+        *socket_context = g;
+    } else if (*socket_context) { /* closed: before libmicrohttpd closes the socket */
+        struct guard_conn *g = *socket_context;
+        pthread_mutex_lock(&s->guard_lock);
+        g->prev->next = g->next;
+        g->next->prev = g->prev;
+        s->guard_n--;
+        pthread_mutex_unlock(&s->guard_lock);
+        free(g);
+        *socket_context = NULL;
+    }
+}
+
+/* A request's head arrived: its body is read from now. */
+static void guard_head(struct server *s, struct guard_conn *g)
+{
+    pthread_mutex_lock(&s->guard_lock);
+    g->in_request = true;
+    g->body_ms = guard_now_ms();
+    g->body_bytes = 0;
+    pthread_mutex_unlock(&s->guard_lock);
+}
+
+/* Its body grew by n bytes, or is all there (done). */
+static void guard_body(struct server *s, struct guard_conn *g, size_t n, bool done)
+{
+    pthread_mutex_lock(&s->guard_lock);
+    g->body_bytes += n;
+    if (done)
+        g->body_ms = 0;
+    pthread_mutex_unlock(&s->guard_lock);
+}
+
+/* Its answer is done: the connection waits for the next head from now. */
+static void guard_answered(struct server *s, struct guard_conn *g)
+{
+    pthread_mutex_lock(&s->guard_lock);
+    g->in_request = false;
+    g->body_ms = 0;
+    g->since_ms = guard_now_ms();
+    pthread_mutex_unlock(&s->guard_lock);
+}
+
+static void guard_cut(struct guard_conn *g)
+{
+    if (!g->cut && g->fd != MHD_INVALID_SOCKET)
+        shutdown(g->fd, SHUT_RDWR);
+    g->cut = true;
+}
+
+static void *guard_loop(void *arg)
+{
+    struct server *s = arg;
+    for (;;) {
+        usleep(200 * 1000);
+        pthread_mutex_lock(&s->guard_lock);
+        if (s->guard_stop) {
+            pthread_mutex_unlock(&s->guard_lock);
+            return NULL;
+        }
+        int64_t now = guard_now_ms();
+        size_t live = 0;
+        for (struct guard_conn *g = s->guard.next; g != &s->guard; g = g->next) {
+            bool late_head = !g->in_request && now - g->since_ms > s->head_deadline_ms;
+            int64_t body_allowance =
+                s->head_deadline_ms + (int64_t)(g->body_bytes * 1000 / GUARD_BODY_MIN_BYTES_PER_S);
+            bool slow_body = g->body_ms && now - g->body_ms > body_allowance;
+            if (late_head || slow_body)
+                guard_cut(g);
+            live += !g->cut;
+        }
+        /* near the limit, the connections waiting for a head go first, the oldest first (the
+         * list is newest first: from its end) */
+        size_t room = s->max_connections / 10 + 1;
+        for (struct guard_conn *g = s->guard.prev;
+             g != &s->guard && live + room > s->max_connections; g = g->prev)
+            if (!g->cut && !g->in_request) {
+                guard_cut(g);
+                live--;
+            }
+        pthread_mutex_unlock(&s->guard_lock);
+    }
+}
+
 /* A file of the front end, or its shell: no database, no session. Revalidated by ETag
  * on every use (no-cache), so a new binary's pages are seen at once. */
 static enum MHD_Result serve_web(struct server *s, struct conn_state *cs)
@@ -353,6 +488,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cs = xcalloc(1, sizeof *cs);
         *con_cls = cs;
         atomic_fetch_add(&in_flight, 1);
+        const union MHD_ConnectionInfo *sc =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        cs->g = sc ? sc->socket_context : NULL;
+        if (cs->g)
+            guard_head(s, cs->g);
         struct req *r = &cs->r;
         arena_init(&r->arena, LIMIT_ARENA_BYTES);
         r->t0_us = clock_mono_us();
@@ -400,6 +540,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     if (*upload_data_size) {
+        if (cs->g)
+            guard_body(s, cs->g, *upload_data_size, false);
         if (!cs->responded && !cs->body.overflow)
             buf_add(&cs->body, upload_data, *upload_data_size);
         if (cs->body.overflow) {
@@ -416,18 +558,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (cs->responded)
         return MHD_YES;
     cs->responded = true;
+    if (cs->g)
+        guard_body(s, cs->g, 0, true); /* all of it arrived: the handler's time is its own */
     return cs->web ? serve_web(s, cs) : dispatch(s, cs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)conn;
     (void)toe;
     struct conn_state *cs = *con_cls;
     if (!cs)
         return;
+    if (cs->g)
+        guard_answered(cls, cs->g);
     buf_release(&cs->body);
     arena_release(&cs->r.arena);
     free(cs);
@@ -460,6 +605,11 @@ enum err server_start(const struct server_options *o, const struct route *routes
     s->n_routes = n;
     s->body_limit = o->body_limit;
     s->access_log = o->access_log;
+    pthread_mutex_init(&s->guard_lock, NULL);
+    s->guard.next = s->guard.prev = &s->guard;
+    s->head_deadline_ms =
+        (int64_t)(o->request_head_timeout_s ? o->request_head_timeout_s : 10) * 1000;
+    s->max_connections = o->max_connections;
     char bad[INET6_ADDRSTRLEN + 1];
     if (!server_parse_proxies(o->trusted_proxies, s->proxies, &s->n_proxies, bad, sizeof bad)) {
         free(s);
@@ -468,21 +618,22 @@ enum err server_start(const struct server_options *o, const struct route *routes
                        SERVER_PROXIES_MAX);
     }
     metrics_init(routes, n);
-    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
-                            MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s,
-                            MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
-                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                            MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+    s->d = MHD_start_daemon(
+        flags, o->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(o->threads ? o->threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
+        o->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->d) {
         metrics_release();
         free(s);
         return err_set(ei, ERR_UNAVAILABLE, "port", "cannot listen on %s port %u (in use?)",
                        o->listen, (unsigned)o->port);
     }
+    s->guard_running = pthread_create(&s->guard_thread, NULL, guard_loop, s) == 0;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
     *out = s;
@@ -505,9 +656,16 @@ void server_stop(struct server *s, int64_t grace_ms)
     long left = atomic_load(&in_flight);
     if (left > 0)
         LOG(LOG_WARN, "shutdown_timeout", "requests_in_flight=%ld", left);
+    if (s->guard_running) {
+        pthread_mutex_lock(&s->guard_lock);
+        s->guard_stop = true;
+        pthread_mutex_unlock(&s->guard_lock);
+        pthread_join(s->guard_thread, NULL);
+    }
     MHD_stop_daemon(s->d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
     metrics_release();
+    pthread_mutex_destroy(&s->guard_lock);
     free(s);
 }

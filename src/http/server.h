@@ -32,6 +32,7 @@ struct server_options {
     unsigned max_connections;
     unsigned max_connections_per_ip;
     unsigned connection_timeout_s;
+    unsigned request_head_timeout_s; /* a request's head must arrive within it (0: 10) */
     bool access_log;
     /* comma-separated addresses of reverse proxies: from these peers the client's
      * address is taken from X-Forwarded-For (NULL or "": from none) */

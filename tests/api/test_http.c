@@ -4,6 +4,13 @@
  * media type, request ids, keep-alive, and that bad input writes nothing.
  */
 #include <curl/curl.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +383,84 @@ static void keep_alive(void **state)
     curl_easy_cleanup(c);
 }
 
+/* A raw connection to s, or -1. */
+static int raw_connect(const struct srv *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Whether the server closed it: a read sees the end (or the connection reset). */
+static bool closed_by_server(int fd)
+{
+    char c;
+    ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Slow clients: a head trickled a byte at a time is cut at its deadline however lively it
+ * looks, and near the connection limit the connections waiting for a head go first, so a
+ * fresh client is answered. (Before, every byte restarted the idle timeout, and 1,100 such
+ * connections kept the server from answering anyone for as long as they liked.) */
+static void slow_clients_are_cut(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--request-head-timeout-s",
+                                 "1",
+                                 "--max-connections",
+                                 "30",
+                                 "--max-connections-per-ip",
+                                 "100",
+                                 NULL};
+    struct srv s;
+    srv_start(&s, extra);
+    signal(SIGPIPE, SIG_IGN);
+    enum { SLOW = 6 };
+    int slow[SLOW];
+    for (int i = 0; i < SLOW; i++) {
+        slow[i] = raw_connect(&s);
+        assert_true(slow[i] >= 0);
+        const char *head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        assert_true(send(slow[i], head, strlen(head), 0) > 0);
+    }
+    struct resp r;
+    for (int tick = 0; tick < 15; tick++) { /* a byte each per 200 ms, for 3 s */
+        for (int i = 0; i < SLOW; i++)
+            (void)send(slow[i], "a", 1, MSG_NOSIGNAL);
+        if (tick == 3) { /* meanwhile a fresh client is answered */
+            assert_int_equal(http(&s, "GET", "/healthz", NULL, NULL, &r), 200);
+            resp_free(&r);
+        }
+        usleep(200 * 1000);
+    }
+    for (int i = 0; i < SLOW; i++) {
+        assert_true(closed_by_server(slow[i]));
+        close(slow[i]);
+    }
+    /* thirty idle connections fill the limit; the guard makes room for a thirty-first */
+    enum { IDLE = 30 };
+    int idle[IDLE];
+    for (int i = 0; i < IDLE; i++)
+        idle[i] = raw_connect(&s);
+    usleep(450 * 1000); /* two rounds of the guard, well within the head's deadline */
+    assert_int_equal(http(&s, "GET", "/healthz", NULL, NULL, &r), 200);
+    resp_free(&r);
+    int shed = 0;
+    for (int i = 0; i < IDLE; i++) {
+        shed += idle[i] >= 0 && closed_by_server(idle[i]);
+        if (idle[i] >= 0)
+            close(idle[i]);
+    }
+    assert_true(shed >= 3);
+    assert_int_equal(srv_stop(&s), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -387,6 +472,7 @@ int main(void)
         cmocka_unit_test(oversized_chunked_body),  cmocka_unit_test(bad_json_changes_nothing),
         cmocka_unit_test(wrong_media_type),        cmocka_unit_test(keep_alive),
         cmocka_unit_test(too_complex_body), /* logs in: after the tests that count sessions */
+        cmocka_unit_test(slow_clients_are_cut),
     };
     int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();

@@ -6,23 +6,9 @@
 #   sh bench/flood.sh
 set -eu
 cd "$(dirname "$0")/.."
-BIN=./build/release/quanzi
 SECS=${BENCH_SECONDS:-10}
-[ -x "$BIN" ] || { echo "bench: build first (make bench)" >&2; exit 1; }
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/quanzi-bench-flood-XXXXXX")
-PID=
-cleanup() {
-    [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-    rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-"$BIN" demo --data-dir "$DIR" >/dev/null 2>&1
-"$BIN" serve --data-dir "$DIR" --port 0 --ready-file "$DIR/ready" --access-log=false \
-    --trusted-proxies 127.0.0.1 >"$DIR/log" 2>&1 &
-PID=$!
-i=0
-while [ ! -s "$DIR/ready" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-URL=http://127.0.0.1:$(cat "$DIR/ready")
+. bench/serve.sh
+serve_release --trusted-proxies 127.0.0.1
 wrk -t2 -c32 -d"${SECS}s" -s bench/login_flood.lua "$URL" >"$DIR/wrk" 2>&1 &
 WRK=$!
 sleep 1

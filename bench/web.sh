@@ -8,28 +8,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-BIN=./build/release/quanzi
 SECS=${BENCH_SECONDS:-5}
 N=${BENCH_POSTERS:-20}
-[ -x "$BIN" ] || { echo "bench: build first (make bench)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "bench: wrk is missing (sh scripts/setup.sh)" >&2; exit 1; }
-
-DIR=$(mktemp -d "${TMPDIR:-/tmp}/quanzi-bench-web-XXXXXX")
-PID=
-cleanup() {
-    [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
-    rm -rf "$DIR"
-}
-trap cleanup EXIT INT TERM
-
-"$BIN" demo --data-dir "$DIR" >/dev/null 2>&1
-"$BIN" serve --data-dir "$DIR" --port 0 --ready-file "$DIR/ready" --access-log=false \
-    >"$DIR/log" 2>&1 &
-PID=$!
-i=0
-while [ ! -s "$DIR/ready" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-PORT=$(cat "$DIR/ready")
-URL=http://127.0.0.1:$PORT
+. bench/serve.sh
+serve_release
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 hz=$(getconf CLK_TCK)

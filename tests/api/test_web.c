@@ -308,6 +308,15 @@ static void posters(void **state)
     resp_free(&r);
     assert_string_equal(qr_text(file), link);
     free(member);
+    /* a promoter the shop has not approved yet has no link poster */
+    int64_t uid2 = 0;
+    char *waiting = register_user(&S, "13920000013", "果果妈", &uid2);
+    create(&S, fmt("/api/v1/shops/%lld/trials", (long long)shop), owner,
+           fmt("{\"user_id\":%lld,\"product_id\":%lld}", (long long)uid2, (long long)product));
+    create(&S, fmt("/api/v1/shops/%lld/promoters", (long long)shop), waiting, "{}");
+    refused(&S, "GET", fmt("/api/v1/me/promoter/poster.png?shop_id=%lld", (long long)shop), waiting,
+            NULL, 404, "not_found", "shop_id");
+    free(waiting);
 
     /* another shop's member: as if the share did not exist */
     char *other = register_user(&S, "13920000011", "路人", NULL);

@@ -186,6 +186,7 @@ static int cmd_serve(const struct config *cfg, const char **rest, int rest_len)
          * group commit's fsync (SQLite) while others run */
         .threads = (unsigned)(cfg->threads ? cfg->threads : 4 * (cores > 0 ? cores : 1)),
         .body_limit = (size_t)cfg->body_limit_bytes,
+        .body_memory = (size_t)cfg->body_memory_mb << 20,
         .max_connections = (unsigned)cfg->max_connections,
         .max_connections_per_ip = (unsigned)cfg->max_connections_per_ip,
         .connection_timeout_s = (unsigned)cfg->connection_timeout_s,

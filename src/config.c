@@ -50,6 +50,9 @@ static const struct cfg_entry table[] = {
      "new accounts the whole server makes in a minute (then 429 with Retry-After)"},
     {"home_shop", CFG_INT, F(home_shop), 0, INT64_MAX, "0", NULL,
      "the shop whose home the front page (/) shows (0: the oldest shop)"},
+    {"body_memory_mb", CFG_INT, F(body_memory_mb), 8, 65536, "128", NULL,
+     "memory that request bodies in flight and their parse may take, in MiB (each counted at "
+     "4 times its length); past it, 503 with Retry-After"},
     {"max_connections", CFG_INT, F(max_connections), 16, 65536, "1024", NULL,
      "open connections at most"},
     {"max_connections_per_ip", CFG_INT, F(max_connections_per_ip), 1, 65536, "256", NULL,

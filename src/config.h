@@ -40,6 +40,7 @@ struct config {
     int64_t max_connections_per_ip;
     int64_t connection_timeout_s;
     int64_t request_head_timeout_s;
+    int64_t body_memory_mb;
     bool cookie_secure;
     char db_sync[16]; /* "full" or "normal" */
     bool test_clock;

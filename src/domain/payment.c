@@ -34,7 +34,8 @@ struct pay_args {
 
 static enum err pay_tx(struct db *db, void *arg)
 {
-    static const char find[] = "SELECT order_id FROM payments WHERE provider = ? AND reference = ?";
+    static const char find[] = "SELECT order_id FROM payments"
+                               " WHERE shop_id = ? AND provider = ? AND reference = ?";
     const struct pay_args *q = arg;
     const struct payment *p = q->p;
     struct errinfo *ei = q->ei;
@@ -53,7 +54,8 @@ static enum err pay_tx(struct db *db, void *arg)
         if (role == SHOP_ROLE_NONE)
             return err_set(ei, ERR_NOT_FOUND, NULL, "no such order");
     }
-    e = db_value(db, find, &paid_order, DB_STR(p->provider), DB_STR(q->ref));
+    /* a reference is unique per shop and provider: another shop's says nothing here */
+    e = db_value(db, find, &paid_order, DB_INT(o.shop_id), DB_STR(p->provider), DB_STR(q->ref));
     if (e == ERR_OK) { /* this notification was applied before: no second effect */
         if (paid_order != p->order_id)
             return err_set(ei, ERR_UNPROCESSABLE, "reference",
@@ -101,7 +103,7 @@ enum err payment_apply(struct db *db, const struct payment *p, struct errinfo *e
     /* Hot rows: every payment of a shop adds to the shop's ledger accounts. On
      * PostgreSQL this runs at READ COMMITTED: the balance updates wait for the
      * row and add to what is there; the order moves only from the status read
-     * (a conditional update), and the payment is unique by (provider, reference). */
+     * (a conditional update), and the payment is unique by (shop, provider, reference). */
     enum err e = db_tx_run(db, DB_TX_WRITE_LOCKED, pay_tx, &q);
     arena_release(&a);
     return e;

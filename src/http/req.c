@@ -54,28 +54,30 @@ enum err req_reply(struct req *r, int status, json_t *body)
     return ERR_OK;
 }
 
-static int json_depth_ok(json_t *v, int depth)
+/* The deepest nesting of arrays and objects in a JSON text (strings skipped), counted up to
+ * past `max` only: checked before parsing, so that any depth, even one past the parser's
+ * own limit, is refused as too deep and not as bad JSON. */
+static int json_text_depth(const char *p, size_t n, int max)
 {
-    if (depth > LIMIT_JSON_DEPTH)
-        return 0;
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *x;
-        json_object_foreach(v, k, x)
-        {
-            if (!json_depth_ok(x, depth + 1))
-                return 0;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(v, i, x)
-        {
-            if (!json_depth_ok(x, depth + 1))
-                return 0;
+    int depth = 0, deepest = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > deepest && (deepest = depth) > max)
+                break;
+        } else if (c == ']' || c == '}') {
+            depth--;
         }
     }
-    return 1;
+    return deepest;
 }
 
 enum err req_parse_body(struct req *r, const char *ct)
@@ -86,6 +88,9 @@ enum err req_parse_body(struct req *r, const char *ct)
         (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
         return req_fail(r, ERR_UNSUPPORTED_MEDIA, NULL,
                         "send the body as Content-Type: application/json");
+    if (json_text_depth(r->body, r->body_len, LIMIT_JSON_DEPTH) > LIMIT_JSON_DEPTH)
+        return req_fail(r, ERR_TOO_DEEP, NULL, "JSON is nested deeper than %d levels",
+                        LIMIT_JSON_DEPTH);
     json_error_t jerr;
     r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!r->json) {
@@ -97,9 +102,6 @@ enum err req_parse_body(struct req *r, const char *ct)
         return req_fail(r, ERR_BAD_JSON, NULL, "invalid JSON at line %d column %d: %s", jerr.line,
                         jerr.column, jerr.text);
     }
-    if (!json_depth_ok(r->json, 1))
-        return req_fail(r, ERR_TOO_DEEP, NULL, "JSON is nested deeper than %d levels",
-                        LIMIT_JSON_DEPTH);
     return ERR_OK;
 }
 

@@ -1,7 +1,9 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -42,6 +44,11 @@ struct guard_conn {
     bool cut;
 };
 
+/* A body in flight is counted at this many times its length against body_memory: its buffer
+ * and the parse of it (jansson's tree in the request's arena). */
+#define BODY_MEMORY_FACTOR 4
+/* a body this large (counted) leaves memory to give back once the bodies are done */
+#define BODY_TRIM_BYTES (256 * 1024)
 #define GUARD_BODY_MIN_BYTES_PER_S 1024 /* past the head's deadline, a body must keep this pace */
 
 struct server {
@@ -56,6 +63,9 @@ struct server {
     const struct route *routes;
     size_t n_routes;
     size_t body_limit;
+    size_t body_memory;             /* bytes that bodies in flight and their parse may take */
+    _Atomic size_t body_reserved;   /* ... taken now (BODY_MEMORY_FACTOR per body byte) */
+    _Atomic bool body_trim;         /* memory was taken since the last trim */
     bool access_log;
     uint16_t port;
     char proxies[SERVER_PROXIES_MAX][INET6_ADDRSTRLEN]; /* trusted, normalized */
@@ -69,6 +79,8 @@ struct conn_state {
     enum err early;             /* routing or size error found before dispatch */
     bool responded;             /* a response was queued early (413) */
     size_t discarded;           /* bytes dropped after the body passed its limit */
+    size_t reserved;            /* of the server's body memory, this request's */
+    bool over_budget;           /* a body without a Content-Length ran past that memory */
     struct guard_conn *g;       /* the connection's, for the guard */
     const struct web_file *web; /* a page or a file of the front end answers */
 };
@@ -369,6 +381,7 @@ static void guard_cut(struct guard_conn *g)
 static void *guard_loop(void *arg)
 {
     struct server *s = arg;
+    int64_t last_trim_ms = 0;
     for (;;) {
         usleep(200 * 1000);
         pthread_mutex_lock(&s->guard_lock);
@@ -397,6 +410,15 @@ static void *guard_loop(void *arg)
                 live--;
             }
         pthread_mutex_unlock(&s->guard_lock);
+        /* Large bodies are done (or nearly): give their memory back to the system, at most
+         * once a second. glibc keeps what its per-thread arenas freed, so a burst of big
+         * bodies would otherwise hold its peak for good. */
+        if (now - last_trim_ms >= 1000 &&
+            atomic_load(&s->body_reserved) < s->body_memory / 8 &&
+            atomic_exchange(&s->body_trim, false)) {
+            malloc_trim(0);
+            last_trim_ms = now;
+        }
     }
 }
 
@@ -428,6 +450,88 @@ static enum MHD_Result serve_web(struct server *s, struct conn_state *cs)
     return ret;
 }
 
+/* on_uri's mark for a request whose target is refused (see there) */
+static const char bad_target;
+
+static int hex_digit(int c)
+{
+    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+}
+
+/* The request target as it came, before libmicrohttpd decodes it for routing, where an
+ * encoded "/" would become a separator and %00 the end of the path: an encoded "/" or
+ * control character in the path, or a NUL anywhere, marks the request refused (400). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    bool in_path = true;
+    for (const char *p = uri; *p; p++) {
+        if (*p == '?')
+            in_path = false;
+        if (*p != '%' || !isxdigit((unsigned char)p[1]) || !isxdigit((unsigned char)p[2]))
+            continue;
+        int v = hex_digit((unsigned char)p[1]) * 16 + hex_digit((unsigned char)p[2]);
+        if (v == 0 || (in_path && (v == '/' || v < 0x20 || v == 0x7f)))
+            return (void *)&bad_target;
+    }
+    return NULL;
+}
+
+/* How a request says where its body ends. */
+struct framing {
+    int lengths;          /* Content-Length headers */
+    bool chunked;         /* a Transfer-Encoding header */
+    bool has_length;      /* the one Content-Length is a number: */
+    unsigned long long length;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->lengths++;
+        char *end;
+        f->length = value ? strtoull(value, &end, 10) : 0;
+        f->has_length = value && *value && *end == '\0';
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->chunked = true;
+    }
+    return MHD_YES;
+}
+
+/* Takes memory for a body of `len` bytes (what this request holds already counts), or
+ * false if the server's body memory would be passed. */
+static bool body_reserve(struct server *s, struct conn_state *cs, size_t len)
+{
+    size_t want = len > SIZE_MAX / BODY_MEMORY_FACTOR ? SIZE_MAX : len * BODY_MEMORY_FACTOR;
+    if (want <= cs->reserved)
+        return true;
+    size_t more = want - cs->reserved;
+    size_t before = atomic_fetch_add(&s->body_reserved, more);
+    if (before + more > s->body_memory || before + more < before) {
+        atomic_fetch_sub(&s->body_reserved, more);
+        return false;
+    }
+    cs->reserved = want;
+    if (want >= BODY_TRIM_BYTES)
+        atomic_store(&s->body_trim, true);
+    return true;
+}
+
+/* Answers a request from its head, before its body is read (libmicrohttpd then closes the
+ * connection, the body unread). */
+static enum MHD_Result answer_now(struct server *s, struct conn_state *cs, enum err e)
+{
+    log_set_request_id(cs->r.rid);
+    enum MHD_Result ret = queue(s, cs, e);
+    log_set_request_id(NULL);
+    cs->responded = true;
+    return ret;
+}
+
 static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
 {
     struct req *r = &cs->r;
@@ -437,6 +541,12 @@ static enum MHD_Result dispatch(struct server *s, struct conn_state *cs)
     if (!e && cs->body.overflow)
         e = req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
                      s->body_limit);
+    if (!e && cs->over_budget) {
+        r->retry_after_s = 1;
+        e = req_fail(r, ERR_RETRY, NULL,
+                     "the server is busy receiving other requests' bodies; try again in a "
+                     "moment");
+    }
     if (!e) {
         r->body = cs->body.ptr;
         r->body_len = cs->body.len;
@@ -484,7 +594,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct server *s = cls;
     struct conn_state *cs = *con_cls;
 
-    if (!cs) {
+    if (!cs || cs == (void *)&bad_target) {
+        bool bad = cs != NULL;
         cs = xcalloc(1, sizeof *cs);
         *con_cls = cs;
         atomic_fetch_add(&in_flight, 1);
@@ -520,21 +631,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->allow = router_allow(s->routes, s->n_routes, url, &r->arena);
         }
         buf_init(&cs->body, limit);
-        const char *cl =
-            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl) {
-            char *end;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (*end == '\0' && n > limit) {
-                /* refuse before reading: the connection is closed after this answer */
-                req_fail(r, ERR_TOO_LARGE, NULL, "the request body is larger than %zu bytes",
-                         limit);
-                log_set_request_id(r->rid);
-                enum MHD_Result ret = queue(s, cs, ERR_TOO_LARGE);
-                log_set_request_id(NULL);
-                cs->responded = true;
-                return ret;
-            }
+        if (bad)
+            return answer_now(s, cs,
+                              req_fail(r, ERR_BAD_REQUEST, "path",
+                                       "the path encodes a \"/\" or a control character, or the "
+                                       "address a NUL (%%2F, %%00): send them as they are"));
+        struct framing f = {0};
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+        if (f.lengths > 1 || (f.lengths && f.chunked))
+            return answer_now(s, cs,
+                              req_fail(r, ERR_BAD_REQUEST, "Content-Length",
+                                       f.chunked ? "send Content-Length or Transfer-Encoding, "
+                                                   "not both"
+                                                 : "send one Content-Length header"));
+        if (f.has_length && f.length > limit)
+            return answer_now(s, cs,
+                              req_fail(r, ERR_TOO_LARGE, NULL,
+                                       "the request body is larger than %zu bytes", limit));
+        if (f.has_length && !body_reserve(s, cs, (size_t)f.length)) {
+            r->retry_after_s = 1;
+            return answer_now(s, cs,
+                              req_fail(r, ERR_RETRY, NULL,
+                                       "the server is busy receiving other requests' bodies; "
+                                       "try again in a moment"));
         }
         return MHD_YES;
     }
@@ -542,12 +661,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         if (cs->g)
             guard_body(s, cs->g, *upload_data_size, false);
-        if (!cs->responded && !cs->body.overflow)
-            buf_add(&cs->body, upload_data, *upload_data_size);
-        if (cs->body.overflow) {
+        if (!cs->responded && !cs->body.overflow && !cs->over_budget) {
+            /* a body without a Content-Length takes its memory as it grows */
+            if (body_reserve(s, cs, cs->body.len + *upload_data_size))
+                buf_add(&cs->body, upload_data, *upload_data_size);
+            else
+                cs->over_budget = true;
+        }
+        if (cs->body.overflow || cs->over_budget) {
             /* A body without (or beyond) its Content-Length passed the limit. libmicrohttpd
              * cannot answer mid-upload, so the rest is read and dropped, up to a hard cap,
-             * and the 413 goes out after the last byte; past the cap the connection is cut. */
+             * and the 413 goes out after the last byte; past the cap the connection is cut.
+             * So too for one that ran past the server's body memory (503). */
             cs->discarded += *upload_data_size;
             if (cs->discarded > LIMIT_DISCARD_BYTES)
                 return MHD_NO;
@@ -571,8 +696,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct conn_state *cs = *con_cls;
     if (!cs)
         return;
+    struct server *s = cls;
+    if (cs == (void *)&bad_target) { /* refused by its target before it began */
+        *con_cls = NULL;
+        return;
+    }
     if (cs->g)
-        guard_answered(cls, cs->g);
+        guard_answered(s, cs->g);
+    if (cs->reserved)
+        atomic_fetch_sub(&s->body_reserved, cs->reserved);
     buf_release(&cs->body);
     arena_release(&cs->r.arena);
     free(cs);
@@ -604,6 +736,17 @@ enum err server_start(const struct server_options *o, const struct route *routes
     s->routes = routes;
     s->n_routes = n;
     s->body_limit = o->body_limit;
+    /* the largest body one request may send fits, whatever the setting */
+    size_t largest = o->body_limit;
+    for (size_t i = 0; i < n; i++)
+        if (routes[i].body_limit > largest)
+            largest = routes[i].body_limit;
+    s->body_memory = o->body_memory ? o->body_memory : (size_t)128 << 20;
+    if (s->body_memory < largest * BODY_MEMORY_FACTOR)
+        s->body_memory = largest * BODY_MEMORY_FACTOR;
+    /* Blocks from 128 KiB (bodies, their parse) are mapped on their own and unmapped when
+     * freed; the fixed threshold stops glibc from raising it after the first free. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     s->access_log = o->access_log;
     pthread_mutex_init(&s->guard_lock, NULL);
     s->guard.next = s->guard.prev = &s->guard;
@@ -625,7 +768,8 @@ enum err server_start(const struct server_options *o, const struct route *routes
         o->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection,
         s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!s->d) {
         metrics_release();

@@ -29,6 +29,7 @@ struct server_options {
     uint16_t port;
     unsigned threads;
     size_t body_limit;
+    size_t body_memory; /* bodies in flight and their parse at most (0: 128 MiB) */
     unsigned max_connections;
     unsigned max_connections_per_ip;
     unsigned connection_timeout_s;

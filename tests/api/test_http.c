@@ -461,6 +461,167 @@ static void slow_clients_are_cut(void **state)
     assert_int_equal(srv_stop(&s), 0);
 }
 
+/* Sends a whole request on a fresh connection and reads the answer until the server closes
+ * it (Connection: close); returns the status, the answer in out (len bytes). */
+static int raw_exchange(const struct srv *s, const char *request, char *out, size_t len)
+{
+    int fd = raw_connect(s);
+    assert_true(fd >= 0);
+    assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < len && (n = recv(fd, out + got, len - 1 - got, 0)) > 0)
+        got += (size_t)n;
+    out[got] = '\0';
+    close(fd);
+    int status = 0;
+    sscanf(out, "HTTP/1.%*d %d", &status);
+    return status;
+}
+
+/* What libmicrohttpd would let through: a path whose encoded "/" or NUL its decoding would
+ * turn into another path (/shops%2F1 was shop 1), a NUL in a query, and a body framed twice
+ * (two Content-Lengths, or one and chunked: what a proxy and quanzi could read differently).
+ * Each is 400 naming what is wrong, and writes nothing. */
+static void targets_and_framing(void **state)
+{
+    (void)state;
+    char out[4096];
+    const char *bad_paths[] = {"/api/v1/shops%2F1", "/api/v1/shops%2f1", "/api/v1/shops/1%00x",
+                               "/api/v1/me%0a", "/healthz?x=a%00b"};
+    for (size_t i = 0; i < sizeof bad_paths / sizeof bad_paths[0]; i++) {
+        int st = raw_exchange(
+            &S, fmt("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", bad_paths[i]), out,
+            sizeof out);
+        if (st != 400)
+            fprintf(stderr, "%s: %s\n", bad_paths[i], out);
+        assert_int_equal(st, 400);
+        assert_non_null(strstr(out, "\"code\":\"bad_request\""));
+        assert_non_null(strstr(out, "\"field\":\"path\""));
+    }
+    /* an encoded "/" in a query is a value like any other */
+    assert_int_equal(raw_exchange(&S,
+                                  "GET /healthz?next=%2Fshop HTTP/1.1\r\nHost: x\r\n"
+                                  "Connection: close\r\n\r\n",
+                                  out, sizeof out),
+                     200);
+    int64_t before = db_scalar(&S, REG_SQL);
+    const char *body = "{\"login\":\"13900000077\",\"password\":\"correct horse\","
+                       "\"display_name\":\"x\"}";
+    const char *framings[] = {
+        fmt("Content-Length: %zu\r\nContent-Length: 2\r\n", strlen(body)),
+        fmt("Content-Length: %zu\r\nContent-Length: %zu\r\n", strlen(body), strlen(body)),
+        fmt("Content-Length: %zu\r\nTransfer-Encoding: chunked\r\n", strlen(body)),
+    };
+    for (size_t i = 0; i < sizeof framings / sizeof framings[0]; i++) {
+        int st = raw_exchange(&S,
+                              fmt("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n"
+                                  "Content-Type: application/json\r\nConnection: close\r\n%s\r\n%s",
+                                  framings[i], body),
+                              out, sizeof out);
+        if (st != 400)
+            fprintf(stderr, "framing %zu: %s\n", i, out);
+        assert_int_equal(st, 400);
+        assert_non_null(strstr(out, "\"field\":\"Content-Length\""));
+    }
+    assert_int_equal(db_scalar(&S, REG_SQL), before);
+    /* the same body framed once is taken */
+    assert_int_equal(raw_exchange(&S,
+                                  fmt("POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n"
+                                      "Content-Type: application/json\r\nConnection: close\r\n"
+                                      "Content-Length: %zu\r\n\r\n%s",
+                                      strlen(body), body),
+                                  out, sizeof out),
+                     201);
+    assert_int_equal(db_scalar(&S, REG_SQL), before + 1);
+}
+
+/* Nesting: 32 levels are parsed (the field then has the wrong type), 33 are too deep, and so
+ * is any depth past the parser's own limit of 2,048 (it was bad_json there). */
+static void json_depth_limits(void **state)
+{
+    (void)state;
+    const int depths[] = {32, 33, 3000};
+    const char *codes[] = {"wrong_type", "too_deep", "too_deep"};
+    const char *fields[] = {"display_name", NULL, NULL};
+    int64_t before = db_scalar(&S, REG_SQL);
+    for (int c = 0; c < 3; c++) {
+        int arrays = depths[c] - 1; /* the object around them is a level */
+        char *b = malloc((size_t)arrays * 2 + 128);
+        size_t off = (size_t)sprintf(b, "{\"login\":\"13900000078\",\"password\":\"correct horse\","
+                                        "\"display_name\":");
+        memset(b + off, '[', (size_t)arrays);
+        memset(b + off + arrays, ']', (size_t)arrays);
+        strcpy(b + off + 2 * (size_t)arrays, "}");
+        struct resp r;
+        http(&S, "POST", "/api/v1/auth/register", NULL, b, &r);
+        if (r.status != 400 || strcmp(jstr(r.json, "error.code"), codes[c]) != 0)
+            fprintf(stderr, "depth %d: %ld %s\n", depths[c], r.status, r.body);
+        expect_error(&r, 400, codes[c], fields[c]);
+        resp_free(&r);
+        free(b);
+    }
+    assert_int_equal(db_scalar(&S, REG_SQL), before);
+}
+
+/* Bodies in flight share body_memory (each counted at 4 times its length): past it a body is
+ * refused with 503 and Retry-After before it is read, or, without a Content-Length, once it
+ * passes it; the memory comes back when they are done. */
+static void body_memory_is_bounded(void **state)
+{
+    (void)state;
+    const char *const extra[] = {"--body-memory-mb", "8", NULL};
+    struct srv s;
+    srv_start(&s, extra);
+    signal(SIGPIPE, SIG_IGN);
+    enum { MB = 1000 * 1000 };
+    /* two bodies of a megabyte on their way take the 8 MiB */
+    int held[2];
+    for (int i = 0; i < 2; i++) {
+        held[i] = raw_connect(&s);
+        assert_true(held[i] >= 0);
+        const char *head = fmt("PUT /api/v1/me/interests HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{",
+                               MB);
+        assert_true(send(held[i], head, strlen(head), MSG_NOSIGNAL) > 0);
+    }
+    usleep(300 * 1000);
+    char *t = register_user(&s, "13900000079", "Big", NULL);
+    char *big = malloc(MB + 1);
+    memset(big, ' ', MB);
+    memcpy(big, "{\"zzz\":1", 8);
+    big[MB - 1] = '}';
+    big[MB] = '\0';
+    const char *count = "SELECT COUNT(*) FROM member_interests";
+    struct resp r;
+    const char *careful[] = {"Expect: 100-continue", NULL};
+    http_ex(&s, "PUT", "/api/v1/me/interests", t, big, careful, &r);
+    expect_error(&r, 503, "busy_retry", NULL);
+    char *ra = resp_header(&r, "Retry-After");
+    assert_string_equal(ra, "1");
+    free(ra);
+    resp_free(&r);
+    /* without a Content-Length: refused once it passes what is left */
+    const char *chunked[] = {"Transfer-Encoding: chunked", NULL};
+    http_ex(&s, "PUT", "/api/v1/me/interests", t, big, chunked, &r);
+    expect_error(&r, 503, "busy_retry", NULL);
+    resp_free(&r);
+    /* small bodies still pass meanwhile */
+    answers(&s, "PUT", "/api/v1/me/interests", t, "{\"tags\":{\"茶\":0.5}}", 200);
+    assert_int_equal(db_scalar(&s, count), 1);
+    for (int i = 0; i < 2; i++)
+        close(held[i]);
+    usleep(300 * 1000);
+    /* their memory is back: the big body is read (and refused for what it says) */
+    http_ex(&s, "PUT", "/api/v1/me/interests", t, big, careful, &r);
+    expect_error(&r, 400, "unknown_field", "zzz");
+    resp_free(&r);
+    free(big);
+    free(t);
+    assert_int_equal(db_scalar(&s, count), 1);
+    assert_int_equal(srv_stop(&s), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -473,6 +634,9 @@ int main(void)
         cmocka_unit_test(wrong_media_type),        cmocka_unit_test(keep_alive),
         cmocka_unit_test(too_complex_body), /* logs in: after the tests that count sessions */
         cmocka_unit_test(slow_clients_are_cut),
+        cmocka_unit_test(targets_and_framing),
+        cmocka_unit_test(json_depth_limits),
+        cmocka_unit_test(body_memory_is_bounded),
     };
     int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();

@@ -391,6 +391,38 @@ static void illegal_transitions(void **state)
     resp_free(&r);
 }
 
+/* A payment reference is unique per shop and provider: shop B confirms its own order with a
+ * reference shop A used (it learns nothing of A's), while within one shop it stays one order's. */
+static void payment_references_are_per_shop(void **state)
+{
+    (void)state;
+    struct resp r;
+    http(&S, "POST", fmt("/api/v1/shops/%lld/products", (long long)other_shop), other_owner,
+         "{\"title\":\"红枣\",\"price_fen\":3000,\"stock\":10,\"status\":\"on_sale\"}", &r);
+    assert_int_equal(r.status, 201);
+    int64_t dates = jint(r.json, "id");
+    resp_free(&r);
+    char key[32];
+    snprintf(key, sizeof key, "k-%d", ++key_seq);
+    order_with_key(buyer, key, order_body(other_shop, dates, 1), &r);
+    assert_int_equal(r.status, 201);
+    int64_t theirs = jint(r.json, "id");
+    resp_free(&r);
+    int64_t p = product(10, NULL);
+    int64_t mine = order(buyer, p, 1), mine_too = order(buyer, p, 1);
+    const char *ref = "{\"reference\":\"转账 REF-0417\"}";
+    expect_act(owner, mine, "confirm-payment", ref, 200, NULL);
+    expect_act(other_owner, theirs, "confirm-payment", ref, 200, NULL);
+    expect_act(owner, mine_too, "confirm-payment", ref, 422, "unprocessable");
+    assert_string_equal(status_of(mine_too), "created");
+    assert_int_equal(
+        db_scalar(&S, "SELECT COUNT(*) FROM payments WHERE reference = '转账 REF-0417'"), 2);
+    assert_int_equal(db_scalar(&S, fmt("SELECT COUNT(*) FROM payments WHERE order_id = %lld"
+                                       " AND shop_id = %lld",
+                                       (long long)theirs, (long long)other_shop)),
+                     1);
+}
+
 static void unpaid_timeout_and_auto_receive(void **state)
 {
     (void)state;
@@ -882,6 +914,7 @@ int main(void)
         cmocka_unit_test(answers_are_what_is_stored),
         cmocka_unit_test(idempotency),
         cmocka_unit_test(illegal_transitions),
+        cmocka_unit_test(payment_references_are_per_shop),
         cmocka_unit_test(unpaid_timeout_and_auto_receive),
         cmocka_unit_test(refunds),
         cmocka_unit_test(refund_queue),

@@ -63,9 +63,9 @@ struct server {
     const struct route *routes;
     size_t n_routes;
     size_t body_limit;
-    size_t body_memory;             /* bytes that bodies in flight and their parse may take */
-    _Atomic size_t body_reserved;   /* ... taken now (BODY_MEMORY_FACTOR per body byte) */
-    _Atomic bool body_trim;         /* memory was taken since the last trim */
+    size_t body_memory;           /* bytes that bodies in flight and their parse may take */
+    _Atomic size_t body_reserved; /* ... taken now (BODY_MEMORY_FACTOR per body byte) */
+    _Atomic bool body_trim;       /* memory was taken since the last trim */
     bool access_log;
     uint16_t port;
     char proxies[SERVER_PROXIES_MAX][INET6_ADDRSTRLEN]; /* trusted, normalized */
@@ -413,8 +413,7 @@ static void *guard_loop(void *arg)
         /* Large bodies are done (or nearly): give their memory back to the system, at most
          * once a second. glibc keeps what its per-thread arenas freed, so a burst of big
          * bodies would otherwise hold its peak for good. */
-        if (now - last_trim_ms >= 1000 &&
-            atomic_load(&s->body_reserved) < s->body_memory / 8 &&
+        if (now - last_trim_ms >= 1000 && atomic_load(&s->body_reserved) < s->body_memory / 8 &&
             atomic_exchange(&s->body_trim, false)) {
             malloc_trim(0);
             last_trim_ms = now;
@@ -480,9 +479,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 
 /* How a request says where its body ends. */
 struct framing {
-    int lengths;          /* Content-Length headers */
-    bool chunked;         /* a Transfer-Encoding header */
-    bool has_length;      /* the one Content-Length is a number: */
+    int lengths;     /* Content-Length headers */
+    bool chunked;    /* a Transfer-Encoding header */
+    bool has_length; /* the one Content-Length is a number: */
     unsigned long long length;
 };
 
@@ -769,8 +768,8 @@ enum err server_start(const struct server_options *o, const struct route *routes
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_connections_per_ip,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LIMIT_CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-        s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_END);
     if (!s->d) {
         metrics_release();
         free(s);

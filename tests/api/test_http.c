@@ -633,10 +633,8 @@ int main(void)
         cmocka_unit_test(oversized_chunked_body),  cmocka_unit_test(bad_json_changes_nothing),
         cmocka_unit_test(wrong_media_type),        cmocka_unit_test(keep_alive),
         cmocka_unit_test(too_complex_body), /* logs in: after the tests that count sessions */
-        cmocka_unit_test(slow_clients_are_cut),
-        cmocka_unit_test(targets_and_framing),
-        cmocka_unit_test(json_depth_limits),
-        cmocka_unit_test(body_memory_is_bounded),
+        cmocka_unit_test(slow_clients_are_cut),    cmocka_unit_test(targets_and_framing),
+        cmocka_unit_test(json_depth_limits),       cmocka_unit_test(body_memory_is_bounded),
     };
     int rc = cmocka_run_group_tests(tests, srv_group_up, srv_group_down);
     curl_global_cleanup();

@@ -3,7 +3,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DATA ?= data
 PORT ?= 8080
 
-.PHONY: all setup build build-debug run test bench fuzz fmt clean
+.PHONY: all setup build build-debug run test crash bench fuzz fmt clean
 
 all: build
 
@@ -24,6 +24,10 @@ run: build
 
 test: build-debug
 	@cd build/debug && ctest -j $(JOBS) --output-on-failure
+
+# the long crash run: 100 kills under concurrent writes (tests/crash/test_crash.c)
+crash: build-debug
+	@cd build/debug && QUANZI_BIN=$$PWD/quanzi ./crash_test --cycles $${CYCLES:-100}
 
 bench: build
 	@sh bench/run.sh

@@ -1,7 +1,9 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "harness.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -201,19 +203,22 @@ void srv_start_db(struct srv *s, const char *url, const char *const *extra)
     }
 }
 
-static void rm_tree(const char *dir)
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
-    const char *names[] = {"ready", "server.log", "quanzi.db", "quanzi.db-wal", "quanzi.db-shm"};
-    char p[400];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
 }
 
-/* Runs `quanzi ledger check` on the server's database; its exit status. */
-static int ledger_check(const struct srv *s)
+void srv_remove_dir(const char *dir)
+{
+    /* the folder mkdtemp made: its files, images/, posters/, keys/, and itself */
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int srv_ledger_check(const struct srv *s)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "'%s' ledger check --data-dir '%s' --db '%s' 2>&1",
@@ -249,7 +254,7 @@ int srv_stop(struct srv *s)
         }
     }
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (s->pid > 0 && code == 0 && ledger_check(s) != 0)
+    if (s->pid > 0 && code == 0 && srv_ledger_check(s) != 0)
         code = 99; /* DESIGN §9: the ledger's invariants hold after every test */
     test_db_drop(s->db_url);
     if (code != 0)
@@ -257,7 +262,7 @@ int srv_stop(struct srv *s)
     else if (getenv("QUANZI_KEEP_LOGS"))
         fprintf(stderr, "# server log kept: %s\n", s->log_path);
     else
-        rm_tree(s->dir);
+        srv_remove_dir(s->dir);
     s->pid = 0;
     return code;
 }

@@ -50,6 +50,10 @@ void srv_start(struct srv *s, const char *const *extra);
 /* Like srv_start() on an existing database (url), which srv_stop() then drops. */
 void srv_start_db(struct srv *s, const char *url, const char *const *extra);
 int srv_stop(struct srv *s);
+/* Runs `quanzi ledger check` on the server's database; its exit status. */
+int srv_ledger_check(const struct srv *s);
+/* Removes a server's folder (its log, ready file and SQLite files). */
+void srv_remove_dir(const char *dir);
 
 /*
  * Sends method path with an optional bearer token and JSON body.

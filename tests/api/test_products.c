@@ -346,8 +346,11 @@ static void images(void **state)
                                        "%lld",
                                        (long long)id)),
                      8);
-    /* names are content hashes; anything else is not found */
-    assert_int_equal(http(&S, "GET", "/images/..%2f..%2fquanzi.db", NULL, NULL, &r), 404);
+    /* names are content hashes; anything else is not found, and an encoded "/" is refused
+     * before any file is looked for */
+    assert_int_equal(http(&S, "GET", "/images/..%2f..%2fquanzi.db", NULL, NULL, &r), 400);
+    resp_free(&r);
+    assert_int_equal(http(&S, "GET", "/images/..%252f..%252fquanzi.db", NULL, NULL, &r), 404);
     resp_free(&r);
     assert_int_equal(http(&S, "GET", "/images/abc.png", NULL, NULL, &r), 404);
     resp_free(&r);

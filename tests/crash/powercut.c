@@ -6,6 +6,8 @@
  *   POWERCUT_DIR  the data folder; its quanzi.db and quanzi.db-wal are watched, and the
  *                 folder itself (a sync of it makes the files created in it durable)
  *   POWERCUT_LOG  the record file (appended; it survives the SIGKILL that ends the run)
+ *   POWERCUT_SYNC_DELAY_US  a pause before each sync of a watched file, so that a kill
+ *                 finds written but unsynced data more often (optional)
  *
  * Records (struct pc_rec, tests/crash/powercut.h): every write with its bytes, truncation,
  * fsync/fdatasync of a file, fsync of the folder, creation and removal of a file. Each call
@@ -34,6 +36,7 @@ static signed char watched[MAX_FD]; /* fd -> PC_FILE_* + 1, 0: not watched */
 static char dir[4096];
 static size_t dir_len;
 static int log_fd = -1;
+static useconds_t sync_delay_us;
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
@@ -72,6 +75,8 @@ __attribute__((constructor)) static void powercut_init(void)
     while (dir_len > 1 && dir[dir_len - 1] == '/')
         dir[--dir_len] = '\0';
     log_fd = real_open(l, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    const char *delay = getenv("POWERCUT_SYNC_DELAY_US");
+    sync_delay_us = delay ? (useconds_t)strtoul(delay, NULL, 10) : 0;
 }
 
 /* The watched file a path names, or -1. */
@@ -206,6 +211,8 @@ static int sync_as(int (*fn)(int), int fd)
     int file = file_of_fd(fd);
     if (file < 0)
         return fn(fd);
+    if (sync_delay_us)
+        usleep(sync_delay_us); /* outside the lock: writes may go on meanwhile */
     pthread_mutex_lock(&lock);
     int rc = fn(fd);
     if (rc == 0)

@@ -260,11 +260,13 @@ static void power_cut_keeps_acknowledged_writes(void **state)
     setenv("LD_PRELOAD", shim, 1);
     setenv("POWERCUT_DIR", dir, 1);
     setenv("POWERCUT_LOG", log, 1);
+    setenv("POWERCUT_SYNC_DELAY_US", "3000", 1); /* a kill mostly finds unsynced writes */
     struct srv first = L.s;
     srv_start_db(&L.s, url, extra);
     unsetenv("LD_PRELOAD");
     unsetenv("POWERCUT_DIR");
     unsetenv("POWERCUT_LOG");
+    unsetenv("POWERCUT_SYNC_DELAY_US");
     if (asan_saved)
         setenv("ASAN_OPTIONS", asan_saved, 1);
     else

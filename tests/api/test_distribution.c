@@ -882,7 +882,30 @@ static void ledger_check_names_broken_rows(void **state)
                                        " earned_fen = earned_fen + 1 WHERE id = %lld",
                                        (long long)c)),
                      ERR_OK);
+    /* a commission whose payment is not in the ledger, a cap unit counted twice */
+    int64_t paid_order =
+        db_scalar(&S, fmt("SELECT order_id FROM commissions WHERE id = %lld", (long long)c));
+    int64_t unit = db_scalar(&S, "SELECT MAX(id) FROM buyer_cap_units");
+    assert_int_equal(db_exec(S.db, fmt("UPDATE ledger_txns SET ref_id = ref_id + 1000000000"
+                                       " WHERE kind = 'order_paid' AND ref_id = %lld",
+                                       (long long)paid_order)),
+                     ERR_OK);
+    assert_int_equal(db_exec(S.db, fmt("INSERT INTO buyer_cap_units (buyer_id, product_id,"
+                                       " created_at, order_id, qty) SELECT buyer_id, product_id,"
+                                       " created_at, order_id, qty FROM buyer_cap_units"
+                                       " WHERE id = %lld",
+                                       (long long)unit)),
+                     ERR_OK);
     assert_int_equal(ledger_check_cli(out, sizeof out), 1);
+    assert_non_null(strstr(out, fmt("order %lld: commission %lld without the payment in the ledger",
+                                    (long long)paid_order, (long long)c)));
+    assert_non_null(strstr(out, "counted against the buyer's cap more than once"));
+    assert_int_equal(db_exec(S.db, fmt("UPDATE ledger_txns SET ref_id = ref_id - 1000000000"
+                                       " WHERE kind = 'order_paid' AND ref_id = %lld",
+                                       (long long)paid_order + 1000000000)),
+                     ERR_OK);
+    assert_int_equal(
+        db_exec(S.db, fmt("DELETE FROM buyer_cap_units WHERE id > %lld", (long long)unit)), ERR_OK);
     assert_non_null(strstr(out, fmt("ledger account %lld: cached balance", (long long)acc)));
     assert_non_null(strstr(out, "entries sum to 7 fen, not 0"));
     assert_non_null(strstr(out, fmt("commission %lld of order", (long long)c)));

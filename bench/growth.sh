@@ -1,0 +1,126 @@
+#!/bin/sh
+# Cost as a store grows (issue 18): bench_growth grows one store through the store's own code
+# (bench/growth.c: many shops, most small; buyers with a handful of orders, a few with
+# hundreds; links, refunds, cancellations, completion, settlement, 24 hours of idempotency
+# keys), and at each size a release server on it is measured through HTTP:
+#   - order create + pay (wrk, bench/order_flow.lua: 200 buyers, the largest shop): orders/s,
+#     p99 of the requests, the server's CPU per order;
+#   - GET /products/{id}, /orders/{id}, /me/orders and /shops/{id}/orders, first and deep
+#     pages (the heaviest buyer's and the largest shop's oldest 20): requests/s, p99, CPU each;
+#   - `quanzi ledger check` and the settlement job's run times, the store's size, the
+#     server's RSS after the reads.
+#   sh bench/growth.sh                       sizes 0 and 1,000,000 (SQLite)
+#   sh bench/growth.sh 0 1000000 3000000 10000000
+#   BENCH_BACKEND=postgres sh bench/growth.sh 0 1000000
+#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load
+set -eu
+cd "$(dirname "$0")/.."
+BIN=./build/release/quanzi
+GROW=./build/release/bench_growth
+[ -x "$BIN" ] && [ -x "$GROW" ] || { echo "growth: build first (make build)" >&2; exit 1; }
+SIZES=${*:-0 1000000}
+SECS=${BENCH_SECONDS:-10}
+BACKEND=${BENCH_BACKEND:-sqlite}
+TICK=$(getconf CLK_TCK)
+KEEP=${GROWTH_DIR:-}
+DIR=${KEEP:-$(mktemp -d "${TMPDIR:-/tmp}/quanzi-growth-XXXXXX")}
+mkdir -p "$DIR"
+PGDIR=/tmp/quanzi-growth-pg-$$
+PID=
+stop_server() {
+    [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+    PID=
+}
+cleanup() {
+    stop_server
+    [ -d "$PGDIR" ] && sh scripts/pg-test-cluster.sh stop "$PGDIR" >/dev/null 2>&1 || true
+    [ -n "$KEEP" ] || rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+if [ "$BACKEND" = postgres ]; then
+    sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null
+    export PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres
+    psql -q -d postgres -c "CREATE DATABASE quanzi_growth" >/dev/null
+    DB=postgresql:///quanzi_growth
+else
+    DB=$DIR/quanzi.db
+fi
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+rss_mib() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$PID/status"; }
+cursor() { printf 'c:%s' "$1" | base64 | tr '+/' '-_' | tr -d '=\n'; }
+store_mib() {
+    if [ "$BACKEND" = postgres ]; then
+        psql -At -d quanzi_growth -c "SELECT pg_database_size('quanzi_growth') / 1048576"
+    else
+        du -cm "$DB" "$DB-wal" 2>/dev/null | awk 'END {print $1}'
+    fi
+}
+ms_of() { # runs the command; its wall time in ms
+    t0=$(date +%s%N)
+    "$@" >/dev/null 2>&1 || echo "growth: $* failed" >&2
+    echo $((($(date +%s%N) - t0) / 1000000))
+}
+
+# wrk on one GET with a token: "req/s|p99|us CPU per request"
+read_load() { # PATH TOKEN
+    t0=$(cpu_ticks)
+    out=$(wrk -t2 -c8 -d"${SECS}s" --latency ${2:+-H "Authorization: Bearer $2"} "$BASE$1")
+    rps=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%d", $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    bad=$(echo "$out" | awk '/Non-2xx/ {print $5}')
+    [ -n "$bad" ] && echo "growth: GET $1 answered $bad non-2xx" >&2
+    echo "$rps|$p99|$((($(cpu_ticks) - t0) * 1000000 / TICK / (rps * SECS + 1)))"
+}
+
+ROWS="$DIR/rows"
+: >"$ROWS"
+for N in $SIZES; do
+    echo "growth: growing to $N orders" >&2
+    "$GROW" grow "$DB" "$N"
+    eval "$("$GROW" targets "$DB" "$DIR")"
+    rm -f "$DIR/ready"
+    "$BIN" serve --data-dir "$DIR" --db "$DB" --port 0 --ready-file "$DIR/ready" --test-clock \
+        --access-log=false --max-connections-per-ip 4096 2>"$DIR/server.log" &
+    PID=$!
+    i=0
+    while [ ! -s "$DIR/ready" ]; do
+        i=$((i + 1)); [ $i -gt 1500 ] && { cat "$DIR/server.log" >&2; exit 1; }
+        sleep 0.02
+    done
+    BASE="http://127.0.0.1:$(cat "$DIR/ready")"
+    # the server's clock where the store's is (it ran ahead of the machine's while growing)
+    curl -s -o /dev/null -X POST "$BASE/api/v1/test-clock" -H "Authorization: Bearer $OWNER_TOKEN" \
+        -H 'Content-Type: application/json' -d "{\"advance_ms\":$CLOCK_OFFSET_MS}"
+    t0=$(cpu_ticks)
+    out=$(wrk -t2 -c32 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
+        "$DIR/tokens" "$SHOP" "$PRODUCT" "$OWNER_TOKEN")
+    rps=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%d", $2}')
+    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+    orders=$((rps / 2))
+    cpu=$((($(cpu_ticks) - t0) * 1000000 / TICK / (orders * SECS + 1)))
+    product=$(read_load "/api/v1/products/$PRODUCT")
+    order=$(read_load "/api/v1/orders/$ORDER" "$BUYER_TOKEN")
+    me1=$(read_load "/api/v1/me/orders" "$BUYER_TOKEN")
+    me_deep=$(read_load "/api/v1/me/orders?cursor=$(cursor "$BUYER_DEEP")" "$BUYER_TOKEN")
+    shop1=$(read_load "/api/v1/shops/$SHOP/orders" "$OWNER_TOKEN")
+    shop_deep=$(read_load "/api/v1/shops/$SHOP/orders?cursor=$(cursor "$SHOP_DEEP")" "$OWNER_TOKEN")
+    rss=$(rss_mib)
+    stop_server
+    ledger=$(ms_of "$BIN" ledger check --data-dir "$DIR" --db "$DB")
+    settle=$(ms_of "$BIN" jobs run settle_commissions --data-dir "$DIR" --db "$DB")
+    echo "$N|$orders|$p99|$cpu|$product|$order|$me1|$me_deep|$shop1|$shop_deep|$ledger|$settle|$(store_mib)|$rss|$BUYER_ORDERS|$SHOP_ORDERS" >>"$ROWS"
+done
+
+echo
+echo "quanzi growth bench ($BACKEND, $(nproc) cores, ${SECS}s per load): order create+pay with wrk 32 connections;"
+echo "reads with wrk 8 connections; each cell of a read: requests/s, p99, server CPU us per request"
+awk -F'|' 'BEGIN {
+    printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", "orders", "create+pay/s p99 us",
+        "GET product", "GET order", "me/orders first", "me/orders deep", "shop orders first",
+        "shop orders deep", "ledger ms", "settle ms", "MiB", "RSS"}
+{ printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", $1,
+        $2 " " $3 " " $4, $5 "/s " $6 " " $7 "us", $8 "/s " $9 " " $10 "us", $11 "/s " $12 " " $13 "us",
+        $14 "/s " $15 " " $16 "us", $17 "/s " $18 " " $19 "us", $20 "/s " $21 " " $22 "us", $23, $24, $25, $26 }' \
+    "$ROWS" 2>/dev/null || cat "$ROWS"

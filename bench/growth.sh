@@ -12,7 +12,9 @@
 #   sh bench/growth.sh                       sizes 0 and 1,000,000 (SQLite)
 #   sh bench/growth.sh 0 1000000 3000000 10000000
 #   BENCH_BACKEND=postgres sh bench/growth.sh 0 1000000
-#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load
+#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load;
+#   GROWTH_PROFILE=1 times the server's SQL at each size (QUANZI_SQL_PROFILE: the top
+#   statements are printed after the table)
 set -eu
 cd "$(dirname "$0")/.."
 BIN=./build/release/quanzi
@@ -81,6 +83,7 @@ for N in $SIZES; do
     "$GROW" grow "$DB" "$N"
     eval "$("$GROW" targets "$DB" "$DIR")"
     rm -f "$DIR/ready"
+    [ -n "${GROWTH_PROFILE:-}" ] && export QUANZI_SQL_PROFILE="$DIR/sql-$N.txt"
     "$BIN" serve --data-dir "$DIR" --db "$DB" --port 0 --ready-file "$DIR/ready" --test-clock \
         --access-log=false --max-connections-per-ip 4096 2>"$DIR/server.log" &
     PID=$!
@@ -108,6 +111,7 @@ for N in $SIZES; do
     shop_deep=$(read_load "/api/v1/shops/$SHOP/orders?cursor=$(cursor "$SHOP_DEEP")" "$OWNER_TOKEN")
     rss=$(rss_mib)
     stop_server
+    unset QUANZI_SQL_PROFILE
     ledger=$(ms_of "$BIN" ledger check --data-dir "$DIR" --db "$DB")
     settle=$(ms_of "$BIN" jobs run settle_commissions --data-dir "$DIR" --db "$DB")
     echo "$N|$orders|$p99|$cpu|$product|$order|$me1|$me_deep|$shop1|$shop_deep|$ledger|$settle|$(store_mib)|$rss|$BUYER_ORDERS|$SHOP_ORDERS" >>"$ROWS"
@@ -124,3 +128,10 @@ awk -F'|' 'BEGIN {
         $2 " " $3 " " $4, $5 "/s " $6 " " $7 "us", $8 "/s " $9 " " $10 "us", $11 "/s " $12 " " $13 "us",
         $14 "/s " $15 " " $16 "us", $17 "/s " $18 " " $19 "us", $20 "/s " $21 " " $22 "us", $23, $24, $25, $26 }' \
     "$ROWS" 2>/dev/null || cat "$ROWS"
+if [ -n "${GROWTH_PROFILE:-}" ]; then
+    for N in $SIZES; do
+        echo
+        echo "the server's SQL at $N orders (total ms, runs, us per run; the top 15):"
+        head -15 "$DIR/sql-$N.txt" | cut -c1-160
+    done
+fi

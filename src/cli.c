@@ -85,7 +85,9 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
                              .sync = strcmp(cfg->db_sync, "normal") == 0 ? DB_SYNC_NORMAL
                                                                          : DB_SYNC_FULL,
                              .busy_timeout_ms = 5000,
-                             .group_commit = serving};
+                             .group_commit = serving,
+                             .cache_kib = cfg->db_cache_mb * 1024,
+                             .mmap_bytes = cfg->db_mmap_mb < 0 ? -1 : cfg->db_mmap_mb << 20};
     db_pool_init(&opt);
     return 0;
 }

@@ -41,6 +41,7 @@ struct config {
     int64_t connection_timeout_s;
     int64_t request_head_timeout_s;
     int64_t body_memory_mb;
+    int64_t db_cache_mb, db_mmap_mb;
     bool cookie_secure;
     char db_sync[16]; /* "full" or "normal" */
     bool test_clock;

@@ -49,6 +49,24 @@ enum err db_sync_files(struct db *db)
     return db->drv->sync_files ? db->drv->sync_files(db) : ERR_OK;
 }
 
+static int64_t machine_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (int64_t)pages * size : (int64_t)1 << 30;
+}
+
+int64_t db_default_cache_kib(void)
+{
+    int64_t kib = machine_memory() / 16 / 1024;
+    return kib < 16 * 1024 ? 16 * 1024 : kib > 1024 * 1024 ? 1024 * 1024 : kib;
+}
+
+int64_t db_default_mmap_bytes(void)
+{
+    int64_t half = machine_memory() / 2, most = (int64_t)2 << 30;
+    return half < most ? half : most;
+}
+
 enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
 {
     if (db_url_is_postgres(opt->url))

@@ -83,7 +83,19 @@ struct db_options {
     bool group_commit;
     /* group commit: the log size that starts a checkpoint; 0 is 16 MiB (tests set less) */
     int64_t checkpoint_bytes;
+    /* SQLite: the page cache of the connection that writes (a group commit's shared writer,
+     * or a connection of its own), in KiB; connections that only read get an eighth (they
+     * read through the mapping). 0: db_default_cache_kib(). */
+    int64_t cache_kib;
+    /* SQLite: how much of the database file is read through a memory mapping instead of
+     * copied by read() calls, in bytes; 0: db_default_mmap_bytes(); -1: none. */
+    int64_t mmap_bytes;
 };
+
+/* Defaults from the machine: a sixteenth of its memory, 16 MiB to 1 GiB; half of its memory
+ * up to 2 GiB (SQLite's own ceiling for the mapping). */
+int64_t db_default_cache_kib(void);
+int64_t db_default_mmap_bytes(void);
 
 MUST_CHECK enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei);
 void db_close(struct db *db);

@@ -130,6 +130,7 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
     d->cur = &d->own;
     stmt_cache_init(&d->own.cache);
     sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+    sq_profile(h);
     sqlite3_extended_result_codes(h, 1);
 
     d->group_commit = opt->group_commit && opt->sync == DB_SYNC_FULL;
@@ -153,7 +154,24 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
         return e;
     }
 
-    if (d->group_commit && sq_group_attach(path, opt->checkpoint_bytes) != ERR_OK) {
+    /* The page cache, and reads through a mapping of the file (no copy per page read):
+     * sized from the machine unless set. With group commit this connection only reads
+     * (the shared writer writes), and its reads go mostly through the mapping. */
+    int64_t cache_kib = opt->cache_kib > 0 ? opt->cache_kib : db_default_cache_kib();
+    int64_t mmap_bytes = opt->mmap_bytes > 0    ? opt->mmap_bytes
+                         : opt->mmap_bytes == 0 ? db_default_mmap_bytes()
+                                                : 0;
+    char sizes[96];
+    snprintf(sizes, sizeof sizes, "PRAGMA cache_size=-%lld; PRAGMA mmap_size=%lld;",
+             (long long)(d->group_commit ? cache_kib / 8 : cache_kib), (long long)mmap_bytes);
+    if (sq_exec(&d->base, sizes) != ERR_OK) {
+        enum err e = err_set(ei, ERR_UNAVAILABLE, "db", "cannot size the cache of %s: %s", path,
+                             sqlite3_errmsg(h));
+        db_sqlite_driver.close(&d->base);
+        return e;
+    }
+    if (d->group_commit &&
+        sq_group_attach(path, opt->checkpoint_bytes, cache_kib, mmap_bytes) != ERR_OK) {
         enum err e =
             err_set(ei, ERR_UNAVAILABLE, "db", "cannot start the commit syncer for %s", path);
         db_sqlite_driver.close(&d->base);

@@ -298,7 +298,7 @@ static void *gc_syncer(void *arg)
     return NULL;
 }
 
-static enum err gc_open_writer(const char *path)
+static enum err gc_open_writer(const char *path, int64_t cache_kib, int64_t mmap_bytes)
 {
     /* Through walbuf, "syncing" the log at a commit writes its frames in one call.
      * temp_store is SQLite's default (a file) here, not MEMORY: each transaction is a
@@ -307,18 +307,21 @@ static enum err gc_open_writer(const char *path)
      * is one 64 KiB buffer (an order's transaction fits in half of it) that goes to a
      * temporary file only beyond that. 8% of an order's instructions in the lock. */
     const char *vfs = walbuf_vfs();
+    char pragmas[256];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=ON;"
+             "PRAGMA temp_store=DEFAULT; PRAGMA cache_size=-%lld; PRAGMA mmap_size=%lld",
+             (long long)cache_kib, (long long)mmap_bytes);
     if (!vfs ||
         sqlite3_open_v2(path, &sq_writer.h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs) !=
             SQLITE_OK ||
-        sqlite3_exec(sq_writer.h,
-                     "PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; PRAGMA foreign_keys=ON;"
-                     "PRAGMA temp_store=DEFAULT; PRAGMA cache_size=-65536",
-                     NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(sq_writer.h, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close_v2(sq_writer.h);
         sq_writer.h = NULL;
         return ERR_UNAVAILABLE;
     }
     sqlite3_busy_timeout(sq_writer.h, 5000);
+    sq_profile(sq_writer.h);
     sqlite3_extended_result_codes(sq_writer.h, 1);
     sqlite3_stmt *ps = NULL;
     if (sqlite3_prepare_v2(sq_writer.h, "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK &&
@@ -347,7 +350,8 @@ static void gc_close_writer(void)
     sq_writer.h = NULL;
 }
 
-enum err sq_group_attach(const char *path, int64_t checkpoint_bytes)
+enum err sq_group_attach(const char *path, int64_t checkpoint_bytes, int64_t cache_kib,
+                         int64_t mmap_bytes)
 {
     enum err e = ERR_OK;
     pthread_mutex_lock(&gc_lock);
@@ -356,7 +360,7 @@ enum err sq_group_attach(const char *path, int64_t checkpoint_bytes)
         snprintf(gc_wal_path, sizeof gc_wal_path, "%s-wal", path);
         gc_checkpoint_bytes = checkpoint_bytes > 0 ? checkpoint_bytes : GC_CHECKPOINT_BYTES;
         gc_stop = false;
-        e = gc_open_writer(path);
+        e = gc_open_writer(path, cache_kib, mmap_bytes);
         if (e == ERR_OK && pthread_create(&gc_thread, NULL, gc_syncer, NULL) != 0) {
             gc_close_writer();
             e = ERR_UNAVAILABLE;

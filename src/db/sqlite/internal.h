@@ -79,7 +79,10 @@ bool sq_deferring(void);
 /* A write that a batch carried (statistics). */
 void sq_count_write(void);
 /* A group-committed connection of the database at `path` comes and goes. */
-MUST_CHECK enum err sq_group_attach(const char *path, int64_t checkpoint_bytes);
+/* With QUANZI_SQL_PROFILE=FILE: this connection's statements are timed (profile.c). */
+void sq_profile(sqlite3 *h);
+MUST_CHECK enum err sq_group_attach(const char *path, int64_t checkpoint_bytes, int64_t cache_kib,
+                                    int64_t mmap_bytes);
 /* How many times opening a database synced its folder (after its log file was made). */
 int64_t sq_dir_syncs(void);
 void sq_group_detach(void);

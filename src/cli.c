@@ -602,6 +602,9 @@ int cli_main(int argc, char **argv)
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         config_print_help();
+        printf("On this machine db_cache_mb 0 is %lld MiB and db_mmap_mb 0 is %lld MiB.\n",
+               (long long)(db_default_cache_kib() / 1024),
+               (long long)(db_default_mmap_bytes() >> 20));
         return 0;
     }
     const struct cli_command *c = NULL;

@@ -173,7 +173,7 @@ static void admin_create(void **state)
 static void config_errors_name_the_setting(void **state)
 {
     (void)state;
-    char out[4096];
+    char out[16384];
     char args[512];
     snprintf(args, sizeof args, "serve --port 99999 --data-dir '%s/b'", dir);
     assert_int_equal(run(args, NULL, out, sizeof out), 1);
@@ -206,6 +206,9 @@ static void config_errors_name_the_setting(void **state)
     assert_non_null(strstr(out, "unknown command"));
     assert_int_equal(run("help", NULL, out, sizeof out), 0);
     assert_non_null(strstr(out, "argon2_memory_kib"));
+    /* the settings derived from the machine say what they come to here */
+    assert_non_null(strstr(out, "body_memory_mb"));
+    assert_non_null(strstr(out, "On this machine db_cache_mb 0 is "));
 }
 
 struct slow_call {

@@ -332,8 +332,12 @@ static void one_order(struct arena *a)
     add_due(id, buyer, now + DAY, 1);
 }
 
+/* The jobs, in one transaction around them all (each job's own transactions nest into it):
+ * the same rows, one commit instead of one per order moved. */
 static void run_jobs(void)
 {
+    if (db_begin(db, DB_TX_WRITE) != ERR_OK)
+        die("begin jobs");
     for (size_t i = 0; i < jobs_count(); i++) {
         const char *name = jobs_name(i);
         if (strcmp(name, "reconcile_wechatpay") == 0 || strcmp(name, "prune_posters") == 0)
@@ -342,6 +346,8 @@ static void run_jobs(void)
         if (jobs_run_now(db, name, &run) != ERR_OK)
             die(name);
     }
+    if (db_commit(db) != ERR_OK)
+        die("commit jobs");
 }
 
 /* What a continued run needs: the shops, their products and links, the buyers, the clock,
@@ -545,7 +551,12 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(LOG_WARN);
-    struct db_options opt = {.url = argv[2], .sync = DB_SYNC_NORMAL, .busy_timeout_ms = 10000};
+    /* GROWTH_CACHE_MB: the page cache (the server's db_cache_mb; 0: from the machine) */
+    const char *cache = getenv("GROWTH_CACHE_MB");
+    struct db_options opt = {.url = argv[2],
+                             .sync = DB_SYNC_NORMAL,
+                             .busy_timeout_ms = 10000,
+                             .cache_kib = cache ? strtoll(cache, NULL, 10) * 1024 : 0};
     struct errinfo ei = {0};
     int applied = 0;
     if (db_open(&opt, &db, &ei) != ERR_OK || migrate_run(db, &applied, &ei) != ERR_OK) {

@@ -2,6 +2,9 @@
 #include "harness.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -216,6 +219,18 @@ void srv_remove_dir(const char *dir)
 {
     /* the folder mkdtemp made: its files, images/, posters/, keys/, and itself */
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int srv_raw_connect(const struct srv *s)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
 int srv_ledger_check(const struct srv *s)

@@ -52,6 +52,8 @@ void srv_start_db(struct srv *s, const char *url, const char *const *extra);
 int srv_stop(struct srv *s);
 /* Runs `quanzi ledger check` on the server's database; its exit status. */
 int srv_ledger_check(const struct srv *s);
+/* A TCP connection to the server (a socket), or -1: for requests written by hand. */
+int srv_raw_connect(const struct srv *s);
 /* Removes a server's folder (its log, ready file and SQLite files). */
 void srv_remove_dir(const char *dir);
 

@@ -143,18 +143,6 @@ static void login_flood(void **state)
     flood(false);
 }
 
-static int raw_connect(const struct srv *s)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
-
 struct trickle {
     struct srv *s;
     atomic_bool stop;
@@ -177,7 +165,7 @@ static void *trickler(void *arg)
                 close(fd[i]);
                 fd[i] = -1;
             }
-            if (fd[i] < 0 && (fd[i] = raw_connect(tr->s)) >= 0) {
+            if (fd[i] < 0 && (fd[i] = srv_raw_connect(tr->s)) >= 0) {
                 atomic_fetch_add(&tr->opened, 1);
                 const char *head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
                 (void)send(fd[i], head, strlen(head), MSG_NOSIGNAL);

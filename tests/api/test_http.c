@@ -384,17 +384,6 @@ static void keep_alive(void **state)
 }
 
 /* A raw connection to s, or -1. */
-static int raw_connect(const struct srv *s)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        fd = -1;
-    }
-    return fd;
-}
 
 /* Whether the server closed it: a read sees the end (or the connection reset). */
 static bool closed_by_server(int fd)
@@ -424,7 +413,7 @@ static void slow_clients_are_cut(void **state)
     enum { SLOW = 6 };
     int slow[SLOW];
     for (int i = 0; i < SLOW; i++) {
-        slow[i] = raw_connect(&s);
+        slow[i] = srv_raw_connect(&s);
         assert_true(slow[i] >= 0);
         const char *head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
         assert_true(send(slow[i], head, strlen(head), 0) > 0);
@@ -447,7 +436,7 @@ static void slow_clients_are_cut(void **state)
     enum { IDLE = 30 };
     int idle[IDLE];
     for (int i = 0; i < IDLE; i++)
-        idle[i] = raw_connect(&s);
+        idle[i] = srv_raw_connect(&s);
     usleep(450 * 1000); /* two rounds of the guard, well within the head's deadline */
     assert_int_equal(http(&s, "GET", "/healthz", NULL, NULL, &r), 200);
     resp_free(&r);
@@ -465,7 +454,7 @@ static void slow_clients_are_cut(void **state)
  * it (Connection: close); returns the status, the answer in out (len bytes). */
 static int raw_exchange(const struct srv *s, const char *request, char *out, size_t len)
 {
-    int fd = raw_connect(s);
+    int fd = srv_raw_connect(s);
     assert_true(fd >= 0);
     assert_int_equal(send(fd, request, strlen(request), MSG_NOSIGNAL), (ssize_t)strlen(request));
     size_t got = 0;
@@ -578,7 +567,7 @@ static void body_memory_is_bounded(void **state)
     /* two bodies of a megabyte on their way take the 8 MiB */
     int held[2];
     for (int i = 0; i < 2; i++) {
-        held[i] = raw_connect(&s);
+        held[i] = srv_raw_connect(&s);
         assert_true(held[i] >= 0);
         const char *head = fmt("PUT /api/v1/me/interests HTTP/1.1\r\nHost: x\r\n"
                                "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n{",

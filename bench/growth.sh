@@ -103,6 +103,9 @@ for N in $SIZES; do
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     orders=$((rps / 2))
     cpu=$((($(cpu_ticks) - t0) * 1000000 / TICK / (orders * SECS + 1)))
+    # what the reads look at, once those orders are in: on an empty store they made the
+    # only full pages there are
+    eval "$("$GROW" targets "$DB" "$DIR")"
     product=$(read_load "/api/v1/products/$PRODUCT")
     order=$(read_load "/api/v1/orders/$ORDER" "$BUYER_TOKEN")
     me1=$(read_load "/api/v1/me/orders" "$BUYER_TOKEN")

@@ -87,7 +87,7 @@ static int setup(struct config *cfg, int argc, char **argv, const char **rest, i
                              .busy_timeout_ms = 5000,
                              .group_commit = serving,
                              .cache_kib = cfg->db_cache_mb * 1024,
-                             .mmap_bytes = cfg->db_mmap_mb < 0 ? -1 : cfg->db_mmap_mb << 20};
+                             .mmap_bytes = cfg->db_mmap_mb << 20};
     db_pool_init(&opt);
     return 0;
 }
@@ -602,9 +602,8 @@ int cli_main(int argc, char **argv)
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         config_print_help();
-        printf("On this machine db_cache_mb 0 is %lld MiB and db_mmap_mb 0 is %lld MiB.\n",
-               (long long)(db_default_cache_kib() / 1024),
-               (long long)(db_default_mmap_bytes() >> 20));
+        printf("On this machine db_cache_mb 0 is %lld MiB.\n",
+               (long long)(db_default_cache_kib() / 1024));
         return 0;
     }
     const struct cli_command *c = NULL;

@@ -67,9 +67,9 @@ static const struct cfg_entry table[] = {
     {"db_cache_mb", CFG_INT, F(db_cache_mb), 0, 65536, "0", NULL,
      "SQLite page cache of the writer, in MiB (readers get an eighth); 0: a sixteenth of "
      "the machine's memory, 16 to 1024"},
-    {"db_mmap_mb", CFG_INT, F(db_mmap_mb), -1, 2048, "0", NULL,
-     "SQLite: the part of the database read through a memory mapping, in MiB; 0: half the "
-     "machine's memory up to 2048; -1: none"},
+    {"db_mmap_mb", CFG_INT, F(db_mmap_mb), 0, 2048, "0", NULL,
+     "SQLite: the part of the database read through a memory mapping, in MiB (0: none; it "
+     "costs the writer more than it saves the readers, see the README)"},
     {"db_sync", CFG_STR, F(db_sync), 0, 0, "full", "full|normal",
      "SQLite durability: full (fsync per commit) or normal"},
     {"test_clock", CFG_BOOL, F(test_clock), 0, 1, "false", NULL,

@@ -61,12 +61,6 @@ int64_t db_default_cache_kib(void)
     return kib < 16 * 1024 ? 16 * 1024 : kib > 1024 * 1024 ? 1024 * 1024 : kib;
 }
 
-int64_t db_default_mmap_bytes(void)
-{
-    int64_t half = machine_memory() / 2, most = (int64_t)2 << 30;
-    return half < most ? half : most;
-}
-
 enum err db_open(const struct db_options *opt, struct db **out, struct errinfo *ei)
 {
     if (db_url_is_postgres(opt->url))

@@ -154,13 +154,11 @@ static enum err sq_open(const struct db_options *opt, struct db **out, struct er
         return e;
     }
 
-    /* The page cache, and reads through a mapping of the file (no copy per page read):
-     * sized from the machine unless set. With group commit this connection only reads
-     * (the shared writer writes), and its reads go mostly through the mapping. */
+    /* The page cache, sized from the machine unless set (with group commit this connection
+     * only reads: the shared writer writes), and reads through a mapping of the file when
+     * asked for. */
     int64_t cache_kib = opt->cache_kib > 0 ? opt->cache_kib : db_default_cache_kib();
-    int64_t mmap_bytes = opt->mmap_bytes > 0    ? opt->mmap_bytes
-                         : opt->mmap_bytes == 0 ? db_default_mmap_bytes()
-                                                : 0;
+    int64_t mmap_bytes = opt->mmap_bytes > 0 ? opt->mmap_bytes : 0;
     char sizes[96];
     snprintf(sizes, sizeof sizes, "PRAGMA cache_size=-%lld; PRAGMA mmap_size=%lld;",
              (long long)(d->group_commit ? cache_kib / 8 : cache_kib), (long long)mmap_bytes);

@@ -236,6 +236,17 @@ static const char *refusal(struct order_keyed *k, enum err e, struct arena *a)
     return arena_strdup(a, err_code(e));
 }
 
+/* Who runs the shop of an order: who ships it and decides its refunds. */
+static int64_t owner_of(int64_t order_id)
+{
+    int64_t owner = 0;
+    if (db_value(db,
+                 "SELECT s.owner_id FROM orders o JOIN shops s ON s.id = o.shop_id WHERE o.id = ?",
+                 &owner, DB_INT(order_id)) != ERR_OK)
+        die("owner of order");
+    return owner;
+}
+
 /* The steps that came due by now: shipping, then receiving (and now and then a refund). */
 static void run_dues(int64_t now)
 {
@@ -244,14 +255,8 @@ static void run_dues(int64_t now)
         struct due d = pop_due();
         enum err e;
         if (d.step == 1) {
-            int64_t shop_owner = 0;
-            if (db_value(db,
-                         "SELECT s.owner_id FROM orders o JOIN shops s ON s.id = o.shop_id"
-                         " WHERE o.id = ?",
-                         &shop_owner, DB_INT(d.order_id)) != ERR_OK)
-                die("owner of order");
             if ((e = order_ship(db, d.order_id, "顺丰", strlen("顺丰"), "SF1234567890", 12,
-                                shop_owner, &ei)))
+                                owner_of(d.order_id), &ei)))
                 die_ei("order_ship", e, &ei);
             if (below(20)) /* else the auto-receive job takes it */
                 add_due(d.order_id, d.buyer, now + 2 * DAY, 2);
@@ -259,13 +264,9 @@ static void run_dues(int64_t now)
             if ((e = order_receive(db, d.order_id, d.buyer, &ei)))
                 die_ei("order_receive", e, &ei);
             if (below(25) == 0) {
-                int64_t total = 0, shop_owner = 0, refund_id = 0;
+                int64_t total = 0, shop_owner = owner_of(d.order_id), refund_id = 0;
                 if (db_value(db, "SELECT total_fen FROM orders WHERE id = ?", &total,
-                             DB_INT(d.order_id)) != ERR_OK ||
-                    db_value(db,
-                             "SELECT s.owner_id FROM orders o JOIN shops s ON s.id = o.shop_id"
-                             " WHERE o.id = ?",
-                             &shop_owner, DB_INT(d.order_id)) != ERR_OK)
+                             DB_INT(d.order_id)) != ERR_OK)
                     die("refund of order");
                 int64_t amount = below(2) ? total : total / 2;
                 if ((e = refund_request(db, d.order_id, d.buyer, amount, "不合适", strlen("不合适"),

@@ -66,6 +66,7 @@ struct server {
     size_t body_memory;           /* bytes that bodies in flight and their parse may take */
     _Atomic size_t body_reserved; /* ... taken now (BODY_MEMORY_FACTOR per body byte) */
     _Atomic bool body_trim;       /* memory was taken since the last trim */
+    _Atomic bool stopping;        /* server_stop() began: new requests are answered 503 */
     bool access_log;
     uint16_t port;
     char proxies[SERVER_PROXIES_MAX][INET6_ADDRSTRLEN]; /* trusted, normalized */
@@ -630,6 +631,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->allow = router_allow(s->routes, s->n_routes, url, &r->arena);
         }
         buf_init(&cs->body, limit);
+        if (atomic_load(&s->stopping)) {
+            r->retry_after_s = 1;
+            return answer_now(s, cs,
+                              req_fail(r, ERR_UNAVAILABLE, NULL,
+                                       "the server is stopping; try again in a moment"));
+        }
         if (bad)
             return answer_now(s, cs,
                               req_fail(r, ERR_BAD_REQUEST, "path",
@@ -792,7 +799,11 @@ void server_stop(struct server *s, int64_t grace_ms)
 {
     if (!s)
         return;
-    MHD_socket fd = MHD_quiesce_daemon(s->d);
+    /* Not MHD_quiesce_daemon(): with a thread pool on epoll, libmicrohttpd 0.9.75 races
+     * its own workers taking the listening socket out of their epoll sets and aborts the
+     * process ("Failed to remove listen FD from epoll set"). New requests are answered
+     * 503 instead while those in flight finish. */
+    atomic_store(&s->stopping, true);
     int64_t deadline = clock_mono_us() + grace_ms * 1000;
     while (atomic_load(&in_flight) > 0 && clock_mono_us() < deadline)
         usleep(10 * 1000);
@@ -806,8 +817,6 @@ void server_stop(struct server *s, int64_t grace_ms)
         pthread_join(s->guard_thread, NULL);
     }
     MHD_stop_daemon(s->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
     metrics_release();
     pthread_mutex_destroy(&s->guard_lock);
     free(s);

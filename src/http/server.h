@@ -63,7 +63,8 @@ MUST_CHECK enum err api_access(struct req *r);
 MUST_CHECK enum err server_start(const struct server_options *o, const struct route *routes,
                                  size_t n, struct server **out, struct errinfo *ei);
 uint16_t server_port(const struct server *s);
-/* Stops accepting, lets requests in flight finish (up to grace_ms), then stops. */
+/* Answers new requests 503 with Retry-After, lets those in flight finish (up to grace_ms),
+ * then stops. */
 void server_stop(struct server *s, int64_t grace_ms);
 
 #endif

@@ -255,6 +255,21 @@ static void graceful_shutdown(void **state)
         usleep(2000);
     }
     kill(s.pid, SIGTERM);
+    /* meanwhile a new request is told to come back, not left without an answer */
+    bool told = false;
+    for (int i = 0; i < 100 && !told; i++) {
+        struct resp r;
+        if (http(&s, "GET", "/healthz", NULL, NULL, &r) == 503) {
+            assert_string_equal(jstr(r.json, "error.code"), "unavailable");
+            char *ra = resp_header(&r, "Retry-After");
+            assert_string_equal(ra, "1");
+            free(ra);
+            told = true;
+        }
+        resp_free(&r);
+        usleep(5000);
+    }
+    assert_true(told);
     pthread_join(t, NULL);
     assert_int_equal(c.status, 201);
     int status = 0;

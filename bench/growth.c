@@ -472,42 +472,45 @@ static void session_for(int64_t user, char token[TOKEN_LEN + 1])
         die("session");
 }
 
-static int64_t scalar(const char *sql, int64_t arg)
+/* The first column of the query's first row; 0 when there is none. */
+static int64_t scalar_(const char *sql, const struct db_arg *args, size_t n)
 {
     int64_t v = 0;
-    if (db_value(db, sql, &v, DB_INT(arg)) != ERR_OK)
+    if (db_value_(db, sql, &v, args, n) != ERR_OK)
         v = 0;
     return v;
 }
+#define scalar(sql, ...) scalar_((sql), DB_ARGV_(__VA_ARGS__))
 
 static void targets(const char *dir)
 {
-    int64_t last = scalar("SELECT COALESCE(MAX(created_at), 0) + ? FROM orders", 0);
+    int64_t last = scalar("SELECT COALESCE(MAX(created_at), 0) FROM orders", DB_SKIP);
     int64_t offset = last > clock_now_ms() ? last - clock_now_ms() + HOUR : 0;
     clock_advance(offset);
-    int64_t shop = scalar("SELECT shop_id FROM orders WHERE id > ? GROUP BY shop_id"
-                          " ORDER BY COUNT(*) DESC LIMIT 1",
-                          0);
+    int64_t shop = scalar("SELECT shop_id FROM orders GROUP BY shop_id ORDER BY COUNT(*) DESC"
+                          " LIMIT 1",
+                          DB_SKIP);
     if (!shop) { /* an empty store: its first shop */
-        shop = scalar("SELECT COALESCE(MIN(id), 0) FROM shops WHERE id > ?", 0);
+        shop = scalar("SELECT COALESCE(MIN(id), 0) FROM shops", DB_SKIP);
     }
-    int64_t owner = scalar("SELECT owner_id FROM shops WHERE id = ?", shop);
-    int64_t product = scalar("SELECT MIN(id) FROM products WHERE shop_id = ?", shop);
-    int64_t buyer = scalar("SELECT buyer_id FROM orders WHERE id > ? GROUP BY buyer_id"
-                           " ORDER BY COUNT(*) DESC LIMIT 1",
-                           0);
+    int64_t owner = scalar("SELECT owner_id FROM shops WHERE id = ?", DB_INT(shop));
+    int64_t product = scalar("SELECT MIN(id) FROM products WHERE shop_id = ?", DB_INT(shop));
+    int64_t buyer = scalar("SELECT buyer_id FROM orders GROUP BY buyer_id ORDER BY COUNT(*) DESC"
+                           " LIMIT 1",
+                           DB_SKIP);
     if (!buyer)
-        buyer = scalar("SELECT COALESCE(MIN(id), 0) FROM users WHERE id > ?", 0);
-    int64_t order = scalar("SELECT COALESCE(MIN(id), 0) FROM orders WHERE buyer_id = ?", buyer);
+        buyer = scalar("SELECT COALESCE(MIN(id), 0) FROM users", DB_SKIP);
+    int64_t order =
+        scalar("SELECT COALESCE(MIN(id), 0) FROM orders WHERE buyer_id = ?", DB_INT(buyer));
     /* deep pages: the cursors that list the oldest 20 of the shop's and the buyer's orders */
     int64_t shop_deep =
         scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM orders WHERE shop_id = ?"
                " ORDER BY id LIMIT 20) AS o",
-               shop);
+               DB_INT(shop));
     int64_t buyer_deep =
         scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM (SELECT id FROM orders WHERE buyer_id = ?"
                " ORDER BY id LIMIT 20) AS o",
-               buyer);
+               DB_INT(buyer));
     char owner_token[TOKEN_LEN + 1], buyer_token[TOKEN_LEN + 1];
     session_for(owner, owner_token);
     session_for(buyer, buyer_token);
@@ -541,8 +544,8 @@ static void targets(const char *dir)
            "ORDER=%" PRId64 "\nSHOP_DEEP=%" PRId64 "\nBUYER_DEEP=%" PRId64
            "\nCLOCK_OFFSET_MS=%" PRId64 "\nBUYER_ORDERS=%" PRId64 "\nSHOP_ORDERS=%" PRId64 "\n",
            shop, product, owner_token, buyer_token, order, shop_deep, buyer_deep, offset,
-           scalar("SELECT COUNT(*) FROM orders WHERE buyer_id = ?", buyer),
-           scalar("SELECT COUNT(*) FROM orders WHERE shop_id = ?", shop));
+           scalar("SELECT COUNT(*) FROM orders WHERE buyer_id = ?", DB_INT(buyer)),
+           scalar("SELECT COUNT(*) FROM orders WHERE shop_id = ?", DB_INT(shop)));
 }
 
 int main(int argc, char **argv)

@@ -63,12 +63,16 @@ static enum err sq_exec(struct db *db, const char *sql)
  * Before SQLite's first use in the process. SQLite keeps memory statistics by
  * default, and to keep them it takes one process-wide mutex at every malloc
  * and free, of every connection: the threads would queue on it tens of times
- * per statement. Nothing here reads those statistics.
+ * per statement. Nothing here reads those statistics. The page cache is
+ * SQLite's own behind a wrapper (pcache.c) that spares it a walk of all its
+ * pages at every commit.
  */
 static void configure_once(void)
 {
     if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
         LOG(LOG_WARN, "sqlite_config", "msg=\"memory statistics stay on\"");
+    if (!sq_pcache_install())
+        LOG(LOG_WARN, "sqlite_config", "msg=\"the page cache walks itself at commits\"");
 }
 
 static _Atomic int64_t dir_syncs;

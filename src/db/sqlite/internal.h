@@ -7,6 +7,8 @@
  *             syncer, checkpoints), durability waits, the writer's statistics
  *   backup.c  online backup
  *   walbuf.c  the VFS that writes a commit's log frames in one call
+ *   pcache.c  the page cache: SQLite's own, without a walk of it at each commit
+ *   profile.c QUANZI_SQL_PROFILE: time and pages of each statement
  */
 #ifndef QUANZI_DB_SQLITE_INTERNAL_H
 #define QUANZI_DB_SQLITE_INTERNAL_H
@@ -81,6 +83,9 @@ void sq_count_write(void);
 /* A group-committed connection of the database at `path` comes and goes. */
 /* With QUANZI_SQL_PROFILE=FILE: this connection's statements are timed (profile.c). */
 void sq_profile(sqlite3 *h);
+/* Puts pcache.c's wrapper around SQLite's page cache; before SQLite's first use.
+ * false: SQLite's own is used as it is. */
+bool sq_pcache_install(void);
 MUST_CHECK enum err sq_group_attach(const char *path, int64_t checkpoint_bytes, int64_t cache_kib,
                                     int64_t mmap_bytes);
 /* How many times opening a database synced its folder (after its log file was made). */

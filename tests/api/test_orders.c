@@ -206,6 +206,88 @@ static void lifecycle_and_timeline(void **state)
     resp_free(&r);
 }
 
+/* Pages through GET `path` (limit 2): every item has `status` (NULL: any), ids strictly
+ * fall, and the count is returned. */
+static int64_t walk_pages(const char *path, const char *token, const char *status)
+{
+    int64_t count = 0, last = INT64_MAX;
+    char cursor[64] = "", first[128];
+    snprintf(first, sizeof first, "%s", path); /* fmt()'s results do not last */
+    path = first;
+    for (int pages = 0; pages < 1000; pages++) {
+        struct resp r;
+        const char *sep = strchr(path, '?') ? "&" : "?";
+        http(&S, "GET", fmt("%s%slimit=2%s%s", path, sep, *cursor ? "&cursor=" : "", cursor), token,
+             NULL, &r);
+        assert_int_equal(r.status, 200);
+        json_t *items = jget(r.json, "items");
+        assert_true(json_array_size(items) <= 2);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *it = json_array_get(items, i);
+            if (status)
+                assert_string_equal(jstr(it, "status"), status);
+            assert_true(jint(it, "id") < last);
+            last = jint(it, "id");
+            count++;
+        }
+        const char *next = jstr(r.json, "next_cursor");
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        resp_free(&r);
+        if (!*cursor)
+            return count;
+    }
+    fail_msg("more than 1000 pages");
+    return count;
+}
+
+/*
+ * A seller filters the shop's orders by status (to ship: paid), page by page: each status
+ * gives exactly its orders, newest first, through the index kept for it (every status but
+ * completed) or, for completed, through the shop's own.
+ */
+static void shop_lists_by_status(void **state)
+{
+    (void)state;
+    int64_t p = product(50, NULL);
+    int64_t ids[7];
+    for (int i = 0; i < 7; i++)
+        ids[i] = order(buyer, p, 1);
+    for (int i = 0; i < 5; i++)
+        expect_act(owner, ids[i], "confirm-payment", NULL, 200, NULL);
+    expect_act(owner, ids[0], "ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF1\"}", 200, NULL);
+    expect_act(owner, ids[1], "ship", "{\"carrier\":\"顺丰\",\"tracking\":\"SF2\"}", 200, NULL);
+    expect_act(buyer, ids[1], "receive", NULL, 200, NULL);
+    expect_act(buyer, ids[6], "cancel", NULL, 200, NULL);
+    char list[64];
+    snprintf(list, sizeof list, "/api/v1/shops/%lld/orders", (long long)shop);
+    const char *statuses[] = {"created", "paid", "shipped", "delivered", "cancelled", "completed"};
+    int64_t listed = 0;
+    for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+        int64_t n = walk_pages(fmt("%s?status=%s", list, statuses[i]), owner, statuses[i]);
+        assert_int_equal(n, db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE shop_id = %lld"
+                                              " AND status = '%s'",
+                                              (long long)shop, statuses[i])));
+        listed += n;
+    }
+    /* this test's orders are among them */
+    assert_true(
+        db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE id >= %lld AND status = 'paid'",
+                          (long long)ids[0])) == 3);
+    /* and no status is left out: the lists add up to the whole */
+    int64_t all = walk_pages(list, owner, NULL);
+    assert_int_equal(all, db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE shop_id = %lld",
+                                            (long long)shop)));
+    assert_int_equal(listed + db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE shop_id = %lld"
+                                                " AND status = 'refunded'",
+                                                (long long)shop)),
+                     all);
+    /* a buyer's own list filters the same way */
+    int64_t mine = walk_pages("/api/v1/me/orders?status=shipped", buyer, "shipped");
+    assert_int_equal(mine, db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE buyer_id = %lld"
+                                             " AND status = 'shipped'",
+                                             (long long)buyer_id)));
+}
+
 /*
  * The create answers the order it built without reading it back, and the
  * payment answers the order read in its own transaction: both must be what
@@ -912,6 +994,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lifecycle_and_timeline),
         cmocka_unit_test(answers_are_what_is_stored),
+        cmocka_unit_test(shop_lists_by_status),
         cmocka_unit_test(idempotency),
         cmocka_unit_test(illegal_transitions),
         cmocka_unit_test(payment_references_are_per_shop),

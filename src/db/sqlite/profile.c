@@ -2,7 +2,9 @@
  * profile.c - where a process's SQLite time goes, statement by statement: with
  * QUANZI_SQL_PROFILE=FILE set, every connection reports each statement's run time
  * (sqlite3_trace_v2, SQLITE_TRACE_PROFILE) and at exit FILE gets one line per statement
- * text: total ms, runs, us per run, sorted by total. A diagnostic for the benchmarks
+ * text: total ms, runs, us per run, and the pages it found in the connection's page cache
+ * and those it had to read (per run), sorted by total; then the cache's hit ratio on the
+ * shared writer and on the other connections. A diagnostic for the benchmarks
  * (bench/growth.sh); off, it costs nothing.
  */
 #include <pthread.h>
@@ -17,12 +19,23 @@
 
 struct entry {
     char *sql;
-    long long runs, ns;
+    long long runs, ns, hits, misses;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct entry table[SLOTS];
+static long long conn_hits[2], conn_misses[2]; /* [1]: the shared writer */
 static const char *path;
+
+static double per_run(long long n, long long runs)
+{
+    return (double)n / (double)runs;
+}
+
+static double ratio(long long hits, long long misses)
+{
+    return hits + misses ? 100.0 * (double)hits / (double)(hits + misses) : 0.0;
+}
 
 static int by_total(const void *a, const void *b)
 {
@@ -37,9 +50,17 @@ static void write_report(void)
         return;
     pthread_mutex_lock(&lock);
     qsort(table, SLOTS, sizeof table[0], by_total);
+    fprintf(f,
+            "page cache: shared writer %.2f%% hits (%lld hits, %lld reads); other connections"
+            " %.2f%% (%lld, %lld)\n",
+            ratio(conn_hits[1], conn_misses[1]), conn_hits[1], conn_misses[1],
+            ratio(conn_hits[0], conn_misses[0]), conn_hits[0], conn_misses[0]);
+    fprintf(f, "  total ms      runs   us/run  pages hit/read per run  statement\n");
     for (int i = 0; i < SLOTS && table[i].sql; i++)
-        fprintf(f, "%10.1f ms %9lld runs %8.1f us  %s\n", (double)table[i].ns / 1e6, table[i].runs,
-                (double)table[i].ns / 1e3 / (double)table[i].runs, table[i].sql);
+        fprintf(f, "%10.1f %9lld %8.1f  %8.1f %6.2f  %s\n", (double)table[i].ns / 1e6,
+                table[i].runs, (double)table[i].ns / 1e3 / (double)table[i].runs,
+                per_run(table[i].hits, table[i].runs), per_run(table[i].misses, table[i].runs),
+                table[i].sql);
     pthread_mutex_unlock(&lock);
     fclose(f);
 }
@@ -51,6 +72,12 @@ static int on_profile(unsigned type, void *ctx, void *p, void *x)
     const char *sql = sqlite3_sql((sqlite3_stmt *)p);
     if (!sql)
         return 0;
+    /* the connection's cache counters since its last statement: this one's pages */
+    sqlite3 *conn = sqlite3_db_handle((sqlite3_stmt *)p);
+    int hits = 0, misses = 0, high;
+    sqlite3_db_status(conn, SQLITE_DBSTATUS_CACHE_HIT, &hits, &high, 1);
+    sqlite3_db_status(conn, SQLITE_DBSTATUS_CACHE_MISS, &misses, &high, 1);
+    int writer = conn == sq_writer.h;
     unsigned long h = 5381;
     for (const char *c = sql; *c; c++)
         h = h * 33 + (unsigned char)*c;
@@ -65,9 +92,13 @@ static int on_profile(unsigned type, void *ctx, void *p, void *x)
         if (strcmp(e->sql, sql) == 0) {
             e->runs++;
             e->ns += *(long long *)x;
+            e->hits += hits;
+            e->misses += misses;
             break;
         }
     }
+    conn_hits[writer] += hits;
+    conn_misses[writer] += misses;
     pthread_mutex_unlock(&lock);
     return 0;
 }

@@ -6,15 +6,21 @@
 #   - order create + pay (wrk, bench/order_flow.lua: 200 buyers, the largest shop): orders/s,
 #     p99 of the requests, the server's CPU per order;
 #   - GET /products/{id}, /orders/{id}, /me/orders and /shops/{id}/orders, first and deep
-#     pages (the heaviest buyer's and the largest shop's oldest 20): requests/s, p99, CPU each;
+#     pages (the heaviest buyer's and the largest shop's oldest 20), and the shop's oldest 20
+#     refunded orders (?status=refunded: a rare status over its whole history): requests/s,
+#     p99, CPU each;
 #   - `quanzi ledger check` and the settlement job's run times, the store's size, the
 #     server's RSS after the reads.
 #   sh bench/growth.sh                       sizes 0 and 1,000,000 (SQLite)
 #   sh bench/growth.sh 0 1000000 3000000 10000000
 #   BENCH_BACKEND=postgres sh bench/growth.sh 0 1000000
-#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load;
+#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load,
+#   BENCH_REPEAT (3) order loads at each size, of which the median (by CPU) is shown;
+#   GROWTH_BATCH (20) orders per transaction of the grower;
 #   GROWTH_PROFILE=1 times the server's SQL at each size (QUANZI_SQL_PROFILE: the top
-#   statements are printed after the table)
+#   statements are printed after the table); GROWTH_PERF=1 records the server with perf
+#   during an extra first create+pay load (DIR/perf-N.txt: functions by their own share of
+#   the CPU; perf(1) must be there)
 set -eu
 cd "$(dirname "$0")/.."
 BIN=./build/release/quanzi
@@ -41,7 +47,10 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 if [ "$BACKEND" = postgres ]; then
-    sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null
+    # shared buffers as large as SQLite's page cache here (db_cache_mb 0: RAM/16, at most
+    # 1 GiB); the test cluster's durability settings (fsync off) otherwise
+    PGTEST_OPTS="-c shared_buffers=$(awk '/^MemTotal/ {m = int($2 / 16 / 1024); print (m > 1024 ? 1024 : m < 16 ? 16 : m) "MB"}' /proc/meminfo)" \
+        sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null
     export PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres
     psql -q -d postgres -c "CREATE DATABASE quanzi_growth" >/dev/null
     DB=postgresql:///quanzi_growth
@@ -96,13 +105,35 @@ for N in $SIZES; do
     # the server's clock where the store's is (it ran ahead of the machine's while growing)
     curl -s -o /dev/null -X POST "$BASE/api/v1/test-clock" -H "Authorization: Bearer $OWNER_TOKEN" \
         -H 'Content-Type: application/json' -d "{\"advance_ms\":$CLOCK_OFFSET_MS}"
-    t0=$(cpu_ticks)
-    out=$(wrk -t2 -c32 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
-        "$DIR/tokens" "$SHOP" "$PRODUCT" "$OWNER_TOKEN")
-    rps=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%d", $2}')
-    p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
-    orders=$((rps / 2))
-    cpu=$((($(cpu_ticks) - t0) * 1000000 / TICK / (orders * SECS + 1)))
+    # the order load, BENCH_REPEAT (3) times: the median run's orders/s, p99 and CPU
+    : >"$DIR/runs"
+    r=0 runs=${BENCH_REPEAT:-3}
+    [ -n "${GROWTH_PERF:-}" ] && runs=$((runs + 1))
+    while [ $r -lt $runs ]; do
+        r=$((r + 1))
+        PERF=
+        if [ -n "${GROWTH_PERF:-}" ] && [ $r = 1 ]; then
+            perf record -q -F 499 -g -o "$DIR/perf-$N.data" -p "$PID" 2>/dev/null &
+            PERF=$!
+        fi
+        t0=$(cpu_ticks)
+        out=$(wrk -t2 -c32 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
+            "$DIR/tokens" "$SHOP" "$PRODUCT" "$OWNER_TOKEN")
+        t1=$(cpu_ticks)
+        if [ -n "$PERF" ]; then
+            kill -INT "$PERF"; wait "$PERF" || true
+            perf report -i "$DIR/perf-$N.data" --no-children --sort dso,symbol --percent-limit 0.4 \
+                --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' >"$DIR/perf-$N.txt" || true
+        fi
+        rps=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%d", $2}')
+        p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+        orders=$((rps / 2))
+        cpu=$(((t1 - t0) * 1000000 / TICK / (orders * SECS + 1)))
+        [ -n "$PERF" ] || echo "$cpu $orders $p99" >>"$DIR/runs" # perf's own cost is not counted
+        echo "growth: $N orders: run $r: $orders orders/s, $cpu us CPU per order${PERF:+ (under perf, not counted)}" >&2
+    done
+    set -- $(sort -n "$DIR/runs" | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }')
+    cpu=$1 orders=$2 p99=$3
     # what the reads look at, once those orders are in: on an empty store they made the
     # only full pages there are
     eval "$("$GROW" targets "$DB" "$DIR")"
@@ -112,29 +143,44 @@ for N in $SIZES; do
     me_deep=$(read_load "/api/v1/me/orders?cursor=$(cursor "$BUYER_DEEP")" "$BUYER_TOKEN")
     shop1=$(read_load "/api/v1/shops/$SHOP/orders" "$OWNER_TOKEN")
     shop_deep=$(read_load "/api/v1/shops/$SHOP/orders?cursor=$(cursor "$SHOP_DEEP")" "$OWNER_TOKEN")
+    refunded=$(read_load "/api/v1/shops/$SHOP/orders?status=refunded&cursor=$(cursor "$REFUNDED_DEEP")" \
+        "$OWNER_TOKEN")
     rss=$(rss_mib)
     stop_server
     unset QUANZI_SQL_PROFILE
+    if [ -n "${GROWTH_PROFILE:-}" ] && [ "$BACKEND" = sqlite ]; then
+        # how SQLite runs the statements the server ran (the top 40 by time)
+        grep -E '^ *[0-9.]+ +[0-9]+ ' "$DIR/sql-$N.txt" | head -40 |
+            sed -E 's/^ *[0-9.]+ +[0-9]+ +[0-9.]+ +[0-9.]+ +[0-9.]+  //' |
+            grep -Ev '^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)' |
+            while IFS= read -r sql; do
+                echo "$sql"
+                sqlite3 -readonly "$DB" "EXPLAIN QUERY PLAN $sql" 2>&1 | sed 's/^/    /'
+            done >"$DIR/plans-$N.txt"
+    fi
     ledger=$(ms_of "$BIN" ledger check --data-dir "$DIR" --db "$DB")
     settle=$(ms_of "$BIN" jobs run settle_commissions --data-dir "$DIR" --db "$DB")
-    echo "$N|$orders|$p99|$cpu|$product|$order|$me1|$me_deep|$shop1|$shop_deep|$ledger|$settle|$(store_mib)|$rss|$BUYER_ORDERS|$SHOP_ORDERS" >>"$ROWS"
+    echo "$N|$orders|$p99|$cpu|$product|$order|$me1|$me_deep|$shop1|$shop_deep|$refunded|$ledger|$settle|$(store_mib)|$rss|$BUYER_ORDERS|$SHOP_ORDERS" >>"$ROWS"
 done
 
 echo
 echo "quanzi growth bench ($BACKEND, $(nproc) cores, ${SECS}s per load): order create+pay with wrk 32 connections;"
 echo "reads with wrk 8 connections; each cell of a read: requests/s, p99, server CPU us per request"
 awk -F'|' 'BEGIN {
-    printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", "orders", "create+pay/s p99 us",
-        "GET product", "GET order", "me/orders first", "me/orders deep", "shop orders first",
-        "shop orders deep", "ledger ms", "settle ms", "MiB", "RSS"}
-{ printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", $1,
+    printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", "orders",
+        "create+pay/s p99 us", "GET product", "GET order", "me/orders first", "me/orders deep",
+        "shop orders first", "shop orders deep", "shop refunded deep", "ledger ms", "settle ms",
+        "MiB", "RSS"}
+{ printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", $1,
         $2 " " $3 " " $4, $5 "/s " $6 " " $7 "us", $8 "/s " $9 " " $10 "us", $11 "/s " $12 " " $13 "us",
-        $14 "/s " $15 " " $16 "us", $17 "/s " $18 " " $19 "us", $20 "/s " $21 " " $22 "us", $23, $24, $25, $26 }' \
+        $14 "/s " $15 " " $16 "us", $17 "/s " $18 " " $19 "us", $20 "/s " $21 " " $22 "us",
+        $23 "/s " $24 " " $25 "us", $26, $27, $28, $29 }' \
     "$ROWS" 2>/dev/null || cat "$ROWS"
 if [ -n "${GROWTH_PROFILE:-}" ]; then
     for N in $SIZES; do
         echo
         echo "the server's SQL at $N orders (total ms, runs, us per run; the top 15):"
-        head -15 "$DIR/sql-$N.txt" | cut -c1-160
+        head -17 "$DIR/sql-$N.txt" | cut -c1-160
+        [ -f "$DIR/plans-$N.txt" ] && echo "(their plans: $DIR/plans-$N.txt)"
     done
 fi

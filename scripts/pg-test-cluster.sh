@@ -4,7 +4,8 @@
 #                                  (port 5432 names the socket; no TCP listener at all)
 #   pg-test-cluster.sh stop DIR    stop it and delete DIR
 # As root, the server runs as the `postgres` user (PostgreSQL refuses root).
-# Durability is off: the cluster only lives for one test run.
+# Durability is off: the cluster only lives for one test run. PGTEST_OPTS adds server
+# options (bench/growth.sh: a page cache the size of SQLite's).
 set -eu
 cmd=${1:?start or stop}
 dir=${2:?directory}
@@ -31,7 +32,7 @@ start)
     asuser "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
         >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
     asuser "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir/sock -p 5432 -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+        -o "-k $dir/sock -p 5432 -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 ${PGTEST_OPTS:-}" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "pg-test-cluster: serving on $dir/sock"
     ;;

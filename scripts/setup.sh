@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config
 libmicrohttpd-dev libsqlite3-dev libpq-dev libsodium-dev libjansson-dev
-libcmocka-dev libcurl4-openssl-dev libssl-dev postgresql wrk
+libcmocka-dev libcurl4-openssl-dev libssl-dev postgresql wrk sqlite3
 libqrencode-dev libcairo2-dev libpango1.0-dev libjpeg-dev fonts-noto-cjk
 chromium zbar-tools"
 # Node.js for the browser tests: the machine's own when there is one, else Debian's

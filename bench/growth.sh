@@ -16,7 +16,8 @@
 #   BENCH_BACKEND=postgres sh bench/growth.sh 0 1000000
 #   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load,
 #   BENCH_REPEAT (3) order loads at each size, of which the median (by CPU) is shown;
-#   GROWTH_BATCH (20) orders per transaction of the grower;
+#   GROWTH_BATCH (20) orders per transaction of the grower; GROWTH_ONLY=1 grows a kept store
+#   and measures nothing (measure it later with the same GROWTH_DIR);
 #   GROWTH_PROFILE=1 times the server's SQL at each size (QUANZI_SQL_PROFILE: the top
 #   statements are printed after the table); GROWTH_PERF=1 records the server with perf
 #   during an extra first create+pay load (DIR/perf-N.txt: functions by their own share of
@@ -34,6 +35,7 @@ KEEP=${GROWTH_DIR:-}
 DIR=${KEEP:-$(mktemp -d "${TMPDIR:-/tmp}/quanzi-growth-XXXXXX")}
 mkdir -p "$DIR"
 PGDIR=/tmp/quanzi-growth-pg-$$
+[ -n "$KEEP" ] && PGDIR=$DIR/pg # a kept PostgreSQL store: its cluster stays there, stopped
 PID=
 stop_server() {
     [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
@@ -41,7 +43,11 @@ stop_server() {
 }
 cleanup() {
     stop_server
-    [ -d "$PGDIR" ] && sh scripts/pg-test-cluster.sh stop "$PGDIR" >/dev/null 2>&1 || true
+    if [ -n "$KEEP" ]; then
+        [ -d "$PGDIR" ] && sh scripts/pg-test-cluster.sh halt "$PGDIR" >/dev/null 2>&1 || true
+    else
+        [ -d "$PGDIR" ] && sh scripts/pg-test-cluster.sh stop "$PGDIR" >/dev/null 2>&1 || true
+    fi
     [ -n "$KEEP" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT INT TERM
@@ -50,15 +56,24 @@ if [ "$BACKEND" = postgres ]; then
     # shared buffers as large as SQLite's page cache here (db_cache_mb 0: RAM/16, at most
     # 1 GiB); the test cluster's durability settings (fsync off) otherwise
     PGTEST_OPTS="-c shared_buffers=$(awk '/^MemTotal/ {m = int($2 / 16 / 1024); print (m > 1024 ? 1024 : m < 16 ? 16 : m) "MB"}' /proc/meminfo)" \
-        sh scripts/pg-test-cluster.sh start "$PGDIR" >/dev/null
+        sh scripts/pg-test-cluster.sh "$([ -n "$KEEP" ] && echo resume || echo start)" "$PGDIR" >/dev/null
     export PGHOST=$PGDIR/sock PGPORT=5432 PGUSER=postgres
-    psql -q -d postgres -c "CREATE DATABASE quanzi_growth" >/dev/null
+    [ "$(psql -At -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'quanzi_growth'")" = 1 ] ||
+        psql -q -d postgres -c "CREATE DATABASE quanzi_growth" >/dev/null
     DB=postgresql:///quanzi_growth
 else
     DB=$DIR/quanzi.db
 fi
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+# SQLite's one writer, from /metrics: "held_us batches writes" (zeros on PostgreSQL)
+writer_stats() {
+    curl -s "$BASE/metrics" | awk '
+        $1 == "quanzi_sqlite_writer_held_seconds_total" { h = int($2 * 1000000) }
+        $1 == "quanzi_sqlite_commit_batches_total" { b = $2 }
+        $1 == "quanzi_sqlite_batched_writes_total" { w = $2 }
+        END { print h + 0, b + 0, w + 0 }'
+}
 rss_mib() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$PID/status"; }
 cursor() { printf 'c:%s' "$1" | base64 | tr '+/' '-_' | tr -d '=\n'; }
 store_mib() {
@@ -90,6 +105,7 @@ ROWS="$DIR/rows"
 for N in $SIZES; do
     echo "growth: growing to $N orders" >&2
     "$GROW" grow "$DB" "$N"
+    [ -n "${GROWTH_ONLY:-}" ] && continue
     eval "$("$GROW" targets "$DB" "$DIR")"
     rm -f "$DIR/ready"
     [ -n "${GROWTH_PROFILE:-}" ] && export QUANZI_SQL_PROFILE="$DIR/sql-$N.txt"
@@ -116,10 +132,12 @@ for N in $SIZES; do
             perf record -q -F 499 -g -o "$DIR/perf-$N.data" -p "$PID" 2>/dev/null &
             PERF=$!
         fi
+        set -- $(writer_stats)
         t0=$(cpu_ticks)
         out=$(wrk -t2 -c32 -d"${SECS}s" --latency -s bench/order_flow.lua "$BASE" -- \
             "$DIR/tokens" "$SHOP" "$PRODUCT" "$OWNER_TOKEN")
         t1=$(cpu_ticks)
+        w=$(writer_stats)
         if [ -n "$PERF" ]; then
             kill -INT "$PERF"; wait "$PERF" || true
             perf report -i "$DIR/perf-$N.data" --no-children --sort dso,symbol --percent-limit 0.4 \
@@ -129,11 +147,14 @@ for N in $SIZES; do
         p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
         orders=$((rps / 2))
         cpu=$(((t1 - t0) * 1000000 / TICK / (orders * SECS + 1)))
-        [ -n "$PERF" ] || echo "$cpu $orders $p99" >>"$DIR/runs" # perf's own cost is not counted
-        echo "growth: $N orders: run $r: $orders orders/s, $cpu us CPU per order${PERF:+ (under perf, not counted)}" >&2
+        # the writer's hold per order, and the writes a batch carried
+        held=$(echo "$1 $2 $3 $w" | awk -v n=$((orders * SECS + 1)) '{
+            printf "%d %.1f", ($4 - $1) / n, ($5 > $2) ? ($6 - $3) / ($5 - $2) : 0 }')
+        [ -n "$PERF" ] || echo "$cpu $orders $p99 $held" >>"$DIR/runs" # perf's own cost is not counted
+        echo "growth: $N orders: run $r: $orders orders/s, $cpu us CPU per order, writer held/order and writes/batch: $held${PERF:+ (under perf, not counted)}" >&2
     done
     set -- $(sort -n "$DIR/runs" | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }')
-    cpu=$1 orders=$2 p99=$3
+    cpu=$1 orders=$2 p99=$3 held=$4 per_batch=$5
     # what the reads look at, once those orders are in: on an empty store they made the
     # only full pages there are
     eval "$("$GROW" targets "$DB" "$DIR")"
@@ -160,21 +181,22 @@ for N in $SIZES; do
     fi
     ledger=$(ms_of "$BIN" ledger check --data-dir "$DIR" --db "$DB")
     settle=$(ms_of "$BIN" jobs run settle_commissions --data-dir "$DIR" --db "$DB")
-    echo "$N|$orders|$p99|$cpu|$product|$order|$me1|$me_deep|$shop1|$shop_deep|$refunded|$ledger|$settle|$(store_mib)|$rss|$BUYER_ORDERS|$SHOP_ORDERS" >>"$ROWS"
+    echo "$N|$orders|$p99|$cpu|$held|$per_batch|$product|$order|$me1|$me_deep|$shop1|$shop_deep|$refunded|$ledger|$settle|$(store_mib)|$rss|$BUYER_ORDERS|$SHOP_ORDERS" >>"$ROWS"
 done
 
 echo
 echo "quanzi growth bench ($BACKEND, $(nproc) cores, ${SECS}s per load): order create+pay with wrk 32 connections;"
-echo "reads with wrk 8 connections; each cell of a read: requests/s, p99, server CPU us per request"
+echo "reads with wrk 8 connections; each cell of a read: requests/s, p99, server CPU us per request;"
+echo "writer: SQLite's one writer held per order (us) and the writes one batch carried"
 awk -F'|' 'BEGIN {
-    printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", "orders",
-        "create+pay/s p99 us", "GET product", "GET order", "me/orders first", "me/orders deep",
-        "shop orders first", "shop orders deep", "shop refunded deep", "ledger ms", "settle ms",
-        "MiB", "RSS"}
-{ printf "%-9s %-22s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", $1,
-        $2 " " $3 " " $4, $5 "/s " $6 " " $7 "us", $8 "/s " $9 " " $10 "us", $11 "/s " $12 " " $13 "us",
-        $14 "/s " $15 " " $16 "us", $17 "/s " $18 " " $19 "us", $20 "/s " $21 " " $22 "us",
-        $23 "/s " $24 " " $25 "us", $26, $27, $28, $29 }' \
+    printf "%-9s %-22s %-13s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n",
+        "orders", "create+pay/s p99 us", "writer us b", "GET product", "GET order",
+        "me/orders first", "me/orders deep", "shop orders first", "shop orders deep",
+        "shop refunded deep", "ledger ms", "settle ms", "MiB", "RSS"}
+{ printf "%-9s %-22s %-13s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n", $1,
+        $2 " " $3 " " $4, $5 " " $6, $7 "/s " $8 " " $9 "us", $10 "/s " $11 " " $12 "us",
+        $13 "/s " $14 " " $15 "us", $16 "/s " $17 " " $18 "us", $19 "/s " $20 " " $21 "us",
+        $22 "/s " $23 " " $24 "us", $25 "/s " $26 " " $27 "us", $28, $29, $30, $31 }' \
     "$ROWS" 2>/dev/null || cat "$ROWS"
 if [ -n "${GROWTH_PROFILE:-}" ]; then
     for N in $SIZES; do

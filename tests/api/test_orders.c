@@ -281,6 +281,31 @@ static void shop_lists_by_status(void **state)
                                                 " AND status = 'refunded'",
                                                 (long long)shop)),
                      all);
+    /* a page carries each order's items as the order itself does, in product order: 25 orders
+     * (items are read 20 orders at a time), one of them of two products */
+    int64_t p2 = product(50, NULL);
+    int64_t p3 = product(50, NULL), p4 = product(50, NULL);
+    for (int i = 0; i < 16; i++) /* the cap: 10 of a product a buyer */
+        order(buyer, i % 2 ? p3 : p4, 1);
+    struct resp r;
+    const char *two = fmt("{\"shop_id\":%lld,\"items\":[{\"product_id\":%lld,\"qty\":2},"
+                          "{\"product_id\":%lld,\"qty\":1}]," ADDR "}",
+                          (long long)shop, (long long)p2, (long long)p);
+    assert_int_equal(order_with_key(buyer, "two-products", two, &r), 201);
+    resp_free(&r);
+    http(&S, "GET", fmt("/api/v1/shops/%lld/orders?limit=25", (long long)shop), owner, NULL, &r);
+    json_t *page = jget(r.json, "items");
+    assert_int_equal(json_array_size(page), 25);
+    assert_int_equal(json_array_size(jget(json_array_get(page, 0), "items")), 2);
+    for (size_t i = 0; i < json_array_size(page); i++) {
+        json_t *o = json_array_get(page, i);
+        struct resp one;
+        http(&S, "GET", fmt("/api/v1/orders/%lld", (long long)jint(o, "id")), owner, NULL, &one);
+        assert_int_equal(one.status, 200);
+        assert_true(json_equal(jget(o, "items"), jget(one.json, "items")));
+        resp_free(&one);
+    }
+    resp_free(&r);
     /* a buyer's own list filters the same way */
     int64_t mine = walk_pages("/api/v1/me/orders?status=shipped", buyer, "shipped");
     assert_int_equal(mine, db_scalar(&S, fmt("SELECT COUNT(*) FROM orders WHERE buyer_id = %lld"

@@ -3,7 +3,7 @@
 # (bench/growth.c: many shops, most small; buyers with a handful of orders, a few with
 # hundreds; links, refunds, cancellations, completion, settlement, 24 hours of idempotency
 # keys), and at each size a release server on it is measured through HTTP:
-#   - order create + pay (wrk, bench/order_flow.lua: 200 buyers, the largest shop): orders/s,
+#   - order create + pay (wrk, bench/order_flow.lua: 1,000 buyers, the largest shop): orders/s,
 #     p99 of the requests, the server's CPU per order;
 #   - GET /products/{id}, /orders/{id}, /me/orders and /shops/{id}/orders, first and deep
 #     pages (the heaviest buyer's and the largest shop's oldest 20), and the shop's oldest 20
@@ -20,7 +20,7 @@
 #   and measures nothing (measure it later with the same GROWTH_DIR);
 #   GROWTH_PROFILE=1 times the server's SQL at each size (QUANZI_SQL_PROFILE: the top
 #   statements are printed after the table); GROWTH_PERF=1 records the server with perf
-#   during an extra first create+pay load (DIR/perf-N.txt: functions by their own share of
+#   during an extra last create+pay load (DIR/perf-N.txt: functions by their own share of
 #   the CPU; perf(1) must be there)
 set -eu
 cd "$(dirname "$0")/.."
@@ -128,7 +128,7 @@ for N in $SIZES; do
     while [ $r -lt $runs ]; do
         r=$((r + 1))
         PERF=
-        if [ -n "${GROWTH_PERF:-}" ] && [ $r = 1 ]; then
+        if [ -n "${GROWTH_PERF:-}" ] && [ $r = $runs ]; then
             perf record -q -F 499 -g -o "$DIR/perf-$N.data" -p "$PID" 2>/dev/null &
             PERF=$!
         fi

@@ -113,6 +113,16 @@ enum err order_load_head(struct db *db, int64_t id, struct arena *a, struct orde
     return e == ERR_OK && a->exhausted ? ERR_TOO_LARGE : e;
 }
 
+/* An item from columns c.. of a row: product_id, title, price_fen, qty, line_fen. */
+static void read_item(struct db_stmt *st, int c, struct arena *a, struct order_item *it)
+{
+    it->product_id = db_col_int64(st, c);
+    it->title = db_col_dup(st, c + 1, a);
+    it->price_fen = db_col_int64(st, c + 2);
+    it->qty = db_col_int64(st, c + 3);
+    it->line_fen = db_col_int64(st, c + 4);
+}
+
 enum err order_load_items(struct db *db, struct arena *a, struct order *o)
 {
     static const char sql[] = "SELECT product_id, title, price_fen, qty, line_fen FROM order_items"
@@ -126,14 +136,8 @@ enum err order_load_items(struct db *db, struct arena *a, struct order *o)
     if (e)
         return e;
     db_bind_int64(st, 1, o->id);
-    while ((e = db_step(st, &row)) == ERR_OK && row && o->n_items < ORDER_ITEMS_MAX) {
-        struct order_item *it = &o->items[o->n_items++];
-        it->product_id = db_col_int64(st, 0);
-        it->title = db_col_dup(st, 1, a);
-        it->price_fen = db_col_int64(st, 2);
-        it->qty = db_col_int64(st, 3);
-        it->line_fen = db_col_int64(st, 4);
-    }
+    while ((e = db_step(st, &row)) == ERR_OK && row && o->n_items < ORDER_ITEMS_MAX)
+        read_item(st, 0, a, &o->items[o->n_items++]);
     db_done(st);
     return e;
 }
@@ -172,15 +176,8 @@ static enum err load_items_of(struct db *db, struct arena *a, struct order *list
                     ;
             if (j == k) /* not asked for: cannot be */
                 continue;
-            struct order *o = &part[j];
-            if (o->n_items == ORDER_ITEMS_MAX)
-                continue;
-            struct order_item *it = &o->items[o->n_items++];
-            it->product_id = db_col_int64(st, 1);
-            it->title = db_col_dup(st, 2, a);
-            it->price_fen = db_col_int64(st, 3);
-            it->qty = db_col_int64(st, 4);
-            it->line_fen = db_col_int64(st, 5);
+            if (part[j].n_items < ORDER_ITEMS_MAX)
+                read_item(st, 1, a, &part[j].items[part[j].n_items++]);
         }
         db_done(st);
     }

@@ -69,7 +69,7 @@ static const struct cfg_entry table[] = {
      "the machine's memory, 16 to 1024"},
     {"db_mmap_mb", CFG_INT, F(db_mmap_mb), 0, 2048, "0", NULL,
      "SQLite: the part of the database read through a memory mapping, in MiB (0: none; it "
-     "costs the writer more than it saves the readers, see the README)"},
+     "costs more than it saves, see the README)"},
     {"db_sync", CFG_STR, F(db_sync), 0, 0, "full", "full|normal",
      "SQLite durability: full (fsync per commit) or normal"},
     {"test_clock", CFG_BOOL, F(test_clock), 0, 1, "false", NULL,

@@ -18,7 +18,7 @@
 #   BENCH_REPEAT (3) order loads at each size, of which the median (by CPU) is shown;
 #   GROWTH_BATCH (20) orders per transaction of the grower; GROWTH_ONLY=1 grows a kept store
 #   and measures nothing (measure it later with the same GROWTH_DIR);
-#   GROWTH_PROFILE=1 times the server's SQL at each size (QUANZI_SQL_PROFILE: the top
+#   GROWTH_PROFILE=1 times the server's SQL at each size (SQLite; QUANZI_SQL_PROFILE: the top
 #   statements are printed after the table); GROWTH_PERF=1 records the server with perf
 #   during an extra last create+pay load (DIR/perf-N.txt: functions by their own share of
 #   the CPU; perf(1) must be there)
@@ -198,7 +198,7 @@ awk -F'|' 'BEGIN {
         $13 "/s " $14 " " $15 "us", $16 "/s " $17 " " $18 "us", $19 "/s " $20 " " $21 "us",
         $22 "/s " $23 " " $24 "us", $25 "/s " $26 " " $27 "us", $28, $29, $30, $31 }' \
     "$ROWS" 2>/dev/null || cat "$ROWS"
-if [ -n "${GROWTH_PROFILE:-}" ]; then
+if [ -n "${GROWTH_PROFILE:-}" ] && [ "$BACKEND" = sqlite ]; then # SQLite's own timing
     for N in $SIZES; do
         echo
         echo "the server's SQL at $N orders (total ms, runs, us per run; the top 15):"

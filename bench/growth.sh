@@ -14,12 +14,13 @@
 #   sh bench/growth.sh                       sizes 0 and 1,000,000 (SQLite)
 #   sh bench/growth.sh 0 1000000 3000000 10000000
 #   BENCH_BACKEND=postgres sh bench/growth.sh 0 1000000
-#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per load,
-#   BENCH_REPEAT (3) order loads at each size, of which the median (by CPU) is shown;
+#   GROWTH_DIR=/some/dir keeps (and reuses) the grown store; BENCH_SECONDS (10) per order
+#   load, BENCH_READ_SECONDS (5) per read, BENCH_REPEAT (3) order loads at each size, of
+#   which the median (by CPU) is shown;
 #   GROWTH_BATCH (20) orders per transaction of the grower; GROWTH_ONLY=1 grows a kept store
 #   and measures nothing (measure it later with the same GROWTH_DIR);
 #   at each size past 0 an empty store is measured alongside (its loads and reads alternate
-#   with the grown store's: the same empty store's CPU per order was seen at 382 us and at
+#   with the grown store's: a fresh empty store's CPU per order was seen at 382 us and at
 #   670 us within one hour on this machine) and the last table gives each cost against it;
 #   GROWTH_REF=0: not;
 #   GROWTH_PROFILE=1 times the server's SQL at each size (SQLite; QUANZI_SQL_PROFILE: the top
@@ -33,6 +34,7 @@ GROW=./build/release/bench_growth
 [ -x "$BIN" ] && [ -x "$GROW" ] || { echo "growth: build first (make build)" >&2; exit 1; }
 SIZES=${*:-0 1000000}
 SECS=${BENCH_SECONDS:-10}
+RSECS=${BENCH_READ_SECONDS:-5}
 BACKEND=${BENCH_BACKEND:-sqlite}
 TICK=$(getconf CLK_TCK)
 KEEP=${GROWTH_DIR:-}
@@ -106,12 +108,12 @@ ms_of() { # runs the command; its wall time in ms
 # "req/s|p99|us CPU per request"
 read_load() { # PREFIX PATH [TOKEN]
     t0=$(cpu_ticks "$1")
-    out=$(wrk -t2 -c8 -d"${SECS}s" --latency ${3:+-H "Authorization: Bearer $3"} "$(get "$1" BASE)$2")
+    out=$(wrk -t2 -c8 -d"${RSECS}s" --latency ${3:+-H "Authorization: Bearer $3"} "$(get "$1" BASE)$2")
     rps=$(echo "$out" | awk '/^Requests\/sec:/ {printf "%d", $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     bad=$(echo "$out" | awk '/Non-2xx/ {print $5}')
     [ -n "$bad" ] && echo "growth: GET $2 answered $bad non-2xx" >&2
-    echo "$rps|$p99|$((($(cpu_ticks "$1") - t0) * 1000000 / TICK / (rps * SECS + 1)))"
+    echo "$rps|$p99|$((($(cpu_ticks "$1") - t0) * 1000000 / TICK / (rps * RSECS + 1)))"
 }
 
 # start_server PREFIX DIR DB: a release server on the store, its clock where the store's is
@@ -263,8 +265,8 @@ for N in $SIZES; do
 done
 
 echo
-echo "quanzi growth bench ($BACKEND, $(nproc) cores, ${SECS}s per load): order create+pay with wrk 32 connections;"
-echo "reads with wrk 8 connections; each cell of a read: requests/s, p99, server CPU us per request;"
+echo "quanzi growth bench ($BACKEND, $(nproc) cores): order create+pay with wrk 32 connections, ${SECS}s a load;"
+echo "reads with wrk 8 connections, ${RSECS}s each; each cell of a read: requests/s, p99, server CPU us per request;"
 echo "writer: SQLite's one writer held per order (us) and the writes one batch carried"
 awk -F'|' 'BEGIN {
     printf "%-9s %-22s %-13s %-20s %-20s %-20s %-20s %-20s %-20s %-20s %-9s %-9s %-7s %-6s\n",

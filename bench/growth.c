@@ -602,101 +602,42 @@ static void targets(const char *dir)
  * 128 KiB - 1 bytes a call (os_unix.c masks the length) and calls a shorter write a full
  * disk: a batch whose journal passed 16 MiB failed with "database or disk is full" (it
  * did, after the server's loads at size 0). Temporary files are opened here through a VFS
- * that hands the default one such writes in 64 KiB steps; every other file is the default
- * VFS's own.
+ * that is the default one but for their writes, which it hands on in 64 KiB steps.
  */
 #define SPILL (16 << 20)
 #define SPLIT_STEP (64 * 1024)
 
-struct split_file {
-    sqlite3_file base;
-    sqlite3_file *real; /* the default VFS's file, in the bytes after this struct */
-};
 static sqlite3_vfs *base_vfs;
 static sqlite3_vfs split_vfs;
-static sqlite3_io_methods split_methods;
+static const sqlite3_io_methods *base_methods; /* a temporary file's, from the default VFS */
+static sqlite3_io_methods split_methods;       /* the same, but xWrite */
 
-static sqlite3_file *real_of(sqlite3_file *f)
-{
-    return ((struct split_file *)f)->real;
-}
-
-static int sp_close(sqlite3_file *f)
-{
-    return real_of(f)->pMethods->xClose(real_of(f));
-}
-
-static int sp_read(sqlite3_file *f, void *p, int n, sqlite3_int64 off)
-{
-    return real_of(f)->pMethods->xRead(real_of(f), p, n, off);
-}
-
-static int sp_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
+static int split_write(sqlite3_file *f, const void *p, int n, sqlite3_int64 off)
 {
     int rc = SQLITE_OK;
     for (int at = 0; rc == SQLITE_OK && at < n; at += SPLIT_STEP)
-        rc = real_of(f)->pMethods->xWrite(real_of(f), (const char *)p + at,
-                                          n - at < SPLIT_STEP ? n - at : SPLIT_STEP, off + at);
+        rc = base_methods->xWrite(f, (const char *)p + at,
+                                  n - at < SPLIT_STEP ? n - at : SPLIT_STEP, off + at);
     return rc;
 }
 
-static int sp_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-    return real_of(f)->pMethods->xTruncate(real_of(f), size);
-}
-
-static int sp_sync(sqlite3_file *f, int flags)
-{
-    return real_of(f)->pMethods->xSync(real_of(f), flags);
-}
-
-static int sp_file_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-    return real_of(f)->pMethods->xFileSize(real_of(f), size);
-}
-
-static int sp_lock(sqlite3_file *f, int level)
-{
-    return real_of(f)->pMethods->xLock(real_of(f), level);
-}
-
-static int sp_unlock(sqlite3_file *f, int level)
-{
-    return real_of(f)->pMethods->xUnlock(real_of(f), level);
-}
-
-static int sp_check_reserved(sqlite3_file *f, int *out)
-{
-    return real_of(f)->pMethods->xCheckReservedLock(real_of(f), out);
-}
-
-static int sp_file_control(sqlite3_file *f, int op, void *arg)
-{
-    return real_of(f)->pMethods->xFileControl(real_of(f), op, arg);
-}
-
-static int sp_sector_size(sqlite3_file *f)
-{
-    return real_of(f)->pMethods->xSectorSize(real_of(f));
-}
-
-static int sp_device_characteristics(sqlite3_file *f)
-{
-    return real_of(f)->pMethods->xDeviceCharacteristics(real_of(f));
-}
-
-static int sp_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
-                   int *out_flags)
+/* The default VFS's file, with its methods but xWrite when it is a temporary one. */
+static int split_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
+                      int *out_flags)
 {
     (void)vfs;
-    if (!(flags & (SQLITE_OPEN_SUBJOURNAL | SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_TEMP_DB |
+    int rc = base_vfs->xOpen(base_vfs, name, f, flags, out_flags);
+    if (rc != SQLITE_OK || !f->pMethods ||
+        !(flags & (SQLITE_OPEN_SUBJOURNAL | SQLITE_OPEN_TEMP_JOURNAL | SQLITE_OPEN_TEMP_DB |
                    SQLITE_OPEN_TRANSIENT_DB)))
-        return base_vfs->xOpen(base_vfs, name, f, flags, out_flags);
-    struct split_file *s = (struct split_file *)f;
-    memset(s, 0, sizeof *s);
-    s->real = (sqlite3_file *)(s + 1);
-    int rc = base_vfs->xOpen(base_vfs, name, s->real, flags, out_flags);
-    s->base.pMethods = rc == SQLITE_OK ? &split_methods : NULL;
+        return rc;
+    if (!base_methods) { /* every file of the default VFS has the same methods */
+        base_methods = f->pMethods;
+        split_methods = *base_methods;
+        split_methods.xWrite = split_write;
+    }
+    if (f->pMethods == base_methods)
+        f->pMethods = &split_methods;
     return rc;
 }
 
@@ -706,26 +647,10 @@ static int split_vfs_register(void)
     base_vfs = sqlite3_vfs_find(NULL);
     if (!base_vfs)
         return SQLITE_ERROR;
-    split_methods = (sqlite3_io_methods){
-        .iVersion = 1,
-        .xClose = sp_close,
-        .xRead = sp_read,
-        .xWrite = sp_write,
-        .xTruncate = sp_truncate,
-        .xSync = sp_sync,
-        .xFileSize = sp_file_size,
-        .xLock = sp_lock,
-        .xUnlock = sp_unlock,
-        .xCheckReservedLock = sp_check_reserved,
-        .xFileControl = sp_file_control,
-        .xSectorSize = sp_sector_size,
-        .xDeviceCharacteristics = sp_device_characteristics,
-    };
     split_vfs = *base_vfs;
     split_vfs.zName = "growth_split";
     split_vfs.pNext = NULL;
-    split_vfs.szOsFile = (int)sizeof(struct split_file) + base_vfs->szOsFile;
-    split_vfs.xOpen = sp_open;
+    split_vfs.xOpen = split_open;
     return sqlite3_vfs_register(&split_vfs, 1);
 }
 
